@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+# bpfmasq: BPF objects -> skeleton -> one static-ish CLI binary.
+
+OUTPUT    ?= build
+CLANG     ?= clang
+CC        ?= cc
+BPFTOOL   ?= bpftool
+PREFIX    ?= /usr/local
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 \
+	     -I$(OUTPUT) -Iheaders -Iuser
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+	     -Wall -Wno-unused-function -Ivmlinux/$(ARCH) -Iheaders -Ibpf
+LDLIBS    := -lbpf -lelf -lz
+
+BPF_SRCS  := bpf/bpfmasq.bpf.c
+BPF_HDRS  := $(wildcard bpf/*.h) headers/bpfmasq.h
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+LIB_OBJS  := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+SKEL      := $(OUTPUT)/bpfmasq.skel.h
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.PHONY: all clean install deps test unit lab demo bench vmlinux
+.DELETE_ON_ERROR:
+
+all: $(OUTPUT)/bpfmasq
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name bpfmasq_bpf > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(SKEL) $(wildcard user/*.h) headers/bpfmasq.h | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bpfmasq: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(SKEL) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# vmlinux.h for this machine's kernel (CO-RE: any BTF kernel can run it).
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
+
+install: $(OUTPUT)/bpfmasq
+	install -D -m 0755 $< $(DESTDIR)$(PREFIX)/sbin/bpfmasq
+
+# Debian packages for building, testing and the demo (idempotent).
+deps:
+	$(Q)scripts/deps.sh
+
+unit: deps $(OUTPUT)/bpfmasq $(OUTPUT)/tests/test_nat
+	$(Q)tests/run.sh unit
+
+lab: deps $(OUTPUT)/bpfmasq
+	$(Q)tests/run.sh lab
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq $(OUTPUT)/tests/test_nat
+	$(Q)tests/run.sh all
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq
+	$(Q)tests/lab/demo.sh
+
+clean:
+	rm -rf $(OUTPUT)

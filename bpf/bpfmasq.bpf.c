@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bpfmasq data plane: IPv4 masquerade.
+ *
+ *   masq_wan_out  tc egress on the WAN: inside sources -> external address
+ *   masq_wan_in   XDP on the WAN: replies -> inside; guards the inside
+ *   masq_lan_fast XDP on a LAN: established flows translated and
+ *                 redirected straight to the WAN, skipping the stack
+ *
+ * This file only composes the pieces; the translation core is nat.h.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "bpfmasq.h"
+
+#define EEXIST 17
+
+#include "config.h"
+#include "maps.h"
+#include "csum.h"
+#include "parse.h"
+#include "xlate.h"
+#include "nat.h"
+#include "fib.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("tc")
+int masq_wan_out(struct __sk_buff *skb)
+{
+	struct flow_val *v = NULL;
+	struct xlate x = {};
+	struct pkt p = {};
+	int ret;
+
+	/* Headers up to the L4 ports must be linear for direct reads. */
+	if (ctx_data(skb) + 128 > ctx_data_end(skb))
+		bpf_skb_pull_data(skb, skb->len < 128 ? skb->len : 128);
+
+	ret = parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, &p);
+	if (ret == PARSE_NOT_IPV4)
+		return TC_ACT_OK;
+	if (ret == PARSE_OK)
+		ret = nat_out(&p, &x, true, &v);
+	if (ret == NAT_XLATE) {
+		flow_touch(v, p.tcp_seen);
+		ret = tc_apply(skb, &p, &x);
+		if (!ret) {
+			count(CNT_OUT_TRANSLATED);
+			return TC_ACT_OK;
+		}
+	}
+	if (ret < 0) {
+		count(-ret);
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
+}
+
+SEC("xdp")
+int masq_wan_in(struct xdp_md *ctx)
+{
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
+	struct nat_state *st = state_get();
+	struct flow_val *v = NULL;
+	struct xlate x = {};
+	struct pkt p = {};
+	int ret;
+
+	if (!st)
+		return XDP_PASS;
+	ret = parse_ipv4(data, data_end, data_end - data, &p);
+	if (ret == PARSE_NOT_IPV4)
+		return XDP_PASS;
+	if (ret == PARSE_OK) {
+		if (p.key.daddr == st->ext_addr && st->ext_addr)
+			ret = nat_in(&p, st->ext_addr, &x, &v);
+		else if (!cfg_match_all_sources &&
+			 !is_internal(p.key.daddr, st->ext_addr))
+			ret = NAT_PASS;
+		else if (fib_forwards(ctx, &p))
+			ret = -DROP_UNSOLICITED;
+		else
+			ret = NAT_PASS;
+	}
+	if (ret == NAT_XLATE) {
+		flow_touch(v, p.tcp_seen);
+		ret = xdp_apply(ctx, &p, &x);
+		if (!ret) {
+			count(CNT_IN_TRANSLATED);
+			return XDP_PASS;
+		}
+	}
+	if (ret < 0) {
+		count(-ret);
+		return XDP_DROP;
+	}
+	count(CNT_PASS_HOST);
+	return XDP_PASS;
+}
+
+/* ip_decrease_ttl(): TTL is the high byte of its 16-bit word. */
+static __always_inline void ttl_decrement(struct iphdr *iph)
+{
+	__u32 check = iph->check;
+
+	check += bpf_htons(0x0100);
+	iph->check = (__sum16)(check + (check >= 0xffff));
+	iph->ttl--;
+}
+
+SEC("xdp")
+int masq_lan_fast(struct xdp_md *ctx)
+{
+	void *data = ctx_data(ctx);
+	void *data_end = ctx_data_end(ctx);
+	struct bpf_fib_lookup fib;
+	struct flow_val *v = NULL;
+	struct ethhdr *eth;
+	struct iphdr *iph;
+	struct xlate x = {};
+	struct pkt p = {};
+
+	if (parse_ipv4(data, data_end, data_end - data, &p) != PARSE_OK ||
+	    p.ttl <= 1)
+		return XDP_PASS;
+	/* Only established flows: a miss, a new flow or any drop decision is
+	 * the slow path's, so it is taken (and counted) in one place. */
+	if (nat_out(&p, &x, false, &v) != NAT_XLATE)
+		return XDP_PASS;
+	if (!fib_to_wan(ctx, &p, x.new_addr, &fib))
+		return XDP_PASS;
+
+	flow_touch(v, p.tcp_seen);
+	if (xdp_apply(ctx, &p, &x))
+		return XDP_PASS;
+
+	data = ctx_data(ctx);
+	data_end = ctx_data_end(ctx);
+	eth = data;
+	iph = (void *)(eth + 1);
+	if ((void *)(iph + 1) > data_end)
+		return XDP_PASS;
+	ttl_decrement(iph);
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	count(CNT_LAN_FASTPATH);
+	count(CNT_OUT_TRANSLATED);
+	return bpf_redirect(fib.ifindex, 0);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Load-time configuration.  `bpfmasq up` sets these through the skeleton's
+ * rodata before loading, so the verifier prunes whatever a setting turns
+ * off; a restarted controller reads them back from the .rodata map.
+ */
+#ifndef BPFMASQ_CONFIG_H
+#define BPFMASQ_CONFIG_H
+
+/* External port range (host order) that NAT may hand out.  The default stays
+ * above the kernel's ephemeral range so that NAT ports never shadow the
+ * gateway's own sockets. */
+const volatile __u16 cfg_port_lo = 61000;
+const volatile __u16 cfg_port_hi = 65535;
+
+/* Endpoint-independent ("full cone") filtering instead of the default
+ * address-and-port-dependent one. */
+const volatile bool cfg_filter_cone = false;
+
+/* No --internal given: every source that is not the WAN address is inside. */
+const volatile bool cfg_match_all_sources = true;
+
+/* The WAN interface this instance translates for; the LAN fast path only
+ * redirects packets that the FIB routes out of it. */
+const volatile __u32 cfg_wan_ifindex = 0;
+
+#endif

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Incremental Internet checksum updates (RFC 1624) for direct packet writes. */
+#ifndef BPFMASQ_CSUM_H
+#define BPFMASQ_CSUM_H
+
+static __always_inline __u16 csum_fold32(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/* HC' = ~(~HC + ~m + m') over 16-bit words; the words stay in network
+ * order, which one's complement arithmetic does not mind. */
+static __always_inline void csum_replace4(__sum16 *sum, __be32 from, __be32 to)
+{
+	__u32 s = (__u16)~*sum;
+
+	s += (__u16)~from + (__u16)~(from >> 16);
+	s += (__u16)to + (__u16)(to >> 16);
+	*sum = ~csum_fold32(s);
+}
+
+static __always_inline void csum_replace2(__sum16 *sum, __be16 from, __be16 to)
+{
+	__u32 s = (__u16)~*sum;
+
+	s += (__u16)~from + (__u16)to;
+	*sum = ~csum_fold32(s);
+}
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef BPFMASQ_MAPS_H
+#define BPFMASQ_MAPS_H
+
+/* Both directions of every translated connection (see struct flow_key).
+ * Sized by `up --max-flows`; preallocated so that inserts never sleep. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct flow_key);
+	__type(value, struct flow_val);
+} flows SEC(".maps");
+
+/* Endpoint-independent mappings, both directions (see struct bind_key). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct bind_key);
+	__type(value, struct bind_val);
+} binds SEC(".maps");
+
+/* The one nat_state the controller keeps current (external address). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nat_state);
+} state SEC(".maps");
+
+/* --internal prefixes; unused when cfg_match_all_sources is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct internal_key);
+	__type(value, __u8);
+} internal_nets SEC(".maps");
+
+/* Packet counters and drop reasons, indexed by enum bpfmasq_counter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline struct nat_state *state_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&state, &zero);
+}
+
+#endif

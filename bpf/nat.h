@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The translation core, shared by the XDP and TC programs: find (or make)
+ * the flow a packet belongs to and say how to rewrite it.  It never touches
+ * packet bytes; xlate.h does that for each context.
+ *
+ * Return values: NAT_PASS (not ours: leave it to the stack), NAT_XLATE
+ * (rewrite as struct xlate says), or a negative enum bpfmasq_counter drop
+ * reason.
+ */
+#ifndef BPFMASQ_NAT_H
+#define BPFMASQ_NAT_H
+
+#define NAT_PASS	0
+#define NAT_XLATE	1
+
+/* How many external ports to try before calling the range exhausted. */
+#define PORT_TRIES	32
+/* Write last_seen at most this often: the field shares a cache line
+ * between CPUs and per-packet writes would bounce it. */
+#define TOUCH_NS	(100 * 1000 * 1000ULL)
+
+static __always_inline bool port_in_range(__be16 port)
+{
+	__u16 p = bpf_ntohs(port);
+
+	return p >= cfg_port_lo && p <= cfg_port_hi;
+}
+
+static __always_inline bool is_internal(__be32 saddr, __be32 ext_addr)
+{
+	struct internal_key k = { .prefixlen = 32, .addr = saddr };
+
+	if (cfg_match_all_sources)
+		return saddr != ext_addr && saddr != 0;
+	return bpf_map_lookup_elem(&internal_nets, &k) != NULL;
+}
+
+static __always_inline void flow_touch(struct flow_val *v, __u8 seen)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	if (now - v->last_seen_ns > TOUCH_NS)
+		v->last_seen_ns = now;
+	if ((v->seen | seen) != v->seen)
+		v->seen |= seen;
+}
+
+/*
+ * Claim a free external port for an inside endpoint: the inside port itself
+ * when it is in range, else a scan from a random start.  The DIR_IN binding
+ * is the lock: BPF_NOEXIST makes exactly one CPU win each port.
+ */
+static __always_inline int port_alloc(__be32 ext, __be32 in_addr, __be16 in_port,
+				      __u8 proto, __be16 *out_port)
+{
+	__u32 span = (__u32)cfg_port_hi - cfg_port_lo + 1;
+	__u32 start = bpf_get_prandom_u32() % span;
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct bind_key bk_in = { .addr = ext, .proto = proto, .dir = DIR_IN };
+	struct bind_key bk_out = { .addr = in_addr, .port = in_port,
+				   .proto = proto, .dir = DIR_OUT };
+	struct bind_val bv_in = { .addr = in_addr, .port = in_port,
+				  .last_used_ns = now };
+	struct bind_val bv_out = { .addr = ext, .last_used_ns = now };
+	struct bind_val *raced;
+	__u32 i;
+	long err;
+
+	for (i = 0; i < PORT_TRIES && i < span; i++) {
+		__be16 port;
+
+		if (i == 0 && port_in_range(in_port))
+			port = in_port;
+		else
+			port = bpf_htons(cfg_port_lo + (start + i) % span);
+
+		bk_in.port = port;
+		err = bpf_map_update_elem(&binds, &bk_in, &bv_in, BPF_NOEXIST);
+		if (err == -EEXIST)
+			continue;
+		if (err)
+			return -DROP_TABLE_FULL;
+
+		bv_out.port = port;
+		err = bpf_map_update_elem(&binds, &bk_out, &bv_out, BPF_NOEXIST);
+		if (!err) {
+			count(CNT_NEW_BINDINGS);
+			*out_port = port;
+			return 0;
+		}
+		bpf_map_delete_elem(&binds, &bk_in);
+		if (err != -EEXIST)
+			return -DROP_TABLE_FULL;
+		/* Another CPU bound this endpoint first: share its port. */
+		raced = bpf_map_lookup_elem(&binds, &bk_out);
+		if (!raced)
+			return -DROP_TABLE_FULL;
+		*out_port = raced->port;
+		return 0;
+	}
+	return -DROP_PORTS_EXHAUSTED;
+}
+
+/*
+ * Insert both directions of a connection.  The outbound half goes first and
+ * is removed again if the inbound half cannot be stored, so a full table
+ * never leaves half a pair.
+ */
+static __always_inline int flow_pair_insert(const struct flow_key *out_key,
+					    __be32 ext, __be16 ext_port, __u8 seen)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct flow_key in_key = {
+		.saddr = out_key->daddr, .daddr = ext,
+		.sport = out_key->dport, .dport = ext_port,
+		.proto = out_key->proto, .dir = DIR_IN,
+	};
+	struct flow_val out_val = { .nat_addr = ext, .nat_port = ext_port,
+				    .seen = seen, .last_seen_ns = now };
+	struct flow_val in_val = { .nat_addr = out_key->saddr,
+				   .nat_port = out_key->sport,
+				   .last_seen_ns = now };
+	long err;
+
+	err = bpf_map_update_elem(&flows, out_key, &out_val, BPF_NOEXIST);
+	if (err == -EEXIST)
+		return 0;	/* another CPU created it just now */
+	if (err)
+		return -DROP_TABLE_FULL;
+	err = bpf_map_update_elem(&flows, &in_key, &in_val, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		bpf_map_delete_elem(&flows, out_key);
+		return -DROP_TABLE_FULL;
+	}
+	count(CNT_NEW_FLOWS);
+	return 0;
+}
+
+/* Make the flow for an outbound packet that has none yet. */
+static __always_inline int flow_create_out(const struct flow_key *out_key,
+					   __be32 ext, __u8 seen)
+{
+	struct bind_key bk = { .addr = out_key->saddr, .port = out_key->sport,
+			       .proto = out_key->proto, .dir = DIR_OUT };
+	struct bind_val *b = bpf_map_lookup_elem(&binds, &bk);
+	__be16 ext_port;
+	int err;
+
+	if (b && b->addr == ext) {
+		ext_port = b->port;
+		b->last_used_ns = bpf_ktime_get_coarse_ns();
+	} else {
+		/* A binding on a previous external address is stale: the
+		 * controller is about to flush it. */
+		if (b)
+			return -DROP_NO_EXT_ADDR;
+		err = port_alloc(ext, out_key->saddr, out_key->sport,
+				 out_key->proto, &ext_port);
+		if (err)
+			return err;
+	}
+	return flow_pair_insert(out_key, ext, ext_port, seen);
+}
+
+/* RFC 5382: only a SYN opens a TCP mapping. */
+static __always_inline bool may_open(const struct pkt *p)
+{
+	if (p->key.proto != IPPROTO_TCP)
+		return true;
+	return (p->tcp_seen & (SEEN_SYN | SEEN_RST)) == SEEN_SYN;
+}
+
+/*
+ * Outbound (inside -> WAN).  With create=false (LAN fast path) a packet
+ * without a flow is left for the slow path, which may create one.
+ */
+static __always_inline int nat_out(const struct pkt *p, struct xlate *x,
+				   bool create, struct flow_val **vp)
+{
+	struct nat_state *st = state_get();
+	struct flow_key key;
+	struct flow_val *v;
+	int err;
+
+	if (!st || !is_internal(p->key.saddr, st->ext_addr))
+		return NAT_PASS;
+	if (p->later_fragment)
+		return -DROP_FRAGMENT;
+	if (!p->has_ports ||
+	    (p->key.proto == IPPROTO_ICMP && !p->is_echo_request))
+		return -DROP_UNSUPPORTED_PROTO;
+	if (!st->ext_addr)
+		return -DROP_NO_EXT_ADDR;
+
+	key = p->key;
+	key.dir = DIR_OUT;
+	v = bpf_map_lookup_elem(&flows, &key);
+	if (!v) {
+		if (!create)
+			return NAT_PASS;
+		if (!may_open(p))
+			return -DROP_TCP_NOT_SYN;
+		err = flow_create_out(&key, st->ext_addr, p->tcp_seen);
+		if (err)
+			return err;
+		v = bpf_map_lookup_elem(&flows, &key);
+		if (!v)
+			return -DROP_TABLE_FULL;
+	}
+	xlate_fill(x, p, true, v);
+	*vp = v;
+	return NAT_XLATE;
+}
+
+/* Full-cone filtering: an unknown remote may open a flow to a binding. */
+static __always_inline int flow_create_in(const struct pkt *p, __be32 ext)
+{
+	struct bind_key bk = { .addr = ext, .port = p->key.dport,
+			       .proto = p->key.proto, .dir = DIR_IN };
+	struct bind_val *b = bpf_map_lookup_elem(&binds, &bk);
+	struct flow_key out_key;
+
+	if (!b)
+		return NAT_PASS;
+	if (!cfg_filter_cone)
+		return -DROP_FILTERED;
+	if (!may_open(p))
+		return -DROP_TCP_NOT_SYN;
+	b->last_used_ns = bpf_ktime_get_coarse_ns();
+	out_key = (struct flow_key){
+		.saddr = b->addr, .daddr = p->key.saddr,
+		.sport = b->port, .dport = p->key.sport,
+		.proto = p->key.proto, .dir = DIR_OUT,
+	};
+	return flow_pair_insert(&out_key, ext, p->key.dport, 0);
+}
+
+/* Inbound (WAN -> inside), for packets addressed to the external address. */
+static __always_inline int nat_in(const struct pkt *p, __be32 ext,
+				  struct xlate *x, struct flow_val **vp)
+{
+	struct flow_key key;
+	struct flow_val *v;
+	int err;
+
+	/* The gateway's own traffic (ports outside the NAT range, fragments,
+	 * ICMP other than echo replies) belongs to its stack. */
+	if (!p->has_ports || p->later_fragment || p->is_echo_request ||
+	    !port_in_range(p->key.dport))
+		return NAT_PASS;
+
+	key = p->key;
+	key.dir = DIR_IN;
+	v = bpf_map_lookup_elem(&flows, &key);
+	if (!v) {
+		err = flow_create_in(p, ext);
+		if (err != 0)
+			return err;
+		v = bpf_map_lookup_elem(&flows, &key);
+		if (!v)
+			return NAT_PASS;
+	}
+	xlate_fill(x, p, false, v);
+	*vp = v;
+	return NAT_XLATE;
+}
+
+#endif

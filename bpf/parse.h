@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * IPv4 parsing shared by every program.  It only reads; what to do with a
+ * packet is decided by the translation core.
+ */
+#ifndef BPFMASQ_PARSE_H
+#define BPFMASQ_PARSE_H
+
+#define ETH_P_IP	0x0800
+#define ETH_ALEN	6
+#define IP_MF		0x2000
+#define IP_OFFSET	0x1fff
+#define ICMP_ECHOREPLY	0
+#define ICMP_ECHO	8
+
+enum parse_result {
+	PARSE_OK = 0,
+	PARSE_NOT_IPV4 = 1,	/* not ours to judge: hand to the stack */
+};
+
+/* What the core needs to know about a packet. */
+struct pkt {
+	struct flow_key key;	/* wire 5-tuple; ICMP echo id as a port */
+	__u32 l3_off;
+	__u32 l4_off;
+	__u32 sport_off;	/* where key.sport / key.dport live; for ICMP */
+	__u32 dport_off;	/* echo both point at the identifier */
+	__u32 csum_off;		/* L4 checksum */
+	__u16 tot_len;
+	__u8 ttl;
+	__u8 tcp_seen;		/* SEEN_* bits this segment carries */
+	bool has_ports;		/* TCP, UDP or ICMP echo: translatable */
+	bool later_fragment;	/* fragment offset != 0: no L4 header */
+	bool is_echo_request;
+};
+
+/*
+ * Returns PARSE_OK, PARSE_NOT_IPV4, or a negative drop reason for an IPv4
+ * packet whose headers are truncated or inconsistent.  pkt_len is the
+ * packet's full length (skb->len for TC), which may exceed what is linear.
+ */
+static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
+				      struct pkt *p)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *iph;
+	__u32 ihl_len;
+
+	if ((void *)(eth + 1) > data_end)
+		return PARSE_NOT_IPV4;
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return PARSE_NOT_IPV4;
+
+	p->l3_off = sizeof(*eth);
+	iph = data + p->l3_off;
+	if ((void *)(iph + 1) > data_end)
+		return -DROP_MALFORMED_IP;
+	if (iph->version != 4)
+		return -DROP_MALFORMED_IP;
+	ihl_len = iph->ihl * 4;
+	p->tot_len = bpf_ntohs(iph->tot_len);
+	if (ihl_len < sizeof(*iph) || p->tot_len < ihl_len ||
+	    p->l3_off + p->tot_len > pkt_len)
+		return -DROP_MALFORMED_IP;
+
+	p->key.saddr = iph->saddr;
+	p->key.daddr = iph->daddr;
+	p->key.proto = iph->protocol;
+	p->key.dir = 0;
+	p->key.pad = 0;
+	p->key.sport = 0;
+	p->key.dport = 0;
+	p->ttl = iph->ttl;
+	p->tcp_seen = 0;
+	p->has_ports = false;
+	p->is_echo_request = false;
+	p->later_fragment = (iph->frag_off & bpf_htons(IP_OFFSET)) != 0;
+	p->l4_off = p->l3_off + ihl_len;
+	if (p->later_fragment)
+		return PARSE_OK;
+
+	if (iph->protocol == IPPROTO_TCP) {
+		struct tcphdr *th = data + p->l4_off;
+
+		if ((void *)(th + 1) > data_end || th->doff < 5 ||
+		    th->doff * 4 > p->tot_len - ihl_len)
+			return -DROP_MALFORMED_L4;
+		p->key.sport = th->source;
+		p->key.dport = th->dest;
+		p->sport_off = p->l4_off + offsetof(struct tcphdr, source);
+		p->dport_off = p->l4_off + offsetof(struct tcphdr, dest);
+		p->csum_off = p->l4_off + offsetof(struct tcphdr, check);
+		p->tcp_seen = (th->syn ? SEEN_SYN : 0) | (th->fin ? SEEN_FIN : 0) |
+			      (th->rst ? SEEN_RST : 0) | (th->ack ? SEEN_ACK : 0);
+		p->has_ports = true;
+	} else if (iph->protocol == IPPROTO_UDP) {
+		struct udphdr *uh = data + p->l4_off;
+
+		if ((void *)(uh + 1) > data_end ||
+		    bpf_ntohs(uh->len) < sizeof(*uh) ||
+		    bpf_ntohs(uh->len) > p->tot_len - ihl_len)
+			return -DROP_MALFORMED_L4;
+		p->key.sport = uh->source;
+		p->key.dport = uh->dest;
+		p->sport_off = p->l4_off + offsetof(struct udphdr, source);
+		p->dport_off = p->l4_off + offsetof(struct udphdr, dest);
+		p->csum_off = p->l4_off + offsetof(struct udphdr, check);
+		p->has_ports = true;
+	} else if (iph->protocol == IPPROTO_ICMP) {
+		struct icmphdr *ih = data + p->l4_off;
+
+		if ((void *)(ih + 1) > data_end)
+			return -DROP_MALFORMED_L4;
+		p->csum_off = p->l4_off + offsetof(struct icmphdr, checksum);
+		p->sport_off = p->l4_off + offsetof(struct icmphdr, un.echo.id);
+		p->dport_off = p->sport_off;
+		/* The identifier is the inside "port" of a request and the
+		 * outside one of a reply; the remote side has none. */
+		if (ih->type == ICMP_ECHO) {
+			p->key.sport = ih->un.echo.id;
+			p->is_echo_request = true;
+			p->has_ports = true;
+		} else if (ih->type == ICMP_ECHOREPLY) {
+			p->key.dport = ih->un.echo.id;
+			p->has_ports = true;
+		}
+	}
+	return PARSE_OK;
+}
+
+#endif

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Applying a translation to a packet.  The core decides *what* to rewrite
+ * (struct xlate); these two backends know *how* for their context:
+ *
+ * - XDP frames carry complete checksums, so direct writes with incremental
+ *   checksum updates are exact.
+ * - skbs at TC may be CHECKSUM_PARTIAL (forwarded from a veth, or local
+ *   TSO), where the L4 field holds only the pseudo-header sum: only the
+ *   address change may touch it, never the port change.  The kernel's
+ *   csum helpers know the skb's checksum state, so TC uses them.
+ */
+#ifndef BPFMASQ_XLATE_H
+#define BPFMASQ_XLATE_H
+
+#define TC_ACT_OK	0
+#define TC_ACT_SHOT	2
+
+/*
+ * Packet pointers read straight from the context.  clang likes to keep
+ * &ctx->data in a register and dereference it later as a modified context
+ * pointer, which the verifier refuses; a fresh load each time cannot be
+ * rewritten that way.
+ */
+#define CTX_LOAD_PTR(ctx, field)					\
+	({								\
+		__u64 __v;						\
+		asm volatile("%0 = *(u32 *)(%1 + %2)"			\
+			     : "=r"(__v)				\
+			     : "r"(ctx), "i"(offsetof(typeof(*(ctx)), field))); \
+		(void *)(long)__v;					\
+	})
+#define ctx_data(ctx)		CTX_LOAD_PTR(ctx, data)
+#define ctx_data_end(ctx)	CTX_LOAD_PTR(ctx, data_end)
+
+/* One rewrite of an address and a port (or ICMP echo identifier). */
+struct xlate {
+	__u32 addr_off;		/* saddr (outbound) or daddr (inbound) */
+	__u32 port_off;
+	__u32 csum_off;
+	__be32 old_addr;
+	__be32 new_addr;
+	__be16 old_port;
+	__be16 new_port;
+	__u8 proto;
+};
+
+static __always_inline void xlate_fill(struct xlate *x, const struct pkt *p,
+				       bool outbound, const struct flow_val *v)
+{
+	x->proto = p->key.proto;
+	x->csum_off = p->csum_off;
+	x->new_addr = v->nat_addr;
+	x->new_port = v->nat_port;
+	if (outbound) {
+		x->addr_off = p->l3_off + offsetof(struct iphdr, saddr);
+		x->port_off = p->sport_off;
+		x->old_addr = p->key.saddr;
+		x->old_port = p->key.sport;
+	} else {
+		x->addr_off = p->l3_off + offsetof(struct iphdr, daddr);
+		x->port_off = p->dport_off;
+		x->old_addr = p->key.daddr;
+		x->old_port = p->key.dport;
+	}
+}
+
+/* Bounds-checked pointer into an XDP frame; off is always < 128 here. */
+#define XDP_PTR(ctx, off, type)						\
+	({								\
+		void *__d = ctx_data(ctx);				\
+		void *__e = ctx_data_end(ctx);				\
+		type *__p = __d + ((off) & 0xff);			\
+		(void *)(__p + 1) > __e ? NULL : __p;			\
+	})
+
+static __always_inline int xdp_apply(struct xdp_md *ctx, const struct pkt *p,
+				     const struct xlate *x)
+{
+	struct iphdr *iph = XDP_PTR(ctx, p->l3_off, struct iphdr);
+	__be32 *addr = XDP_PTR(ctx, x->addr_off, __be32);
+	__be16 *port = XDP_PTR(ctx, x->port_off, __be16);
+	__sum16 *l4sum = XDP_PTR(ctx, x->csum_off, __sum16);
+
+	if (!iph || !addr || !port || !l4sum)
+		return -DROP_MALFORMED_L4;
+
+	csum_replace4(&iph->check, x->old_addr, x->new_addr);
+	if (x->proto == IPPROTO_TCP) {
+		csum_replace4(l4sum, x->old_addr, x->new_addr);
+		csum_replace2(l4sum, x->old_port, x->new_port);
+	} else if (x->proto == IPPROTO_UDP) {
+		/* A zero UDP checksum means "none" and stays zero; a
+		 * computed zero is sent as all ones (RFC 768). */
+		if (*l4sum) {
+			csum_replace4(l4sum, x->old_addr, x->new_addr);
+			csum_replace2(l4sum, x->old_port, x->new_port);
+			if (!*l4sum)
+				*l4sum = 0xffff;
+		}
+	} else {
+		/* ICMP has no pseudo-header: only the identifier counts. */
+		csum_replace2(l4sum, x->old_port, x->new_port);
+	}
+	*addr = x->new_addr;
+	*port = x->new_port;
+	return 0;
+}
+
+static __always_inline int tc_apply(struct __sk_buff *skb, const struct pkt *p,
+				    const struct xlate *x)
+{
+	__u32 l3_csum = p->l3_off + offsetof(struct iphdr, check);
+	__u64 mangled = x->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+
+	if (x->proto != IPPROTO_ICMP &&
+	    bpf_l4_csum_replace(skb, x->csum_off, x->old_addr, x->new_addr,
+				BPF_F_PSEUDO_HDR | mangled | sizeof(x->new_addr)))
+		return -DROP_MALFORMED_L4;
+	if (bpf_l4_csum_replace(skb, x->csum_off, x->old_port, x->new_port,
+				mangled | sizeof(x->new_port)))
+		return -DROP_MALFORMED_L4;
+	if (bpf_l3_csum_replace(skb, l3_csum, x->old_addr, x->new_addr,
+				sizeof(x->new_addr)))
+		return -DROP_MALFORMED_IP;
+	if (bpf_skb_store_bytes(skb, x->addr_off, &x->new_addr,
+				sizeof(x->new_addr), 0) ||
+	    bpf_skb_store_bytes(skb, x->port_off, &x->new_port,
+				sizeof(x->new_port), 0))
+		return -DROP_MALFORMED_L4;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The ABI shared by the BPF programs and the bpfmasq controller: map keys
+ * and values, counters and drop reasons.  Plain __u32/__be32 types only, so
+ * both sides (and `bpftool map dump`, through BTF) read the same bytes.
+ */
+#ifndef BPFMASQ_H
+#define BPFMASQ_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* Which way a flow entry or binding translates. */
+enum bpfmasq_dir {
+	DIR_OUT = 0,	/* inside -> outside: rewrite the source */
+	DIR_IN = 1,	/* outside -> inside: rewrite the destination */
+};
+
+/*
+ * One direction of a translated connection, keyed as the packet looks on
+ * the WAN side before translation:
+ *   DIR_OUT: inside addr:port -> remote addr:port
+ *   DIR_IN:  remote addr:port -> external addr:port
+ * For ICMP echo the identifier stands in for the inside/external port and
+ * the remote "port" is 0.  Both directions of a connection are always
+ * inserted and deleted together.
+ */
+struct flow_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir;
+	__u16 pad;
+};
+
+/* Bits of flow_val.seen: what this direction has carried so far. */
+enum bpfmasq_seen {
+	SEEN_SYN = 1 << 0,
+	SEEN_FIN = 1 << 1,
+	SEEN_RST = 1 << 2,
+	SEEN_ACK = 1 << 3,
+};
+
+/* What a flow entry rewrites to, and when it last carried a packet. */
+struct flow_val {
+	__be32 nat_addr;	/* new saddr (DIR_OUT) or daddr (DIR_IN) */
+	__be16 nat_port;	/* new sport (DIR_OUT) or dport (DIR_IN) */
+	__u8 seen;		/* enum bpfmasq_seen, only ever grows */
+	__u8 pad;
+	__u64 last_seen_ns;	/* CLOCK_MONOTONIC_COARSE */
+};
+
+/*
+ * Endpoint-independent mapping (RFC 4787 REQ-1): one inside endpoint owns
+ * one external port for every remote while any of its flows lives.
+ *   DIR_OUT: inside addr:port   -> external addr:port
+ *   DIR_IN:  external addr:port -> inside addr:port
+ */
+struct bind_key {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 dir;
+};
+
+struct bind_val {
+	__be32 addr;
+	__be16 port;
+	__u16 pad;
+	__u64 last_used_ns;	/* last flow created on it; guards expiry races */
+};
+
+/* Runtime state the controller changes while programs run. */
+struct nat_state {
+	__be32 ext_addr;	/* WAN primary IPv4; 0 = none, translation stops */
+	__u32 controller_pid;	/* 0 when no controller is running */
+	__u32 flags;		/* enum nat_state_flags */
+	__u32 pad;
+};
+
+enum nat_state_flags {
+	STATE_OWN_CLSACT = 1 << 0,	/* `up` created the clsact qdisc */
+};
+
+/* An --internal prefix (LPM trie key). */
+struct internal_key {
+	__u32 prefixlen;
+	__be32 addr;
+};
+
+/*
+ * Counters, one per-CPU slot each.  Drop reasons are named so that every
+ * dropped packet is explained by `bpfmasq stats`.
+ */
+#define BPFMASQ_COUNTERS(X)						\
+	X(CNT_OUT_TRANSLATED,	"out_translated")			\
+	X(CNT_IN_TRANSLATED,	"in_translated")			\
+	X(CNT_LAN_FASTPATH,	"lan_fastpath")				\
+	X(CNT_NEW_FLOWS,	"new_flows")				\
+	X(CNT_NEW_BINDINGS,	"new_bindings")				\
+	X(CNT_PASS_HOST,	"pass_host")				\
+	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\
+	X(DROP_MALFORMED_L4,	"drop_malformed_l4")			\
+	X(DROP_FRAGMENT,	"drop_fragment")			\
+	X(DROP_UNSUPPORTED_PROTO, "drop_unsupported_proto")		\
+	X(DROP_NO_EXT_ADDR,	"drop_no_external_address")		\
+	X(DROP_PORTS_EXHAUSTED,	"drop_ports_exhausted")			\
+	X(DROP_TABLE_FULL,	"drop_table_full")			\
+	X(DROP_UNSOLICITED,	"drop_unsolicited_to_inside")		\
+	X(DROP_FILTERED,	"drop_filtered_remote")			\
+	X(DROP_TCP_NOT_SYN,	"drop_tcp_new_without_syn")
+
+#define BPFMASQ_ENUM(sym, name) sym,
+enum bpfmasq_counter {
+	BPFMASQ_COUNTERS(BPFMASQ_ENUM)
+	CNT_MAX
+};
+#undef BPFMASQ_ENUM
+
+#define CNT_FIRST_DROP DROP_MALFORMED_IP
+
+#endif /* BPFMASQ_H */
