@@ -10,7 +10,7 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 
 CFLAGS    ?= -O2 -g
-CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 \
+CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
 	     -I$(OUTPUT) -Iheaders -Iuser
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	     -Wall -Wno-unused-function -Ivmlinux/$(ARCH) -Iheaders -Ibpf

@@ -105,10 +105,12 @@ static __always_inline int port_alloc(__be32 ext, __be32 in_addr, __be16 in_port
 /*
  * Insert both directions of a connection.  The outbound half goes first and
  * is removed again if the inbound half cannot be stored, so a full table
- * never leaves half a pair.
+ * never leaves half a pair.  Only the opening direction gets a timestamp:
+ * a zero last_seen_ns tells the controller that no answer came yet.
  */
 static __always_inline int flow_pair_insert(const struct flow_key *out_key,
-					    __be32 ext, __be16 ext_port, __u8 seen)
+					    __be32 ext, __be16 ext_port,
+					    bool opened_out, __u8 seen)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct flow_key in_key = {
@@ -117,10 +119,12 @@ static __always_inline int flow_pair_insert(const struct flow_key *out_key,
 		.proto = out_key->proto, .dir = DIR_IN,
 	};
 	struct flow_val out_val = { .nat_addr = ext, .nat_port = ext_port,
-				    .seen = seen, .last_seen_ns = now };
+				    .seen = opened_out ? seen : 0,
+				    .last_seen_ns = opened_out ? now : 0 };
 	struct flow_val in_val = { .nat_addr = out_key->saddr,
 				   .nat_port = out_key->sport,
-				   .last_seen_ns = now };
+				   .seen = opened_out ? 0 : seen,
+				   .last_seen_ns = opened_out ? 0 : now };
 	long err;
 
 	err = bpf_map_update_elem(&flows, out_key, &out_val, BPF_NOEXIST);
@@ -160,7 +164,7 @@ static __always_inline int flow_create_out(const struct flow_key *out_key,
 		if (err)
 			return err;
 	}
-	return flow_pair_insert(out_key, ext, ext_port, seen);
+	return flow_pair_insert(out_key, ext, ext_port, true, seen);
 }
 
 /* RFC 5382: only a SYN opens a TCP mapping. */
@@ -233,7 +237,8 @@ static __always_inline int flow_create_in(const struct pkt *p, __be32 ext)
 		.sport = b->port, .dport = p->key.sport,
 		.proto = p->key.proto, .dir = DIR_OUT,
 	};
-	return flow_pair_insert(&out_key, ext, p->key.dport, 0);
+	return flow_pair_insert(&out_key, ext, p->key.dport, false,
+				p->tcp_seen);
 }
 
 /* Inbound (WAN -> inside), for packets addressed to the external address. */

@@ -73,12 +73,20 @@ struct bind_val {
 	__u64 last_used_ns;	/* last flow created on it; guards expiry races */
 };
 
-/* Runtime state the controller changes while programs run. */
+#define BPFMASQ_MAX_LAN 8
+
+/* Runtime state the controller changes while programs run; also where a
+ * restarted controller finds what `up` attached. */
 struct nat_state {
 	__be32 ext_addr;	/* WAN primary IPv4; 0 = none, translation stops */
 	__u32 controller_pid;	/* 0 when no controller is running */
 	__u32 flags;		/* enum nat_state_flags */
-	__u32 pad;
+	__u32 lan_ifindex[BPFMASQ_MAX_LAN];	/* --lan, 0-terminated */
+	/* Idle timeouts in seconds, enforced by the controller. */
+	__u32 timeout_tcp_est;
+	__u32 timeout_tcp_trans;
+	__u32 timeout_udp;
+	__u32 timeout_icmp;
 };
 
 enum nat_state_flags {

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef BPFMASQ_COMMANDS_H
+#define BPFMASQ_COMMANDS_H
+
+int cmd_up(int argc, char **argv);
+int cmd_down(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_conns(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+#endif

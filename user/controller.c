@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include "controller.h"
+#include "flowtable.h"
+#include "util.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	char ts[32];
+	time_t t = time(NULL);
+	va_list ap;
+
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime(&t));
+	fprintf(stderr, "%s bpfmasq[%d]: ", ts, getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static int netlink_open(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_LINK,
+	};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+enum nl_event {
+	NL_NONE = 0,
+	NL_ADDR = 1 << 0,	/* an IPv4 address of the WAN changed */
+	NL_GONE = 1 << 1,	/* the WAN interface was deleted */
+	NL_LOST = 1 << 2,	/* events overflowed: re-read everything */
+};
+
+static int netlink_read(int fd, int ifindex)
+{
+	char buf[16384] __attribute__((aligned(4)));
+	int events = NL_NONE;
+	ssize_t len;
+
+	while ((len = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+
+		for (; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			if (nh->nlmsg_type == RTM_NEWADDR ||
+			    nh->nlmsg_type == RTM_DELADDR) {
+				struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+
+				if ((int)ifa->ifa_index == ifindex)
+					events |= NL_ADDR;
+			} else if (nh->nlmsg_type == RTM_DELLINK) {
+				struct ifinfomsg *ifi = NLMSG_DATA(nh);
+
+				if (ifi->ifi_index == ifindex)
+					events |= NL_GONE;
+			}
+		}
+	}
+	if (len < 0 && errno == ENOBUFS)
+		events |= NL_LOST | NL_ADDR;
+	return events;
+}
+
+/* The WAN's primary address changed: new flows use the new one, flows on
+ * the old one cannot work any more and are flushed (as Linux does). */
+static void follow_address(struct instance *in)
+{
+	struct nat_state st;
+	__be32 now_addr = if_primary_ipv4(in->ifname);
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	unsigned int flushed = 0;
+
+	if (instance_get_state(in, &st))
+		return;
+	if (st.ext_addr == now_addr)
+		return;
+	logf_("%s: external address %s -> %s", in->ifname,
+	      st.ext_addr ? fmt_addr(a, st.ext_addr) : "none",
+	      now_addr ? fmt_addr(b, now_addr) : "none (translation stopped)");
+	__be32 old = st.ext_addr;
+
+	st.ext_addr = now_addr;
+	instance_set_state(in, &st);
+	if (old) {
+		flows_flush(in->flows_fd, in->binds_fd, old, &flushed);
+		logf_("%s: flushed %u connections on %s", in->ifname, flushed,
+		      fmt_addr(a, old));
+	}
+}
+
+static void expire(struct instance *in)
+{
+	struct expire_result r;
+	struct nat_state st;
+
+	if (instance_get_state(in, &st))
+		return;
+	if (flows_expire(in->flows_fd, in->binds_fd, &st, now_coarse_ns(), &r)) {
+		logf_("%s: flow expiry failed: %s", in->ifname, strerror(errno));
+		return;
+	}
+	if (r.conns_expired || r.half_pairs || r.bindings_freed)
+		p_debug("%s: expired %u connections, %u half pairs, %u bindings",
+			in->ifname, r.conns_expired, r.half_pairs,
+			r.bindings_freed);
+}
+
+/* from == 0: take over unconditionally (the previous one is gone). */
+static void set_controller_pid(struct instance *in, __u32 from, __u32 to)
+{
+	struct nat_state st;
+
+	if (instance_get_state(in, &st) || (from && st.controller_pid != from))
+		return;
+	st.controller_pid = to;
+	instance_set_state(in, &st);
+}
+
+int controller_run(struct instance *in, int ready_fd)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	__u64 next_expire = 0;
+	int nl, events;
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	nl = netlink_open();
+	if (nl < 0) {
+		logf_("cannot open rtnetlink: %s", strerror(errno));
+		return 1;
+	}
+	set_controller_pid(in, 0, getpid());
+	/* An address change while nobody watched is caught up on now. */
+	follow_address(in);
+	logf_("%s: controller running", in->ifname);
+	if (ready_fd >= 0) {
+		char ok = 1;
+
+		if (write(ready_fd, &ok, 1) != 1)
+			logf_("cannot signal readiness: %s", strerror(errno));
+		close(ready_fd);
+	}
+
+	while (!stop_requested) {
+		struct pollfd pfd = { .fd = nl, .events = POLLIN };
+		__u64 now = now_coarse_ns() / 1000000;
+
+		if (now >= next_expire) {
+			expire(in);
+			next_expire = now + EXPIRE_INTERVAL_MS;
+		}
+		if (poll(&pfd, 1, EXPIRE_INTERVAL_MS) <= 0)
+			continue;
+		events = netlink_read(nl, in->ifindex);
+		if (events & NL_GONE) {
+			unsigned int flushed;
+
+			flows_flush(in->flows_fd, in->binds_fd, 0, &flushed);
+			logf_("%s: interface removed; flushed %u connections, stopping",
+			      in->ifname, flushed);
+			instance_unpin(in->ifname);
+			break;
+		}
+		if (events & NL_ADDR)
+			follow_address(in);
+	}
+	set_controller_pid(in, getpid(), 0);
+	logf_("%s: controller stopped; programs and flows stay in place",
+	      in->ifname);
+	close(nl);
+	return 0;
+}

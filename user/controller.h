@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef BPFMASQ_CONTROLLER_H
+#define BPFMASQ_CONTROLLER_H
+
+#include "instance.h"
+
+/* How often idle flows are looked for. */
+#define EXPIRE_INTERVAL_MS 2000
+
+/*
+ * Runs until SIGTERM/SIGINT or until the WAN interface disappears:
+ * expires idle flows and follows the WAN address.  Writes one byte to
+ * ready_fd (if >= 0) once it is in charge.  Leaves programs and flows in
+ * place when it stops, so a new controller can take over.
+ */
+int controller_run(struct instance *in, int ready_fd);
+
+#endif

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include "flowtable.h"
+
+#define NSEC_PER_SEC 1000000000ULL
+
+/* Generic "walk a hash map into arrays"; deleting while walking would
+ * restart get_next_key from the first key, so callers delete afterwards. */
+static int map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals,
+		    size_t *n)
+{
+	size_t cap = 1024, cnt = 0;
+	char *k = malloc(cap * ksz), *v = malloc(cap * vsz);
+	char prev[64], cur[64];
+	void *prevp = NULL;
+
+	if (!k || !v)
+		goto nomem;
+	while (!bpf_map_get_next_key(fd, prevp, cur)) {
+		if (cnt == cap) {
+			char *nk = realloc(k, 2 * cap * ksz);
+			char *nv = nk ? realloc(v, 2 * cap * vsz) : NULL;
+
+			if (nk)
+				k = nk;
+			if (!nv)
+				goto nomem;
+			v = nv;
+			cap *= 2;
+		}
+		/* An entry deleted under us by the data plane is skipped. */
+		if (!bpf_map_lookup_elem(fd, cur, v + cnt * vsz)) {
+			memcpy(k + cnt * ksz, cur, ksz);
+			cnt++;
+		}
+		memcpy(prev, cur, ksz);
+		prevp = prev;
+	}
+	*keys = k;
+	*vals = v;
+	*n = cnt;
+	return 0;
+nomem:
+	free(k);
+	free(v);
+	return -ENOMEM;
+}
+
+int flow_dump(int flows_fd, struct flow_dump *d)
+{
+	return map_dump(flows_fd, sizeof(struct flow_key), sizeof(struct flow_val),
+			(void **)&d->keys, (void **)&d->vals, &d->n);
+}
+
+void flow_dump_free(struct flow_dump *d)
+{
+	free(d->keys);
+	free(d->vals);
+	memset(d, 0, sizeof(*d));
+}
+
+void flow_twin_key(const struct flow_key *k, const struct flow_val *v,
+		   struct flow_key *twin)
+{
+	memset(twin, 0, sizeof(*twin));
+	twin->proto = k->proto;
+	if (k->dir == DIR_OUT) {
+		/* inside -> remote becomes remote -> external */
+		twin->saddr = k->daddr;
+		twin->sport = k->dport;
+		twin->daddr = v->nat_addr;
+		twin->dport = v->nat_port;
+		twin->dir = DIR_IN;
+	} else {
+		twin->saddr = v->nat_addr;
+		twin->sport = v->nat_port;
+		twin->daddr = k->saddr;
+		twin->dport = k->sport;
+		twin->dir = DIR_OUT;
+	}
+}
+
+int conns_list(int flows_fd, struct conn **out, size_t *n)
+{
+	struct flow_dump d;
+	struct conn *c;
+	size_t cnt = 0;
+	int err;
+
+	err = flow_dump(flows_fd, &d);
+	if (err)
+		return err;
+	c = calloc(d.n ? d.n : 1, sizeof(*c));
+	if (!c) {
+		flow_dump_free(&d);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < d.n; i++) {
+		if (d.keys[i].dir != DIR_OUT)
+			continue;
+		c[cnt].out_key = d.keys[i];
+		c[cnt].out = d.vals[i];
+		flow_twin_key(&d.keys[i], &d.vals[i], &c[cnt].in_key);
+		if (bpf_map_lookup_elem(flows_fd, &c[cnt].in_key, &c[cnt].in))
+			continue;	/* half pair: expiry removes it */
+		cnt++;
+	}
+	flow_dump_free(&d);
+	*out = c;
+	*n = cnt;
+	return 0;
+}
+
+static bool both_ways(const struct conn *c)
+{
+	return c->out.last_seen_ns && c->in.last_seen_ns;
+}
+
+const char *conn_state_name(const struct conn *c)
+{
+	__u8 seen = c->out.seen | c->in.seen;
+
+	if (c->out_key.proto != IPPROTO_TCP)
+		return both_ways(c) ? "REPLIED" : "UNREPLIED";
+	if (seen & SEEN_RST)
+		return "CLOSE";
+	if (seen & SEEN_FIN)
+		return "FIN_WAIT";
+	if (both_ways(c) && (c->out.seen & SEEN_ACK) && (c->in.seen & SEEN_ACK))
+		return "ESTABLISHED";
+	return "SYN_SENT";
+}
+
+__u32 conn_timeout_s(const struct conn *c, const struct nat_state *st)
+{
+	switch (c->out_key.proto) {
+	case IPPROTO_TCP:
+		return strcmp(conn_state_name(c), "ESTABLISHED") ?
+		       st->timeout_tcp_trans : st->timeout_tcp_est;
+	case IPPROTO_UDP:
+		return st->timeout_udp;
+	default:
+		return st->timeout_icmp;
+	}
+}
+
+__u64 conn_last_seen(const struct conn *c)
+{
+	return c->out.last_seen_ns > c->in.last_seen_ns ? c->out.last_seen_ns :
+							  c->in.last_seen_ns;
+}
+
+static void delete_pair(int flows_fd, const struct flow_key *k,
+			const struct flow_val *v)
+{
+	struct flow_key twin;
+
+	flow_twin_key(k, v, &twin);
+	bpf_map_delete_elem(flows_fd, &twin);
+	bpf_map_delete_elem(flows_fd, k);
+}
+
+/* Sorted (proto, inside addr, inside port) of live connections. */
+struct endpoint {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+static int endpoint_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct endpoint));
+}
+
+/* Free bindings no live flow uses; the DIR_IN half goes last because it
+ * is what port allocation locks on. */
+static int bindings_gc(int flows_fd, int binds_fd, __u64 now_ns,
+		       unsigned int *freed)
+{
+	struct bind_key *bk = NULL;
+	struct bind_val *bv = NULL;
+	struct endpoint *live;
+	struct flow_dump d;
+	size_t nb = 0, nl = 0;
+	int err;
+
+	err = flow_dump(flows_fd, &d);
+	if (err)
+		return err;
+	live = calloc(d.n ? d.n : 1, sizeof(*live));
+	if (!live) {
+		flow_dump_free(&d);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < d.n; i++) {
+		if (d.keys[i].dir != DIR_OUT)
+			continue;
+		live[nl++] = (struct endpoint){ .addr = d.keys[i].saddr,
+						.port = d.keys[i].sport,
+						.proto = d.keys[i].proto };
+	}
+	flow_dump_free(&d);
+	qsort(live, nl, sizeof(*live), endpoint_cmp);
+
+	err = map_dump(binds_fd, sizeof(*bk), sizeof(*bv), (void **)&bk,
+		       (void **)&bv, &nb);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < nb; i++) {
+		struct endpoint e;
+		struct bind_key twin;
+
+		if (now_ns - bv[i].last_used_ns < BIND_GRACE_NS)
+			continue;
+		if (bk[i].dir == DIR_OUT) {
+			e = (struct endpoint){ .addr = bk[i].addr,
+					       .port = bk[i].port,
+					       .proto = bk[i].proto };
+		} else {
+			e = (struct endpoint){ .addr = bv[i].addr,
+					       .port = bv[i].port,
+					       .proto = bk[i].proto };
+		}
+		if (bsearch(&e, live, nl, sizeof(*live), endpoint_cmp))
+			continue;
+		if (bk[i].dir == DIR_IN) {
+			/* Orphan lock whose owner is gone (or never came). */
+			twin = (struct bind_key){ .addr = bv[i].addr,
+						  .port = bv[i].port,
+						  .proto = bk[i].proto,
+						  .dir = DIR_OUT };
+			if (!bpf_map_lookup_elem(binds_fd, &twin, &bv[i]))
+				continue;	/* freed through its owner */
+			bpf_map_delete_elem(binds_fd, &bk[i]);
+			continue;
+		}
+		twin = (struct bind_key){ .addr = bv[i].addr, .port = bv[i].port,
+					  .proto = bk[i].proto, .dir = DIR_IN };
+		bpf_map_delete_elem(binds_fd, &bk[i]);
+		bpf_map_delete_elem(binds_fd, &twin);
+		(*freed)++;
+	}
+out:
+	free(bk);
+	free(bv);
+	free(live);
+	return err;
+}
+
+int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
+		 __u64 now_ns, struct expire_result *r)
+{
+	struct flow_dump d;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err = flow_dump(flows_fd, &d);
+	if (err)
+		return err;
+	for (size_t i = 0; i < d.n; i++) {
+		struct flow_key twin_key;
+		struct conn c;
+
+		flow_twin_key(&d.keys[i], &d.vals[i], &twin_key);
+		if (d.keys[i].dir == DIR_IN) {
+			struct flow_val tv;
+
+			/* Pairs are judged from their DIR_OUT side. */
+			if (bpf_map_lookup_elem(flows_fd, &twin_key, &tv)) {
+				bpf_map_delete_elem(flows_fd, &d.keys[i]);
+				r->half_pairs++;
+			}
+			continue;
+		}
+		c.out_key = d.keys[i];
+		c.out = d.vals[i];
+		c.in_key = twin_key;
+		if (bpf_map_lookup_elem(flows_fd, &twin_key, &c.in)) {
+			bpf_map_delete_elem(flows_fd, &d.keys[i]);
+			r->half_pairs++;
+			continue;
+		}
+		if (now_ns > conn_last_seen(&c) &&
+		    now_ns - conn_last_seen(&c) >
+		    (__u64)conn_timeout_s(&c, st) * NSEC_PER_SEC) {
+			delete_pair(flows_fd, &c.out_key, &c.out);
+			r->conns_expired++;
+		}
+	}
+	flow_dump_free(&d);
+	return bindings_gc(flows_fd, binds_fd, now_ns, &r->bindings_freed);
+}
+
+int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed)
+{
+	struct bind_key *bk = NULL;
+	struct bind_val *bv = NULL;
+	struct flow_dump d;
+	size_t nb = 0;
+	int err;
+
+	*flushed = 0;
+	err = flow_dump(flows_fd, &d);
+	if (err)
+		return err;
+	for (size_t i = 0; i < d.n; i++) {
+		if (d.keys[i].dir != DIR_OUT ||
+		    (ext && d.vals[i].nat_addr != ext))
+			continue;
+		delete_pair(flows_fd, &d.keys[i], &d.vals[i]);
+		(*flushed)++;
+	}
+	flow_dump_free(&d);
+
+	err = map_dump(binds_fd, sizeof(*bk), sizeof(*bv), (void **)&bk,
+		       (void **)&bv, &nb);
+	if (err)
+		return err;
+	for (size_t i = 0; i < nb; i++) {
+		__be32 on = bk[i].dir == DIR_OUT ? bv[i].addr : bk[i].addr;
+
+		if (!ext || on == ext)
+			bpf_map_delete_elem(binds_fd, &bk[i]);
+	}
+	free(bk);
+	free(bv);
+	return 0;
+}

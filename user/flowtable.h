@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The controller's view of the flow and binding maps: pairing the two
+ * directions of a connection, naming its state, expiring idle ones and
+ * flushing those of a vanished external address.
+ */
+#ifndef BPFMASQ_FLOWTABLE_H
+#define BPFMASQ_FLOWTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "bpfmasq.h"
+
+/* Bindings younger than this are never freed: a CPU may be between
+ * creating a binding and creating the flow that uses it. */
+#define BIND_GRACE_NS (10ULL * 1000000000ULL)
+
+/* A connection: its outbound entry and the inbound twin. */
+struct conn {
+	struct flow_key out_key;
+	struct flow_val out;
+	struct flow_key in_key;
+	struct flow_val in;
+};
+
+struct flow_dump {
+	struct flow_key *keys;
+	struct flow_val *vals;
+	size_t n;
+};
+
+struct expire_result {
+	unsigned int conns_expired;
+	unsigned int half_pairs;	/* entries whose twin was missing */
+	unsigned int bindings_freed;
+};
+
+/* Every entry of the flows map; free with flow_dump_free(). */
+int flow_dump(int flows_fd, struct flow_dump *d);
+void flow_dump_free(struct flow_dump *d);
+
+/* The key of the other direction of the connection an entry belongs to. */
+void flow_twin_key(const struct flow_key *k, const struct flow_val *v,
+		   struct flow_key *twin);
+
+/* Connections (pairs) in the flows map; free() the array. */
+int conns_list(int flows_fd, struct conn **out, size_t *n);
+
+const char *conn_state_name(const struct conn *c);
+__u32 conn_timeout_s(const struct conn *c, const struct nat_state *st);
+__u64 conn_last_seen(const struct conn *c);
+
+/* Delete connections idle past their timeout, entries without a twin,
+ * and bindings no connection uses any more. */
+int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
+		 __u64 now_ns, struct expire_result *r);
+
+/* Delete every connection and binding on external address ext (0: all). */
+int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed);
+
+#endif

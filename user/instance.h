@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A running bpfmasq instance on one WAN interface, as found in the kernel.
+ *
+ * The attached XDP program is the anchor: its maps are the state, its
+ * .rodata is the configuration.  That works in every mount namespace (pins
+ * under /sys/fs/bpf are per bpffs mount, and `ip netns exec` gives each
+ * command a fresh one), so a restarted controller or a `status` from
+ * another shell always finds the same state.
+ */
+#ifndef BPFMASQ_INSTANCE_H
+#define BPFMASQ_INSTANCE_H
+
+#include <net/if.h>
+#include <limits.h>
+#include <linux/types.h>
+#include "bpfmasq.h"
+#include "bpfmasq.skel.h"
+
+#define BPFMASQ_PIN_ROOT	"/sys/fs/bpf"
+#define BPFMASQ_PIN_SUBDIR	"bpfmasq"
+/* Our tc filter's identity on the WAN's clsact egress hook. */
+#define BPFMASQ_TC_HANDLE	0xb9a5
+#define BPFMASQ_TC_PRIO		0xb9a5
+
+struct instance {
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	int prog_in_fd;		/* masq_wan_in (XDP on the WAN) */
+	int flows_fd;
+	int binds_fd;
+	int state_fd;
+	int internal_fd;
+	int stats_fd;
+	int rodata_fd;
+	struct bpfmasq_bpf__rodata cfg;
+};
+
+enum instance_find_result {
+	INSTANCE_FOUND = 0,
+	INSTANCE_NONE = 1,	/* no bpfmasq on this interface */
+};
+
+void instance_init(struct instance *in);
+/* INSTANCE_FOUND, INSTANCE_NONE, or -1 after printing an error. */
+int instance_find(const char *ifname, struct instance *in);
+void instance_close(struct instance *in);
+
+int instance_get_state(const struct instance *in, struct nat_state *st);
+int instance_set_state(const struct instance *in, const struct nat_state *st);
+bool controller_alive(__u32 pid);
+
+/* Which program is attached (XDP: any mode), 0 if none. */
+__u32 xdp_attached_id(int ifindex, __u32 *mode_flags);
+int prog_name_by_id(__u32 id, char *name, size_t len);
+
+/* Pins under /sys/fs/bpf/bpfmasq/IFNAME (mounting bpffs if needed). */
+int instance_pin(const struct instance *in, int prog_out_fd, int prog_lan_fd);
+void instance_unpin(const char *ifname);
+void pin_dir(char *buf, size_t len, const char *ifname);
+
+#endif

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/* bpfmasq [OPTIONS] COMMAND ...: the CLI in front of the data plane. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+#include "util.h"
+
+static int cmd_help(int argc, char **argv)
+{
+	printf(
+"Usage: bpfmasq [OPTIONS] COMMAND [ARGS]\n"
+"\n"
+"Commands (unique prefixes work):\n"
+"  up IFNAME [--internal CIDR]... [--ports LO-HI] [--lan IFNAME]...\n"
+"            [--filter strict|cone] [--max-flows N] [--foreground] [--log FILE]\n"
+"            [--timeout-tcp-established S] [--timeout-tcp-transitory S]\n"
+"            [--timeout-udp S] [--timeout-icmp S]\n"
+"                     masquerade traffic leaving IFNAME as IFNAME's address\n"
+"  down IFNAME        detach and remove everything 'up' made\n"
+"  status [IFNAME]    settings, external address, controller\n"
+"  conns [IFNAME]     translated connections (inside, outside, remote)\n"
+"  stats [IFNAME]     packet counters and every drop reason\n"
+"  help               this text\n"
+"\n"
+"Options:\n"
+"  -j, --json         JSON output\n"
+"  -p, --pretty       pretty JSON output (implies -j)\n"
+"  -d, --debug        libbpf and verifier messages, controller details\n"
+"\n"
+"Defaults: ports 61000-65535 (above the kernel's ephemeral range),\n"
+"internal = every source but the WAN address, filter strict,\n"
+"max-flows 131072, timeouts tcp 7440s/240s, udp 300s, icmp 60s.\n");
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "up", cmd_up },
+	{ "down", cmd_down },
+	{ "status", cmd_status },
+	{ "conns", cmd_conns },
+	{ "stats", cmd_stats },
+	{ "help", cmd_help },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *cmd;
+	int c, match = -1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* '+': stop at the command; its own options are parsed by it. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+jpdh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			pretty_output = true;
+			/* fallthrough */
+		case 'j':
+			json_output = true;
+			break;
+		case 'd':
+			debug_output = true;
+			break;
+		case 'h':
+			return cmd_help(0, NULL);
+		default:
+			p_err("unknown option '%s' (see 'bpfmasq help')",
+			      argv[optind - 1]);
+			return 1;
+		}
+	}
+	jw_init(&jw, stdout, pretty_output);
+	if (optind >= argc)
+		return cmd_help(0, NULL);
+	cmd = argv[optind];
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strncmp(cmd, commands[i].name, strlen(cmd)))
+			continue;
+		if (match >= 0) {
+			p_err("command '%s' is ambiguous (see 'bpfmasq help')", cmd);
+			return 1;
+		}
+		match = i;
+	}
+	if (match < 0) {
+		p_err("unknown command '%s' (see 'bpfmasq help')", cmd);
+		return 1;
+	}
+	return commands[match].fn(argc - optind, argv + optind);
+}

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Read-only commands: status, conns, stats. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include "commands.h"
+#include "flowtable.h"
+#include "instance.h"
+#include "util.h"
+
+#define NSEC_PER_SEC 1000000000ULL
+
+typedef int (*show_fn)(struct instance *in);
+
+/*
+ * Run fn for IFNAME, or for every interface with bpfmasq on it.  In JSON
+ * mode the output is one array of what fn prints without IFNAME; with it,
+ * fn's output alone, or wrapped in an array when fn prints a list.
+ */
+static int for_instances(int argc, char **argv, const char *cmd, show_fn fn,
+			 bool fn_prints_list)
+{
+	struct if_nameindex *ifs, *it;
+	struct instance in;
+	int found = 0, err = 0;
+
+	if (argc > 2) {
+		p_err("usage: bpfmasq %s [IFNAME]", cmd);
+		return 1;
+	}
+	if (geteuid()) {
+		p_err("must be run as root (reading BPF maps needs CAP_BPF)");
+		return 1;
+	}
+	if (argc == 2) {
+		err = instance_find(argv[1], &in);
+		if (err < 0)
+			return 1;
+		if (err == INSTANCE_NONE) {
+			p_err("%s is not up (start it with 'bpfmasq up %s')",
+			      argv[1], argv[1]);
+			return 1;
+		}
+		if (json_output && fn_prints_list)
+			jw_start_array(&jw);
+		err = fn(&in);
+		if (json_output && fn_prints_list)
+			jw_end_array(&jw);
+		if (json_output && !err)
+			jw_finish(&jw);
+		instance_close(&in);
+		return err ? 1 : 0;
+	}
+	ifs = if_nameindex();
+	if (!ifs) {
+		p_err("cannot list interfaces: %s", strerror(errno));
+		return 1;
+	}
+	if (json_output)
+		jw_start_array(&jw);
+	for (it = ifs; it->if_index; it++) {
+		/* Quietly skip interfaces that are not ours. */
+		bool saved = json_output;
+		int r;
+
+		json_output = false;
+		r = instance_find(it->if_name, &in);
+		json_output = saved;
+		if (r != INSTANCE_FOUND)
+			continue;
+		found++;
+		err |= fn(&in);
+		instance_close(&in);
+	}
+	if_freenameindex(ifs);
+	if (json_output) {
+		jw_end_array(&jw);
+		jw_finish(&jw);
+	} else if (!found) {
+		printf("no interface is up; start one with 'bpfmasq up IFNAME'\n");
+	}
+	return err ? 1 : 0;
+}
+
+static void lan_names(const struct nat_state *st, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < BPFMASQ_MAX_LAN && st->lan_ifindex[i]; i++) {
+		char name[IF_NAMESIZE];
+
+		if (!if_indextoname(st->lan_ifindex[i], name))
+			snprintf(name, sizeof(name), "#%u", st->lan_ifindex[i]);
+		off += snprintf(buf + off, len - off, "%s%s", i ? " " : "", name);
+		if (off >= len)
+			break;
+	}
+}
+
+static size_t count_conns(const struct instance *in)
+{
+	struct conn *c;
+	size_t n = 0;
+
+	if (conns_list(in->flows_fd, &c, &n))
+		return 0;
+	free(c);
+	return n;
+}
+
+static int show_status(struct instance *in)
+{
+	struct nat_state st = {};
+	char addr[INET_ADDRSTRLEN], lans[128], ports[16];
+	bool alive;
+	size_t n;
+
+	if (instance_get_state(in, &st)) {
+		p_err("cannot read state of %s: %s", in->ifname, strerror(errno));
+		return -1;
+	}
+	alive = controller_alive(st.controller_pid);
+	n = count_conns(in);
+	lan_names(&st, lans, sizeof(lans));
+	snprintf(ports, sizeof(ports), "%u-%u", in->cfg.cfg_port_lo,
+		 in->cfg.cfg_port_hi);
+	if (st.ext_addr)
+		fmt_addr(addr, st.ext_addr);
+	else
+		strcpy(addr, "none");
+
+	if (json_output) {
+		jw_start_object(&jw);
+		jw_kv_string(&jw, "ifname", in->ifname);
+		jw_kv_string(&jw, "external", addr);
+		jw_kv_string(&jw, "ports", ports);
+		jw_kv_string(&jw, "filter", in->cfg.cfg_filter_cone ? "cone" : "strict");
+		jw_kv_string(&jw, "lan", lans);
+		jw_kv_uint(&jw, "flows", n);
+		jw_kv_uint(&jw, "controller_pid", alive ? st.controller_pid : 0);
+		jw_key(&jw, "controller_running");
+		jw_bool(&jw, alive);
+		jw_key(&jw, "timeouts");
+		jw_start_object(&jw);
+		jw_kv_uint(&jw, "tcp_established", st.timeout_tcp_est);
+		jw_kv_uint(&jw, "tcp_transitory", st.timeout_tcp_trans);
+		jw_kv_uint(&jw, "udp", st.timeout_udp);
+		jw_kv_uint(&jw, "icmp", st.timeout_icmp);
+		jw_end_object(&jw);
+		jw_end_object(&jw);
+		return 0;
+	}
+	printf("%s: external %s, ports %s, filter %s, flows %zu\n", in->ifname,
+	       addr, ports, in->cfg.cfg_filter_cone ? "cone" : "strict", n);
+	printf("    lan fast path: %s\n", lans[0] ? lans : "off");
+	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us\n",
+	       st.timeout_tcp_est, st.timeout_tcp_trans, st.timeout_udp,
+	       st.timeout_icmp);
+	if (alive)
+		printf("    controller: running, pid %u\n", st.controller_pid);
+	else
+		printf("    controller: not running (flows do not expire); restart it with 'bpfmasq up %s'\n",
+		       in->ifname);
+	return 0;
+}
+
+static const char *proto_name(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	default:
+		return "?";
+	}
+}
+
+static int show_conns(struct instance *in)
+{
+	__u64 now = now_coarse_ns();
+	struct conn *c;
+	size_t n;
+	int err;
+
+	err = conns_list(in->flows_fd, &c, &n);
+	if (err) {
+		p_err("cannot read flows of %s: %s", in->ifname, strerror(-err));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char inside[24], outside[24], remote[24];
+		__u64 last = conn_last_seen(&c[i]);
+		__u64 idle = now > last ? (now - last) / NSEC_PER_SEC : 0;
+
+		fmt_endpoint(inside, c[i].out_key.saddr, c[i].out_key.sport);
+		fmt_endpoint(outside, c[i].out.nat_addr, c[i].out.nat_port);
+		fmt_endpoint(remote, c[i].out_key.daddr, c[i].out_key.dport);
+		if (json_output) {
+			jw_start_object(&jw);
+			jw_kv_string(&jw, "ifname", in->ifname);
+			jw_kv_string(&jw, "proto", proto_name(c[i].out_key.proto));
+			jw_kv_string(&jw, "state", conn_state_name(&c[i]));
+			jw_kv_string(&jw, "inside", inside);
+			jw_kv_string(&jw, "outside", outside);
+			jw_kv_string(&jw, "remote", remote);
+			jw_kv_uint(&jw, "idle", idle);
+			jw_end_object(&jw);
+		} else {
+			printf("%-4s %-11s inside %-21s outside %-21s remote %-21s idle %llus\n",
+			       proto_name(c[i].out_key.proto),
+			       conn_state_name(&c[i]), inside, outside, remote,
+			       (unsigned long long)idle);
+		}
+	}
+	free(c);
+	return 0;
+}
+
+static const char *const counter_names[] = {
+#define BPFMASQ_NAME(sym, name) [sym] = name,
+	BPFMASQ_COUNTERS(BPFMASQ_NAME)
+#undef BPFMASQ_NAME
+};
+
+static int show_stats(struct instance *in)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(__u64));
+
+	if (!vals || ncpu <= 0) {
+		free(vals);
+		p_err("cannot size per-CPU counters");
+		return -1;
+	}
+	if (json_output) {
+		jw_start_object(&jw);
+		jw_kv_string(&jw, "ifname", in->ifname);
+	} else {
+		printf("%s:\n", in->ifname);
+	}
+	for (__u32 i = 0; i < CNT_MAX; i++) {
+		__u64 sum = 0;
+
+		if (bpf_map_lookup_elem(in->stats_fd, &i, vals))
+			memset(vals, 0, ncpu * sizeof(__u64));
+		for (int c = 0; c < ncpu; c++)
+			sum += vals[c];
+		if (json_output)
+			jw_kv_uint(&jw, counter_names[i], sum);
+		else
+			printf("    %-28s %llu\n", counter_names[i],
+			       (unsigned long long)sum);
+	}
+	if (json_output)
+		jw_end_object(&jw);
+	free(vals);
+	return 0;
+}
+
+/* conns -j is one flat array across interfaces, like conntrack -L. */
+int cmd_conns(int argc, char **argv)
+{
+	return for_instances(argc, argv, "conns", show_conns, true);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	return for_instances(argc, argv, "status", show_status, false);
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	return for_instances(argc, argv, "stats", show_stats, false);
+}

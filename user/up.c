@@ -1,0 +1,608 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `bpfmasq up` and `bpfmasq down`: load, attach, pin, start the controller;
+ * and the exact reverse. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "commands.h"
+#include "controller.h"
+#include "instance.h"
+#include "util.h"
+
+#define MAX_INTERNAL 64
+#define RUN_DIR "/run/bpfmasq"
+
+struct up_opts {
+	const char *ifname;
+	int ifindex;
+	struct internal_key internal[MAX_INTERNAL];
+	int n_internal;
+	__u16 port_lo, port_hi;
+	int lan_ifindex[BPFMASQ_MAX_LAN];
+	const char *lan_name[BPFMASQ_MAX_LAN];
+	int n_lan;
+	bool cone;
+	__u32 max_flows;
+	__u32 timeout_tcp_est, timeout_tcp_trans, timeout_udp, timeout_icmp;
+	bool foreground;
+	const char *log_path;
+	bool settings_given;	/* anything beyond IFNAME on the command line */
+};
+
+enum {
+	OPT_INTERNAL = 256, OPT_PORTS, OPT_LAN, OPT_FILTER, OPT_MAX_FLOWS,
+	OPT_FOREGROUND, OPT_LOG, OPT_TCP_EST, OPT_TCP_TRANS, OPT_UDP, OPT_ICMP,
+};
+
+static const struct option up_options[] = {
+	{ "internal", required_argument, NULL, OPT_INTERNAL },
+	{ "ports", required_argument, NULL, OPT_PORTS },
+	{ "lan", required_argument, NULL, OPT_LAN },
+	{ "filter", required_argument, NULL, OPT_FILTER },
+	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "timeout-tcp-established", required_argument, NULL, OPT_TCP_EST },
+	{ "timeout-tcp-transitory", required_argument, NULL, OPT_TCP_TRANS },
+	{ "timeout-udp", required_argument, NULL, OPT_UDP },
+	{ "timeout-icmp", required_argument, NULL, OPT_ICMP },
+	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ 0 }
+};
+
+static int parse_up_opts(int argc, char **argv, struct up_opts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->port_lo = 61000;
+	o->port_hi = 65535;
+	o->max_flows = 131072;
+	/* RFC 5382 REQ-5, RFC 4787 REQ-5 (5 min recommended), RFC 5508. */
+	o->timeout_tcp_est = 7440;
+	o->timeout_tcp_trans = 240;
+	o->timeout_udp = 300;
+	o->timeout_icmp = 60;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", up_options, NULL)) != -1) {
+		if (c != '?')
+			o->settings_given = c != OPT_FOREGROUND && c != OPT_LOG;
+		switch (c) {
+		case OPT_INTERNAL: {
+			struct internal_key *k = &o->internal[o->n_internal];
+
+			if (o->n_internal == MAX_INTERNAL) {
+				p_err("at most %d --internal prefixes", MAX_INTERNAL);
+				return -1;
+			}
+			if (parse_cidr(optarg, &k->addr, &k->prefixlen))
+				return -1;
+			o->n_internal++;
+			break;
+		}
+		case OPT_PORTS:
+			if (parse_port_range(optarg, &o->port_lo, &o->port_hi))
+				return -1;
+			break;
+		case OPT_LAN:
+			if (o->n_lan == BPFMASQ_MAX_LAN) {
+				p_err("at most %d --lan interfaces", BPFMASQ_MAX_LAN);
+				return -1;
+			}
+			o->lan_name[o->n_lan] = optarg;
+			o->lan_ifindex[o->n_lan] = if_nametoindex(optarg);
+			if (!o->lan_ifindex[o->n_lan]) {
+				p_err("no interface '%s' for --lan (see 'ip link')",
+				      optarg);
+				return -1;
+			}
+			o->n_lan++;
+			break;
+		case OPT_FILTER:
+			if (!strcmp(optarg, "cone")) {
+				o->cone = true;
+			} else if (strcmp(optarg, "strict")) {
+				p_err("bad --filter '%s': use 'strict' (address and port dependent) or 'cone'",
+				      optarg);
+				return -1;
+			}
+			break;
+		case OPT_MAX_FLOWS:
+			if (parse_u32("--max-flows", optarg, 16, 1U << 24,
+				      &o->max_flows))
+				return -1;
+			break;
+		case OPT_TCP_EST:
+			if (parse_u32("--timeout-tcp-established", optarg, 1,
+				      1U << 30, &o->timeout_tcp_est))
+				return -1;
+			break;
+		case OPT_TCP_TRANS:
+			if (parse_u32("--timeout-tcp-transitory", optarg, 1,
+				      1U << 30, &o->timeout_tcp_trans))
+				return -1;
+			break;
+		case OPT_UDP:
+			if (parse_u32("--timeout-udp", optarg, 1, 1U << 30,
+				      &o->timeout_udp))
+				return -1;
+			break;
+		case OPT_ICMP:
+			if (parse_u32("--timeout-icmp", optarg, 1, 1U << 30,
+				      &o->timeout_icmp))
+				return -1;
+			break;
+		case OPT_FOREGROUND:
+			o->foreground = true;
+			break;
+		case OPT_LOG:
+			o->log_path = optarg;
+			break;
+		default:
+			p_err("unknown option '%s' for up (see 'bpfmasq help')",
+			      argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind != argc - 1) {
+		p_err("usage: bpfmasq up IFNAME [OPTIONS] (see 'bpfmasq help')");
+		return -1;
+	}
+	o->ifname = argv[optind];
+	return 0;
+}
+
+/* Every check that needs no change to the system, so that a refusal
+ * leaves nothing behind. */
+static int check_up(struct up_opts *o)
+{
+	__u32 id;
+
+	if (geteuid()) {
+		p_err("must be run as root (loading BPF and attaching need CAP_BPF and CAP_NET_ADMIN)");
+		return -1;
+	}
+	o->ifindex = if_nametoindex(o->ifname);
+	if (!o->ifindex) {
+		p_err("no interface '%s' (see 'ip link')", o->ifname);
+		return -1;
+	}
+	if (!if_primary_ipv4(o->ifname)) {
+		p_err("interface %s has no IPv4 address to masquerade as; add one first (ip addr add ADDR/LEN dev %s)",
+		      o->ifname, o->ifname);
+		return -1;
+	}
+	id = xdp_attached_id(o->ifindex, NULL);
+	if (id) {
+		p_err("%s already has an XDP program (id %u) that is not bpfmasq's; remove it first (ip link set dev %s xdp off)",
+		      o->ifname, id, o->ifname);
+		return -1;
+	}
+	for (int i = 0; i < o->n_lan; i++) {
+		if (o->lan_ifindex[i] == o->ifindex) {
+			p_err("--lan %s is the WAN interface itself", o->lan_name[i]);
+			return -1;
+		}
+		id = xdp_attached_id(o->lan_ifindex[i], NULL);
+		if (id) {
+			p_err("--lan %s already has an XDP program (id %u); remove it first (ip link set dev %s xdp off)",
+			      o->lan_name[i], id, o->lan_name[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void warn_port_overlap(const struct up_opts *o)
+{
+	unsigned int lo, hi;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	if (!f)
+		return;
+	if (fscanf(f, "%u %u", &lo, &hi) == 2 && o->port_lo <= hi &&
+	    o->port_hi >= lo && !json_output)
+		fprintf(stderr,
+			"Warning: NAT ports %u-%u overlap the kernel's ephemeral range %u-%u; the gateway's own connections may collide with NAT mappings\n",
+			o->port_lo, o->port_hi, lo, hi);
+	fclose(f);
+}
+
+static int xdp_attach_any_mode(int ifindex, int prog_fd, __u32 *mode)
+{
+	__u32 flags = XDP_FLAGS_UPDATE_IF_NOEXIST;
+	int err;
+
+	*mode = XDP_FLAGS_DRV_MODE;
+	err = bpf_xdp_attach(ifindex, prog_fd, flags | *mode, NULL);
+	if (err == -EOPNOTSUPP || err == -EINVAL) {
+		/* No native XDP in this driver: the generic hook still
+		 * translates, only slower. */
+		*mode = XDP_FLAGS_SKB_MODE;
+		err = bpf_xdp_attach(ifindex, prog_fd, flags | *mode, NULL);
+	}
+	return err;
+}
+
+static void xdp_detach_ours(int ifindex, const char *prog_name)
+{
+	char name[BPF_OBJ_NAME_LEN];
+	__u32 mode, id = xdp_attached_id(ifindex, &mode);
+
+	if (id && !prog_name_by_id(id, name, sizeof(name)) &&
+	    !strcmp(name, prog_name))
+		bpf_xdp_detach(ifindex, mode, NULL);
+}
+
+static void tc_detach_ours(int ifindex, bool own_clsact)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFMASQ_TC_HANDLE,
+			    .priority = BPFMASQ_TC_PRIO);
+
+	bpf_tc_detach(&hook, &opts);
+	if (own_clsact) {
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+	}
+}
+
+static int tc_prog_fd(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFMASQ_TC_HANDLE,
+			    .priority = BPFMASQ_TC_PRIO);
+
+	if (bpf_tc_query(&hook, &opts))
+		return -1;
+	return bpf_prog_get_fd_by_id(opts.prog_id);
+}
+
+/* Remove whatever `up` attached, from the state it recorded. */
+static void detach_all(int wan_ifindex, const struct nat_state *st)
+{
+	for (int i = 0; i < BPFMASQ_MAX_LAN && st->lan_ifindex[i]; i++)
+		xdp_detach_ours(st->lan_ifindex[i], "masq_lan_fast");
+	tc_detach_ours(wan_ifindex, st->flags & STATE_OWN_CLSACT);
+	xdp_detach_ours(wan_ifindex, "masq_wan_in");
+}
+
+static int start_controller(struct instance *in, const struct up_opts *o)
+{
+	char log_path[PATH_MAX], ok;
+	struct pollfd pfd;
+	int p[2], fd;
+	pid_t pid;
+
+	if (o->foreground)
+		return controller_run(in, -1) ? -1 : 0;
+
+	if (o->log_path) {
+		snprintf(log_path, sizeof(log_path), "%s", o->log_path);
+	} else {
+		mkdir(RUN_DIR, 0755);
+		snprintf(log_path, sizeof(log_path), RUN_DIR "/%s.log", in->ifname);
+	}
+	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		p_err("cannot open log %s: %s", log_path, strerror(errno));
+		return -1;
+	}
+	if (pipe2(p, O_CLOEXEC)) {
+		p_err("pipe: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		p_err("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		close(p[0]);
+		setsid();
+		dup2(devnull, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		_exit(controller_run(in, p[1]));
+	}
+	close(p[1]);
+	close(fd);
+	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	if (poll(&pfd, 1, 5000) != 1 || read(p[0], &ok, 1) != 1) {
+		p_err("the controller did not start; see %s", log_path);
+		kill(pid, SIGKILL);
+		close(p[0]);
+		return -1;
+	}
+	close(p[0]);
+	return pid;
+}
+
+static void print_up(const struct up_opts *o, const struct instance *in,
+		     bool adopted, int pid)
+{
+	char a[INET_ADDRSTRLEN];
+	struct nat_state st = {};
+
+	instance_get_state(in, &st);
+	if (json_output) {
+		jw_start_object(&jw);
+		jw_kv_string(&jw, "ifname", in->ifname);
+		jw_kv_string(&jw, "external", fmt_addr(a, st.ext_addr));
+		jw_key(&jw, "adopted");
+		jw_bool(&jw, adopted);
+		jw_kv_uint(&jw, "controller_pid", pid > 0 ? pid : 0);
+		jw_end_object(&jw);
+		jw_finish(&jw);
+		return;
+	}
+	printf("%s: %s, masquerading as %s, ports %u-%u, controller pid %d\n",
+	       in->ifname, adopted ? "adopted running data plane" : "up",
+	       fmt_addr(a, st.ext_addr), in->cfg.cfg_port_lo,
+	       in->cfg.cfg_port_hi, pid);
+}
+
+/* A data plane is attached but its controller is gone: take it over. */
+static int adopt(struct up_opts *o, struct instance *in)
+{
+	struct nat_state st;
+	int out_fd, pid;
+
+	if (instance_get_state(in, &st)) {
+		p_err("cannot read the state of %s: %s", o->ifname, strerror(errno));
+		return 1;
+	}
+	if (controller_alive(st.controller_pid)) {
+		p_err("%s is already up (controller pid %u); run 'bpfmasq down %s' first to change settings",
+		      o->ifname, st.controller_pid, o->ifname);
+		return 1;
+	}
+	if (o->settings_given && !json_output)
+		fprintf(stderr, "Note: %s keeps its running settings; run 'bpfmasq down %s' first to change them\n",
+			o->ifname, o->ifname);
+	out_fd = tc_prog_fd(in->ifindex);
+	if (instance_pin(in, out_fd, -1)) {
+		if (out_fd >= 0)
+			close(out_fd);
+		return 1;
+	}
+	if (out_fd >= 0)
+		close(out_fd);
+	pid = start_controller(in, o);
+	if (pid < 0)
+		return 1;
+	if (!o->foreground)
+		print_up(o, in, true, pid);
+	return 0;
+}
+
+static int instance_from_skel(struct instance *in, const struct up_opts *o,
+			      struct bpfmasq_bpf *skel)
+{
+	instance_init(in);
+	snprintf(in->ifname, sizeof(in->ifname), "%s", o->ifname);
+	in->ifindex = o->ifindex;
+	in->cfg = *skel->rodata;
+	in->prog_in_fd = dup(bpf_program__fd(skel->progs.masq_wan_in));
+	in->flows_fd = dup(bpf_map__fd(skel->maps.flows));
+	in->binds_fd = dup(bpf_map__fd(skel->maps.binds));
+	in->state_fd = dup(bpf_map__fd(skel->maps.state));
+	in->internal_fd = dup(bpf_map__fd(skel->maps.internal_nets));
+	in->stats_fd = dup(bpf_map__fd(skel->maps.stats));
+	in->rodata_fd = dup(bpf_map__fd(skel->maps.rodata));
+	return in->prog_in_fd < 0 || in->flows_fd < 0 || in->binds_fd < 0 ||
+	       in->state_fd < 0 || in->internal_fd < 0 || in->stats_fd < 0 ||
+	       in->rodata_fd < 0 ? -1 : 0;
+}
+
+static int libbpf_print_debug(enum libbpf_print_level level, const char *fmt,
+			      va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !debug_output)
+		return 0;
+	if (!debug_output)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int cmd_up(int argc, char **argv)
+{
+	struct bpfmasq_bpf *skel = NULL;
+	struct nat_state st = {};
+	struct instance in;
+	struct up_opts o;
+	__u32 mode, zero = 0;
+	int err, pid, lan_up = 0;
+	bool tc_up = false, wan_up = false;
+	__u8 one = 1;
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, tc_opts, .handle = BPFMASQ_TC_HANDLE,
+			    .priority = BPFMASQ_TC_PRIO);
+
+	if (parse_up_opts(argc, argv, &o))
+		return 1;
+	if (geteuid()) {
+		p_err("must be run as root (loading BPF and attaching need CAP_BPF and CAP_NET_ADMIN)");
+		return 1;
+	}
+	err = instance_find(o.ifname, &in);
+	if (err < 0)
+		return 1;
+	if (err == INSTANCE_FOUND) {
+		err = adopt(&o, &in);
+		instance_close(&in);
+		return err;
+	}
+	if (check_up(&o))
+		return 1;
+	warn_port_overlap(&o);
+
+	libbpf_set_print(libbpf_print_debug);
+	skel = bpfmasq_bpf__open();
+	if (!skel) {
+		p_err("cannot open the BPF object: %s", strerror(errno));
+		return 1;
+	}
+	skel->rodata->cfg_port_lo = o.port_lo;
+	skel->rodata->cfg_port_hi = o.port_hi;
+	skel->rodata->cfg_filter_cone = o.cone;
+	skel->rodata->cfg_match_all_sources = o.n_internal == 0;
+	skel->rodata->cfg_wan_ifindex = o.ifindex;
+	bpf_map__set_max_entries(skel->maps.flows, 2 * o.max_flows);
+	bpf_map__set_max_entries(skel->maps.binds, 2 * o.max_flows);
+	err = bpfmasq_bpf__load(skel);
+	if (err) {
+		p_err("cannot load the BPF programs (%s); bpfmasq needs a kernel with BPF and BTF (/sys/kernel/btf/vmlinux); rerun with -d for the verifier log",
+		      strerror(-err));
+		goto fail;
+	}
+
+	st.timeout_tcp_est = o.timeout_tcp_est;
+	st.timeout_tcp_trans = o.timeout_tcp_trans;
+	st.timeout_udp = o.timeout_udp;
+	st.timeout_icmp = o.timeout_icmp;
+	st.ext_addr = if_primary_ipv4(o.ifname);
+	for (int i = 0; i < o.n_lan; i++)
+		st.lan_ifindex[i] = o.lan_ifindex[i];
+	for (int i = 0; i < o.n_internal; i++) {
+		if (bpf_map__update_elem(skel->maps.internal_nets, &o.internal[i],
+					 sizeof(o.internal[i]), &one, 1, BPF_ANY)) {
+			p_err("cannot store --internal prefix: %s", strerror(errno));
+			goto fail;
+		}
+	}
+
+	/* Inbound first: once outbound translation starts, replies must
+	 * already find their way back. */
+	err = xdp_attach_any_mode(o.ifindex, bpf_program__fd(skel->progs.masq_wan_in),
+				  &mode);
+	if (err) {
+		p_err("cannot attach XDP to %s: %s", o.ifname, strerror(-err));
+		goto fail;
+	}
+	wan_up = true;
+	for (; lan_up < o.n_lan; lan_up++) {
+		err = xdp_attach_any_mode(o.lan_ifindex[lan_up],
+					  bpf_program__fd(skel->progs.masq_lan_fast),
+					  &mode);
+		if (err) {
+			p_err("cannot attach XDP to --lan %s: %s",
+			      o.lan_name[lan_up], strerror(-err));
+			goto fail;
+		}
+	}
+	hook.ifindex = o.ifindex;
+	err = bpf_tc_hook_create(&hook);
+	if (!err)
+		st.flags |= STATE_OWN_CLSACT;
+	else if (err != -EEXIST) {
+		p_err("cannot create the clsact qdisc on %s: %s", o.ifname,
+		      strerror(-err));
+		goto fail;
+	}
+	/* Record what exists so far; a failure below rolls back by it. */
+	bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero), &st,
+			     sizeof(st), BPF_ANY);
+	tc_opts.prog_fd = bpf_program__fd(skel->progs.masq_wan_out);
+	err = bpf_tc_attach(&hook, &tc_opts);
+	if (err) {
+		p_err("cannot attach the tc egress program to %s: %s", o.ifname,
+		      strerror(-err));
+		goto fail;
+	}
+	tc_up = true;
+
+	if (instance_from_skel(&in, &o, skel) ||
+	    instance_pin(&in, bpf_program__fd(skel->progs.masq_wan_out),
+			 o.n_lan ? bpf_program__fd(skel->progs.masq_lan_fast) : -1))
+		goto fail_pinned;
+	pid = start_controller(&in, &o);
+	if (pid < 0)
+		goto fail_pinned;
+	if (!o.foreground)
+		print_up(&o, &in, false, pid);
+	instance_close(&in);
+	bpfmasq_bpf__destroy(skel);
+	return 0;
+
+fail_pinned:
+	instance_unpin(o.ifname);
+	instance_close(&in);
+fail:
+	for (int i = 0; i < lan_up; i++)
+		xdp_detach_ours(o.lan_ifindex[i], "masq_lan_fast");
+	if (tc_up || (st.flags & STATE_OWN_CLSACT))
+		tc_detach_ours(o.ifindex, st.flags & STATE_OWN_CLSACT);
+	if (wan_up)
+		xdp_detach_ours(o.ifindex, "masq_wan_in");
+	bpfmasq_bpf__destroy(skel);
+	return 1;
+}
+
+static void stop_controller(__u32 pid)
+{
+	if (!controller_alive(pid))
+		return;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 30 && controller_alive(pid); i++)
+		usleep(100 * 1000);
+	if (controller_alive(pid))
+		kill(pid, SIGKILL);
+}
+
+int cmd_down(int argc, char **argv)
+{
+	struct nat_state st = {};
+	struct instance in;
+	int err;
+
+	if (argc != 2) {
+		p_err("usage: bpfmasq down IFNAME");
+		return 1;
+	}
+	if (geteuid()) {
+		p_err("must be run as root (detaching needs CAP_NET_ADMIN)");
+		return 1;
+	}
+	err = instance_find(argv[1], &in);
+	if (err < 0)
+		return 1;
+	if (err == INSTANCE_NONE) {
+		p_err("%s is not up (no bpfmasq program attached to it)", argv[1]);
+		return 1;
+	}
+	instance_get_state(&in, &st);
+	stop_controller(st.controller_pid);
+	detach_all(in.ifindex, &st);
+	instance_unpin(in.ifname);
+	instance_close(&in);
+	if (json_output) {
+		jw_start_object(&jw);
+		jw_kv_string(&jw, "ifname", argv[1]);
+		jw_kv_string(&jw, "status", "down");
+		jw_end_object(&jw);
+		jw_finish(&jw);
+	} else {
+		printf("%s: down\n", argv[1]);
+	}
+	return 0;
+}

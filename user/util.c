@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <linux/magic.h>
+#include "util.h"
+
+bool json_output;
+bool pretty_output;
+bool debug_output;
+struct json jw;
+
+void p_err(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (json_output) {
+		struct json ej;
+
+		jw_init(&ej, stdout, pretty_output);
+		jw_start_object(&ej);
+		jw_kv_string(&ej, "error", msg);
+		jw_end_object(&ej);
+		jw_finish(&ej);
+	} else {
+		fprintf(stderr, "Error: %s\n", msg);
+	}
+}
+
+void p_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!debug_output)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u32 *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v < min || v > max || s[0] == '-') {
+		p_err("bad %s '%s': expected a number from %u to %u", what, s,
+		      min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int parse_cidr(const char *s, __be32 *addr, __u32 *prefixlen)
+{
+	char buf[64], *slash;
+	struct in_addr in;
+	__u32 plen = 32;
+
+	if (strlen(s) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		if (parse_u32("prefix length", slash + 1, 0, 32, &plen))
+			return -1;
+	}
+	if (inet_pton(AF_INET, buf, &in) != 1)
+		goto bad;
+	*addr = in.s_addr;
+	*prefixlen = plen;
+	return 0;
+bad:
+	p_err("bad CIDR '%s': expected an IPv4 prefix like 10.0.0.0/8", s);
+	return -1;
+}
+
+int parse_port_range(const char *s, __u16 *lo, __u16 *hi)
+{
+	unsigned int a, b;
+	char tail;
+
+	if (sscanf(s, "%u-%u%c", &a, &b, &tail) != 2 || a < 1 || b > 65535 ||
+	    a > b) {
+		p_err("bad port range '%s': expected LO-HI with 1 <= LO <= HI <= 65535",
+		      s);
+		return -1;
+	}
+	*lo = a;
+	*hi = b;
+	return 0;
+}
+
+__be32 if_primary_ipv4(const char *ifname)
+{
+	struct ifaddrs *ifa, *it;
+	__be32 addr = 0;
+
+	if (getifaddrs(&ifa))
+		return 0;
+	/* The kernel dumps a device's primary address before its
+	 * secondaries, and getifaddrs keeps that order. */
+	for (it = ifa; it; it = it->ifa_next) {
+		if (!it->ifa_addr || it->ifa_addr->sa_family != AF_INET ||
+		    strcmp(it->ifa_name, ifname))
+			continue;
+		addr = ((struct sockaddr_in *)it->ifa_addr)->sin_addr.s_addr;
+		break;
+	}
+	freeifaddrs(ifa);
+	return addr;
+}
+
+char *fmt_addr(char *buf, __be32 addr)
+{
+	inet_ntop(AF_INET, &addr, buf, INET_ADDRSTRLEN);
+	return buf;
+}
+
+char *fmt_endpoint(char *buf, __be32 addr, __be16 port)
+{
+	char a[INET_ADDRSTRLEN];
+
+	sprintf(buf, "%s:%u", fmt_addr(a, addr), ntohs(port));
+	return buf;
+}
+
+int ensure_bpffs(const char *dir)
+{
+	struct statfs st;
+
+	if (!statfs(dir, &st) && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		p_err("cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (mount("bpf", dir, "bpf", 0, "mode=0700")) {
+		p_err("cannot mount bpffs on %s: %s (is the kernel built with CONFIG_BPF_SYSCALL?)",
+		      dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+uint64_t now_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}

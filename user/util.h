@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Output modes, errors and the small parsers every command shares. */
+#ifndef BPFMASQ_UTIL_H
+#define BPFMASQ_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "json.h"
+
+extern bool json_output;
+extern bool pretty_output;
+extern bool debug_output;
+extern struct json jw;		/* stdout, valid when json_output */
+
+/* One line to stderr ("Error: ..."), or {"error": ...} in JSON mode. */
+void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void p_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int parse_cidr(const char *s, __be32 *addr, __u32 *prefixlen);
+int parse_port_range(const char *s, __u16 *lo, __u16 *hi);
+int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u32 *out);
+
+/* The interface's primary IPv4 address, or 0 when it has none. */
+__be32 if_primary_ipv4(const char *ifname);
+
+/* "a.b.c.d:port" into buf (at least 22 bytes). */
+char *fmt_endpoint(char *buf, __be32 addr, __be16 port);
+char *fmt_addr(char *buf, __be32 addr);
+
+/* Make sure `dir` is a bpffs, mounting one there if it is not. */
+int ensure_bpffs(const char *dir);
+
+/* CLOCK_MONOTONIC_COARSE, the clock bpf_ktime_get_coarse_ns() reads. */
+uint64_t now_coarse_ns(void);
+
+#endif
