@@ -4,6 +4,7 @@
  *
  *   masq_wan_out  tc egress on the WAN: inside sources -> external address
  *   masq_wan_in   XDP on the WAN: replies -> inside; guards the inside
+ *   masq_wan_in_tc tc ingress on the WAN: replies whose checksum is partial
  *   masq_lan_fast XDP on a LAN: established flows translated and
  *                 redirected straight to the WAN, skipping the stack
  *
@@ -75,15 +76,20 @@ int masq_wan_in(struct xdp_md *ctx)
 	if (ret == PARSE_NOT_IPV4)
 		return XDP_PASS;
 	if (ret == PARSE_OK) {
-		if (p.key.daddr == st->ext_addr && st->ext_addr)
+		if (p.key.daddr == st->ext_addr && st->ext_addr) {
+			/* Left for masq_wan_in_tc, whose csum helpers know
+			 * how to rewrite a partial checksum. */
+			if (p.csum_partial)
+				return XDP_PASS;
 			ret = nat_in(&p, st->ext_addr, &x, &v);
-		else if (!cfg_match_all_sources &&
-			 !is_internal(p.key.daddr, st->ext_addr))
+		} else if (!cfg_match_all_sources &&
+			   !is_internal(p.key.daddr, st->ext_addr)) {
 			ret = NAT_PASS;
-		else if (fib_forwards(ctx, &p))
+		} else if (fib_forwards(ctx, &p)) {
 			ret = -DROP_UNSOLICITED;
-		else
+		} else {
 			ret = NAT_PASS;
+		}
 	}
 	if (ret == NAT_XLATE) {
 		flow_touch(v, p.tcp_seen);
@@ -99,6 +105,44 @@ int masq_wan_in(struct xdp_md *ctx)
 	}
 	count(CNT_PASS_HOST);
 	return XDP_PASS;
+}
+
+/*
+ * tc ingress on the WAN: translates what masq_wan_in left alone because
+ * its checksum is partial.  Everything else reaches it already translated
+ * (destination no longer the external address) or is the gateway's own.
+ * Drops and host traffic were counted by XDP.
+ */
+SEC("tc")
+int masq_wan_in_tc(struct __sk_buff *skb)
+{
+	struct nat_state *st = state_get();
+	struct flow_val *v = NULL;
+	struct xlate x = {};
+	struct pkt p = {};
+	int ret;
+
+	if (!st || !st->ext_addr)
+		return TC_ACT_OK;
+	if (ctx_data(skb) + 128 > ctx_data_end(skb))
+		bpf_skb_pull_data(skb, skb->len < 128 ? skb->len : 128);
+	ret = parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, &p);
+	if (ret != PARSE_OK || p.key.daddr != st->ext_addr || !p.csum_partial)
+		return TC_ACT_OK;
+	ret = nat_in(&p, st->ext_addr, &x, &v);
+	if (ret == NAT_XLATE) {
+		flow_touch(v, p.tcp_seen);
+		ret = tc_apply(skb, &p, &x);
+		if (!ret) {
+			count(CNT_IN_TRANSLATED);
+			return TC_ACT_OK;
+		}
+	}
+	if (ret < 0) {
+		count(-ret);
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
 }
 
 /* ip_decrease_ttl(): TTL is the high byte of its 16-bit word. */
@@ -123,8 +167,10 @@ int masq_lan_fast(struct xdp_md *ctx)
 	struct xlate x = {};
 	struct pkt p = {};
 
+	/* A partial checksum cannot survive the redirect (the frame loses
+	 * its skb); the TC slow path completes it. */
 	if (parse_ipv4(data, data_end, data_end - data, &p) != PARSE_OK ||
-	    p.ttl <= 1)
+	    p.ttl <= 1 || p.csum_partial)
 		return XDP_PASS;
 	/* Only established flows: a miss, a new flow or any drop decision is
 	 * the slow path's, so it is taken (and counted) in one place. */

@@ -29,4 +29,22 @@ static __always_inline void csum_replace2(__sum16 *sum, __be16 from, __be16 to)
 	*sum = ~csum_fold32(s);
 }
 
+/*
+ * Does the L4 checksum field hold only the pseudo-header sum?  That is
+ * what a CHECKSUM_PARTIAL skb carries (a veth peer with TX offload, i.e. a
+ * container), and XDP cannot see ip_summed.  Such a packet must not be
+ * rewritten incrementally as if its checksum were complete.  A complete
+ * checksum matches by chance once in 65536 packets; that packet merely
+ * takes the TC path, which is always right.
+ */
+static __always_inline bool csum_looks_partial(__be32 saddr, __be32 daddr,
+					       __u8 proto, __u16 l4_len,
+					       __sum16 field)
+{
+	__u32 s = (saddr & 0xffff) + (saddr >> 16) + (daddr & 0xffff) +
+		  (daddr >> 16) + bpf_htons(proto) + bpf_htons(l4_len);
+
+	return field == csum_fold32(s);
+}
+
 #endif

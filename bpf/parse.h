@@ -32,6 +32,7 @@ struct pkt {
 	bool has_ports;		/* TCP, UDP or ICMP echo: translatable */
 	bool later_fragment;	/* fragment offset != 0: no L4 header */
 	bool is_echo_request;
+	bool csum_partial;	/* see csum_looks_partial() */
 };
 
 /*
@@ -74,6 +75,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 	p->tcp_seen = 0;
 	p->has_ports = false;
 	p->is_echo_request = false;
+	p->csum_partial = false;
 	p->later_fragment = (iph->frag_off & bpf_htons(IP_OFFSET)) != 0;
 	p->l4_off = p->l3_off + ihl_len;
 	if (p->later_fragment)
@@ -92,6 +94,10 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 		p->csum_off = p->l4_off + offsetof(struct tcphdr, check);
 		p->tcp_seen = (th->syn ? SEEN_SYN : 0) | (th->fin ? SEEN_FIN : 0) |
 			      (th->rst ? SEEN_RST : 0) | (th->ack ? SEEN_ACK : 0);
+		p->csum_partial = csum_looks_partial(iph->saddr, iph->daddr,
+						     IPPROTO_TCP,
+						     p->tot_len - ihl_len,
+						     th->check);
 		p->has_ports = true;
 	} else if (iph->protocol == IPPROTO_UDP) {
 		struct udphdr *uh = data + p->l4_off;
@@ -105,6 +111,11 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 		p->sport_off = p->l4_off + offsetof(struct udphdr, source);
 		p->dport_off = p->l4_off + offsetof(struct udphdr, dest);
 		p->csum_off = p->l4_off + offsetof(struct udphdr, check);
+		p->csum_partial = uh->check &&
+				  csum_looks_partial(iph->saddr, iph->daddr,
+						     IPPROTO_UDP,
+						     p->tot_len - ihl_len,
+						     uh->check);
 		p->has_ports = true;
 	} else if (iph->protocol == IPPROTO_ICMP) {
 		struct icmphdr *ih = data + p->l4_off;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,19 +189,27 @@ int instance_set_state(const struct instance *in, const struct nat_state *st)
 
 bool controller_alive(__u32 pid)
 {
-	char path[64], comm[32] = "";
-	FILE *f;
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
 
 	if (!pid || kill(pid, 0))
 		return false;
-	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-	f = fopen(path, "r");
-	if (!f)
+	/* "PID (comm) S ...": a zombie (Z) or dying (X) controller is gone
+	 * even though kill() still finds it. */
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
-	fclose(f);
-	return !strncmp(comm, "bpfmasq", 7);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return false;
+	return !strncmp(buf + strcspn(buf, "(") + 1, "bpfmasq", 7);
 }
 
 void pin_dir(char *buf, size_t len, const char *ifname)

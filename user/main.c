@@ -1,10 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bpfmasq [OPTIONS] COMMAND ...: the CLI in front of the data plane. */
 #include <getopt.h>
+#include <stdarg.h>
+#include <bpf/libbpf.h>
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
 #include "util.h"
+
+/* libbpf speaks only under -d; errors are reported by the commands. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	return debug_output ? vfprintf(stderr, fmt, ap) : 0;
+}
 
 static int cmd_help(int argc, char **argv)
 {
@@ -81,6 +90,7 @@ int main(int argc, char **argv)
 		}
 	}
 	jw_init(&jw, stdout, pretty_output);
+	libbpf_set_print(libbpf_print);
 	if (optind >= argc)
 		return cmd_help(0, NULL);
 	cmd = argv[optind];

@@ -75,7 +75,7 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 	o->timeout_udp = 300;
 	o->timeout_icmp = 60;
 
-	optind = 1;
+	optind = 0;	/* GNU getopt: reinitialise, main() parsed with "+" */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", up_options, NULL)) != -1) {
 		if (c != '?')
@@ -247,6 +247,16 @@ static void xdp_detach_ours(int ifindex, const char *prog_name)
 		bpf_xdp_detach(ifindex, mode, NULL);
 }
 
+static int tc_attach(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFMASQ_TC_HANDLE,
+			    .priority = BPFMASQ_TC_PRIO, .prog_fd = prog_fd);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
 static void tc_detach_ours(int ifindex, bool own_clsact)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
@@ -254,6 +264,8 @@ static void tc_detach_ours(int ifindex, bool own_clsact)
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFMASQ_TC_HANDLE,
 			    .priority = BPFMASQ_TC_PRIO);
 
+	bpf_tc_detach(&hook, &opts);
+	hook.attach_point = BPF_TC_INGRESS;
 	bpf_tc_detach(&hook, &opts);
 	if (own_clsact) {
 		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
@@ -414,16 +426,6 @@ static int instance_from_skel(struct instance *in, const struct up_opts *o,
 	       in->rodata_fd < 0 ? -1 : 0;
 }
 
-static int libbpf_print_debug(enum libbpf_print_level level, const char *fmt,
-			      va_list ap)
-{
-	if (level == LIBBPF_DEBUG && !debug_output)
-		return 0;
-	if (!debug_output)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
 int cmd_up(int argc, char **argv)
 {
 	struct bpfmasq_bpf *skel = NULL;
@@ -435,8 +437,6 @@ int cmd_up(int argc, char **argv)
 	bool tc_up = false, wan_up = false;
 	__u8 one = 1;
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, tc_opts, .handle = BPFMASQ_TC_HANDLE,
-			    .priority = BPFMASQ_TC_PRIO);
 
 	if (parse_up_opts(argc, argv, &o))
 		return 1;
@@ -456,7 +456,6 @@ int cmd_up(int argc, char **argv)
 		return 1;
 	warn_port_overlap(&o);
 
-	libbpf_set_print(libbpf_print_debug);
 	skel = bpfmasq_bpf__open();
 	if (!skel) {
 		p_err("cannot open the BPF object: %s", strerror(errno));
@@ -522,10 +521,14 @@ int cmd_up(int argc, char **argv)
 	/* Record what exists so far; a failure below rolls back by it. */
 	bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero), &st,
 			     sizeof(st), BPF_ANY);
-	tc_opts.prog_fd = bpf_program__fd(skel->progs.masq_wan_out);
-	err = bpf_tc_attach(&hook, &tc_opts);
+	tc_up = true;
+	err = tc_attach(o.ifindex, BPF_TC_INGRESS,
+			bpf_program__fd(skel->progs.masq_wan_in_tc));
+	if (!err)
+		err = tc_attach(o.ifindex, BPF_TC_EGRESS,
+				bpf_program__fd(skel->progs.masq_wan_out));
 	if (err) {
-		p_err("cannot attach the tc egress program to %s: %s", o.ifname,
+		p_err("cannot attach the tc programs to %s: %s", o.ifname,
 		      strerror(-err));
 		goto fail;
 	}
@@ -550,7 +553,7 @@ fail_pinned:
 fail:
 	for (int i = 0; i < lan_up; i++)
 		xdp_detach_ours(o.lan_ifindex[i], "masq_lan_fast");
-	if (tc_up || (st.flags & STATE_OWN_CLSACT))
+	if (tc_up)
 		tc_detach_ours(o.ifindex, st.flags & STATE_OWN_CLSACT);
 	if (wan_up)
 		xdp_detach_ours(o.ifindex, "masq_wan_in");
