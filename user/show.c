@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "commands.h"
@@ -114,10 +115,30 @@ static size_t count_conns(const struct instance *in)
 	return n;
 }
 
+/*
+ * Where the pins can be read from this shell: our own bpffs, or else the
+ * controller's mount namespace (`ip netns exec` gives every command a
+ * fresh /sys, so pins made by `up` live on in the controller's).
+ */
+static void pins_path(const struct instance *in, __u32 pid, bool alive,
+		      char *buf, size_t len)
+{
+	char dir[PATH_MAX];
+
+	pin_dir(dir, sizeof(dir), in->ifname);
+	if (!access(dir, F_OK)) {
+		snprintf(buf, len, "%s", dir);
+		return;
+	}
+	snprintf(buf, len, "/proc/%u/root%s", pid, dir);
+	if (!alive || access(buf, F_OK))
+		snprintf(buf, len, "none visible from here");
+}
+
 static int show_status(struct instance *in)
 {
 	struct nat_state st = {};
-	char addr[INET_ADDRSTRLEN], lans[128], ports[16];
+	char addr[INET_ADDRSTRLEN], lans[128], ports[16], pins[PATH_MAX + 32];
 	bool alive;
 	size_t n;
 
@@ -127,6 +148,7 @@ static int show_status(struct instance *in)
 	}
 	alive = controller_alive(st.controller_pid);
 	n = count_conns(in);
+	pins_path(in, st.controller_pid, alive, pins, sizeof(pins));
 	lan_names(&st, lans, sizeof(lans));
 	snprintf(ports, sizeof(ports), "%u-%u", in->cfg.cfg_port_lo,
 		 in->cfg.cfg_port_hi);
@@ -146,6 +168,7 @@ static int show_status(struct instance *in)
 		jw_kv_uint(&jw, "controller_pid", alive ? st.controller_pid : 0);
 		jw_key(&jw, "controller_running");
 		jw_bool(&jw, alive);
+		jw_kv_string(&jw, "pins", pins);
 		jw_key(&jw, "timeouts");
 		jw_start_object(&jw);
 		jw_kv_uint(&jw, "tcp_established", st.timeout_tcp_est);
@@ -159,6 +182,7 @@ static int show_status(struct instance *in)
 	printf("%s: external %s, ports %s, filter %s, flows %zu\n", in->ifname,
 	       addr, ports, in->cfg.cfg_filter_cone ? "cone" : "strict", n);
 	printf("    lan fast path: %s\n", lans[0] ? lans : "off");
+	printf("    pinned state: %s\n", pins);
 	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us\n",
 	       st.timeout_tcp_est, st.timeout_tcp_trans, st.timeout_udp,
 	       st.timeout_icmp);
