@@ -102,9 +102,12 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 	} else if (iph->protocol == IPPROTO_UDP) {
 		struct udphdr *uh = data + p->l4_off;
 
+		/* The first fragment of a datagram carries the length of
+		 * the whole datagram, not of itself. */
 		if ((void *)(uh + 1) > data_end ||
 		    bpf_ntohs(uh->len) < sizeof(*uh) ||
-		    bpf_ntohs(uh->len) > p->tot_len - ihl_len)
+		    (bpf_ntohs(uh->len) > p->tot_len - ihl_len &&
+		     !(iph->frag_off & bpf_htons(IP_MF))))
 			return -DROP_MALFORMED_L4;
 		p->key.sport = uh->source;
 		p->key.dport = uh->dest;

@@ -266,6 +266,9 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 		struct flow_key twin_key;
 		struct conn c;
 
+		/* Already gone with its twin earlier in this walk. */
+		if (bpf_map_lookup_elem(flows_fd, &d.keys[i], &d.vals[i]))
+			continue;
 		flow_twin_key(&d.keys[i], &d.vals[i], &twin_key);
 		if (d.keys[i].dir == DIR_IN) {
 			struct flow_val tv;

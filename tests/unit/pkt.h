@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test packet builder: Ethernet + IPv4 + TCP/UDP/ICMP frames described by a
+ * struct pspec.  Every checksum is computed from scratch over the final
+ * bytes, never incrementally, so that comparing a BPF-translated frame with
+ * a built one checks the programs' incremental updates against an
+ * independent computation.
+ */
+#ifndef BPFMASQ_TEST_PKT_H
+#define BPFMASQ_TEST_PKT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/types.h>
+
+#define IP4(a, b, c, d)	(((__u32)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
+
+#define PKT_MAX		4200	/* a 4096-byte UDP datagram, unfragmented */
+#define ETH_LEN		14
+#define IP_LEN		20
+#define TCP_LEN		20
+#define UDP_LEN		8
+#define ICMP_LEN	8
+
+#define F_FIN	0x01
+#define F_SYN	0x02
+#define F_RST	0x04
+#define F_PSH	0x08
+#define F_ACK	0x10
+
+#define P_TCP	6
+#define P_UDP	17
+#define P_ICMP	1
+
+#define ICMP_T_ECHOREPLY	0
+#define ICMP_T_UNREACH		3
+#define ICMP_T_ECHO		8
+#define ICMP_T_TIMESTAMP	13
+
+#define ETHERTYPE_IP	0x0800
+#define ETHERTYPE_ARP	0x0806
+#define ETHERTYPE_IPV6	0x86dd
+
+/*
+ * One frame.  Addresses and ports are host order.  A port may also be a
+ * PORT_VAR(n): an external port the program picks at random, bound by the
+ * test runner the first time it appears in an expected output.  For ICMP,
+ * sport is the echo identifier.  Zero fields take the usual defaults; the
+ * "malformation" fields override what the builder would write, and the
+ * checksums are then computed over the malformed bytes.
+ */
+struct pspec {
+	__u16 ethertype;	/* 0: IPv4; others get a dummy payload */
+	bool wan_macs;		/* MACs as the LAN fast path rewrites them */
+	__u32 saddr, daddr;
+	__u8 proto;
+	__u32 sport, dport;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 ip_opts;		/* bytes of IP options, multiple of 4, <= 40 */
+	__u16 frag;		/* flags + fragment offset field */
+	__u8 ttl;		/* 0: 64 */
+	__u16 payload;		/* bytes after the L4 header in this frame */
+	bool set_word;		/* first two payload bytes = word */
+	__u16 word;
+	bool udp_nocsum;	/* UDP checksum 0: "none" */
+	bool l4_partial;	/* TCP/UDP checksum field holds only the
+				 * pseudo-header sum (CHECKSUM_PARTIAL) */
+	/* malformations */
+	__u8 version;		/* 0: 4 */
+	__u8 ihl;		/* 0: from ip_opts */
+	__u8 doff;		/* 0: 5 */
+	__u16 tot_len;		/* 0: computed */
+	__u16 udp_len;		/* 0: computed; larger = datagram continues
+				 * in later fragments (checksum covers it) */
+	__u16 trunc;		/* 0: whole frame; else cut to this length */
+};
+
+static const __u8 mac_lan_gw[6] = { 0x02, 0, 0, 0, 0, 0xaa };
+static const __u8 mac_lan_host[6] = { 0x02, 0, 0, 0, 0, 0xbb };
+static const __u8 mac_wan_self[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const __u8 mac_wan_nexthop[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+
+static inline __u8 payload_byte(unsigned int i)
+{
+	return (__u8)(i * 7 + 3);
+}
+
+static inline __u32 csum_add_bytes(__u32 sum, const __u8 *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (b[i] << 8) | b[i + 1];
+	if (len & 1)
+		sum += b[len - 1] << 8;
+	return sum;
+}
+
+static inline __u16 csum_finish(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+static inline void put16(__u8 *p, __u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static inline void put32(__u8 *p, __u32 v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
+static inline size_t pkt_l4_off(const struct pspec *s)
+{
+	return ETH_LEN + IP_LEN + s->ip_opts;
+}
+
+static inline size_t pkt_l4_hlen(const struct pspec *s)
+{
+	return s->proto == P_TCP ? TCP_LEN : s->proto == P_UDP ? UDP_LEN :
+	       s->proto == P_ICMP ? ICMP_LEN : 0;
+}
+
+/* Offset of the field that holds sport (or the ICMP id) / dport. */
+static inline size_t pkt_sport_off(const struct pspec *s)
+{
+	return pkt_l4_off(s) + (s->proto == P_ICMP ? 4 : 0);
+}
+
+static inline size_t pkt_dport_off(const struct pspec *s)
+{
+	return pkt_l4_off(s) + (s->proto == P_ICMP ? 4 : 2);
+}
+
+/* Writes the frame into buf (PKT_MAX bytes); returns its length. */
+static inline size_t pkt_build(const struct pspec *s, __u8 *buf)
+{
+	__u8 l4[PKT_MAX];	/* the whole L4 message, for its checksum */
+	size_t l4_off = pkt_l4_off(s), hlen = pkt_l4_hlen(s);
+	size_t l4_len = hlen + s->payload, frame_len, i;
+	__u8 *ip = buf + ETH_LEN;
+	__u32 sum;
+
+	memset(buf, 0, PKT_MAX);
+	memcpy(buf, s->wan_macs ? mac_wan_nexthop : mac_lan_host, 6);
+	memcpy(buf + 6, s->wan_macs ? mac_wan_self : mac_lan_gw, 6);
+	if (s->ethertype && s->ethertype != ETHERTYPE_IP) {
+		put16(buf + 12, s->ethertype);
+		for (i = 0; i < s->payload; i++)
+			buf[ETH_LEN + i] = payload_byte(i);
+		return ETH_LEN + s->payload;
+	}
+	put16(buf + 12, ETHERTYPE_IP);
+
+	/* L4 message in full (a first fragment's checksum covers the rest
+	 * of the datagram too), copied into the frame afterwards. */
+	if (s->proto == P_UDP && s->udp_len > l4_len)
+		l4_len = s->udp_len;
+	memset(l4, 0, sizeof(l4));
+	for (i = hlen; i < l4_len; i++)
+		l4[i] = payload_byte(i - hlen);
+	if (s->set_word)
+		put16(l4 + hlen, s->word);
+
+	if (s->proto == P_TCP) {
+		put16(l4, s->sport);
+		put16(l4 + 2, s->dport);
+		put32(l4 + 4, 0x11111111);
+		put32(l4 + 8, s->tcp_flags & F_ACK ? 0x22222222 : 0);
+		l4[12] = (s->doff ? s->doff : 5) << 4;
+		l4[13] = s->tcp_flags;
+		put16(l4 + 14, 65535);
+	} else if (s->proto == P_UDP) {
+		put16(l4, s->sport);
+		put16(l4 + 2, s->dport);
+		put16(l4 + 4, s->udp_len ? s->udp_len : l4_len);
+	} else if (s->proto == P_ICMP) {
+		l4[0] = s->icmp_type;
+		put16(l4 + 4, s->sport);
+		put16(l4 + 6, 1);
+	}
+
+	if (s->proto == P_TCP || s->proto == P_UDP) {
+		__u8 pseudo[12];
+
+		put32(pseudo, s->saddr);
+		put32(pseudo + 4, s->daddr);
+		pseudo[8] = 0;
+		pseudo[9] = s->proto;
+		put16(pseudo + 10, l4_len);
+		sum = csum_add_bytes(csum_add_bytes(0, pseudo, 12), l4, l4_len);
+		__u16 c = csum_finish(sum);
+
+		if (s->proto == P_UDP) {
+			/* RFC 768: a computed 0 goes out as all ones. */
+			if (!c)
+				c = 0xffff;
+			if (s->udp_nocsum)
+				c = 0;
+		}
+		if (s->l4_partial)
+			c = ~csum_finish(csum_add_bytes(0, pseudo, 12));
+		put16(l4 + (s->proto == P_TCP ? 16 : 6), c);
+	} else if (s->proto == P_ICMP) {
+		put16(l4 + 2, csum_finish(csum_add_bytes(0, l4, l4_len)));
+	}
+	/* Only this fragment's share of the L4 message is in the frame. */
+	if (s->proto == P_UDP && s->udp_len > hlen + s->payload)
+		l4_len = hlen + s->payload;
+	memcpy(buf + l4_off, l4, l4_len);
+
+	ip[0] = ((s->version ? s->version : 4) << 4) |
+		(s->ihl ? s->ihl : (IP_LEN + s->ip_opts) / 4);
+	put16(ip + 2, s->tot_len ? s->tot_len : IP_LEN + s->ip_opts + l4_len);
+	put16(ip + 4, 0x1234);
+	put16(ip + 6, s->frag);
+	ip[8] = s->ttl ? s->ttl : 64;
+	ip[9] = s->proto;
+	put32(ip + 12, s->saddr);
+	put32(ip + 16, s->daddr);
+	/* Options: a Router Alert, then NOPs; the programs must not care. */
+	for (i = 0; i < s->ip_opts; i++)
+		ip[IP_LEN + i] = 1;
+	if (s->ip_opts >= 4) {
+		ip[IP_LEN] = 0x94;
+		ip[IP_LEN + 1] = 4;
+		ip[IP_LEN + 2] = 0;
+		ip[IP_LEN + 3] = 0;
+	}
+	put16(ip + 10, csum_finish(csum_add_bytes(0, ip, IP_LEN + s->ip_opts)));
+
+	frame_len = l4_off + l4_len;
+	if (s->trunc && s->trunc < frame_len)
+		frame_len = s->trunc;
+	return frame_len;
+}
+
+/* Name of the header field at a frame offset, for failure messages. */
+static inline const char *pkt_field_name(const struct pspec *s, size_t off)
+{
+	size_t l4 = pkt_l4_off(s);
+
+	if (off < 6)
+		return "eth.dst";
+	if (off < 12)
+		return "eth.src";
+	if (off < ETH_LEN)
+		return "eth.type";
+	if (off < ETH_LEN + IP_LEN) {
+		static const char *const ipf[] = {
+			"ip.ver_ihl", "ip.tos", "ip.tot_len", "ip.tot_len",
+			"ip.id", "ip.id", "ip.frag", "ip.frag", "ip.ttl",
+			"ip.proto", "ip.check", "ip.check", "ip.saddr",
+			"ip.saddr", "ip.saddr", "ip.saddr", "ip.daddr",
+			"ip.daddr", "ip.daddr", "ip.daddr",
+		};
+		return ipf[off - ETH_LEN];
+	}
+	if (off < l4)
+		return "ip.options";
+	off -= l4;
+	if (s->proto == P_TCP && off < TCP_LEN)
+		return off < 2 ? "tcp.sport" : off < 4 ? "tcp.dport" :
+		       off == 16 || off == 17 ? "tcp.check" : "tcp.header";
+	if (s->proto == P_UDP && off < UDP_LEN)
+		return off < 2 ? "udp.sport" : off < 4 ? "udp.dport" :
+		       off < 6 ? "udp.len" : "udp.check";
+	if (s->proto == P_ICMP && off < ICMP_LEN)
+		return off < 2 ? "icmp.type_code" : off < 4 ? "icmp.check" :
+		       off < 6 ? "icmp.id" : "icmp.seq";
+	return "payload";
+}
+
+#endif
