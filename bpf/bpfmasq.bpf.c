@@ -23,33 +23,68 @@
 #include "parse.h"
 #include "xlate.h"
 #include "nat.h"
+#include "icmp.h"
 #include "fib.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
+/*
+ * Headers up to the L4 ports must be linear for direct reads; an ICMP
+ * error is read whole (checksum check, embedded headers).  Pointers are
+ * invalid after a pull, so the packet is parsed again.
+ */
+static __always_inline int tc_parse(struct __sk_buff *skb, struct pkt *p)
+{
+	int ret;
+
+	if (ctx_data(skb) + 128 > ctx_data_end(skb))
+		bpf_skb_pull_data(skb, skb->len < 128 ? skb->len : 128);
+	ret = parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, p);
+	if (ret == PARSE_OK && p->is_icmp_error &&
+	    ctx_data(skb) + skb->len > ctx_data_end(skb)) {
+		bpf_skb_pull_data(skb, skb->len);
+		ret = parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, p);
+	}
+	return ret;
+}
+
 SEC("tc")
 int masq_wan_out(struct __sk_buff *skb)
 {
+	struct nat_state *st = state_get();
 	struct flow_val *v = NULL;
+	struct edits ed = {};
 	struct xlate x = {};
 	struct pkt p = {};
 	int ret;
 
-	/* Headers up to the L4 ports must be linear for direct reads. */
-	if (ctx_data(skb) + 128 > ctx_data_end(skb))
-		bpf_skb_pull_data(skb, skb->len < 128 ? skb->len : 128);
-
-	ret = parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, &p);
+	if (!st)
+		return TC_ACT_OK;
+	ret = tc_parse(skb, &p);
 	if (ret == PARSE_NOT_IPV4)
 		return TC_ACT_OK;
-	if (ret == PARSE_OK)
+	if (ret == PARSE_OK && p.is_icmp_error &&
+	    is_internal(p.key.saddr, st->ext_addr)) {
+		ret = st->ext_addr ? icmp_error_xlate(ctx_data(skb),
+						      ctx_data_end(skb), &p,
+						      true, st->ext_addr, &ed)
+				   : -DROP_NO_EXT_ADDR;
+		if (ret == NAT_XLATE) {
+			ret = tc_apply_edits(skb, &ed);
+			if (!ret) {
+				count(CNT_ICMP_ERR_TRANSLATED);
+				return TC_ACT_OK;
+			}
+		}
+	} else if (ret == PARSE_OK) {
 		ret = nat_out(&p, &x, true, &v);
-	if (ret == NAT_XLATE) {
-		flow_touch(v, p.tcp_seen);
-		ret = tc_apply(skb, &p, &x);
-		if (!ret) {
-			count(CNT_OUT_TRANSLATED);
-			return TC_ACT_OK;
+		if (ret == NAT_XLATE) {
+			flow_touch(v, p.tcp_seen);
+			ret = tc_apply(skb, &p, &x);
+			if (!ret) {
+				count(CNT_OUT_TRANSLATED);
+				return TC_ACT_OK;
+			}
 		}
 	}
 	if (ret < 0) {
@@ -76,7 +111,20 @@ int masq_wan_in(struct xdp_md *ctx)
 	if (ret == PARSE_NOT_IPV4)
 		return XDP_PASS;
 	if (ret == PARSE_OK) {
-		if (p.key.daddr == st->ext_addr && st->ext_addr) {
+		if (p.key.daddr == st->ext_addr && st->ext_addr &&
+		    p.is_icmp_error) {
+			struct edits ed = {};
+
+			ret = icmp_error_xlate(data, data_end, &p, false,
+					       st->ext_addr, &ed);
+			if (ret == NAT_XLATE) {
+				ret = xdp_apply_edits(ctx, &ed);
+				if (!ret) {
+					count(CNT_ICMP_ERR_TRANSLATED);
+					return XDP_PASS;
+				}
+			}
+		} else if (p.key.daddr == st->ext_addr && st->ext_addr) {
 			/* Left for masq_wan_in_tc, whose csum helpers know
 			 * how to rewrite a partial checksum. */
 			if (p.csum_partial)
@@ -124,9 +172,7 @@ int masq_wan_in_tc(struct __sk_buff *skb)
 
 	if (!st || !st->ext_addr)
 		return TC_ACT_OK;
-	if (ctx_data(skb) + 128 > ctx_data_end(skb))
-		bpf_skb_pull_data(skb, skb->len < 128 ? skb->len : 128);
-	ret = parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, &p);
+	ret = tc_parse(skb, &p);
 	if (ret != PARSE_OK || p.key.daddr != st->ext_addr || !p.csum_partial)
 		return TC_ACT_OK;
 	ret = nat_in(&p, st->ext_addr, &x, &v);

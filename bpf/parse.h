@@ -11,7 +11,10 @@
 #define IP_MF		0x2000
 #define IP_OFFSET	0x1fff
 #define ICMP_ECHOREPLY	0
+#define ICMP_DEST_UNREACH 3
 #define ICMP_ECHO	8
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
 
 enum parse_result {
 	PARSE_OK = 0,
@@ -33,6 +36,7 @@ struct pkt {
 	bool later_fragment;	/* fragment offset != 0: no L4 header */
 	bool is_echo_request;
 	bool csum_partial;	/* see csum_looks_partial() */
+	bool is_icmp_error;	/* carries an offending packet (RFC 5508) */
 };
 
 /*
@@ -76,6 +80,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 	p->has_ports = false;
 	p->is_echo_request = false;
 	p->csum_partial = false;
+	p->is_icmp_error = false;
 	p->later_fragment = (iph->frag_off & bpf_htons(IP_OFFSET)) != 0;
 	p->l4_off = p->l3_off + ihl_len;
 	if (p->later_fragment)
@@ -137,6 +142,10 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 		} else if (ih->type == ICMP_ECHOREPLY) {
 			p->key.dport = ih->un.echo.id;
 			p->has_ports = true;
+		} else if (ih->type == ICMP_DEST_UNREACH ||
+			   ih->type == ICMP_TIME_EXCEEDED ||
+			   ih->type == ICMP_PARAMETERPROB) {
+			p->is_icmp_error = true;
 		}
 	}
 	return PARSE_OK;

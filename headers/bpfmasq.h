@@ -110,6 +110,7 @@ struct internal_key {
 	X(CNT_NEW_FLOWS,	"new_flows")				\
 	X(CNT_NEW_BINDINGS,	"new_bindings")				\
 	X(CNT_PASS_HOST,	"pass_host")				\
+	X(CNT_ICMP_ERR_TRANSLATED, "icmp_errors_translated")		\
 	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\
 	X(DROP_MALFORMED_L4,	"drop_malformed_l4")			\
 	X(DROP_FRAGMENT,	"drop_fragment")			\
@@ -119,7 +120,9 @@ struct internal_key {
 	X(DROP_TABLE_FULL,	"drop_table_full")			\
 	X(DROP_UNSOLICITED,	"drop_unsolicited_to_inside")		\
 	X(DROP_FILTERED,	"drop_filtered_remote")			\
-	X(DROP_TCP_NOT_SYN,	"drop_tcp_new_without_syn")
+	X(DROP_TCP_NOT_SYN,	"drop_tcp_new_without_syn")		\
+	X(DROP_ICMP_BAD_CSUM,	"drop_icmp_bad_checksum")		\
+	X(DROP_ICMP_NO_FLOW,	"drop_icmp_error_without_flow")
 
 #define BPFMASQ_ENUM(sym, name) sym,
 enum bpfmasq_counter {

@@ -901,12 +901,12 @@ static const struct step icmp[] = {
 		.cnt = { { DROP_UNSUPPORTED_PROTO, 1 } },
 		.nflows = COUNT(2),
 	}, {
-		.name = "destination unreachable out is unsupported",
+		.name = "destination unreachable out without the offending packet is malformed",
 		.prog = WAN_OUT,
 		.in = ICMP(IN1, REM, ICMP_T_UNREACH, 0),
 		.verdict = TC_ACT_SHOT,
 		.same = true,
-		.cnt = { { DROP_UNSUPPORTED_PROTO, 1 } },
+		.cnt = { { DROP_MALFORMED_L4, 1 } },
 		.nflows = COUNT(2),
 	}, {
 		.name = "other protocol (GRE) out is unsupported",

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bmbench: the benchmark's BPF tooling, driven by bench/run.sh.
+ *
+ *   bmbench attach NETNS IFNAME PINDIR sink|redirect [OPTIONS]
+ *	Load a program, attach it to IFNAME inside the network namespace
+ *	/run/netns/NETNS through a bpf_link and pin the link (and the sink's
+ *	counters) under PINDIR on the host's bpffs.  Removing PINDIR (or the
+ *	namespace) detaches it.
+ *   bmbench gen NETNS IFNAME [OPTIONS]
+ *	Send --count frames at --rate pps over --flows UDP flows from the XDP
+ *	live-frames generator on IFNAME; with --napi PID and --sink PINDIR,
+ *	print the CPU time PID spent and what the sink counted meanwhile.
+ *
+ * The tool only enters the network namespace (setns), not a mount
+ * namespace, so the host's bpffs stays visible for the pins.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bench.h"
+#include "gen.skel.h"
+#include "sink.skel.h"
+#include "redirect.skel.h"
+
+#define die(...)							\
+	do {								\
+		fprintf(stderr, "bmbench: " __VA_ARGS__);		\
+		fputc('\n', stderr);					\
+		exit(1);						\
+	} while (0)
+
+struct opts {
+	const char *saddr, *daddr, *smac, *dmac, *out, *sink, *sport;
+	unsigned long rate, count, flows, batch, cpu, dport, ttl, sport_base;
+	long napi;
+};
+
+static void enter_netns(const char *name)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET))
+		die("cannot enter network namespace %s: %s", path,
+		    strerror(errno));
+	close(fd);
+}
+
+static int ifindex_of(const char *ifname)
+{
+	int i = if_nametoindex(ifname);
+
+	if (!i)
+		die("no interface %s in this namespace", ifname);
+	return i;
+}
+
+static void parse_mac(const char *s, __u8 *mac)
+{
+	if (!s || sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1],
+			 &mac[2], &mac[3], &mac[4], &mac[5]) != 6)
+		die("bad MAC address '%s'", s ? s : "");
+}
+
+static void if_mac(const char *ifname, __u8 *mac)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr))
+		die("cannot read the MAC of %s: %s", ifname, strerror(errno));
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+}
+
+static __be32 parse_ip(const char *s)
+{
+	struct in_addr a;
+
+	if (!s || inet_pton(AF_INET, s, &a) != 1)
+		die("bad IPv4 address '%s'", s ? s : "");
+	return a.s_addr;
+}
+
+static void pin(int fd, const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (bpf_obj_pin(fd, path))
+		die("cannot pin %s: %s", path, strerror(errno));
+}
+
+static int cmd_attach(const char *netns, const char *ifname, const char *dir,
+		      const char *what, const struct opts *o)
+{
+	struct bpf_link *link;
+	int ifindex;
+
+	enter_netns(netns);
+	ifindex = ifindex_of(ifname);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		die("cannot create %s: %s", dir, strerror(errno));
+
+	if (!strcmp(what, "sink")) {
+		struct sink_bpf *skel = sink_bpf__open();
+		unsigned int lo, hi;
+
+		if (!skel)
+			die("cannot open the sink program");
+		if (!o->sport || sscanf(o->sport, "%u-%u", &lo, &hi) != 2)
+			die("sink needs --sport LO-HI");
+		skel->rodata->want_saddr = parse_ip(o->saddr);
+		skel->rodata->want_daddr = parse_ip(o->daddr);
+		skel->rodata->want_sport_lo = lo;
+		skel->rodata->want_sport_hi = hi;
+		skel->rodata->want_dport = htons(o->dport);
+		skel->rodata->want_ttl = o->ttl;
+		if (sink_bpf__load(skel))
+			die("cannot load the sink program");
+		link = bpf_program__attach_xdp(skel->progs.sink, ifindex);
+		if (!link)
+			die("cannot attach the sink to %s: %s", ifname,
+			    strerror(errno));
+		pin(bpf_map__fd(skel->maps.counters), dir, "counters");
+	} else if (!strcmp(what, "redirect")) {
+		struct redirect_bpf *skel = redirect_bpf__open();
+
+		if (!skel)
+			die("cannot open the redirect program");
+		if (!o->out)
+			die("redirect needs --out IFNAME");
+		parse_mac(o->dmac, skel->data->dst_mac);
+		if_mac(o->out, skel->data->src_mac);
+		skel->data->out_ifindex = ifindex_of(o->out);
+		if (redirect_bpf__load(skel))
+			die("cannot load the redirect program");
+		link = bpf_program__attach_xdp(skel->progs.xdp_redirect_floor,
+					       ifindex);
+		if (!link)
+			die("cannot attach the redirect to %s: %s", ifname,
+			    strerror(errno));
+	} else {
+		die("unknown program '%s' (sink or redirect)", what);
+	}
+	pin(bpf_link__fd(link), dir, "link");
+	return 0;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* First field of /proc/PID/schedstat: ns the task ran on a CPU. */
+static __u64 task_cpu_ns(long pid)
+{
+	unsigned long long ns = 0;
+	char path[64];
+	FILE *f;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/schedstat", pid);
+	f = fopen(path, "r");
+	if (!f || fscanf(f, "%llu", &ns) != 1)
+		die("cannot read %s", path);
+	fclose(f);
+	return ns;
+}
+
+static void sink_read(int fd, __u64 *cnt)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 vals[ncpu];
+	__u32 k;
+	int c;
+
+	for (k = 0; k < SINK_MAX; k++) {
+		cnt[k] = 0;
+		if (fd < 0)
+			continue;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			die("cannot read the sink counters: %s", strerror(errno));
+		for (c = 0; c < ncpu; c++)
+			cnt[k] += vals[c];
+	}
+}
+
+static __u16 fold(__u32 s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+static __u32 sum16(const void *p, int len)
+{
+	const __u16 *w = p;
+	__u32 s = 0;
+
+	for (; len > 1; len -= 2)
+		s += *w++;
+	if (len)
+		s += *(const __u8 *)w;
+	return s;
+}
+
+/* The template frame: Ethernet, IPv4 (TTL 64, DF), UDP, zero payload. */
+static void build_frame(__u8 *f, const struct opts *o)
+{
+	__u16 *w;
+
+	memset(f, 0, FRAME_LEN);
+	parse_mac(o->dmac, f);
+	parse_mac(o->smac, f + 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	w = (__u16 *)(f + 16);
+	*w = htons(FRAME_LEN - 14);
+	f[20] = 0x40;			/* DF */
+	f[22] = 64;			/* TTL */
+	f[23] = IPPROTO_UDP;
+	*(__be32 *)(f + 26) = parse_ip(o->saddr);
+	*(__be32 *)(f + 30) = parse_ip(o->daddr);
+	w = (__u16 *)(f + 24);
+	*w = ~fold(sum16(f + 14, 20));
+	*(__be16 *)(f + 36) = htons(o->dport);
+	*(__be16 *)(f + 38) = htons(UDP_LEN);
+	memcpy(f + 42, "bpfmasq-bench-0123", FRAME_LEN - 42);
+}
+
+/*
+ * Source port and complete UDP checksum of every flow.  Ports whose
+ * checksum equals the bare pseudo-header sum are skipped: bpfmasq takes
+ * such a packet for CHECKSUM_PARTIAL and leaves it to its slow path.
+ */
+static __u32 build_flows(struct gen_bpf *skel, const __u8 *f, __u32 n,
+			 unsigned int base)
+{
+	__u32 pseudo = sum16(f + 26, 8) + htons(IPPROTO_UDP) + htons(UDP_LEN);
+	unsigned int port = base;
+	__u8 udp[UDP_LEN];
+	__u32 i, skipped = 0;
+
+	memcpy(udp, f + 34, UDP_LEN);
+	for (i = 0; i < n; port++) {
+		__u16 c;
+
+		if (port > 65535)
+			die("--flows %u from port %u runs past 65535", n, base);
+		*(__be16 *)udp = htons(port);
+		*(__u16 *)(udp + 6) = 0;
+		c = ~fold(pseudo + sum16(udp, UDP_LEN));
+		if (!c)
+			c = 0xffff;
+		if (c == fold(pseudo)) {
+			skipped++;
+			continue;
+		}
+		skel->data->sports[i] = htons(port);
+		skel->data->csums[i] = c;
+		i++;
+	}
+	return port - 1;
+}
+
+static int cmd_gen(const char *netns, const char *ifname, const struct opts *o)
+{
+	struct xdp_md md = {};
+	__u64 s0[SINK_MAX], s1[SINK_MAX], cpu0, cpu1, t0, t1;
+	struct gen_bpf *skel;
+	struct bpf_link *link;
+	__u8 frame[FRAME_LEN];
+	char path[512];
+	cpu_set_t set;
+	int sink_fd = -1, ifindex, err;
+	__u32 last_port;
+
+	if (!o->flows || o->flows > GEN_MAX_FLOWS)
+		die("--flows must be 1..%d", GEN_MAX_FLOWS);
+	CPU_ZERO(&set);
+	CPU_SET(o->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("cannot pin to CPU %lu: %s", o->cpu, strerror(errno));
+	if (o->sink) {
+		snprintf(path, sizeof(path), "%s/counters", o->sink);
+		sink_fd = bpf_obj_get(path);
+		if (sink_fd < 0)
+			die("no sink counters at %s: %s", path, strerror(errno));
+	}
+	enter_netns(netns);
+	ifindex = ifindex_of(ifname);
+
+	skel = gen_bpf__open();
+	if (!skel)
+		die("cannot open the generator");
+	build_frame(frame, o);
+	memcpy(skel->data->tmpl, frame, FRAME_LEN);
+	skel->data->nflows = o->flows;
+	skel->data->interval_ns = o->rate ? 1000000000ULL / o->rate : 0;
+	last_port = build_flows(skel, frame, o->flows, o->sport_base);
+	if (gen_bpf__load(skel))
+		die("cannot load the generator");
+	/* The generator's veth needs an XDP program for live frames. */
+	link = bpf_program__attach_xdp(skel->progs.xdp_pass, ifindex);
+	if (!link)
+		die("cannot attach XDP to %s: %s", ifname, strerror(errno));
+
+	md.ingress_ifindex = ifindex;
+	md.data_end = FRAME_LEN;
+	LIBBPF_OPTS(bpf_test_run_opts, run,
+		.data_in = frame,
+		.data_size_in = FRAME_LEN,
+		.ctx_in = &md,
+		.ctx_size_in = sizeof(md),
+		.repeat = o->count,
+		.batch_size = o->batch,
+		.flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+	);
+
+	sink_read(sink_fd, s0);
+	cpu0 = task_cpu_ns(o->napi);
+	t0 = now_ns();
+	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.gen), &run);
+	t1 = now_ns();
+	if (err)
+		die("BPF_PROG_TEST_RUN (live frames) failed: %s", strerror(-err));
+	/* Let the last frames drain through the gateway. */
+	usleep(200000);
+	cpu1 = task_cpu_ns(o->napi);
+	sink_read(sink_fd, s1);
+
+	printf("sent=%llu gen_ns=%llu wall_ns=%llu late=%llu last_sport=%u "
+	       "ok=%llu bad=%llu other=%llu napi_ns=%llu\n",
+	       (unsigned long long)skel->data->seq,
+	       (unsigned long long)(skel->data->last_ns - skel->data->first_ns),
+	       (unsigned long long)(t1 - t0),
+	       (unsigned long long)skel->data->late, last_port,
+	       (unsigned long long)(s1[SINK_OK] - s0[SINK_OK]),
+	       (unsigned long long)(s1[SINK_BAD] - s0[SINK_BAD]),
+	       (unsigned long long)(s1[SINK_OTHER] - s0[SINK_OTHER]),
+	       (unsigned long long)(cpu1 - cpu0));
+	bpf_link__destroy(link);
+	gen_bpf__destroy(skel);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+"usage: bmbench attach NETNS IFNAME PINDIR sink --saddr A --daddr A --sport LO-HI --dport P --ttl T\n"
+"       bmbench attach NETNS IFNAME PINDIR redirect --out IFNAME --dmac MAC\n"
+"       bmbench gen NETNS IFNAME --smac MAC --dmac MAC --saddr A --daddr A\n"
+"               --sport-base P --dport P --flows N --rate PPS --count N\n"
+"               [--batch N] [--cpu N] [--napi PID] [--sink PINDIR]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "saddr", required_argument, NULL, 'a' },
+		{ "daddr", required_argument, NULL, 'A' },
+		{ "smac", required_argument, NULL, 'm' },
+		{ "dmac", required_argument, NULL, 'M' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "sink", required_argument, NULL, 's' },
+		{ "sport", required_argument, NULL, 'p' },
+		{ "sport-base", required_argument, NULL, 'b' },
+		{ "dport", required_argument, NULL, 'P' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "flows", required_argument, NULL, 'f' },
+		{ "batch", required_argument, NULL, 'B' },
+		{ "cpu", required_argument, NULL, 'C' },
+		{ "napi", required_argument, NULL, 'n' },
+		{ 0 }
+	};
+	struct opts o = { .flows = 1, .batch = 16, .dport = 9, .ttl = 63,
+			  .sport_base = 20000, .count = 1000 };
+	int c;
+
+	if (argc < 2)
+		usage();
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'a': o.saddr = optarg; break;
+		case 'A': o.daddr = optarg; break;
+		case 'm': o.smac = optarg; break;
+		case 'M': o.dmac = optarg; break;
+		case 'o': o.out = optarg; break;
+		case 's': o.sink = optarg; break;
+		case 'p': o.sport = optarg; break;
+		case 'b': o.sport_base = strtoul(optarg, NULL, 0); break;
+		case 'P': o.dport = strtoul(optarg, NULL, 0); break;
+		case 't': o.ttl = strtoul(optarg, NULL, 0); break;
+		case 'r': o.rate = strtoul(optarg, NULL, 0); break;
+		case 'c': o.count = strtoul(optarg, NULL, 0); break;
+		case 'f': o.flows = strtoul(optarg, NULL, 0); break;
+		case 'B': o.batch = strtoul(optarg, NULL, 0); break;
+		case 'C': o.cpu = strtoul(optarg, NULL, 0); break;
+		case 'n': o.napi = strtol(optarg, NULL, 0); break;
+		default: usage();
+		}
+	}
+	libbpf_set_print(NULL);
+	if (!strcmp(argv[1], "attach") && argc - optind == 4)
+		return cmd_attach(argv[optind], argv[optind + 1],
+				  argv[optind + 2], argv[optind + 3], &o);
+	if (!strcmp(argv[1], "gen") && argc - optind == 2)
+		return cmd_gen(argv[optind], argv[optind + 1], &o);
+	usage();
+	return 2;
+}

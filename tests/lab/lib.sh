@@ -1,0 +1,443 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Helpers for the bpfmasq lab tests.  Source it from a tests/lab/test_*.sh.
+#
+# Every namespace a test makes is named "bm<pid>-<name>", so runs never
+# collide; lab_cleanup (on EXIT, INT and TERM) takes `bpfmasq down`, kills
+# every process left in those namespaces and deletes them.  Traffic only
+# ever flows between these namespaces: 10.0.x.x inside, 192.0.2.0/24 on the
+# WAN link, 198.51.100.0/24 as "the internet" (TEST-NET ranges).
+#
+# LAB_NAT=nft runs the same tests with nftables masquerade in the gateway
+# instead of bpfmasq (checks of bpfmasq's own output then SKIP): a check of
+# the lab itself.  LAB_KEEP=1 keeps the temp directory (logs) afterwards.
+
+LAB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BPFMASQ=${BPFMASQ:-$LAB_REPO/build/bpfmasq}
+LAB_NAT=${LAB_NAT:-bpfmasq}
+PY=/usr/bin/python3
+LAB_ID=bm$$
+# A namespace left by a run that was killed hard must not block this one.
+compgen -G "/run/netns/$LAB_ID-*" >/dev/null && LAB_ID=bm$$r$RANDOM
+LAB_TMP=$(mktemp -d /tmp/bpfmasq-lab.XXXXXX)
+LAB_NS=()
+LAB_PIDS=()
+LAB_UP=()
+LAB_FAILS=0
+LAB_TEST=$(basename "$0" .sh)
+LAB_TEST=${LAB_TEST#test_}
+
+# Inside/outside addresses of the standard lab.
+WAN_GW=192.0.2.1
+WAN_SRV=192.0.2.2
+INET=198.51.100.1
+
+# ---- results --------------------------------------------------------------
+
+pass() { echo "PASS $1"; }
+fail() {
+	echo "FAIL $1: ${*:2}"
+	LAB_FAILS=$((LAB_FAILS + 1))
+}
+skip() { echo "SKIP $1: ${*:2}"; }
+note() { echo "  # $*"; }
+
+# check NAME MSG CMD...: PASS when CMD succeeds, else FAIL NAME: MSG.
+check() {
+	local name=$1 msg=$2
+	shift 2
+	if "$@" >/dev/null 2>&1; then
+		pass "$name"
+	else
+		fail "$name" "$msg"
+	fi
+}
+
+# The last line of a test: the exit status says whether anything failed.
+lab_done() {
+	exit $((LAB_FAILS > 0))
+}
+
+# ---- bounded waits --------------------------------------------------------
+
+# wait_until SECONDS CMD...: retry CMD every 0.1 s; false on timeout.
+wait_until() {
+	local limit=$1 end
+	shift
+	end=$(($(date +%s%N) + limit * 1000000000))
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		(($(date +%s%N) >= end)) && return 1
+		sleep 0.1
+	done
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ -n $st && $st != Z ]]
+}
+
+# ---- namespaces and links -------------------------------------------------
+
+ns() { printf '%s-%s' "$LAB_ID" "$1"; }
+
+# nsx NAME CMD...: run CMD inside namespace NAME.
+nsx() {
+	local n=$1
+	shift
+	ip netns exec "$(ns "$n")" "$@"
+}
+
+# ns_add NAME...: new namespaces with lo up and no IPv6 chatter.
+ns_add() {
+	local n
+	for n; do
+		ip netns add "$(ns "$n")" || return 1
+		LAB_NS+=("$n")
+		nsx "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+		nsx "$n" ip link set lo up
+	done
+}
+
+# veth NS1 IF1 NS2 IF2: a veth pair between two namespaces, both ends up.
+veth() {
+	ip link add "$2" netns "$(ns "$1")" type veth \
+		peer name "$4" netns "$(ns "$3")" || return 1
+	nsx "$1" ip link set "$2" up
+	nsx "$3" ip link set "$4" up
+}
+
+# addr NS IF CIDR
+addr() { nsx "$1" ip addr add "$3" dev "$2"; }
+
+# offload_like_nic NS IF: full checksums on transmit (what a real NIC hands
+# to XDP; the data plane updates checksums incrementally).
+offload_like_nic() { nsx "$1" ethtool -K "$2" tx off >/dev/null; }
+
+# napi_on NS IF: GRO turns on the veth's NAPI ring, without which
+# XDP_REDIRECT into its peer is dropped.
+napi_on() { nsx "$1" ethtool -K "$2" gro on >/dev/null; }
+
+# lab_bg NS LOG CMD...: start CMD in the background inside NS.
+lab_bg() {
+	local n=$1 log=$2
+	shift 2
+	nsx "$n" "$@" </dev/null >"$log" 2>&1 &
+	LAB_PIDS+=($!)
+}
+
+lab_cleanup() {
+	local rc=$? n p pids i
+	trap - EXIT INT TERM
+	for i in "${LAB_UP[@]}"; do
+		timeout 15 ip netns exec "$(ns gw)" "$BPFMASQ" down "$i" \
+			>/dev/null 2>&1
+	done
+	for p in "${LAB_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for n in "${LAB_NS[@]}"; do
+		pids=$(ip netns pids "$(ns "$n")" 2>/dev/null)
+		[[ -n $pids ]] && kill $pids 2>/dev/null
+	done
+	for i in $(seq 20); do
+		pids=
+		for n in "${LAB_NS[@]}"; do
+			pids+=$(ip netns pids "$(ns "$n")" 2>/dev/null)
+		done
+		[[ -z $pids ]] && break
+		sleep 0.1
+	done
+	for n in "${LAB_NS[@]}"; do
+		pids=$(ip netns pids "$(ns "$n")" 2>/dev/null)
+		[[ -n $pids ]] && kill -9 $pids 2>/dev/null
+		ip netns del "$(ns "$n")" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [[ -n ${LAB_KEEP:-} ]]; then
+		echo "  # logs kept in $LAB_TMP" >&2
+	else
+		rm -rf "$LAB_TMP"
+	fi
+	exit "$rc"
+}
+trap lab_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+lab_require_root() {
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "FAIL $LAB_TEST: lab tests must run as root"
+		exit 1
+	fi
+}
+lab_require_root
+
+# ---- topologies ----------------------------------------------------------
+
+# The WAN side shared by both topologies: gw's wan0 192.0.2.1/24 to srv's
+# up0 192.0.2.2/24; srv owns 198.51.100.1 ("the internet") and has no route
+# back to any inside network, so only masquerade brings replies home.
+lab_wan() {
+	veth gw wan0 srv up0 || return 1
+	addr gw wan0 $WAN_GW/24
+	addr srv up0 $WAN_SRV/24
+	# No dummy driver on every kernel: lo holds the "internet" address.
+	addr srv lo $INET/24
+	nsx gw sysctl -qw net.ipv4.ip_forward=1
+	nsx gw ip route add 198.51.100.0/24 via $WAN_SRV
+	offload_like_nic srv up0
+	napi_on srv up0
+}
+
+# Standard lab: cli1 (10.0.1.2) and cli2 (10.0.1.3) on a switch (bridge in
+# namespace sw) with gw's lan0 10.0.1.1/24; WAN as in lab_wan.
+lab_standard() {
+	ns_add cli1 cli2 gw srv sw || return 1
+	nsx sw ip link add br0 type bridge stp_state 0
+	nsx sw ip link set br0 up
+	veth cli1 eth0 sw p1 && veth cli2 eth0 sw p2 && veth gw lan0 sw p0 ||
+		return 1
+	for p in p0 p1 p2; do
+		nsx sw ip link set "$p" master br0
+	done
+	addr cli1 eth0 10.0.1.2/24
+	addr cli2 eth0 10.0.1.3/24
+	addr gw lan0 10.0.1.1/24
+	for c in cli1 cli2; do
+		nsx $c ip route add default via 10.0.1.1
+		offload_like_nic $c eth0
+	done
+	lab_wan
+}
+
+# Container host: gw has bridge br0 10.0.2.1/24 with "containers" ct1
+# (10.0.2.2) and ct2 (10.0.2.3) on veths; WAN as in lab_wan.
+lab_containers() {
+	ns_add ct1 ct2 gw srv || return 1
+	nsx gw ip link add br0 type bridge stp_state 0
+	addr gw br0 10.0.2.1/24
+	nsx gw ip link set br0 up
+	veth ct1 eth0 gw vct1 && veth ct2 eth0 gw vct2 || return 1
+	nsx gw ip link set vct1 master br0
+	nsx gw ip link set vct2 master br0
+	addr ct1 eth0 10.0.2.2/24
+	addr ct2 eth0 10.0.2.3/24
+	for c in ct1 ct2; do
+		nsx $c ip route add default via 10.0.2.1
+		offload_like_nic $c eth0
+	done
+	lab_wan
+}
+
+# ---- servers on srv ------------------------------------------------------
+
+# srv_nginx: nginx on 198.51.100.1:80 serving hello.txt, slow.bin (256 KiB)
+# and big.bin (4 MiB); access log is $NGX/access.log, "$remote_addr ...".
+srv_nginx() {
+	NGX=$LAB_TMP/nginx
+	mkdir -p "$NGX/www" "$NGX/tmp"
+	echo "hello from srv" > "$NGX/www/hello.txt"
+	head -c 262144 /dev/urandom > "$NGX/www/slow.bin"
+	head -c 4194304 /dev/urandom > "$NGX/www/big.bin"
+	cat > "$NGX/nginx.conf" <<EOF
+user root;
+worker_processes 1;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log;
+events { worker_connections 128; }
+http {
+	log_format lab '\$remote_addr \$remote_port "\$request" \$status \$body_bytes_sent';
+	access_log $NGX/access.log lab;
+	client_body_temp_path $NGX/tmp;
+	sendfile on;
+	server {
+		listen $INET:80;
+		root $NGX/www;
+	}
+}
+EOF
+	lab_bg srv "$NGX/stdout.log" nginx -c "$NGX/nginx.conf" -p "$NGX" \
+		-e "$NGX/error.log" -g 'daemon off;'
+	if ! wait_until 5 listening srv tcp "$INET:80"; then
+		echo "nginx did not start: $(cat "$NGX/error.log" "$NGX/stdout.log" 2>/dev/null)" >&2
+		return 1
+	fi
+}
+
+# The distinct client addresses in nginx's access log, one a line.
+srv_log_addrs() { awk '{print $1}' "$NGX/access.log" 2>/dev/null | sort -u; }
+
+# srv_log_only_gw: the log has entries and every one is from the gateway.
+srv_log_only_gw() { [[ $(srv_log_addrs) == "$WAN_GW" ]]; }
+
+# listening NS tcp|udp ADDR:PORT
+listening() {
+	local opt=-Hltn
+	[[ $2 == udp ]] && opt=-Hlun
+	nsx "$1" ss $opt "src $3" | grep -q .
+}
+
+# srv_udp_echo [PORT]: UDP echo on 198.51.100.1 (default port 7).
+srv_udp_echo() {
+	local port=${1:-7}
+	lab_bg srv "$LAB_TMP/udpecho$port.log" socat -T 3 \
+		UDP4-RECVFROM:"$port",bind=$INET,fork EXEC:cat
+	wait_until 5 listening srv udp "$INET:$port"
+}
+
+# srv_tcp_echo [PORT]: TCP echo on 198.51.100.1 (default port 9000).
+srv_tcp_echo() {
+	local port=${1:-9000}
+	lab_bg srv "$LAB_TMP/tcpecho$port.log" socat \
+		TCP4-LISTEN:"$port",bind=$INET,reuseaddr,fork PIPE
+	wait_until 5 listening srv tcp "$INET:$port"
+}
+
+# ---- clients -------------------------------------------------------------
+
+# fetch NS URL [CURL OPTS...]: body on stdout, bounded.
+fetch() {
+	local n=$1 url=$2
+	shift 2
+	nsx "$n" curl -sS --connect-timeout 3 --max-time 20 "$@" "$url"
+}
+
+# udp_echo NS DST PORT [SPORT]: send one datagram, print the answer (2 s).
+udp_echo() {
+	nsx "$1" "$PY" - "$2" "$3" "${4:-0}" <<'EOF'
+import socket, sys
+dst, port, sport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", sport))
+s.settimeout(2)
+msg = b"udp-echo-%d" % sport
+for _ in range(3):
+    s.sendto(msg, (dst, port))
+    try:
+        data, _ = s.recvfrom(2048)
+    except socket.timeout:
+        continue
+    sys.stdout.write(data.decode())
+    sys.exit(0 if data == msg else 1)
+sys.exit(1)
+EOF
+}
+
+# tcp_connects NS DST PORT: true when a TCP connection opens within 2 s.
+tcp_connects() {
+	nsx "$1" "$PY" - "$2" "$3" <<'EOF'
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()
+except OSError:
+    sys.exit(1)
+EOF
+}
+
+# ---- bpfmasq -------------------------------------------------------------
+
+# bm ARGS...: bpfmasq inside the gateway namespace, bounded.
+bm() { timeout 30 ip netns exec "$(ns gw)" "$BPFMASQ" "$@"; }
+
+# bm_up IFNAME [ARGS...]: `bpfmasq up` with its log in the lab's temp dir;
+# output goes to files (a controller that kept our stdout open must not
+# hang a $(...)); prints the CLI's stderr on failure.
+bm_up() {
+	local ifname=$1 rc
+	shift
+	bm up "$ifname" --log "$LAB_TMP/ctl-$ifname.log" "$@" \
+		>"$LAB_TMP/up.out" 2>"$LAB_TMP/up.err"
+	rc=$?
+	if ((rc == 0)); then
+		LAB_UP+=("$ifname")
+	else
+		echo "  # bpfmasq up $ifname $* failed ($rc): $(cat "$LAB_TMP/up.err")" >&2
+	fi
+	return $rc
+}
+
+# bm_json ARGS...: `bpfmasq -j ARGS` to stdout via a file (see bm_up).
+bm_json() {
+	bm -j "$@" >"$LAB_TMP/json.out" 2>"$LAB_TMP/json.err" || return 1
+	cat "$LAB_TMP/json.out"
+}
+
+# jq_py EXPR: evaluate a Python expression on the JSON on stdin (as `d`).
+jq_py() {
+	"$PY" -c 'import json, sys
+d = json.load(sys.stdin)
+r = eval(sys.argv[1])
+print(json.dumps(r) if isinstance(r, (dict, list, bool)) or r is None else r)' "$1"
+}
+
+# bm_stat NAME [IFNAME]: one counter of `bpfmasq stats -j` (0 if absent).
+bm_stat() {
+	bm_json stats "${2:-wan0}" | "$PY" -c 'import json, sys
+def find(d, k):
+    if isinstance(d, dict):
+        if k in d and not isinstance(d[k], (dict, list)):
+            return d[k]
+        for v in d.values():
+            r = find(v, k)
+            if r is not None:
+                return r
+    elif isinstance(d, list):
+        for v in d:
+            r = find(v, k)
+            if r is not None:
+                return r
+    return None
+r = find(json.load(sys.stdin), sys.argv[1])
+print(0 if r is None else int(r))' "$1"
+}
+
+# bm_ctl_pid [IFNAME]: controller_pid from `bpfmasq status -j`.
+bm_ctl_pid() {
+	bm_json status "${1:-wan0}" | jq_py '(d[0] if isinstance(d, list) else d).get("controller_pid", 0)'
+}
+
+# nat_up [ARGS...]: masquerade on gw's wan0: bpfmasq, or nftables when
+# LAB_NAT=nft (with the forward filter a masquerading router has).
+nat_up() {
+	if [[ $LAB_NAT == nft ]]; then
+		nsx gw nft -f - <<'EOF'
+table ip bmlab {
+	chain post {
+		type nat hook postrouting priority srcnat;
+		oifname "wan0" masquerade
+	}
+	chain lab_forward {
+		type filter hook forward priority filter;
+		iifname "wan0" ct state new drop
+	}
+}
+EOF
+		return
+	fi
+	bm_up wan0 "$@"
+}
+
+# is_bpfmasq: checks of bpfmasq's own interface only make sense with it.
+is_bpfmasq() { [[ $LAB_NAT != nft ]]; }
+
+# lab_need_bpfmasq: FAIL early (not hang) when the binary is not built.
+lab_need_bpfmasq() {
+	if is_bpfmasq && [[ ! -x $BPFMASQ ]]; then
+		fail "$LAB_TEST" "$BPFMASQ not built (run make)"
+		exit 1
+	fi
+}
+
+# show_ctl_log: the controller's log, for a failure's context.
+show_ctl_log() {
+	local f
+	for f in "$LAB_TMP"/ctl-*.log; do
+		[[ -s $f ]] && sed 's/^/  # ctl: /' "$f" | tail -n 20
+	done
+	return 0
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Bad input: one line on stderr, a non-zero exit, and nothing left attached.
+. "$(dirname "$0")/lib.sh"
+lab_need_bpfmasq
+if ! is_bpfmasq; then
+	skip badcli "needs bpfmasq (LAB_NAT=nft)"
+	exit 0
+fi
+
+lab_standard || { fail badcli_topology "could not build the lab"; exit 1; }
+srv_nginx || { fail badcli_nginx "nginx did not start on srv"; exit 1; }
+# An interface with no IPv4 address.
+nsx gw ip link add noip0 type veth peer name noip1
+nsx gw ip link set noip0 up
+nsx gw ip link set noip1 up
+
+attached() {
+	local i
+	for i in wan0 lan0 noip0; do
+		nsx gw ip -d link show dev $i | grep -q 'prog/xdp' && echo "xdp on $i"
+		[[ -n $(nsx gw tc filter show dev $i egress) ]] && echo "tc egress filter on $i"
+		nsx gw tc qdisc show dev $i | grep -q clsact && echo "clsact on $i"
+	done
+	for i in $(ip netns pids "$(ns gw)"); do
+		[[ $(cat /proc/$i/comm 2>/dev/null) == bpfmasq ]] && echo "bpfmasq process $i"
+	done
+}
+
+# bad NAME ARGS...: bpfmasq ARGS must refuse with exactly one stderr line
+# and leave the gateway as it was.
+bad() {
+	local name=$1 rc lines left
+	shift
+	bm "$@" >"$LAB_TMP/out" 2>"$LAB_TMP/err"
+	rc=$?
+	lines=$(grep -c . "$LAB_TMP/err")
+	left=$(attached | tr '\n' ',')
+	if ((rc == 0)); then
+		fail badcli_$name "'bpfmasq $*' exited 0"
+	elif ((rc >= 124)); then
+		fail badcli_$name "'bpfmasq $*' timed out or crashed (status $rc)"
+	elif ((lines != 1)); then
+		fail badcli_$name "'bpfmasq $*' wrote $lines stderr lines: $(head -c 300 "$LAB_TMP/err" | tr '\n' '|')"
+	elif [[ -n $left ]]; then
+		fail badcli_$name "'bpfmasq $*' left: $left"
+	else
+		pass badcli_$name
+		note "$(cat "$LAB_TMP/err")"
+	fi
+}
+
+bad no_such_if up nosuchif
+bad if_without_ipv4 up noip0
+bad internal_prefix_33 up wan0 --internal 10.0.0.0/33
+bad internal_banana up wan0 --internal banana
+bad ports_above_65535 up wan0 --ports 70000-80000
+bad ports_reversed up wan0 --ports 5000-4000
+bad filter_wrong up wan0 --filter wrong
+bad lan_no_such_if up wan0 --lan nosuchif
+bad down_not_up down wan0
+bad down_no_such_if down nosuchif
+bad status_not_up status wan0
+bad unknown_command frobnicate
+bad unknown_option up wan0 --frobnicate
+
+# up twice: the second refuses ("already up") and the first keeps working.
+if ! bm_up wan0; then
+	fail badcli_first_up "up wan0 failed: $(cat "$LAB_TMP/up.err")"
+else
+	pid=$(bm_ctl_pid)
+	bm up wan0 >"$LAB_TMP/out" 2>"$LAB_TMP/err"
+	rc=$?
+	if ((rc != 0)) && (($(grep -c . "$LAB_TMP/err") == 1)) &&
+	   grep -qi 'already' "$LAB_TMP/err"; then
+		pass badcli_up_twice
+		note "$(cat "$LAB_TMP/err")"
+	else
+		fail badcli_up_twice "second up: status $rc, stderr '$(tr '\n' '|' <"$LAB_TMP/err")'"
+	fi
+	check badcli_first_keeps_controller "controller $pid gone after the second up" \
+		alive "$pid"
+	check badcli_first_keeps_working "no traffic after the second up" \
+		fetch cli1 http://$INET/hello.txt
+	if srv_log_only_gw; then
+		pass badcli_first_still_masquerades
+	else
+		fail badcli_first_still_masquerades "access log: $(srv_log_addrs | tr '\n' ' ')"
+	fi
+fi
+
+((LAB_FAILS)) && show_ctl_log
+lab_done

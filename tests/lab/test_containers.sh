@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Container host: "containers" on a Linux bridge in the gateway namespace,
+# masqueraded with the default internal set (everything but the WAN address).
+. "$(dirname "$0")/lib.sh"
+lab_need_bpfmasq
+
+lab_containers || { fail ct_topology "could not build the lab"; exit 1; }
+srv_nginx || { fail ct_nginx "nginx did not start on srv"; exit 1; }
+srv_udp_echo || { fail ct_udp_server "socat did not start on srv"; exit 1; }
+nat_up || { fail ct_up "NAT did not come up"; exit 1; }
+
+for c in ct1 ct2; do
+	body=$(fetch $c http://$INET/hello.txt)
+	if [[ $body == "hello from srv" ]]; then
+		pass ct_tcp_$c
+	else
+		fail ct_tcp_$c "curl from $c got '$body'"
+	fi
+	out=$(udp_echo $c $INET 7 5353)
+	if [[ $out == udp-echo-5353 ]]; then
+		pass ct_udp_$c
+	else
+		fail ct_udp_$c "UDP echo answered '$out'"
+	fi
+done
+check ct_ping_ct2 "ct2 cannot ping $INET" nsx ct2 ping -n -c 2 -i 0.2 -W 2 -w 5 $INET
+
+if srv_log_only_gw && [[ $(wc -l < "$NGX/access.log") -ge 2 ]]; then
+	pass ct_server_sees_only_gw
+else
+	fail ct_server_sees_only_gw "access log addresses: $(srv_log_addrs | tr '\n' ' ')"
+fi
+
+# Containers still talk to each other and to the host directly, untranslated.
+check ct_container_to_container "ct1 cannot ping ct2" \
+	nsx ct1 ping -n -c 1 -W 2 10.0.2.3
+check ct_container_to_host "ct1 cannot ping the bridge address" \
+	nsx ct1 ping -n -c 1 -W 2 10.0.2.1
+
+if is_bpfmasq; then
+	n=$(bm_json conns wan0 | jq_py 'len({c["inside"].split(":")[0] for c in d})')
+	if [[ $n == 2 ]]; then
+		pass ct_conns_both_containers
+	else
+		fail ct_conns_both_containers "conns -j shows $n inside addresses"
+	fi
+else
+	skip ct_conns_both_containers "LAB_NAT=nft"
+fi
+
+((LAB_FAILS)) && show_ctl_log
+lab_done

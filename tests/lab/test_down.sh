@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `down` undoes all of `up`: programs, filters, the qdisc it created, pins
+# and the controller; the gateway then forwards untranslated again.
+. "$(dirname "$0")/lib.sh"
+lab_need_bpfmasq
+if ! is_bpfmasq; then
+	skip down "needs bpfmasq (LAB_NAT=nft)"
+	exit 0
+fi
+
+lab_standard || { fail down_topology "could not build the lab"; exit 1; }
+srv_nginx || { fail down_nginx "nginx did not start on srv"; exit 1; }
+
+has_xdp() { nsx gw ip -d link show dev "$1" | grep -q 'prog/xdp'; }
+has_clsact() { nsx gw tc qdisc show dev wan0 | grep -q clsact; }
+tc_filters() { nsx gw tc filter show dev wan0 "$1"; }
+gw_procs() {
+	local p
+	for p in $(ip netns pids "$(ns gw)"); do
+		cat "/proc/$p/comm" 2>/dev/null
+	done
+}
+# Pins, seen from one mount namespace that has bpffs mounted.
+pins() {
+	nsx gw sh -c 'mountpoint -q /sys/fs/bpf ||
+		mount -t bpf bpf /sys/fs/bpf || exit 3
+		d=/sys/fs/bpf/bpfmasq/wan0
+		if [ -e $d ]; then echo "$d:"; ls -A $d; fi
+		exit 0'
+}
+
+has_clsact && { fail down_precondition "wan0 has a clsact qdisc before up"; exit 1; }
+
+bm_up wan0 --lan lan0 || { fail down_up "bpfmasq up wan0 --lan lan0 failed"; exit 1; }
+check down_up_attaches_wan_xdp "no XDP program on wan0 after up" has_xdp wan0
+check down_up_attaches_lan_xdp "no XDP program on lan0 after up" has_xdp lan0
+check down_up_attaches_tc "no tc egress filter on wan0 after up" \
+	eval '[[ -n $(tc_filters egress) ]]'
+check down_up_traffic "cli1 cannot fetch through the NAT" \
+	fetch cli1 http://$INET/hello.txt
+ctl=$(bm_ctl_pid)
+
+if bm down wan0 >"$LAB_TMP/down.out" 2>"$LAB_TMP/down.err"; then
+	pass down_exit_status
+else
+	fail down_exit_status "down wan0 failed: $(cat "$LAB_TMP/down.err")"
+fi
+
+check down_no_xdp_wan "XDP still attached to wan0: $(nsx gw ip -d link show dev wan0 | grep -o 'prog/xdp.*')" \
+	eval '! has_xdp wan0'
+check down_no_xdp_lan "XDP still attached to lan0" eval '! has_xdp lan0'
+out=$(tc_filters egress; tc_filters ingress)
+check down_no_tc_filter "tc filters left on wan0: $out" test -z "$out"
+check down_no_clsact "clsact qdisc left on wan0" eval '! has_clsact'
+out=$(pins)
+rc=$?
+if ((rc != 0)); then
+	fail down_no_pins "could not mount bpffs in the gateway namespace"
+elif [[ -n $out ]]; then
+	fail down_no_pins "left in /sys/fs/bpf/bpfmasq/wan0: $(tr '\n' ' ' <<<"$out")"
+else
+	pass down_no_pins
+fi
+if [[ $ctl =~ ^[0-9]+$ ]] && ((ctl > 1)); then
+	check down_controller_gone "controller $ctl still running" \
+		wait_until 5 eval "! alive $ctl"
+else
+	fail down_controller_gone "status -j gave no controller_pid ('$ctl')"
+fi
+out=$(gw_procs | grep -x bpfmasq)
+check down_no_process "bpfmasq processes left in the gateway namespace" test -z "$out"
+out=$(nsx gw bpftool -j net show 2>/dev/null | grep -o 'masq_[a-z_]*' | sort -u)
+check down_no_bpf_attachments "bpftool net show still lists: $out" test -z "$out"
+
+# Nothing translates any more: the server cannot answer the inside.
+check down_no_translation "cli1 still reached srv after down" \
+	eval '! fetch cli1 http://$INET/hello.txt --max-time 2'
+check down_status_says_down "status wan0 still succeeds after down" \
+	eval '! bm status wan0'
+
+# down on what is already down: an error, and still nothing attached.
+check down_twice_fails "a second down wan0 succeeded" eval '! bm down wan0'
+
+# up again after down works (nothing stale blocks it).
+if bm_up wan0; then
+	check down_up_again_traffic "no traffic after up, down, up" \
+		fetch cli1 http://$INET/hello.txt
+else
+	fail down_up_again "up after down failed: $(cat "$LAB_TMP/up.err")"
+fi
+
+((LAB_FAILS)) && show_ctl_log
+lab_done

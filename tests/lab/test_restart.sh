@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# kill -9 of the controller loses nothing: the data plane keeps translating
+# and a new `up` adopts the attached programs and their flows.
+. "$(dirname "$0")/lib.sh"
+lab_need_bpfmasq
+if ! is_bpfmasq; then
+	skip restart "needs bpfmasq (LAB_NAT=nft)"
+	exit 0
+fi
+
+lab_standard || { fail restart_topology "could not build the lab"; exit 1; }
+srv_nginx || { fail restart_nginx "nginx did not start on srv"; exit 1; }
+srv_tcp_echo 9000 || { fail restart_echo_server "socat did not start on srv"; exit 1; }
+nat_up || { fail restart_up "bpfmasq up failed"; exit 1; }
+
+# A long-lived TCP connection: cli1's socat reads lines from a fifo that
+# this script holds open, and writes the echoes to a file.
+mkfifo "$LAB_TMP/c2s"
+exec 7<>"$LAB_TMP/c2s"
+nsx cli1 socat -T 60 STDIO TCP4:$INET:9000,connect-timeout=3 \
+	<"$LAB_TMP/c2s" >"$LAB_TMP/s2c" 2>"$LAB_TMP/socat.err" &
+LAB_PIDS+=($!)
+echoed() { grep -qx "$1" "$LAB_TMP/s2c"; }
+
+echo before >&7
+if wait_until 5 echoed before; then
+	pass restart_conn_open
+else
+	fail restart_conn_open "no echo before the restart: $(cat "$LAB_TMP/socat.err")"
+	exit 1
+fi
+
+pid=$(bm_ctl_pid)
+if [[ $pid =~ ^[0-9]+$ ]] && ((pid > 1)) && alive "$pid"; then
+	pass restart_controller_pid
+else
+	fail restart_controller_pid "status -j gave controller_pid '$pid'"
+	exit 1
+fi
+kill -9 "$pid"
+wait_until 5 eval "! alive $pid"
+
+# Without a controller the data plane still translates.
+echo orphan >&7
+if wait_until 5 echoed orphan; then
+	pass restart_flows_without_controller
+else
+	fail restart_flows_without_controller "no echo while the controller was dead"
+fi
+
+if bm_up wan0; then
+	pass restart_up_again
+else
+	fail restart_up_again "second up after kill -9: $(cat "$LAB_TMP/up.err")"
+fi
+newpid=$(bm_ctl_pid)
+if [[ $newpid =~ ^[0-9]+$ ]] && ((newpid > 1)) && ((newpid != pid)) &&
+   alive "$newpid"; then
+	pass restart_new_controller
+else
+	fail restart_new_controller "controller_pid after restart: '$newpid' (old $pid)"
+fi
+
+echo after >&7
+if wait_until 5 echoed after; then
+	pass restart_old_conn_survives
+else
+	fail restart_old_conn_survives "no echo after the restart: $(cat "$LAB_TMP/socat.err")"
+fi
+
+# The adopted table still knows the old connection.
+if bm_json conns wan0 | jq_py 'any(c["remote"] == "198.51.100.1:9000" for c in d)' |
+   grep -qx true; then
+	pass restart_conn_listed
+else
+	fail restart_conn_listed "conns -j after restart: $(head -c 400 "$LAB_TMP/json.out")"
+fi
+
+body=$(fetch cli2 http://$INET/hello.txt)
+if [[ $body == "hello from srv" ]]; then
+	pass restart_new_conn
+else
+	fail restart_new_conn "new connection after restart got '$body'"
+fi
+if srv_log_only_gw; then
+	pass restart_server_sees_only_gw
+else
+	fail restart_server_sees_only_gw "access log: $(srv_log_addrs | tr '\n' ' ')"
+fi
+exec 7>&-
+
+((LAB_FAILS)) && show_ctl_log
+lab_done

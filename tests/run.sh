@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Run bpfmasq's tests and sum up: tests/run.sh [unit|lab|all]
+#
+# unit: build/tests/test_nat (BPF_PROG_TEST_RUN tables); lab: every
+# tests/lab/test_*.sh (network namespaces).  Output is streamed; lines
+# beginning "PASS ", "FAIL " (once per failing name) and "SKIP " are
+# counted, and a test program that exits non-zero without printing FAIL
+# counts as one failure.  The last line is "N passed, N failed[, N
+# skipped]"; the exit status is non-zero when anything failed.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MODE=${1:-all}
+# One lab test never needs this long; a hung one must not hang CI.
+TEST_TIMEOUT=${TEST_TIMEOUT:-240}
+
+case $MODE in
+unit | lab | all) ;;
+*)
+	echo "usage: tests/run.sh [unit|lab|all]" >&2
+	exit 2
+	;;
+esac
+if [[ $(id -u) -ne 0 ]]; then
+	echo "tests/run.sh: must run as root (BPF, network namespaces)" >&2
+	exit 2
+fi
+
+passed=0 failed=0 skipped=0
+out=$(mktemp /tmp/bpfmasq-run.XXXXXX)
+trap 'rm -f "$out"' EXIT
+
+# run NAME CMD...: stream CMD's output and add up its verdicts.
+run() {
+	local name=$1 rc p f s
+	shift
+	echo "== $name"
+	# --foreground: Ctrl-C reaches the test, whose trap then cleans up.
+	timeout --foreground -k 10 "$TEST_TIMEOUT" "$@" </dev/null 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	p=$(grep -c '^PASS ' "$out")
+	# A test may explain one failure on several lines: count names.
+	f=$(grep '^FAIL ' "$out" | sed 's/: .*//' | sort -u | wc -l)
+	s=$(grep -c '^SKIP ' "$out")
+	if ((rc != 0 && f == 0)); then
+		if ((rc == 124)); then
+			echo "FAIL $name: timed out after ${TEST_TIMEOUT}s"
+		else
+			echo "FAIL $name: exited with status $rc"
+		fi
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + s))
+}
+
+if [[ $MODE == unit || $MODE == all ]]; then
+	unit=$ROOT/build/tests/test_nat
+	if [[ -x $unit ]]; then
+		run unit "$unit"
+	else
+		echo "FAIL unit: $unit not built (make build/tests/test_nat)"
+		failed=$((failed + 1))
+	fi
+fi
+
+if [[ $MODE == lab || $MODE == all ]]; then
+	for t in "$ROOT"/tests/lab/test_*.sh; do
+		[[ -e $t ]] || continue
+		run "lab/$(basename "$t" .sh)" bash "$t"
+	done
+fi
+
+summary="$passed passed, $failed failed"
+((skipped > 0)) && summary+=", $skipped skipped"
+echo "$summary"
+((failed == 0))
