@@ -77,7 +77,7 @@ int masq_wan_out(struct __sk_buff *skb)
 			}
 		}
 	} else if (ret == PARSE_OK) {
-		ret = nat_out(&p, &x, true, &v);
+		ret = nat_out(skb, &p, &x, true, &v);
 		if (ret == NAT_XLATE) {
 			flow_touch(v, p.tcp_seen);
 			ret = tc_apply(skb, &p, &x);
@@ -129,7 +129,7 @@ int masq_wan_in(struct xdp_md *ctx)
 			 * how to rewrite a partial checksum. */
 			if (p.csum_partial)
 				return XDP_PASS;
-			ret = nat_in(&p, st->ext_addr, &x, &v);
+			ret = nat_in(ctx, &p, st->ext_addr, &x, &v);
 		} else if (!cfg_match_all_sources &&
 			   !is_internal(p.key.daddr, st->ext_addr)) {
 			ret = NAT_PASS;
@@ -175,7 +175,7 @@ int masq_wan_in_tc(struct __sk_buff *skb)
 	ret = tc_parse(skb, &p);
 	if (ret != PARSE_OK || p.key.daddr != st->ext_addr || !p.csum_partial)
 		return TC_ACT_OK;
-	ret = nat_in(&p, st->ext_addr, &x, &v);
+	ret = nat_in(skb, &p, st->ext_addr, &x, &v);
 	if (ret == NAT_XLATE) {
 		flow_touch(v, p.tcp_seen);
 		ret = tc_apply(skb, &p, &x);
@@ -220,7 +220,7 @@ int masq_lan_fast(struct xdp_md *ctx)
 		return XDP_PASS;
 	/* Only established flows: a miss, a new flow or any drop decision is
 	 * the slow path's, so it is taken (and counted) in one place. */
-	if (nat_out(&p, &x, false, &v) != NAT_XLATE)
+	if (nat_out(ctx, &p, &x, false, &v) != NAT_XLATE)
 		return XDP_PASS;
 	if (!fib_to_wan(ctx, &p, x.new_addr, &fib))
 		return XDP_PASS;

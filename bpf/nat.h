@@ -47,34 +47,99 @@ static __always_inline void flow_touch(struct flow_val *v, __u8 seen)
 }
 
 /*
- * Claim a free external port for an inside endpoint: the inside port itself
- * when it is in range, else a scan from a random start.  The DIR_IN binding
- * is the lock: BPF_NOEXIST makes exactly one CPU win each port.
+ * Does a socket of the gateway itself own ext:port toward this remote
+ * (connected to it, or listening)?  NAT must never shadow one.
  */
-static __always_inline int port_alloc(__be32 ext, __be32 in_addr, __be16 in_port,
-				      __u8 proto, __be16 *out_port)
+static __always_inline bool host_socket_owns(void *ctx, __u8 proto,
+					     __be32 remote, __be16 rport,
+					     __be32 ext, __be16 port)
 {
-	__u32 span = (__u32)cfg_port_hi - cfg_port_lo + 1;
-	__u32 start = bpf_get_prandom_u32() % span;
+	struct bpf_sock_tuple t = {
+		.ipv4 = { .saddr = remote, .daddr = ext, .sport = rport,
+			  .dport = port },
+	};
+	struct bpf_sock *sk;
+
+	if (proto == IPPROTO_TCP)
+		sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv4),
+				       BPF_F_CURRENT_NETNS, 0);
+	else if (proto == IPPROTO_UDP)
+		sk = bpf_sk_lookup_udp(ctx, &t, sizeof(t.ipv4),
+				       BPF_F_CURRENT_NETNS, 0);
+	else
+		return false;
+	if (!sk)
+		return false;
+	bpf_sk_release(sk);
+	return true;
+}
+
+/*
+ * The ports an inside port may map to (RFC 4787 REQ-3): well-known ports
+ * (below 1024) to well-known ports if the range has any, others never to
+ * well-known ports.  Returns false when the range has none of the class.
+ */
+static __always_inline bool port_class_range(__u16 in_port, __u32 *lo, __u32 *span)
+{
+	__u32 l = cfg_port_lo, h = cfg_port_hi;
+
+	if (in_port < 1024 && l < 1024) {
+		if (h > 1023)
+			h = 1023;
+	} else if (l < 1024) {
+		if (h < 1024)
+			return false;
+		l = 1024;
+	}
+	*lo = l;
+	*span = h - l + 1;
+	return true;
+}
+
+/*
+ * Claim a free external port for an inside endpoint: the inside port itself
+ * when it is in range, else a scan from a random start that keeps the
+ * port's parity (RFC 4787 REQ-4) for the first half of the tries.  The
+ * DIR_IN binding is the lock: BPF_NOEXIST makes exactly one CPU win each
+ * port.  Ports a gateway socket uses toward this remote are skipped.
+ */
+static __always_inline int port_alloc(void *ctx, const struct flow_key *out_key,
+				      __be32 ext, __be16 *out_port)
+{
+	__u16 in_port = bpf_ntohs(out_key->sport);
 	__u64 now = bpf_ktime_get_coarse_ns();
-	struct bind_key bk_in = { .addr = ext, .proto = proto, .dir = DIR_IN };
-	struct bind_key bk_out = { .addr = in_addr, .port = in_port,
-				   .proto = proto, .dir = DIR_OUT };
-	struct bind_val bv_in = { .addr = in_addr, .port = in_port,
-				  .last_used_ns = now };
+	struct bind_key bk_in = { .addr = ext, .proto = out_key->proto,
+				  .dir = DIR_IN };
+	struct bind_key bk_out = { .addr = out_key->saddr,
+				   .port = out_key->sport,
+				   .proto = out_key->proto, .dir = DIR_OUT };
+	struct bind_val bv_in = { .addr = out_key->saddr,
+				  .port = out_key->sport, .last_used_ns = now };
 	struct bind_val bv_out = { .addr = ext, .last_used_ns = now };
 	struct bind_val *raced;
-	__u32 i;
+	__u32 lo, span, start, i;
 	long err;
 
+	if (!port_class_range(in_port, &lo, &span))
+		return -DROP_PORTS_EXHAUSTED;
+	start = bpf_get_prandom_u32() % span;
+	/* Align the start so that lo + start has the inside port's parity. */
+	if (((lo + start) ^ in_port) & 1)
+		start = start + 1 < span ? start + 1 : 0;
+
 	for (i = 0; i < PORT_TRIES && i < span; i++) {
+		__u32 step = i < PORT_TRIES / 2 && span > 2 ? 2 * i : i;
 		__be16 port;
 
-		if (i == 0 && port_in_range(in_port))
-			port = in_port;
+		if (i == 0 && port_in_range(out_key->sport) &&
+		    in_port - lo < span)
+			port = out_key->sport;
 		else
-			port = bpf_htons(cfg_port_lo + (start + i) % span);
+			port = bpf_htons(lo + (start + step) % span);
 
+		if (host_socket_owns(ctx, out_key->proto, out_key->daddr,
+				     out_key->dport, ext, port))
+			continue;
 		bk_in.port = port;
 		err = bpf_map_update_elem(&binds, &bk_in, &bv_in, BPF_NOEXIST);
 		if (err == -EEXIST)
@@ -142,7 +207,8 @@ static __always_inline int flow_pair_insert(const struct flow_key *out_key,
 }
 
 /* Make the flow for an outbound packet that has none yet. */
-static __always_inline int flow_create_out(const struct flow_key *out_key,
+static __always_inline int flow_create_out(void *ctx,
+					   const struct flow_key *out_key,
 					   __be32 ext, __u8 seen)
 {
 	struct bind_key bk = { .addr = out_key->saddr, .port = out_key->sport,
@@ -159,8 +225,7 @@ static __always_inline int flow_create_out(const struct flow_key *out_key,
 		 * controller is about to flush it. */
 		if (b)
 			return -DROP_NO_EXT_ADDR;
-		err = port_alloc(ext, out_key->saddr, out_key->sport,
-				 out_key->proto, &ext_port);
+		err = port_alloc(ctx, out_key, ext, &ext_port);
 		if (err)
 			return err;
 	}
@@ -179,8 +244,9 @@ static __always_inline bool may_open(const struct pkt *p)
  * Outbound (inside -> WAN).  With create=false (LAN fast path) a packet
  * without a flow is left for the slow path, which may create one.
  */
-static __always_inline int nat_out(const struct pkt *p, struct xlate *x,
-				   bool create, struct flow_val **vp)
+static __always_inline int nat_out(void *ctx, const struct pkt *p,
+				   struct xlate *x, bool create,
+				   struct flow_val **vp)
 {
 	struct nat_state *st = state_get();
 	struct flow_key key;
@@ -205,7 +271,7 @@ static __always_inline int nat_out(const struct pkt *p, struct xlate *x,
 			return NAT_PASS;
 		if (!may_open(p))
 			return -DROP_TCP_NOT_SYN;
-		err = flow_create_out(&key, st->ext_addr, p->tcp_seen);
+		err = flow_create_out(ctx, &key, st->ext_addr, p->tcp_seen);
 		if (err)
 			return err;
 		v = bpf_map_lookup_elem(&flows, &key);
@@ -218,15 +284,20 @@ static __always_inline int nat_out(const struct pkt *p, struct xlate *x,
 }
 
 /* Full-cone filtering: an unknown remote may open a flow to a binding. */
-static __always_inline int flow_create_in(const struct pkt *p, __be32 ext)
+static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
+					  __be32 ext)
 {
 	struct bind_key bk = { .addr = ext, .port = p->key.dport,
 			       .proto = p->key.proto, .dir = DIR_IN };
 	struct bind_val *b = bpf_map_lookup_elem(&binds, &bk);
 	struct flow_key out_key;
 
+	/* Nobody inside owns this port: a gateway socket may (then it is
+	 * the stack's), else stay silent (RFC 5382 REQ-4: no RST). */
 	if (!b)
-		return NAT_PASS;
+		return host_socket_owns(ctx, p->key.proto, p->key.saddr,
+					p->key.sport, ext, p->key.dport) ?
+		       NAT_PASS : -DROP_NO_MAPPING;
 	if (!cfg_filter_cone)
 		return -DROP_FILTERED;
 	if (!may_open(p))
@@ -242,7 +313,7 @@ static __always_inline int flow_create_in(const struct pkt *p, __be32 ext)
 }
 
 /* Inbound (WAN -> inside), for packets addressed to the external address. */
-static __always_inline int nat_in(const struct pkt *p, __be32 ext,
+static __always_inline int nat_in(void *ctx, const struct pkt *p, __be32 ext,
 				  struct xlate *x, struct flow_val **vp)
 {
 	struct flow_key key;
@@ -259,7 +330,7 @@ static __always_inline int nat_in(const struct pkt *p, __be32 ext,
 	key.dir = DIR_IN;
 	v = bpf_map_lookup_elem(&flows, &key);
 	if (!v) {
-		err = flow_create_in(p, ext);
+		err = flow_create_in(ctx, p, ext);
 		if (err != 0)
 			return err;
 		v = bpf_map_lookup_elem(&flows, &key);

@@ -122,7 +122,8 @@ struct internal_key {
 	X(DROP_FILTERED,	"drop_filtered_remote")			\
 	X(DROP_TCP_NOT_SYN,	"drop_tcp_new_without_syn")		\
 	X(DROP_ICMP_BAD_CSUM,	"drop_icmp_bad_checksum")		\
-	X(DROP_ICMP_NO_FLOW,	"drop_icmp_error_without_flow")
+	X(DROP_ICMP_NO_FLOW,	"drop_icmp_error_without_flow")		\
+	X(DROP_NO_MAPPING,	"drop_unsolicited_no_mapping")
 
 #define BPFMASQ_ENUM(sym, name) sym,
 enum bpfmasq_counter {

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/types.h>
@@ -37,11 +38,46 @@
 #define ICMP_T_ECHOREPLY	0
 #define ICMP_T_UNREACH		3
 #define ICMP_T_ECHO		8
+#define ICMP_T_TIME_EXCEEDED	11
+#define ICMP_T_PARAMPROB	12
 #define ICMP_T_TIMESTAMP	13
+
+/* Codes of destination unreachable. */
+#define ICMP_C_HOST_UNREACH	1
+#define ICMP_C_PORT_UNREACH	3
+#define ICMP_C_FRAG_NEEDED	4
+#define ICMP_C_ADMIN_PROHIB	13
 
 #define ETHERTYPE_IP	0x0800
 #define ETHERTYPE_ARP	0x0806
 #define ETHERTYPE_IPV6	0x86dd
+
+/*
+ * The packet an ICMP error quotes (RFC 792: its IP header and at least the
+ * first 8 bytes of its data).  It is built whole by pkt_build(), checksums
+ * over the whole original packet included, and then cut: so an embedded L4
+ * checksum is only right after translation if it was updated as the full
+ * original packet would have been.
+ */
+#define QUOTE_ALL	0xffff
+
+struct inner_spec {
+	__u32 saddr, daddr;
+	__u8 proto;
+	__u32 sport, dport;	/* may be PORT_VAR(n); ICMP: echo id */
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 ip_opts;
+	__u8 ttl;		/* 0: 1, as a router that expired it saw it */
+	__u16 payload;
+	bool udp_nocsum;
+	__u16 quote;		/* bytes of its L4 message quoted; 0: 8,
+				 * QUOTE_ALL: every byte */
+	/* malformations */
+	__u8 ihl;		/* 0: from ip_opts */
+	__u16 quote_ip;		/* non-zero: quote only this many bytes of
+				 * the IP header and no L4 at all */
+};
 
 /*
  * One frame.  Addresses and ports are host order.  A port may also be a
@@ -68,6 +104,13 @@ struct pspec {
 	bool udp_nocsum;	/* UDP checksum 0: "none" */
 	bool l4_partial;	/* TCP/UDP checksum field holds only the
 				 * pseudo-header sum (CHECKSUM_PARTIAL) */
+	/* ICMP errors (proto P_ICMP, icmp_type 3, 11 or 12): the header's
+	 * second word, then the quoted packet instead of a payload. */
+	bool err;
+	__u8 icmp_code;
+	__u32 icmp_rest;	/* ICMP_MTU(n), ICMP_PTR(n) or 0 */
+	struct inner_spec inner;
+	bool icmp_bad_csum;	/* malformation: checksum off by one */
 	/* malformations */
 	__u8 version;		/* 0: 4 */
 	__u8 ihl;		/* 0: from ip_opts */
@@ -77,6 +120,9 @@ struct pspec {
 				 * in later fragments (checksum covers it) */
 	__u16 trunc;		/* 0: whole frame; else cut to this length */
 };
+
+#define ICMP_MTU(n)	((__u32)(n))		/* frag-needed next-hop MTU */
+#define ICMP_PTR(n)	((__u32)(n) << 24)	/* parameter problem pointer */
 
 static const __u8 mac_lan_gw[6] = { 0x02, 0, 0, 0, 0, 0xaa };
 static const __u8 mac_lan_host[6] = { 0x02, 0, 0, 0, 0, 0xbb };
@@ -140,14 +186,49 @@ static inline size_t pkt_dport_off(const struct pspec *s)
 	return pkt_l4_off(s) + (s->proto == P_ICMP ? 4 : 2);
 }
 
+/* The quoted packet as a frame spec of its own. */
+static inline struct pspec inner_as_pspec(const struct inner_spec *q)
+{
+	return (struct pspec){
+		.saddr = q->saddr, .daddr = q->daddr, .proto = q->proto,
+		.sport = q->sport, .dport = q->dport,
+		.tcp_flags = q->tcp_flags, .icmp_type = q->icmp_type,
+		.ip_opts = q->ip_opts, .ttl = q->ttl ? q->ttl : 1,
+		.payload = q->payload, .udp_nocsum = q->udp_nocsum,
+		.ihl = q->ihl,
+	};
+}
+
+static size_t pkt_build(const struct pspec *s, __u8 *buf);
+
+/* Bytes of the quoted packet (IP header on) an error carries. */
+static inline size_t pkt_quote(const struct inner_spec *q, __u8 *out)
+{
+	static __u8 whole[PKT_MAX];
+	struct pspec ip = inner_as_pspec(q);
+	size_t len = pkt_build(&ip, whole) - ETH_LEN;
+	size_t iph = IP_LEN + q->ip_opts;
+	size_t l4 = q->quote == QUOTE_ALL ? len - iph : q->quote ? q->quote : 8;
+
+	if (q->quote_ip)
+		len = q->quote_ip;
+	else if (iph + l4 < len)
+		len = iph + l4;
+	memcpy(out, whole + ETH_LEN, len);
+	return len;
+}
+
 /* Writes the frame into buf (PKT_MAX bytes); returns its length. */
-static inline size_t pkt_build(const struct pspec *s, __u8 *buf)
+static size_t pkt_build(const struct pspec *s, __u8 *buf)
 {
 	__u8 l4[PKT_MAX];	/* the whole L4 message, for its checksum */
 	size_t l4_off = pkt_l4_off(s), hlen = pkt_l4_hlen(s);
 	size_t l4_len = hlen + s->payload, frame_len, i;
 	__u8 *ip = buf + ETH_LEN;
 	__u32 sum;
+
+	if (s->err)
+		l4_len = hlen + pkt_quote(&s->inner, l4 + hlen);
 
 	memset(buf, 0, PKT_MAX);
 	memcpy(buf, s->wan_macs ? mac_wan_nexthop : mac_lan_host, 6);
@@ -164,9 +245,13 @@ static inline size_t pkt_build(const struct pspec *s, __u8 *buf)
 	 * of the datagram too), copied into the frame afterwards. */
 	if (s->proto == P_UDP && s->udp_len > l4_len)
 		l4_len = s->udp_len;
-	memset(l4, 0, sizeof(l4));
-	for (i = hlen; i < l4_len; i++)
-		l4[i] = payload_byte(i - hlen);
+	if (s->err) {
+		memset(l4, 0, hlen);
+	} else {
+		memset(l4, 0, sizeof(l4));
+		for (i = hlen; i < l4_len; i++)
+			l4[i] = payload_byte(i - hlen);
+	}
 	if (s->set_word)
 		put16(l4 + hlen, s->word);
 
@@ -182,6 +267,10 @@ static inline size_t pkt_build(const struct pspec *s, __u8 *buf)
 		put16(l4, s->sport);
 		put16(l4 + 2, s->dport);
 		put16(l4 + 4, s->udp_len ? s->udp_len : l4_len);
+	} else if (s->proto == P_ICMP && s->err) {
+		l4[0] = s->icmp_type;
+		l4[1] = s->icmp_code;
+		put32(l4 + 4, s->icmp_rest);
 	} else if (s->proto == P_ICMP) {
 		l4[0] = s->icmp_type;
 		put16(l4 + 4, s->sport);
@@ -210,7 +299,8 @@ static inline size_t pkt_build(const struct pspec *s, __u8 *buf)
 			c = ~csum_finish(csum_add_bytes(0, pseudo, 12));
 		put16(l4 + (s->proto == P_TCP ? 16 : 6), c);
 	} else if (s->proto == P_ICMP) {
-		put16(l4 + 2, csum_finish(csum_add_bytes(0, l4, l4_len)));
+		put16(l4 + 2, csum_finish(csum_add_bytes(0, l4, l4_len)) ^
+			      (s->icmp_bad_csum ? 1 : 0));
 	}
 	/* Only this fragment's share of the L4 message is in the frame. */
 	if (s->proto == P_UDP && s->udp_len > hlen + s->payload)
@@ -267,6 +357,18 @@ static inline const char *pkt_field_name(const struct pspec *s, size_t off)
 	if (off < l4)
 		return "ip.options";
 	off -= l4;
+	if (s->err && off >= ICMP_LEN) {
+		/* Name the quoted packet's field as if it were a frame. */
+		static char name[64];
+		struct pspec q = inner_as_pspec(&s->inner);
+
+		snprintf(name, sizeof(name), "inner.%s",
+			 pkt_field_name(&q, off - ICMP_LEN + ETH_LEN));
+		return name;
+	}
+	if (s->err && off < ICMP_LEN)
+		return off < 2 ? "icmp.type_code" : off < 4 ? "icmp.check" :
+		       "icmp.rest";
 	if (s->proto == P_TCP && off < TCP_LEN)
 		return off < 2 ? "tcp.sport" : off < 4 ? "tcp.dport" :
 		       off == 16 || off == 17 ? "tcp.check" : "tcp.header";

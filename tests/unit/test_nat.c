@@ -57,6 +57,7 @@
 #define REM2		IP4(198, 51, 100, 3)
 #define REM3		IP4(198, 51, 100, 4)
 #define UNROUTED	IP4(100, 64, 0, 9)	/* no route in the test netns */
+#define ROUTER		IP4(192, 0, 2, 254)	/* a hop between EXT and REM */
 
 /* External ports the programs choose; see struct pspec. */
 #define NVARS		4
@@ -78,6 +79,31 @@
 #define ECHO(s, d, id, ...)	ICMP(s, d, ICMP_T_ECHO, id, __VA_ARGS__)
 #define ECHO_REPLY(s, d, id, ...) ICMP(s, d, ICMP_T_ECHOREPLY, id, __VA_ARGS__)
 #define ETHER(type, len)	{ .ethertype = type, .payload = len }
+
+/*
+ * ICMP errors: ICMP_ERR(from, to, type, code, QUOTE(...), more fields).
+ * QUOTE_* name the offending packet as it was sent (its headers, whose
+ * checksums cover the whole original packet) and how much of it is quoted.
+ */
+#define ICMP_ERR(s, d, type, code, ...)					\
+	{ .proto = P_ICMP, .saddr = s, .daddr = d, .icmp_type = type,	\
+	  .icmp_code = code, .err = true, __VA_ARGS__ }
+#define QUOTE_TCP(s, sp, d, dp, fl, ...)				\
+	.inner = { .proto = P_TCP, .saddr = s, .sport = sp, .daddr = d,	\
+		   .dport = dp, .tcp_flags = fl, __VA_ARGS__ }
+#define QUOTE_UDP(s, sp, d, dp, ...)					\
+	.inner = { .proto = P_UDP, .saddr = s, .sport = sp, .daddr = d,	\
+		   .dport = dp, .payload = 24, __VA_ARGS__ }
+#define QUOTE_ECHO(s, d, id, ...)					\
+	.inner = { .proto = P_ICMP, .saddr = s, .daddr = d,		\
+		   .icmp_type = ICMP_T_ECHO, .sport = id, .payload = 56,	\
+		   __VA_ARGS__ }
+#define TIME_EXCEEDED(s, d, ...)	ICMP_ERR(s, d, ICMP_T_TIME_EXCEEDED, 0, __VA_ARGS__)
+#define FRAG_NEEDED(s, d, mtu, ...)					\
+	ICMP_ERR(s, d, ICMP_T_UNREACH, ICMP_C_FRAG_NEEDED,		\
+		 .icmp_rest = ICMP_MTU(mtu), __VA_ARGS__)
+#define PORT_UNREACH(s, d, ...)						\
+	ICMP_ERR(s, d, ICMP_T_UNREACH, ICMP_C_PORT_UNREACH, __VA_ARGS__)
 
 enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST };
 
@@ -216,7 +242,10 @@ static bool var_get(struct env *e, __u32 p, __u32 *out)
 
 static bool spec_resolve(struct env *e, struct pspec *s)
 {
-	return var_get(e, s->sport, &s->sport) && var_get(e, s->dport, &s->dport);
+	return var_get(e, s->sport, &s->sport) &&
+	       var_get(e, s->dport, &s->dport) &&
+	       var_get(e, s->inner.sport, &s->inner.sport) &&
+	       var_get(e, s->inner.dport, &s->inner.dport);
 }
 
 static __u16 port_lo(const struct group *g)
@@ -781,12 +810,12 @@ static const struct step tcp_open[] = {
 		.cnt = { { DROP_TCP_NOT_SYN, 1 } },
 		.nflows = COUNT(0), .nbinds = COUNT(0),
 	}, {
-		.name = "unsolicited syn in to a NAT port with no binding goes to the host",
+		.name = "unsolicited syn in to a NAT port with no binding is dropped silently",
 		.prog = WAN_IN,
 		.in = TCP(REM, 80, EXT, 61000, F_SYN),
-		.verdict = XDP_PASS,
+		.verdict = XDP_DROP,
 		.same = true,
-		.cnt = { PASS_HOST },
+		.cnt = { { DROP_NO_MAPPING, 1 } },
 		.nflows = COUNT(0), .nbinds = COUNT(0),
 	},
 };
@@ -1193,12 +1222,12 @@ static const struct step filter_cone[] = {
 		.cnt = { { DROP_TCP_NOT_SYN, 1 } },
 		.nflows = COUNT(4),
 	}, {
-		.name = "udp from a new remote is not blocked by the tcp binding",
+		.name = "udp to the port of a tcp binding finds no udp mapping",
 		.prog = WAN_IN,
 		.in = UDP(REM3, 53, EXT, V0),
-		.verdict = XDP_PASS,
+		.verdict = XDP_DROP,
 		.same = true,
-		.cnt = { PASS_HOST },
+		.cnt = { { DROP_NO_MAPPING, 1 } },
 		.nflows = COUNT(4),
 	},
 };
