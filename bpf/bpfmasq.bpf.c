@@ -48,6 +48,31 @@ static __always_inline int tc_parse(struct __sk_buff *skb, struct pkt *p)
 	return ret;
 }
 
+/*
+ * No port left for an inside host: the controller answers it with ICMP
+ * destination unreachable, administratively prohibited, quoting the packet.
+ * A full ring only costs the answer, never the drop count.
+ */
+static __always_inline void report_exhausted(struct __sk_buff *skb,
+					     const struct pkt *p)
+{
+	__u32 len = p->l4_off - p->l3_off + 8;
+	struct bpfmasq_event *ev;
+
+	if (len > EV_QUOTE_MAX)
+		return;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	ev->type = EV_PORTS_EXHAUSTED;
+	ev->quote_len = len;
+	if (bpf_skb_load_bytes(skb, p->l3_off, ev->quote, len)) {
+		bpf_ringbuf_discard(ev, 0);
+		return;
+	}
+	bpf_ringbuf_submit(ev, 0);
+}
+
 SEC("tc")
 int masq_wan_out(struct __sk_buff *skb)
 {
@@ -87,6 +112,8 @@ int masq_wan_out(struct __sk_buff *skb)
 			}
 		}
 	}
+	if (ret == -DROP_PORTS_EXHAUSTED)
+		report_exhausted(skb, &p);
 	if (ret < 0) {
 		count(-ret);
 		return TC_ACT_SHOT;

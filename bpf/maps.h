@@ -44,6 +44,12 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* Events for the controller (struct bpfmasq_event). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} events SEC(".maps");
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *c = bpf_map_lookup_elem(&stats, &idx);

@@ -93,6 +93,19 @@ enum nat_state_flags {
 	STATE_OWN_CLSACT = 1 << 0,	/* `up` created the clsact qdisc */
 };
 
+/* What the data plane tells the controller through the `events` ring. */
+enum bpfmasq_event_type {
+	EV_PORTS_EXHAUSTED = 1,	/* answer with ICMP 3/13 (RFC 5508 REQ-8) */
+};
+
+#define EV_QUOTE_MAX 68	/* IPv4 header with options + 8 bytes (RFC 792) */
+
+struct bpfmasq_event {
+	__u32 type;		/* enum bpfmasq_event_type */
+	__u32 quote_len;	/* bytes of quote[] that are valid */
+	__u8 quote[EV_QUOTE_MAX];	/* the packet's IP header onward */
+};
+
 /* An --internal prefix (LPM trie key). */
 struct internal_key {
 	__u32 prefixlen;

@@ -57,7 +57,7 @@ static inline long alg_replace(char *payload, size_t len, size_t cap,
  * and running out of it means "wait for more" (ALG_PARTIAL), not "broken".
  */
 struct alg_line {
-	const char *p;		/* the whole payload: offsets stay payload offsets */
+	const char *p;		/* the whole payload: offsets are into it */
 	size_t pos;		/* next byte to read */
 	size_t end;		/* the line's CR/LF, or the payload's end */
 	bool complete;		/* end is a CR/LF */

@@ -201,7 +201,8 @@ static int parse_line(struct alg_line *l, bool dir_client, struct ftp_match *m)
 		if (err != ALG_MATCH)
 			continue;
 		/* "PORTX" is another word, not PORT. */
-		if (dir_client && !alg_line_at_end(l) && alg_line_peek(l) != ' ')
+		if (dir_client && !alg_line_at_end(l) &&
+		    alg_line_peek(l) != ' ')
 			continue;
 		memset(m, 0, sizeof(*m));
 		return commands[i].parse(l, m);

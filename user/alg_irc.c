@@ -9,6 +9,9 @@
 
 #include "alg_irc.h"
 
+/* A file offset; bounded only so the decimal cannot overflow. */
+#define DCC_POSITION_MAX 999999999999999999ULL
+
 static const struct {
 	const char *name;	/* lower case */
 	enum irc_dcc_type type;
@@ -32,7 +35,8 @@ static int not_offer(int err)
 static int irc_token(struct alg_line *l, size_t *start)
 {
 	*start = l->pos;
-	while (!alg_line_at_end(l) && l->p[l->pos] != ' ' && l->p[l->pos] != '\1')
+	while (!alg_line_at_end(l) && l->p[l->pos] != ' ' &&
+	       l->p[l->pos] != '\1')
 		l->pos++;
 	if (alg_line_at_end(l) && !l->complete)
 		return ALG_PARTIAL;
@@ -155,7 +159,7 @@ static int parse_message(struct alg_line *l, struct irc_dcc *d)
 		/* The position is a file offset; only its syntax matters. */
 		err = alg_line_spaces(l);
 		if (err == ALG_MATCH)
-			err = alg_line_decimal(l, 999999999999999999ULL, &position);
+			err = alg_line_decimal(l, DCC_POSITION_MAX, &position);
 		if (err != ALG_MATCH)
 			return err;
 	}

@@ -19,7 +19,8 @@ enum irc_dcc_type {
 	DCC_MOVE,
 	DCC_TSEND,
 	DCC_SCHAT,
-	DCC_RESUME,	/* "<file> <port> <position>": the port goes back to its owner */
+	/* "<file> <port> <position>": a port going back to its owner */
+	DCC_RESUME,
 	DCC_ACCEPT,	/* the same, in the owner's answer */
 };
 

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +11,8 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include "controller.h"
+#include "events.h"
+#include "log.h"
 #include "flowtable.h"
 #include "util.h"
 
@@ -20,22 +21,6 @@ static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig)
 {
 	stop_requested = 1;
-}
-
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
-{
-	char ts[32];
-	time_t t = time(NULL);
-	va_list ap;
-
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime(&t));
-	fprintf(stderr, "%s bpfmasq[%d]: ", ts, getpid());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
 }
 
 static int netlink_open(void)
@@ -105,7 +90,7 @@ static void follow_address(struct instance *in)
 		return;
 	if (st.ext_addr == now_addr)
 		return;
-	logf_("%s: external address %s -> %s", in->ifname,
+	log_msg("%s: external address %s -> %s", in->ifname,
 	      st.ext_addr ? fmt_addr(a, st.ext_addr) : "none",
 	      now_addr ? fmt_addr(b, now_addr) : "none (translation stopped)");
 	__be32 old = st.ext_addr;
@@ -114,7 +99,7 @@ static void follow_address(struct instance *in)
 	instance_set_state(in, &st);
 	if (old) {
 		flows_flush(in->flows_fd, in->binds_fd, old, &flushed);
-		logf_("%s: flushed %u connections on %s", in->ifname, flushed,
+		log_msg("%s: flushed %u connections on %s", in->ifname, flushed,
 		      fmt_addr(a, old));
 	}
 }
@@ -127,7 +112,7 @@ static void expire(struct instance *in)
 	if (instance_get_state(in, &st))
 		return;
 	if (flows_expire(in->flows_fd, in->binds_fd, &st, now_coarse_ns(), &r)) {
-		logf_("%s: flow expiry failed: %s", in->ifname, strerror(errno));
+		log_msg("%s: flow expiry failed: %s", in->ifname, strerror(errno));
 		return;
 	}
 	if (r.conns_expired || r.half_pairs || r.bindings_freed)
@@ -150,8 +135,9 @@ static void set_controller_pid(struct instance *in, __u32 from, __u32 to)
 int controller_run(struct instance *in, int ready_fd)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct events *ev;
 	__u64 next_expire = 0;
-	int nl, events;
+	int nl, nl_events;
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -159,46 +145,58 @@ int controller_run(struct instance *in, int ready_fd)
 
 	nl = netlink_open();
 	if (nl < 0) {
-		logf_("cannot open rtnetlink: %s", strerror(errno));
+		log_msg("cannot open rtnetlink: %s", strerror(errno));
 		return 1;
 	}
 	set_controller_pid(in, 0, getpid());
 	/* An address change while nobody watched is caught up on now. */
 	follow_address(in);
-	logf_("%s: controller running", in->ifname);
+	log_msg("%s: controller running", in->ifname);
 	if (ready_fd >= 0) {
 		char ok = 1;
 
 		if (write(ready_fd, &ok, 1) != 1)
-			logf_("cannot signal readiness: %s", strerror(errno));
+			log_msg("cannot signal readiness: %s", strerror(errno));
 		close(ready_fd);
 	}
 
+	ev = events_open(in);
+	if (!ev)
+		log_msg("%s: cannot read data plane events (%s); port exhaustion gets no ICMP answer",
+			in->ifname, strerror(errno));
 	while (!stop_requested) {
-		struct pollfd pfd = { .fd = nl, .events = POLLIN };
+		struct pollfd pfd[2] = {
+			{ .fd = nl, .events = POLLIN },
+			{ .fd = ev ? events_fd(ev) : -1, .events = POLLIN },
+		};
 		__u64 now = now_coarse_ns() / 1000000;
 
 		if (now >= next_expire) {
 			expire(in);
 			next_expire = now + EXPIRE_INTERVAL_MS;
 		}
-		if (poll(&pfd, 1, EXPIRE_INTERVAL_MS) <= 0)
+		if (poll(pfd, 2, EXPIRE_INTERVAL_MS) <= 0)
 			continue;
-		events = netlink_read(nl, in->ifindex);
-		if (events & NL_GONE) {
+		if (pfd[1].revents)
+			events_consume(ev);
+		if (!pfd[0].revents)
+			continue;
+		nl_events = netlink_read(nl, in->ifindex);
+		if (nl_events & NL_GONE) {
 			unsigned int flushed;
 
 			flows_flush(in->flows_fd, in->binds_fd, 0, &flushed);
-			logf_("%s: interface removed; flushed %u connections, stopping",
+			log_msg("%s: interface removed; flushed %u connections, stopping",
 			      in->ifname, flushed);
 			instance_unpin(in->ifname);
 			break;
 		}
-		if (events & NL_ADDR)
+		if (nl_events & NL_ADDR)
 			follow_address(in);
 	}
+	events_close(ev);
 	set_controller_pid(in, getpid(), 0);
-	logf_("%s: controller stopped; programs and flows stay in place",
+	log_msg("%s: controller stopped; programs and flows stay in place",
 	      in->ifname);
 	close(nl);
 	return 0;

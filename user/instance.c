@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <linux/if_link.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "instance.h"
@@ -18,6 +19,7 @@ void instance_init(struct instance *in)
 	memset(in, 0, sizeof(*in));
 	in->prog_in_fd = in->flows_fd = in->binds_fd = in->state_fd = -1;
 	in->internal_fd = in->stats_fd = in->rodata_fd = -1;
+	in->events_fd = -1;
 }
 
 static void close_fd(int *fd)
@@ -36,6 +38,7 @@ void instance_close(struct instance *in)
 	close_fd(&in->internal_fd);
 	close_fd(&in->stats_fd);
 	close_fd(&in->rodata_fd);
+	close_fd(&in->events_fd);
 }
 
 __u32 xdp_attached_id(int ifindex, __u32 *mode_flags)
@@ -71,8 +74,20 @@ int prog_name_by_id(__u32 id, char *name, size_t len)
 	return 0;
 }
 
-/* Open the maps of the attached masq_wan_in by their names. */
-static int open_maps(struct instance *in)
+int tc_egress_prog_fd(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFMASQ_TC_HANDLE,
+			    .priority = BPFMASQ_TC_PRIO);
+
+	if (bpf_tc_query(&hook, &opts))
+		return -1;
+	return bpf_prog_get_fd_by_id(opts.prog_id);
+}
+
+/* Open the maps a program uses into the instance's slots, by name. */
+static int open_maps_of(struct instance *in, int prog_fd)
 {
 	struct bpf_prog_info info = {};
 	__u32 info_len = sizeof(info);
@@ -80,7 +95,7 @@ static int open_maps(struct instance *in)
 
 	info.nr_map_ids = 16;
 	info.map_ids = (__u64)(unsigned long)ids;
-	if (bpf_obj_get_info_by_fd(in->prog_in_fd, &info, &info_len))
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &info_len))
 		return -errno;
 	for (__u32 i = 0; i < info.nr_map_ids && i < 16; i++) {
 		struct bpf_map_info mi = {};
@@ -104,12 +119,33 @@ static int open_maps(struct instance *in)
 			slot = &in->internal_fd;
 		else if (!strcmp(mi.name, "stats"))
 			slot = &in->stats_fd;
+		else if (!strcmp(mi.name, "events"))
+			slot = &in->events_fd;
 		else if (strstr(mi.name, ".rodata"))
 			slot = &in->rodata_fd;
 		if (slot && *slot < 0)
 			*slot = fd;
 		else
 			close(fd);
+	}
+	return 0;
+}
+
+/* The maps of an attached instance: most are used by masq_wan_in, the
+ * event ring only by the tc egress program. */
+static int open_maps(struct instance *in)
+{
+	int out_fd, err;
+
+	err = open_maps_of(in, in->prog_in_fd);
+	if (err)
+		return err;
+	out_fd = tc_egress_prog_fd(in->ifindex);
+	if (out_fd >= 0) {
+		err = open_maps_of(in, out_fd);
+		close(out_fd);
+		if (err)
+			return err;
 	}
 	if (in->flows_fd < 0 || in->binds_fd < 0 || in->state_fd < 0 ||
 	    in->internal_fd < 0 || in->stats_fd < 0 || in->rodata_fd < 0)
@@ -219,7 +255,7 @@ void pin_dir(char *buf, size_t len, const char *ifname)
 }
 
 static const char *const pin_names[] = {
-	"flows", "binds", "state", "internal_nets", "stats",
+	"flows", "binds", "state", "internal_nets", "stats", "events",
 	"masq_wan_in", "masq_wan_out", "masq_lan_fast",
 };
 
@@ -241,7 +277,8 @@ static int pin_one(const char *dir, const char *name, int fd)
 int instance_pin(const struct instance *in, int prog_out_fd, int prog_lan_fd)
 {
 	int fds[] = { in->flows_fd, in->binds_fd, in->state_fd,
-		      in->internal_fd, in->stats_fd, in->prog_in_fd,
+		      in->internal_fd, in->stats_fd, in->events_fd,
+		      in->prog_in_fd,
 		      prog_out_fd, prog_lan_fd };
 	char dir[PATH_MAX];
 

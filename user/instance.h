@@ -33,6 +33,7 @@ struct instance {
 	int internal_fd;
 	int stats_fd;
 	int rodata_fd;
+	int events_fd;		/* -1 when the tc egress program is gone */
 	struct bpfmasq_bpf__rodata cfg;
 };
 
@@ -52,6 +53,8 @@ bool controller_alive(__u32 pid);
 
 /* Which program is attached (XDP: any mode), 0 if none. */
 __u32 xdp_attached_id(int ifindex, __u32 *mode_flags);
+/* Our tc egress program on ifindex, or -1. */
+int tc_egress_prog_fd(int ifindex);
 int prog_name_by_id(__u32 id, char *name, size_t len);
 
 /* Pins under /sys/fs/bpf/bpfmasq/IFNAME (mounting bpffs if needed). */

@@ -30,11 +30,12 @@ static inline bool seq_after(__u32 seq1, __u32 seq2)
  * One direction of a connection.  Only one correction is remembered, as
  * in Linux: segments starting at or before correction_pos get
  * offset_before, later ones offset_after.  So a retransmission of the last
- * rewritten segment (or of anything between it and the one before) gets
- * the offset it had the first time, but a retransmission of a segment
- * before an earlier rewrite, once a later rewrite moved the point, gets
- * the wrong one.  FTP and IRC control connections are lock-step enough
- * that this does not happen in practice.  All zero is "no adjustment".
+ * rewritten segment, or of anything after the rewrite before it, gets the
+ * offset it had the first time; but once a later rewrite moved the point,
+ * a retransmission at or before the earlier one gets the wrong offset.
+ * FTP and IRC control connections are lock-step enough that this does
+ * not happen in practice (a rewrite follows the peer's answer to the
+ * previous one).  All zero is "no adjustment".
  */
 struct seqadj_dir {
 	__u32 correction_pos;	/* sequence number (as received, before any
@@ -56,7 +57,11 @@ struct seqadj_dir {
  */
 bool seqadj_record(struct seqadj_dir *d, __u32 seq, __s32 delta);
 
-/* The SEQ to send for a segment of this direction that starts at seq. */
+/*
+ * The SEQ to send for a segment of this direction that starts at seq (as
+ * received).  For the rewritten segment itself the answer is the same
+ * before and after its seqadj_record(), so the caller may do either first.
+ */
 __u32 seqadj_seq(const struct seqadj_dir *d, __u32 seq);
 
 /*

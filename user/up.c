@@ -273,18 +273,6 @@ static void tc_detach_ours(int ifindex, bool own_clsact)
 	}
 }
 
-static int tc_prog_fd(int ifindex)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_EGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFMASQ_TC_HANDLE,
-			    .priority = BPFMASQ_TC_PRIO);
-
-	if (bpf_tc_query(&hook, &opts))
-		return -1;
-	return bpf_prog_get_fd_by_id(opts.prog_id);
-}
-
 /* Remove whatever `up` attached, from the state it recorded. */
 static void detach_all(int wan_ifindex, const struct nat_state *st)
 {
@@ -391,7 +379,7 @@ static int adopt(struct up_opts *o, struct instance *in)
 	if (o->settings_given && !json_output)
 		fprintf(stderr, "Note: %s keeps its running settings; run 'bpfmasq down %s' first to change them\n",
 			o->ifname, o->ifname);
-	out_fd = tc_prog_fd(in->ifindex);
+	out_fd = tc_egress_prog_fd(in->ifindex);
 	if (instance_pin(in, out_fd, -1)) {
 		if (out_fd >= 0)
 			close(out_fd);
@@ -421,6 +409,7 @@ static int instance_from_skel(struct instance *in, const struct up_opts *o,
 	in->internal_fd = dup(bpf_map__fd(skel->maps.internal_nets));
 	in->stats_fd = dup(bpf_map__fd(skel->maps.stats));
 	in->rodata_fd = dup(bpf_map__fd(skel->maps.rodata));
+	in->events_fd = dup(bpf_map__fd(skel->maps.events));
 	return in->prog_in_fd < 0 || in->flows_fd < 0 || in->binds_fd < 0 ||
 	       in->state_fd < 0 || in->internal_fd < 0 || in->stats_fd < 0 ||
 	       in->rodata_fd < 0 ? -1 : 0;
