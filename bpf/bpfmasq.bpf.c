@@ -24,6 +24,7 @@
 #include "xlate.h"
 #include "nat.h"
 #include "icmp.h"
+#include "frag.h"
 #include "fib.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -107,7 +108,8 @@ int masq_wan_out(struct __sk_buff *skb)
 			flow_touch(v, p.tcp_seen);
 			ret = tc_apply(skb, &p, &x);
 			if (!ret) {
-				count(CNT_OUT_TRANSLATED);
+				count(x.l3_only ? CNT_FRAG_TRANSLATED :
+						  CNT_OUT_TRANSLATED);
 				return TC_ACT_OK;
 			}
 		}
@@ -151,12 +153,22 @@ int masq_wan_in(struct xdp_md *ctx)
 					return XDP_PASS;
 				}
 			}
+		} else if (p.key.daddr == st->ext_addr && st->ext_addr &&
+			   p.later_fragment) {
+			ret = frag_in_later(ctx, &p, &x);
+			if (ret == NAT_HELD) {
+				count(CNT_FRAG_HELD);
+				return XDP_DROP;
+			}
 		} else if (p.key.daddr == st->ext_addr && st->ext_addr) {
 			/* Left for masq_wan_in_tc, whose csum helpers know
 			 * how to rewrite a partial checksum. */
 			if (p.csum_partial)
 				return XDP_PASS;
 			ret = nat_in(ctx, &p, st->ext_addr, &x, &v);
+			if (p.first_fragment && ret >= 0)
+				frag_remember(&p, ret == NAT_XLATE ? x.new_addr : 0,
+					      ret == NAT_XLATE ? 0 : FRAG_TO_HOST);
 		} else if (!cfg_match_all_sources &&
 			   !is_internal(p.key.daddr, st->ext_addr)) {
 			ret = NAT_PASS;
@@ -170,7 +182,7 @@ int masq_wan_in(struct xdp_md *ctx)
 		flow_touch(v, p.tcp_seen);
 		ret = xdp_apply(ctx, &p, &x);
 		if (!ret) {
-			count(CNT_IN_TRANSLATED);
+			count(x.l3_only ? CNT_FRAG_TRANSLATED : CNT_IN_TRANSLATED);
 			return XDP_PASS;
 		}
 	}

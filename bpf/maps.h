@@ -44,11 +44,23 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/* Events for the controller (struct bpfmasq_event). */
+/* Events for the controller (struct bpfmasq_event and
+ * bpfmasq_frag_event).  Its size bounds how many early fragments can be
+ * in flight to the controller: a flood of them only fills the ring. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 * 1024);
+	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
+
+/* Translations of inbound fragmented datagrams (struct frag_key).  LRU:
+ * bogus first fragments can only evict other fragment entries, never
+ * flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct frag_key);
+	__type(value, struct frag_val);
+} frags SEC(".maps");
 
 static __always_inline void count(__u32 idx)
 {

@@ -38,8 +38,11 @@ static __always_inline bool is_internal(__be32 saddr, __be32 ext_addr)
 
 static __always_inline void flow_touch(struct flow_val *v, __u8 seen)
 {
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now;
 
+	if (!v)		/* a later fragment: its first fragment touched */
+		return;
+	now = bpf_ktime_get_coarse_ns();
 	if (now - v->last_seen_ns > TOUCH_NS)
 		v->last_seen_ns = now;
 	if ((v->seen | seen) != v->seen)
@@ -255,13 +258,19 @@ static __always_inline int nat_out(void *ctx, const struct pkt *p,
 
 	if (!st || !is_internal(p->key.saddr, st->ext_addr))
 		return NAT_PASS;
-	if (p->later_fragment)
-		return -DROP_FRAGMENT;
+	if (!st->ext_addr)
+		return -DROP_NO_EXT_ADDR;
+	/* Masquerade has one external address, so a later fragment needs
+	 * no state: only its source changes (its first fragment carried
+	 * the L4 header and the checksum of the whole datagram). */
+	if (p->later_fragment) {
+		xlate_fill_l3(x, p, true, st->ext_addr);
+		*vp = NULL;
+		return NAT_XLATE;
+	}
 	if (!p->has_ports ||
 	    (p->key.proto == IPPROTO_ICMP && !p->is_echo_request))
 		return -DROP_UNSUPPORTED_PROTO;
-	if (!st->ext_addr)
-		return -DROP_NO_EXT_ADDR;
 
 	key = p->key;
 	key.dir = DIR_OUT;

@@ -34,6 +34,8 @@ struct pkt {
 	__u8 tcp_seen;		/* SEEN_* bits this segment carries */
 	bool has_ports;		/* TCP, UDP or ICMP echo: translatable */
 	bool later_fragment;	/* fragment offset != 0: no L4 header */
+	bool first_fragment;	/* offset 0 with more fragments to come */
+	__be16 ip_id;
 	bool is_echo_request;
 	bool csum_partial;	/* see csum_looks_partial() */
 	bool is_icmp_error;	/* carries an offending packet (RFC 5508) */
@@ -82,6 +84,9 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 	p->csum_partial = false;
 	p->is_icmp_error = false;
 	p->later_fragment = (iph->frag_off & bpf_htons(IP_OFFSET)) != 0;
+	p->first_fragment = !p->later_fragment &&
+			    (iph->frag_off & bpf_htons(IP_MF));
+	p->ip_id = iph->id;
 	p->l4_off = p->l3_off + ihl_len;
 	if (p->later_fragment)
 		return PARSE_OK;

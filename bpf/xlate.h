@@ -43,12 +43,30 @@ struct xlate {
 	__be16 old_port;
 	__be16 new_port;
 	__u8 proto;
+	bool l3_only;		/* a later fragment: no L4 header to touch */
 };
+
+/* Only the address: what later fragments of a translated datagram need. */
+static __always_inline void xlate_fill_l3(struct xlate *x, const struct pkt *p,
+					  bool outbound, __be32 new_addr)
+{
+	x->proto = p->key.proto;
+	x->l3_only = true;
+	x->new_addr = new_addr;
+	if (outbound) {
+		x->addr_off = p->l3_off + offsetof(struct iphdr, saddr);
+		x->old_addr = p->key.saddr;
+	} else {
+		x->addr_off = p->l3_off + offsetof(struct iphdr, daddr);
+		x->old_addr = p->key.daddr;
+	}
+}
 
 static __always_inline void xlate_fill(struct xlate *x, const struct pkt *p,
 				       bool outbound, const struct flow_val *v)
 {
 	x->proto = p->key.proto;
+	x->l3_only = false;
 	x->csum_off = p->csum_off;
 	x->new_addr = v->nat_addr;
 	x->new_port = v->nat_port;
@@ -82,10 +100,15 @@ static __always_inline int xdp_apply(struct xdp_md *ctx, const struct pkt *p,
 	__be16 *port = XDP_PTR(ctx, x->port_off, __be16);
 	__sum16 *l4sum = XDP_PTR(ctx, x->csum_off, __sum16);
 
-	if (!iph || !addr || !port || !l4sum)
-		return -DROP_MALFORMED_L4;
-
+	if (!iph || !addr)
+		return -DROP_MALFORMED_IP;
 	csum_replace4(&iph->check, x->old_addr, x->new_addr);
+	if (x->l3_only) {
+		*addr = x->new_addr;
+		return 0;
+	}
+	if (!port || !l4sum)
+		return -DROP_MALFORMED_L4;
 	if (x->proto == IPPROTO_TCP) {
 		csum_replace4(l4sum, x->old_addr, x->new_addr);
 		csum_replace2(l4sum, x->old_port, x->new_port);
@@ -113,6 +136,14 @@ static __always_inline int tc_apply(struct __sk_buff *skb, const struct pkt *p,
 	__u32 l3_csum = p->l3_off + offsetof(struct iphdr, check);
 	__u64 mangled = x->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 
+	if (x->l3_only) {
+		if (bpf_l3_csum_replace(skb, l3_csum, x->old_addr, x->new_addr,
+					sizeof(x->new_addr)) ||
+		    bpf_skb_store_bytes(skb, x->addr_off, &x->new_addr,
+					sizeof(x->new_addr), 0))
+			return -DROP_MALFORMED_IP;
+		return 0;
+	}
 	if (x->proto != IPPROTO_ICMP &&
 	    bpf_l4_csum_replace(skb, x->csum_off, x->old_addr, x->new_addr,
 				BPF_F_PSEUDO_HDR | mangled | sizeof(x->new_addr)))

@@ -96,6 +96,8 @@ enum nat_state_flags {
 /* What the data plane tells the controller through the `events` ring. */
 enum bpfmasq_event_type {
 	EV_PORTS_EXHAUSTED = 1,	/* answer with ICMP 3/13 (RFC 5508 REQ-8) */
+	EV_FRAG_HOLD = 2,	/* a fragment came before its first fragment */
+	EV_FRAG_RESOLVED = 3,	/* the first fragment came: release held ones */
 };
 
 #define EV_QUOTE_MAX 68	/* IPv4 header with options + 8 bytes (RFC 792) */
@@ -104,6 +106,48 @@ struct bpfmasq_event {
 	__u32 type;		/* enum bpfmasq_event_type */
 	__u32 quote_len;	/* bytes of quote[] that are valid */
 	__u8 quote[EV_QUOTE_MAX];	/* the packet's IP header onward */
+};
+
+/*
+ * Where the later fragments of an inbound datagram go (RFC 4787 REQ-14):
+ * only the first fragment carries ports, so its translation is remembered
+ * for the rest, by (remote, external, IP id, protocol).
+ */
+struct frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 pad;
+};
+
+enum frag_flags {
+	FRAG_TO_HOST = 1 << 0,	/* the gateway's own datagram: leave it */
+	FRAG_PENDING = 1 << 1,	/* fragments wait in the controller */
+};
+
+struct frag_val {
+	__be32 nat_addr;	/* inside address the datagram goes to */
+	__u32 flags;		/* enum frag_flags */
+	__u64 created_ns;
+};
+
+/* Reassembly gives up after this long (Linux ipfrag_time); so do we. */
+#define FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)
+
+#define EV_FRAG_MAX 1518
+
+struct bpfmasq_frag_event {
+	__u32 type;		/* EV_FRAG_HOLD or EV_FRAG_RESOLVED */
+	__u32 len;		/* EV_FRAG_HOLD: bytes in the pkt[] after it */
+	struct frag_key key;
+	struct frag_val val;	/* EV_FRAG_RESOLVED: where held ones go */
+};
+
+/* A fragment handed to the controller to hold, IP header onward. */
+struct bpfmasq_frag_hold {
+	struct bpfmasq_frag_event ev;
+	__u8 pkt[EV_FRAG_MAX];
 };
 
 /* An --internal prefix (LPM trie key). */
@@ -124,6 +168,8 @@ struct internal_key {
 	X(CNT_NEW_BINDINGS,	"new_bindings")				\
 	X(CNT_PASS_HOST,	"pass_host")				\
 	X(CNT_ICMP_ERR_TRANSLATED, "icmp_errors_translated")		\
+	X(CNT_FRAG_TRANSLATED,	"fragments_translated")			\
+	X(CNT_FRAG_HELD,	"fragments_held")			\
 	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\
 	X(DROP_MALFORMED_L4,	"drop_malformed_l4")			\
 	X(DROP_FRAGMENT,	"drop_fragment")			\

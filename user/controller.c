@@ -175,7 +175,8 @@ int controller_run(struct instance *in, int ready_fd)
 			expire(in);
 			next_expire = now + EXPIRE_INTERVAL_MS;
 		}
-		if (poll(pfd, 2, EXPIRE_INTERVAL_MS) <= 0)
+		events_tick(ev);
+		if (poll(pfd, 2, events_timeout_ms(ev, EXPIRE_INTERVAL_MS)) <= 0)
 			continue;
 		if (pfd[1].revents)
 			events_consume(ev);

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <bpf/libbpf.h>
 #include "events.h"
+#include "fraghold.h"
 #include "log.h"
 #include "util.h"
 
@@ -21,6 +22,8 @@ struct events {
 	__u64 window_start;	/* second of the current rate window */
 	unsigned int sent;	/* answers in it */
 	unsigned int suppressed;
+	struct fraghold *held;	/* fragments before their first fragment */
+	unsigned int frag_dropped;	/* held too long, or no room */
 	char ifname[IF_NAMESIZE];
 };
 
@@ -101,13 +104,43 @@ static void answer_exhausted(struct events *ev, const struct bpfmasq_event *e)
 
 static int on_event(void *ctx, void *data, size_t size)
 {
-	const struct bpfmasq_event *e = data;
+	struct events *ev = ctx;
+	__u32 type;
 
-	if (size < sizeof(*e))
+	if (size < sizeof(type))
 		return 0;
-	if (e->type == EV_PORTS_EXHAUSTED)
-		answer_exhausted(ctx, e);
+	memcpy(&type, data, sizeof(type));
+	if (type == EV_PORTS_EXHAUSTED && size >= sizeof(struct bpfmasq_event)) {
+		answer_exhausted(ev, data);
+	} else if (type == EV_FRAG_HOLD &&
+		   size >= sizeof(struct bpfmasq_frag_hold)) {
+		if (!ev->held || !fraghold_add(ev->held, data, now_coarse_ns()))
+			ev->frag_dropped++;
+	} else if (type == EV_FRAG_RESOLVED &&
+		   size >= sizeof(struct bpfmasq_frag_event)) {
+		if (ev->held)
+			fraghold_release(ev->held, data);
+	}
 	return 0;
+}
+
+int events_timeout_ms(const struct events *ev, int idle_ms)
+{
+	/* Held fragments are checked often; they may wait 1 s at most. */
+	return ev && ev->held && !fraghold_empty(ev->held) ? 100 : idle_ms;
+}
+
+void events_tick(struct events *ev)
+{
+	unsigned int n;
+
+	if (!ev || !ev->held)
+		return;
+	n = fraghold_expire(ev->held, now_coarse_ns()) + ev->frag_dropped;
+	ev->frag_dropped = 0;
+	if (n)
+		p_debug("%s: dropped %u early fragments whose first fragment never came",
+			ev->ifname, n);
 }
 
 struct events *events_open(const struct instance *in)
@@ -127,6 +160,10 @@ struct events *events_open(const struct instance *in)
 		free(ev);
 		return NULL;
 	}
+	ev->held = fraghold_new();
+	if (!ev->held)
+		log_msg("%s: no raw IP socket (%s): fragments that come before their first fragment are dropped",
+			in->ifname, strerror(errno));
 	ev->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
 	if (ev->raw_fd < 0)
 		log_msg("%s: no ICMP raw socket (%s): port exhaustion will be dropped without an answer",
@@ -149,6 +186,7 @@ void events_close(struct events *ev)
 	if (!ev)
 		return;
 	ring_buffer__free(ev->rb);
+	fraghold_free(ev->held);
 	if (ev->raw_fd >= 0)
 		close(ev->raw_fd);
 	free(ev);

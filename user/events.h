@@ -12,6 +12,10 @@ struct events;
 struct events *events_open(const struct instance *in);
 int events_fd(const struct events *ev);	/* for poll() */
 void events_consume(struct events *ev);
+/* poll() timeout to use: shorter while fragments are held. */
+int events_timeout_ms(const struct events *ev, int idle_ms);
+/* Time-driven work: drop fragments held too long. */
+void events_tick(struct events *ev);
 void events_close(struct events *ev);
 
 /* The ICMP destination unreachable "administratively prohibited" message

@@ -70,6 +70,8 @@ struct inner_spec {
 	__u8 ip_opts;
 	__u8 ttl;		/* 0: 1, as a router that expired it saw it */
 	__u16 payload;
+	bool set_word;		/* first two payload bytes = word */
+	__u16 word;
 	bool udp_nocsum;
 	__u16 quote;		/* bytes of its L4 message quoted; 0: 8,
 				 * QUOTE_ALL: every byte */
@@ -195,7 +197,7 @@ static inline struct pspec inner_as_pspec(const struct inner_spec *q)
 		.tcp_flags = q->tcp_flags, .icmp_type = q->icmp_type,
 		.ip_opts = q->ip_opts, .ttl = q->ttl ? q->ttl : 1,
 		.payload = q->payload, .udp_nocsum = q->udp_nocsum,
-		.ihl = q->ihl,
+		.set_word = q->set_word, .word = q->word, .ihl = q->ihl,
 	};
 }
 

@@ -488,6 +488,20 @@ static void fold_to_zero(struct pspec *in, struct pspec *out)
 	size_t off = pkt_l4_off(out) + 6;
 	__u16 c;
 
+	if (out->err) {
+		/* The quoted datagram's checksum, as built whole. */
+		struct pspec q = inner_as_pspec(&out->inner);
+
+		q.set_word = true;
+		q.word = 0;
+		pkt_build(&q, buf);
+		off = pkt_l4_off(&q) + 6;
+		c = (buf[off] << 8) | buf[off + 1];
+		out->inner.set_word = in->inner.set_word = true;
+		out->inner.word = in->inner.word = c == 0xffff ? 0 : c;
+		return;
+	}
+
 	out->set_word = true;
 	out->word = 0;
 	pkt_build(out, buf);
@@ -1271,20 +1285,23 @@ static const struct step host_traffic[] = {
 /* 13: fragments (later ones carry no ports). */
 static const struct step fragments[] = {
 	{
-		.name = "later fragment out is dropped",
+		/* Its "UDP header" is only payload here: a zero checksum
+		 * keeps the builder from writing one that depends on the
+		 * addresses, so only saddr and the IP checksum may change. */
+		.name = "later fragment out gets the external source, no state",
 		.prog = WAN_OUT,
-		.in = UDP(IN1, 40000, REM, 53, .frag = 185),
-		.verdict = TC_ACT_SHOT,
-		.same = true,
-		.cnt = { { DROP_FRAGMENT, 1 } },
+		.in = UDP(IN1, 40000, REM, 53, .frag = 185, .udp_nocsum = true),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, 40000, REM, 53, .frag = 185, .udp_nocsum = true),
+		.cnt = { { CNT_FRAG_TRANSLATED, 1 } },
 		.nflows = COUNT(0), .nbinds = COUNT(0),
 	}, {
-		.name = "later fragment in passes to the host",
+		.name = "later fragment in before its first fragment is held",
 		.prog = WAN_IN,
-		.in = UDP(REM, 53, EXT, 61000, .frag = 185),
-		.verdict = XDP_PASS,
+		.in = UDP(REM, 53, EXT, 61000, .frag = 185, .udp_nocsum = true),
+		.verdict = XDP_DROP,
 		.same = true,
-		.cnt = { PASS_HOST },
+		.cnt = { { CNT_FRAG_HELD, 1 } },
 		.nflows = COUNT(0), .nbinds = COUNT(0),
 	}, {
 		.name = "udp out opens a flow",
@@ -1315,6 +1332,13 @@ static const struct step fragments[] = {
 		.out = UDP(REM, 53, IN1, 40000, .frag = 0x2000, .payload = 1472,
 			   .udp_len = 4008),
 		.cnt = { IN_XLATED },
+	}, {
+		.name = "later fragment in follows its first fragment",
+		.prog = WAN_IN,
+		.in = UDP(REM, 53, EXT, V0, .frag = 185, .udp_nocsum = true),
+		.verdict = XDP_PASS,
+		.out = UDP(REM, 53, IN1, V0, .frag = 185, .udp_nocsum = true),
+		.cnt = { { CNT_FRAG_TRANSLATED, 1 } },
 	},
 };
 
@@ -1517,6 +1541,372 @@ static const struct step lan_fast_off[] = {
 		.verdict = XDP_PASS,
 		.same = true,
 		.flows = { FLOW_OUT(P_TCP, IN1, 40000, REM, 80, V0, SEEN_SYN) },
+	},
+};
+
+/*
+ * ICMP errors (RFC 5508).  Every translating step ages all flows first and
+ * checks afterwards that the error refreshed none of them; the entry counts
+ * check that none was deleted.  The quoted packets' checksums are computed
+ * from scratch over the whole original packet (see struct inner_spec).
+ */
+#define ERR_XLATED	{ CNT_ICMP_ERR_TRANSLATED, 1 }
+/* Each macro spells its step out: a braced spec passed on to another
+ * macro would be split at its commas. */
+#define ERR_IN(name_, in_, out_)					\
+	{ .name = name_, .prog = WAN_IN, .before = age_all_flows,	\
+	  .in = in_, .verdict = XDP_PASS, .out = out_,			\
+	  .cnt = { ERR_XLATED }, .after = none_refreshed,		\
+	  .nflows = COUNT(6), .nbinds = COUNT(6) }
+#define ERR_OUT(name_, in_, out_)					\
+	{ .name = name_, .prog = WAN_OUT, .before = age_all_flows,	\
+	  .in = in_, .verdict = TC_ACT_OK, .out = out_,		\
+	  .cnt = { ERR_XLATED }, .after = none_refreshed,		\
+	  .nflows = COUNT(4), .nbinds = COUNT(4) }
+/* An error that must leave unchanged, counted as reason (0: nothing). */
+#define ERR_IN_KEEP(name_, in_, verdict_, reason)			\
+	{ .name = name_, .prog = WAN_IN, .before = age_all_flows,	\
+	  .in = in_, .verdict = verdict_, .same = true,		\
+	  .cnt = { { reason, (reason) ? 1 : 0 } },			\
+	  .after = none_refreshed, .nflows = COUNT(6),		\
+	  .nbinds = COUNT(6) }
+#define ERR_OUT_KEEP(name_, in_, verdict_, reason)			\
+	{ .name = name_, .prog = WAN_OUT, .before = age_all_flows,	\
+	  .in = in_, .verdict = verdict_, .same = true,		\
+	  .cnt = { { reason, (reason) ? 1 : 0 } },			\
+	  .after = none_refreshed, .nflows = COUNT(4),		\
+	  .nbinds = COUNT(4) }
+
+/* Inbound: a router (or the remote) reports a packet a NAT flow sent. */
+static const struct step icmp_err_in[] = {
+	{
+		.name = "tcp syn out",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "udp out",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 40001, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V1, REM, 53),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "echo out",
+		.prog = WAN_OUT,
+		.in = ECHO(IN1, REM, 0x1234),
+		.verdict = TC_ACT_OK,
+		.out = ECHO(EXT, REM, V2),
+		.cnt = { OUT_NEW },
+		.nflows = COUNT(6), .nbinds = COUNT(6),
+	},
+	ERR_IN("time exceeded about tcp, 8 bytes quoted",
+	       TIME_EXCEEDED(ROUTER, EXT, QUOTE_TCP(EXT, V0, REM, 80, F_SYN)),
+	       TIME_EXCEEDED(ROUTER, IN1, QUOTE_TCP(IN1, 40000, REM, 80, F_SYN))),
+	ERR_IN("time exceeded about tcp, 16 bytes quoted: no tcp checksum to fix",
+	       TIME_EXCEEDED(ROUTER, EXT, QUOTE_TCP(EXT, V0, REM, 80, F_SYN,
+						    .quote = 16)),
+	       TIME_EXCEEDED(ROUTER, IN1, QUOTE_TCP(IN1, 40000, REM, 80, F_SYN,
+						    .quote = 16))),
+	ERR_IN("time exceeded about tcp, 18 bytes quoted: tcp checksum fixed",
+	       TIME_EXCEEDED(ROUTER, EXT, QUOTE_TCP(EXT, V0, REM, 80, F_SYN,
+						    .quote = 18)),
+	       TIME_EXCEEDED(ROUTER, IN1, QUOTE_TCP(IN1, 40000, REM, 80, F_SYN,
+						    .quote = 18))),
+	ERR_IN("time exceeded about tcp with data, all quoted",
+	       TIME_EXCEEDED(ROUTER, EXT, QUOTE_TCP(EXT, V0, REM, 80,
+				F_ACK | F_PSH, .payload = 201,
+				.quote = QUOTE_ALL)),
+	       TIME_EXCEEDED(ROUTER, IN1, QUOTE_TCP(IN1, 40000, REM, 80,
+				F_ACK | F_PSH, .payload = 201,
+				.quote = QUOTE_ALL))),
+	/* What Linux sends: 576 bytes in all, so 528 of the segment. */
+	ERR_IN("frag needed (mtu 1280) about a 1400-byte tcp segment",
+	       FRAG_NEEDED(ROUTER, EXT, 1280, QUOTE_TCP(EXT, V0, REM, 80,
+				F_ACK, .payload = 1360, .ttl = 63,
+				.quote = 528)),
+	       FRAG_NEEDED(ROUTER, IN1, 1280, QUOTE_TCP(IN1, 40000, REM, 80,
+				F_ACK, .payload = 1360, .ttl = 63,
+				.quote = 528))),
+	ERR_IN("frag needed from the remote itself about tcp",
+	       FRAG_NEEDED(REM, EXT, 1400, QUOTE_TCP(EXT, V0, REM, 80,
+				F_ACK, .payload = 1460, .quote = 20)),
+	       FRAG_NEEDED(REM, IN1, 1400, QUOTE_TCP(IN1, 40000, REM, 80,
+				F_ACK, .payload = 1460, .quote = 20))),
+	ERR_IN("parameter problem about tcp keeps its pointer",
+	       ICMP_ERR(ROUTER, EXT, ICMP_T_PARAMPROB, 0,
+			.icmp_rest = ICMP_PTR(9),
+			QUOTE_TCP(EXT, V0, REM, 80, F_SYN, .quote = 20)),
+	       ICMP_ERR(ROUTER, IN1, ICMP_T_PARAMPROB, 0,
+			.icmp_rest = ICMP_PTR(9),
+			QUOTE_TCP(IN1, 40000, REM, 80, F_SYN, .quote = 20))),
+	ERR_IN("time exceeded about udp, 8 bytes quoted: udp checksum fixed",
+	       TIME_EXCEEDED(ROUTER, EXT, QUOTE_UDP(EXT, V1, REM, 53)),
+	       TIME_EXCEEDED(ROUTER, IN1, QUOTE_UDP(IN1, 40001, REM, 53))),
+	ERR_IN("frag needed about a 1000-byte udp datagram, all quoted",
+	       FRAG_NEEDED(ROUTER, EXT, 576, QUOTE_UDP(EXT, V1, REM, 53,
+				.payload = 1000, .quote = QUOTE_ALL)),
+	       FRAG_NEEDED(ROUTER, IN1, 576, QUOTE_UDP(IN1, 40001, REM, 53,
+				.payload = 1000, .quote = QUOTE_ALL))),
+	ERR_IN("port unreachable about udp without checksum keeps 0",
+	       PORT_UNREACH(REM, EXT, QUOTE_UDP(EXT, V1, REM, 53,
+						.udp_nocsum = true)),
+	       PORT_UNREACH(REM, IN1, QUOTE_UDP(IN1, 40001, REM, 53,
+						.udp_nocsum = true))),
+	{
+		.name = "quoted udp checksum that computes to 0 becomes 0xffff",
+		.prog = WAN_IN,
+		.before = age_all_flows,
+		.in = PORT_UNREACH(REM, EXT, QUOTE_UDP(EXT, V1, REM, 53)),
+		.verdict = XDP_PASS,
+		.out = PORT_UNREACH(REM, IN1, QUOTE_UDP(IN1, 40001, REM, 53)),
+		.fold_zero = true,
+		.cnt = { ERR_XLATED },
+		.after = none_refreshed,
+	},
+	ERR_IN("time exceeded about echo, 8 bytes quoted: id and echo checksum fixed",
+	       TIME_EXCEEDED(ROUTER, EXT, QUOTE_ECHO(EXT, REM, V2)),
+	       TIME_EXCEEDED(ROUTER, IN1, QUOTE_ECHO(IN1, REM, 0x1234))),
+	ERR_IN("host unreachable about echo, all quoted",
+	       ICMP_ERR(ROUTER, EXT, ICMP_T_UNREACH, ICMP_C_HOST_UNREACH,
+			QUOTE_ECHO(EXT, REM, V2, .quote = QUOTE_ALL)),
+	       ICMP_ERR(ROUTER, IN1, ICMP_T_UNREACH, ICMP_C_HOST_UNREACH,
+			QUOTE_ECHO(IN1, REM, 0x1234, .quote = QUOTE_ALL))),
+	ERR_IN("quoted udp with 8 bytes of ip options",
+	       TIME_EXCEEDED(ROUTER, EXT, QUOTE_UDP(EXT, V1, REM, 53,
+						    .ip_opts = 8)),
+	       TIME_EXCEEDED(ROUTER, IN1, QUOTE_UDP(IN1, 40001, REM, 53,
+						    .ip_opts = 8))),
+	ERR_IN("quoted tcp with 40 bytes of ip options (ihl 15), 20 quoted",
+	       TIME_EXCEEDED(ROUTER, EXT, QUOTE_TCP(EXT, V0, REM, 80, F_SYN,
+						    .ip_opts = 40, .quote = 20)),
+	       TIME_EXCEEDED(ROUTER, IN1, QUOTE_TCP(IN1, 40000, REM, 80, F_SYN,
+						    .ip_opts = 40, .quote = 20))),
+	ERR_IN("quoted echo with 4 bytes of ip options",
+	       TIME_EXCEEDED(ROUTER, EXT, QUOTE_ECHO(EXT, REM, V2, .ip_opts = 4)),
+	       TIME_EXCEEDED(ROUTER, IN1, QUOTE_ECHO(IN1, REM, 0x1234,
+						     .ip_opts = 4))),
+	ERR_IN("error with ip options of its own (ihl 6)",
+	       TIME_EXCEEDED(ROUTER, EXT, .ip_opts = 4,
+			     QUOTE_UDP(EXT, V1, REM, 53)),
+	       TIME_EXCEEDED(ROUTER, IN1, .ip_opts = 4,
+			     QUOTE_UDP(IN1, 40001, REM, 53))),
+	ERR_IN("both headers with options, tcp all quoted",
+	       FRAG_NEEDED(ROUTER, EXT, 1280, .ip_opts = 12,
+			   QUOTE_TCP(EXT, V0, REM, 80, F_ACK, .ip_opts = 24,
+				     .payload = 33, .quote = QUOTE_ALL)),
+	       FRAG_NEEDED(ROUTER, IN1, 1280, .ip_opts = 12,
+			   QUOTE_TCP(IN1, 40000, REM, 80, F_ACK, .ip_opts = 24,
+				     .payload = 33, .quote = QUOTE_ALL))),
+
+	ERR_IN_KEEP("bad icmp checksum (tcp) is dropped",
+		    TIME_EXCEEDED(ROUTER, EXT, .icmp_bad_csum = true,
+				  QUOTE_TCP(EXT, V0, REM, 80, F_SYN)),
+		    XDP_DROP, DROP_ICMP_BAD_CSUM),
+	ERR_IN_KEEP("bad icmp checksum (echo, all quoted) is dropped",
+		    TIME_EXCEEDED(ROUTER, EXT, .icmp_bad_csum = true,
+				  QUOTE_ECHO(EXT, REM, V2, .quote = QUOTE_ALL)),
+		    XDP_DROP, DROP_ICMP_BAD_CSUM),
+	ERR_IN_KEEP("about tcp to a remote the mapping never saw: no flow",
+		    TIME_EXCEEDED(ROUTER, EXT, QUOTE_TCP(EXT, V0, REM2, 80,
+							 F_SYN)),
+		    XDP_DROP, DROP_ICMP_NO_FLOW),
+	ERR_IN_KEEP("about udp to another port of the remote: no flow",
+		    PORT_UNREACH(REM, EXT, QUOTE_UDP(EXT, V1, REM, 54)),
+		    XDP_DROP, DROP_ICMP_NO_FLOW),
+	ERR_IN_KEEP("about echo to another remote: no flow",
+		    TIME_EXCEEDED(ROUTER, EXT, QUOTE_ECHO(EXT, REM2, V2)),
+		    XDP_DROP, DROP_ICMP_NO_FLOW),
+	ERR_IN_KEEP("about the gateway's own tcp (port below the range) passes",
+		    TIME_EXCEEDED(ROUTER, EXT, QUOTE_TCP(EXT, 40000, REM, 80,
+							 F_SYN)),
+		    XDP_PASS, CNT_PASS_HOST),
+	ERR_IN_KEEP("about the gateway's own udp passes",
+		    FRAG_NEEDED(ROUTER, EXT, 1280, QUOTE_UDP(EXT, 60999, REM, 53)),
+		    XDP_PASS, CNT_PASS_HOST),
+	ERR_IN_KEEP("about the gateway's own echo (id outside the range) passes",
+		    TIME_EXCEEDED(ROUTER, EXT, QUOTE_ECHO(EXT, REM, 0x1234)),
+		    XDP_PASS, CNT_PASS_HOST),
+	ERR_IN_KEEP("about a packet another host sent passes",
+		    TIME_EXCEEDED(ROUTER, EXT, QUOTE_TCP(ROUTER, V0, REM, 80,
+							 F_SYN)),
+		    XDP_PASS, CNT_PASS_HOST),
+	ERR_IN_KEEP("about gre passes",
+		    TIME_EXCEEDED(ROUTER, EXT,
+				  .inner = { .proto = 47, .saddr = EXT,
+					     .daddr = REM, .payload = 8 }),
+		    XDP_PASS, CNT_PASS_HOST),
+	ERR_IN_KEEP("quoted udp cut at 4 bytes is malformed",
+		    TIME_EXCEEDED(ROUTER, EXT, QUOTE_UDP(EXT, V1, REM, 53,
+							 .quote = 4)),
+		    XDP_DROP, DROP_MALFORMED_L4),
+	ERR_IN_KEEP("quoted tcp cut at 7 bytes is malformed",
+		    TIME_EXCEEDED(ROUTER, EXT, QUOTE_TCP(EXT, V0, REM, 80, F_SYN,
+							 .quote = 7)),
+		    XDP_DROP, DROP_MALFORMED_L4),
+	ERR_IN_KEEP("quoted ip header cut at 12 bytes is malformed",
+		    TIME_EXCEEDED(ROUTER, EXT, QUOTE_UDP(EXT, V1, REM, 53,
+							 .quote_ip = 12)),
+		    XDP_DROP, DROP_MALFORMED_L4),
+	ERR_IN_KEEP("quoted ip options without the 8 bytes after them are malformed",
+		    TIME_EXCEEDED(ROUTER, EXT, QUOTE_UDP(EXT, V1, REM, 53,
+							 .ip_opts = 40,
+							 .quote_ip = 60)),
+		    XDP_DROP, DROP_MALFORMED_L4),
+	ERR_IN_KEEP("quoted ihl 4 is malformed",
+		    TIME_EXCEEDED(ROUTER, EXT, QUOTE_UDP(EXT, V1, REM, 53,
+							 .ihl = 4)),
+		    XDP_DROP, DROP_MALFORMED_L4),
+	ERR_IN_KEEP("error without a quoted packet is malformed",
+		    TIME_EXCEEDED(ROUTER, EXT, QUOTE_UDP(EXT, V1, REM, 53,
+							 .quote_ip = 0,
+							 .quote = 0),
+				  .tot_len = IP_LEN + ICMP_LEN,
+				  .trunc = ETH_LEN + IP_LEN + ICMP_LEN),
+		    XDP_DROP, DROP_MALFORMED_L4),
+	{
+		.name = "the flows still translate after all those errors",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_SYN | F_ACK),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK),
+		.cnt = { IN_XLATED },
+		.flows = { FLOW_OUT(P_TCP, IN1, 40000, REM, 80, V0, SEEN_SYN),
+			   FLOW_IN(P_UDP, REM, 53, V1, IN1, 40001, 0),
+			   FLOW_IN(P_ICMP, REM, 0, V2, IN1, 0x1234, 0) },
+		.nflows = COUNT(6), .nbinds = COUNT(6),
+	},
+};
+
+/* Outbound: an inside host reports a packet it got through the NAT. */
+static const struct step icmp_err_out[] = {
+	{
+		.name = "udp out",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 40000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V0, REM, 53),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "udp reply in",
+		.prog = WAN_IN,
+		.in = UDP(REM, 53, EXT, V0),
+		.verdict = XDP_PASS,
+		.out = UDP(REM, 53, IN1, 40000),
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "tcp syn out",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40001, REM, 80, F_SYN),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V1, REM, 80, F_SYN),
+		.cnt = { OUT_NEW },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	},
+	ERR_OUT("port unreachable about the udp reply, all quoted",
+		PORT_UNREACH(IN1, REM, QUOTE_UDP(REM, 53, IN1, 40000, .ttl = 63,
+						 .quote = QUOTE_ALL)),
+		PORT_UNREACH(EXT, REM, QUOTE_UDP(REM, 53, EXT, V0, .ttl = 63,
+						 .quote = QUOTE_ALL))),
+	ERR_OUT("port unreachable about the udp reply, 8 bytes quoted",
+		PORT_UNREACH(IN1, REM, QUOTE_UDP(REM, 53, IN1, 40000)),
+		PORT_UNREACH(EXT, REM, QUOTE_UDP(REM, 53, EXT, V0))),
+	ERR_OUT("port unreachable about udp without checksum keeps 0",
+		PORT_UNREACH(IN1, REM, QUOTE_UDP(REM, 53, IN1, 40000,
+						 .udp_nocsum = true)),
+		PORT_UNREACH(EXT, REM, QUOTE_UDP(REM, 53, EXT, V0,
+						 .udp_nocsum = true))),
+	{
+		.name = "quoted udp checksum that computes to 0 becomes 0xffff",
+		.prog = WAN_OUT,
+		.before = age_all_flows,
+		.in = PORT_UNREACH(IN1, REM, QUOTE_UDP(REM, 53, IN1, 40000)),
+		.verdict = TC_ACT_OK,
+		.out = PORT_UNREACH(EXT, REM, QUOTE_UDP(REM, 53, EXT, V0)),
+		.fold_zero = true,
+		.cnt = { ERR_XLATED },
+		.after = none_refreshed,
+	},
+	ERR_OUT("admin prohibited about a tcp syn-ack, 20 bytes quoted",
+		ICMP_ERR(IN1, REM, ICMP_T_UNREACH, ICMP_C_ADMIN_PROHIB,
+			 QUOTE_TCP(REM, 80, IN1, 40001, F_SYN | F_ACK,
+				   .quote = 20)),
+		ICMP_ERR(EXT, REM, ICMP_T_UNREACH, ICMP_C_ADMIN_PROHIB,
+			 QUOTE_TCP(REM, 80, EXT, V1, F_SYN | F_ACK,
+				   .quote = 20))),
+	ERR_OUT("admin prohibited about tcp, 8 bytes quoted",
+		ICMP_ERR(IN1, REM, ICMP_T_UNREACH, ICMP_C_ADMIN_PROHIB,
+			 QUOTE_TCP(REM, 80, IN1, 40001, F_ACK)),
+		ICMP_ERR(EXT, REM, ICMP_T_UNREACH, ICMP_C_ADMIN_PROHIB,
+			 QUOTE_TCP(REM, 80, EXT, V1, F_ACK))),
+	ERR_OUT("quoted udp with 12 bytes of ip options",
+		PORT_UNREACH(IN1, REM, QUOTE_UDP(REM, 53, IN1, 40000,
+						 .ip_opts = 12,
+						 .quote = QUOTE_ALL)),
+		PORT_UNREACH(EXT, REM, QUOTE_UDP(REM, 53, EXT, V0,
+						 .ip_opts = 12,
+						 .quote = QUOTE_ALL))),
+	ERR_OUT("error with ip options of its own",
+		PORT_UNREACH(IN1, REM, .ip_opts = 8,
+			     QUOTE_UDP(REM, 53, IN1, 40000)),
+		PORT_UNREACH(EXT, REM, .ip_opts = 8,
+			     QUOTE_UDP(REM, 53, EXT, V0))),
+	ERR_OUT_KEEP("bad icmp checksum is dropped",
+		     PORT_UNREACH(IN1, REM, .icmp_bad_csum = true,
+				  QUOTE_UDP(REM, 53, IN1, 40000)),
+		     TC_ACT_SHOT, DROP_ICMP_BAD_CSUM),
+	ERR_OUT_KEEP("about udp from a remote with no flow is dropped",
+		     PORT_UNREACH(IN1, REM2, QUOTE_UDP(REM2, 53, IN1, 40000)),
+		     TC_ACT_SHOT, DROP_ICMP_NO_FLOW),
+	ERR_OUT_KEEP("about an echo reply is unsupported",
+		     PORT_UNREACH(IN1, REM, QUOTE_ECHO(REM, IN1, 0x1234,
+				  .icmp_type = ICMP_T_ECHOREPLY)),
+		     TC_ACT_SHOT, DROP_UNSUPPORTED_PROTO),
+	ERR_OUT_KEEP("quoted udp cut at 4 bytes is malformed",
+		     PORT_UNREACH(IN1, REM, QUOTE_UDP(REM, 53, IN1, 40000,
+						      .quote = 4)),
+		     TC_ACT_SHOT, DROP_MALFORMED_L4),
+	ERR_OUT_KEEP("the gateway's own error passes untouched",
+		     PORT_UNREACH(EXT, REM, QUOTE_UDP(REM, 53, EXT, 5000)),
+		     TC_ACT_OK, 0),
+	{
+		.name = "the flows still translate after all those errors",
+		.prog = WAN_IN,
+		.in = UDP(REM, 53, EXT, V0),
+		.verdict = XDP_PASS,
+		.out = UDP(REM, 53, IN1, 40000),
+		.cnt = { IN_XLATED },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	},
+};
+
+/* --internal 10.0.0.0/24: an error from another source is not ours. */
+static const struct step icmp_err_internal[] = {
+	{
+		.name = "udp out",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 40000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V0, REM, 53),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "error from a source outside the prefixes passes untouched",
+		.prog = WAN_OUT,
+		.in = PORT_UNREACH(OUTSIDER, REM, QUOTE_UDP(REM, 53, OUTSIDER,
+							    40000)),
+		.verdict = TC_ACT_OK,
+		.same = true,
+		.nflows = COUNT(2),
+	}, {
+		.name = "error from an inside source is translated",
+		.prog = WAN_OUT,
+		.in = PORT_UNREACH(IN1, REM, QUOTE_UDP(REM, 53, IN1, 40000)),
+		.verdict = TC_ACT_OK,
+		.out = PORT_UNREACH(EXT, REM, QUOTE_UDP(REM, 53, EXT, V0)),
+		.cnt = { ERR_XLATED },
+		.nflows = COUNT(2),
 	},
 };
 
@@ -1764,6 +2154,10 @@ static const struct group groups[] = {
 	{ .name = "filter-cone", .cone = true, STEPS(filter_cone) },
 	{ .name = "host-traffic", STEPS(host_traffic) },
 	{ .name = "fragments", STEPS(fragments) },
+	{ .name = "icmp-err-in", STEPS(icmp_err_in) },
+	{ .name = "icmp-err-out", STEPS(icmp_err_out) },
+	{ .name = "icmp-err-internal", .internal = true,
+	  STEPS(icmp_err_internal) },
 	{ .name = "refresh", STEPS(refresh) },
 	{ .name = "internal", .internal = true, STEPS(internal) },
 	{ .name = "guard", .needs_net = true, STEPS(guard) },
