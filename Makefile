@@ -31,7 +31,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all clean install deps test unit lab demo bench vmlinux
+.PHONY: all clean install deps test unit lab demo bench vmlinux fuzz
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/bpfmasq
@@ -55,6 +55,14 @@ $(OUTPUT)/bpfmasq: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+# The ALG parsers are plain C: their tests need neither libbpf nor BPF.
+ALG_SRCS  := user/alg_ftp.c user/alg_irc.c user/seqadj.c
+FUZZ_SECONDS ?= 10
+
+$(OUTPUT)/tests/test_alg: tests/unit/test_alg.c $(ALG_SRCS) $(wildcard user/alg_*.h user/seqadj.h) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(ALG_SRCS) -o $@
+
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(SKEL) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -o $@
@@ -70,14 +78,19 @@ install: $(OUTPUT)/bpfmasq
 deps:
 	$(Q)scripts/deps.sh
 
-unit: deps $(OUTPUT)/bpfmasq $(OUTPUT)/tests/test_nat
+UNIT_BINS := $(OUTPUT)/tests/test_nat $(OUTPUT)/tests/test_alg
+
+unit: deps $(OUTPUT)/bpfmasq $(UNIT_BINS)
 	$(Q)tests/run.sh unit
+
+fuzz: deps
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 lab: deps $(OUTPUT)/bpfmasq
 	$(Q)tests/run.sh lab
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq $(OUTPUT)/tests/test_nat
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq $(UNIT_BINS)
 	$(Q)tests/run.sh all
 
 demo: deps

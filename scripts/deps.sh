@@ -7,6 +7,8 @@ set -euo pipefail
 PKGS=(
 	# build
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
+	# fuzzing the ALG parsers (libFuzzer, sanitizers)
+	libclang-rt-14-dev
 	# lab tests and demo
 	iproute2 iputils-ping nftables nginx-light socat curl ethtool procps
 	psmisc python3

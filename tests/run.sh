@@ -57,13 +57,18 @@ run() {
 }
 
 if [[ $MODE == unit || $MODE == all ]]; then
-	unit=$ROOT/build/tests/test_nat
-	if [[ -x $unit ]]; then
-		run unit "$unit"
-	else
-		echo "FAIL unit: $unit not built (make build/tests/test_nat)"
-		failed=$((failed + 1))
-	fi
+	for name in test_nat test_alg; do
+		unit=$ROOT/build/tests/$name
+		if [[ -x $unit ]]; then
+			run "unit/$name" "$unit"
+		else
+			echo "FAIL unit/$name: $unit not built (make $unit)"
+			failed=$((failed + 1))
+		fi
+	done
+	# The ALG parsers take bytes from the network: a short fuzz run on
+	# every test run, longer ones with `make fuzz FUZZ_SECONDS=N`.
+	run fuzz bash "$ROOT/tests/fuzz/run.sh" "${FUZZ_SECONDS:-5}"
 fi
 
 if [[ $MODE == lab || $MODE == all ]]; then
