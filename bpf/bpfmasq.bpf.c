@@ -5,6 +5,7 @@
  *   masq_wan_out  tc egress on the WAN: inside sources -> external address
  *   masq_wan_in   XDP on the WAN: replies -> inside; guards the inside
  *   masq_wan_in_tc tc ingress on the WAN: replies whose checksum is partial
+ *   masq_lan_hairpin tc ingress on a LAN: inside -> external address
  *   masq_lan_fast XDP on a LAN: established flows translated and
  *                 redirected straight to the WAN, skipping the stack
  *
@@ -280,4 +281,92 @@ int masq_lan_fast(struct xdp_md *ctx)
 	count(CNT_LAN_FASTPATH);
 	count(CNT_OUT_TRANSLATED);
 	return bpf_redirect(fib.ifindex, 0);
+}
+
+/*
+ * Send a hairpinned packet straight back to the inside host.  Handing it to
+ * the stack would not do: its source is now the gateway's own address,
+ * which input routing rejects as a martian.  So route it here, age it as
+ * forwarding would, and let the kernel resolve the neighbour.
+ */
+static __always_inline int hairpin_forward(struct __sk_buff *skb,
+					   const struct pkt *p, __be32 daddr)
+{
+	struct bpf_fib_lookup fib = {
+		.family = AF_INET,
+		.ipv4_src = p->key.saddr,
+		.ipv4_dst = daddr,
+		.l4_protocol = p->key.proto,
+		.tot_len = p->tot_len,
+		.ifindex = skb->ingress_ifindex,
+	};
+	__u32 ttl_off = p->l3_off + offsetof(struct iphdr, ttl);
+	__be16 old_word, new_word;
+	long rc;
+
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return -DROP_UNSUPPORTED_PROTO;
+	if (p->ttl <= 1)
+		return -DROP_MALFORMED_IP;
+	/* TTL and protocol share a checksum word. */
+	old_word = bpf_htons((__u16)p->ttl << 8 | p->key.proto);
+	new_word = bpf_htons((__u16)(p->ttl - 1) << 8 | p->key.proto);
+	if (bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check),
+				old_word, new_word, 2) ||
+	    bpf_skb_store_bytes(skb, ttl_off, (__u8 *)&new_word, 1, 0))
+		return -DROP_MALFORMED_IP;
+	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
+}
+
+/*
+ * tc ingress on a LAN: hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8).  An
+ * inside host that reaches the external address and a NAT port is
+ * translated as if its packet had gone out and come back in: the source
+ * becomes its own external mapping, the destination the inside endpoint
+ * that owns the port, with the same mapping and filtering rules as from
+ * outside.  The stack then routes it back into the LAN.
+ */
+SEC("tc")
+int masq_lan_hairpin(struct __sk_buff *skb)
+{
+	struct nat_state *st = state_get();
+	struct flow_val *vo = NULL, *vi = NULL;
+	struct xlate xo = {}, xi = {};
+	struct pkt p = {}, back;
+	int ret;
+
+	if (!st || !st->ext_addr)
+		return TC_ACT_OK;
+	ret = tc_parse(skb, &p);
+	if (ret != PARSE_OK || p.key.daddr != st->ext_addr || !p.has_ports ||
+	    p.key.proto == IPPROTO_ICMP || p.later_fragment ||
+	    !port_is_nat(p.key.dport) || !is_internal(p.key.saddr, st->ext_addr))
+		return TC_ACT_OK;
+
+	ret = nat_out(skb, &p, &xo, true, &vo);
+	if (ret == NAT_XLATE) {
+		back = p;
+		back.key.saddr = xo.new_addr;
+		back.key.sport = xo.new_port;
+		ret = nat_in(skb, &back, st->ext_addr, &xi, &vi);
+	}
+	if (ret == NAT_XLATE) {
+		flow_touch(vo, p.tcp_seen);
+		flow_touch(vi, p.tcp_seen);
+		ret = tc_apply(skb, &p, &xo);
+		if (!ret)
+			ret = tc_apply(skb, &back, &xi);
+		if (!ret)
+			ret = hairpin_forward(skb, &p, xi.new_addr);
+		if (ret >= 0) {
+			count(CNT_HAIRPINNED);
+			return ret;
+		}
+	}
+	if (ret < 0) {
+		count(-ret);
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
 }

@@ -153,7 +153,7 @@ static __always_inline int icmp_error_xlate(void *data, void *data_end,
 		old_addr = inner->daddr;
 	} else {
 		/* Embedded external -> remote; look up remote -> external. */
-		if (inner->saddr != ext || !port_in_range(key.dport))
+		if (inner->saddr != ext || !port_is_nat(key.dport))
 			return NAT_PASS;
 		key.saddr = inner->daddr;
 		key.daddr = ext;

@@ -19,6 +19,14 @@ struct {
 	__type(value, struct bind_val);
 } binds SEC(".maps");
 
+/* Bitmap of forwarded external ports, word = port / 64. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FWD_PORT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} fwd_ports SEC(".maps");
+
 /* The one nat_state the controller keeps current (external address). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -27,6 +27,19 @@ static __always_inline bool port_in_range(__be16 port)
 	return p >= cfg_port_lo && p <= cfg_port_hi;
 }
 
+/* Inbound traffic to this port may belong to NAT: in the range, or
+ * forwarded.  Everything else is the gateway's own. */
+static __always_inline bool port_is_nat(__be16 port)
+{
+	__u32 p = bpf_ntohs(port), word = p / 64;
+	__u64 *bits;
+
+	if (port_in_range(port))
+		return true;
+	bits = bpf_map_lookup_elem(&fwd_ports, &word);
+	return bits && (*bits & (1ULL << (p % 64)));
+}
+
 static __always_inline bool is_internal(__be32 saddr, __be32 ext_addr)
 {
 	struct internal_key k = { .prefixlen = 32, .addr = saddr };
@@ -307,7 +320,7 @@ static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 		return host_socket_owns(ctx, p->key.proto, p->key.saddr,
 					p->key.sport, ext, p->key.dport) ?
 		       NAT_PASS : -DROP_NO_MAPPING;
-	if (!cfg_filter_cone)
+	if (!cfg_filter_cone && !(b->flags & BIND_STATIC))
 		return -DROP_FILTERED;
 	if (!may_open(p))
 		return -DROP_TCP_NOT_SYN;
@@ -332,7 +345,7 @@ static __always_inline int nat_in(void *ctx, const struct pkt *p, __be32 ext,
 	/* The gateway's own traffic (ports outside the NAT range, fragments,
 	 * ICMP other than echo replies) belongs to its stack. */
 	if (!p->has_ports || p->later_fragment || p->is_echo_request ||
-	    !port_in_range(p->key.dport))
+	    !port_is_nat(p->key.dport))
 		return NAT_PASS;
 
 	key = p->key;

@@ -69,9 +69,20 @@ struct bind_key {
 struct bind_val {
 	__be32 addr;
 	__be16 port;
-	__u16 pad;
+	__u16 flags;		/* enum bind_flags */
 	__u64 last_used_ns;	/* last flow created on it; guards expiry races */
 };
+
+enum bind_flags {
+	BIND_STATIC = 1 << 0,	/* a port forward (`bpfmasq forward`): anyone
+				 * may open flows to it, it never expires, and
+				 * the controller moves it to a new external
+				 * address */
+};
+
+/* fwd_ports: one bit per external port that has a forward, so inbound
+ * packets to ports outside the NAT range only look further for those. */
+#define FWD_PORT_WORDS (65536 / 64)
 
 #define BPFMASQ_MAX_LAN 8
 
@@ -90,7 +101,9 @@ struct nat_state {
 };
 
 enum nat_state_flags {
-	STATE_OWN_CLSACT = 1 << 0,	/* `up` created the clsact qdisc */
+	STATE_OWN_CLSACT = 1 << 0,	/* `up` created the WAN's clsact qdisc */
+	/* bit 8 + i: `up` created the clsact qdisc of lan_ifindex[i] */
+	STATE_LAN_OWN_CLSACT_SHIFT = 8,
 };
 
 /* What the data plane tells the controller through the `events` ring. */
@@ -170,6 +183,7 @@ struct internal_key {
 	X(CNT_ICMP_ERR_TRANSLATED, "icmp_errors_translated")		\
 	X(CNT_FRAG_TRANSLATED,	"fragments_translated")			\
 	X(CNT_FRAG_HELD,	"fragments_held")			\
+	X(CNT_HAIRPINNED,	"hairpinned")				\
 	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\
 	X(DROP_MALFORMED_L4,	"drop_malformed_l4")			\
 	X(DROP_FRAGMENT,	"drop_fragment")			\

@@ -7,5 +7,10 @@ int cmd_down(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_conns(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_forward(int argc, char **argv);
+
+struct instance;
+/* The forwards of an instance, as `conns` rows. */
+void forwards_show(const struct instance *in);
 
 #endif

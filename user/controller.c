@@ -97,6 +97,7 @@ static void follow_address(struct instance *in)
 
 	st.ext_addr = now_addr;
 	instance_set_state(in, &st);
+	bindings_move_static(in->binds_fd, now_addr);
 	if (old) {
 		flows_flush(in->flows_fd, in->binds_fd, old, &flushed);
 		log_msg("%s: flushed %u connections on %s", in->ifname, flushed,

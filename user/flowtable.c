@@ -215,7 +215,8 @@ static int bindings_gc(int flows_fd, int binds_fd, __u64 now_ns,
 		struct endpoint e;
 		struct bind_key twin;
 
-		if (now_ns - bv[i].last_used_ns < BIND_GRACE_NS)
+		if (bv[i].flags & BIND_STATIC ||
+		    now_ns - bv[i].last_used_ns < BIND_GRACE_NS)
 			continue;
 		if (bk[i].dir == DIR_OUT) {
 			e = (struct endpoint){ .addr = bk[i].addr,
@@ -327,10 +328,50 @@ int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed)
 	for (size_t i = 0; i < nb; i++) {
 		__be32 on = bk[i].dir == DIR_OUT ? bv[i].addr : bk[i].addr;
 
-		if (!ext || on == ext)
+		/* Forwards stay: bindings_move_static() re-homes them. */
+		if ((!ext || on == ext) && !(bv[i].flags & BIND_STATIC))
 			bpf_map_delete_elem(binds_fd, &bk[i]);
 	}
 	free(bk);
 	free(bv);
 	return 0;
+}
+
+int bindings_move_static(int binds_fd, __be32 ext)
+{
+	struct bind_key *bk = NULL;
+	struct bind_val *bv = NULL;
+	size_t nb = 0;
+	int err;
+
+	if (!ext)
+		return 0;	/* kept as they are until an address comes */
+	err = map_dump(binds_fd, sizeof(*bk), sizeof(*bv), (void **)&bk,
+		       (void **)&bv, &nb);
+	if (err)
+		return err;
+	for (size_t i = 0; i < nb; i++) {
+		struct bind_key k = bk[i];
+
+		if (!(bv[i].flags & BIND_STATIC))
+			continue;
+		if (k.dir == DIR_OUT && bv[i].addr != ext) {
+			bv[i].addr = ext;
+			bpf_map_update_elem(binds_fd, &k, &bv[i], BPF_ANY);
+		} else if (k.dir == DIR_IN && k.addr != ext) {
+			bpf_map_delete_elem(binds_fd, &k);
+			k.addr = ext;
+			bpf_map_update_elem(binds_fd, &k, &bv[i], BPF_ANY);
+		}
+	}
+	free(bk);
+	free(bv);
+	return 0;
+}
+
+int bindings_dump(int binds_fd, struct bind_key **keys, struct bind_val **vals,
+		  size_t *n)
+{
+	return map_dump(binds_fd, sizeof(**keys), sizeof(**vals), (void **)keys,
+			(void **)vals, n);
 }

@@ -59,4 +59,11 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 /* Delete every connection and binding on external address ext (0: all). */
 int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed);
 
+/* Move port forwards (static bindings) to external address ext. */
+int bindings_move_static(int binds_fd, __be32 ext);
+
+/* Every binding; free() both arrays. */
+int bindings_dump(int binds_fd, struct bind_key **keys, struct bind_val **vals,
+		  size_t *n);
+
 #endif

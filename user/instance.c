@@ -19,7 +19,7 @@ void instance_init(struct instance *in)
 	memset(in, 0, sizeof(*in));
 	in->prog_in_fd = in->flows_fd = in->binds_fd = in->state_fd = -1;
 	in->internal_fd = in->stats_fd = in->rodata_fd = -1;
-	in->events_fd = -1;
+	in->events_fd = in->fwd_ports_fd = -1;
 }
 
 static void close_fd(int *fd)
@@ -39,6 +39,7 @@ void instance_close(struct instance *in)
 	close_fd(&in->stats_fd);
 	close_fd(&in->rodata_fd);
 	close_fd(&in->events_fd);
+	close_fd(&in->fwd_ports_fd);
 }
 
 __u32 xdp_attached_id(int ifindex, __u32 *mode_flags)
@@ -121,6 +122,8 @@ static int open_maps_of(struct instance *in, int prog_fd)
 			slot = &in->stats_fd;
 		else if (!strcmp(mi.name, "events"))
 			slot = &in->events_fd;
+		else if (!strcmp(mi.name, "fwd_ports"))
+			slot = &in->fwd_ports_fd;
 		else if (strstr(mi.name, ".rodata"))
 			slot = &in->rodata_fd;
 		if (slot && *slot < 0)
@@ -148,7 +151,8 @@ static int open_maps(struct instance *in)
 			return err;
 	}
 	if (in->flows_fd < 0 || in->binds_fd < 0 || in->state_fd < 0 ||
-	    in->internal_fd < 0 || in->stats_fd < 0 || in->rodata_fd < 0)
+	    in->internal_fd < 0 || in->stats_fd < 0 || in->rodata_fd < 0 ||
+	    in->fwd_ports_fd < 0)
 		return -ENOENT;
 	return 0;
 }
@@ -256,6 +260,7 @@ void pin_dir(char *buf, size_t len, const char *ifname)
 
 static const char *const pin_names[] = {
 	"flows", "binds", "state", "internal_nets", "stats", "events",
+	"fwd_ports",
 	"masq_wan_in", "masq_wan_out", "masq_lan_fast",
 };
 
@@ -278,7 +283,7 @@ int instance_pin(const struct instance *in, int prog_out_fd, int prog_lan_fd)
 {
 	int fds[] = { in->flows_fd, in->binds_fd, in->state_fd,
 		      in->internal_fd, in->stats_fd, in->events_fd,
-		      in->prog_in_fd,
+		      in->fwd_ports_fd, in->prog_in_fd,
 		      prog_out_fd, prog_lan_fd };
 	char dir[PATH_MAX];
 

@@ -34,6 +34,7 @@ struct instance {
 	int stats_fd;
 	int rodata_fd;
 	int events_fd;		/* -1 when the tc egress program is gone */
+	int fwd_ports_fd;
 	struct bpfmasq_bpf__rodata cfg;
 };
 

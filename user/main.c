@@ -30,6 +30,10 @@ static int cmd_help(int argc, char **argv)
 "  status [IFNAME]    settings, external address, controller\n"
 "  conns [IFNAME]     translated connections (inside, outside, remote)\n"
 "  stats [IFNAME]     packet counters and every drop reason\n"
+"  forward add IFNAME tcp|udp PORT IP:PORT\n"
+"  forward del IFNAME tcp|udp PORT\n"
+"  forward list IFNAME\n"
+"                     static port forwards to inside servers\n"
 "  help               this text\n"
 "\n"
 "Options:\n"
@@ -52,6 +56,7 @@ static const struct {
 	{ "status", cmd_status },
 	{ "conns", cmd_conns },
 	{ "stats", cmd_stats },
+	{ "forward", cmd_forward },
 	{ "help", cmd_help },
 };
 

@@ -220,6 +220,7 @@ static int show_conns(struct instance *in)
 		p_err("cannot read flows of %s: %s", in->ifname, strerror(-err));
 		return -1;
 	}
+	forwards_show(in);
 	for (size_t i = 0; i < n; i++) {
 		char inside[24], outside[24], remote[24];
 		__u64 last = conn_last_seen(&c[i]);

@@ -273,11 +273,66 @@ static void tc_detach_ours(int ifindex, bool own_clsact)
 	}
 }
 
+/* A clsact qdisc to attach to; *own says whether we made it (and so must
+ * remove it again). */
+static int tc_hook_ensure(int ifindex, bool *own)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS);
+	int err = bpf_tc_hook_create(&hook);
+
+	*own = !err;
+	return err == -EEXIST ? 0 : err;
+}
+
+static bool lan_own_clsact(const struct nat_state *st, int i)
+{
+	return st->flags & (1U << (STATE_LAN_OWN_CLSACT_SHIFT + i));
+}
+
+static void detach_lan(const struct nat_state *st, int i)
+{
+	xdp_detach_ours(st->lan_ifindex[i], "masq_lan_fast");
+	tc_detach_ours(st->lan_ifindex[i], lan_own_clsact(st, i));
+}
+
+/*
+ * A LAN gets the XDP fast path and, at tc ingress, hairpinning.  On
+ * failure nothing of it stays attached.
+ */
+static int attach_lan(struct bpfmasq_bpf *skel, struct nat_state *st, int i,
+		      const char *name)
+{
+	bool own;
+	__u32 mode;
+	int err;
+
+	err = xdp_attach_any_mode(st->lan_ifindex[i],
+				  bpf_program__fd(skel->progs.masq_lan_fast),
+				  &mode);
+	if (err) {
+		p_err("cannot attach XDP to --lan %s: %s", name, strerror(-err));
+		return err;
+	}
+	err = tc_hook_ensure(st->lan_ifindex[i], &own);
+	if (own)
+		st->flags |= 1U << (STATE_LAN_OWN_CLSACT_SHIFT + i);
+	if (!err)
+		err = tc_attach(st->lan_ifindex[i], BPF_TC_INGRESS,
+				bpf_program__fd(skel->progs.masq_lan_hairpin));
+	if (err) {
+		p_err("cannot attach the hairpin program to --lan %s: %s", name,
+		      strerror(-err));
+		detach_lan(st, i);
+	}
+	return err;
+}
+
 /* Remove whatever `up` attached, from the state it recorded. */
 static void detach_all(int wan_ifindex, const struct nat_state *st)
 {
 	for (int i = 0; i < BPFMASQ_MAX_LAN && st->lan_ifindex[i]; i++)
-		xdp_detach_ours(st->lan_ifindex[i], "masq_lan_fast");
+		detach_lan(st, i);
 	tc_detach_ours(wan_ifindex, st->flags & STATE_OWN_CLSACT);
 	xdp_detach_ours(wan_ifindex, "masq_wan_in");
 }
@@ -410,6 +465,7 @@ static int instance_from_skel(struct instance *in, const struct up_opts *o,
 	in->stats_fd = dup(bpf_map__fd(skel->maps.stats));
 	in->rodata_fd = dup(bpf_map__fd(skel->maps.rodata));
 	in->events_fd = dup(bpf_map__fd(skel->maps.events));
+	in->fwd_ports_fd = dup(bpf_map__fd(skel->maps.fwd_ports));
 	return in->prog_in_fd < 0 || in->flows_fd < 0 || in->binds_fd < 0 ||
 	       in->state_fd < 0 || in->internal_fd < 0 || in->stats_fd < 0 ||
 	       in->rodata_fd < 0 ? -1 : 0;
@@ -423,9 +479,8 @@ int cmd_up(int argc, char **argv)
 	struct up_opts o;
 	__u32 mode, zero = 0;
 	int err, pid, lan_up = 0;
-	bool tc_up = false, wan_up = false;
+	bool tc_up = false, wan_up = false, own_clsact = false;
 	__u8 one = 1;
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
 
 	if (parse_up_opts(argc, argv, &o))
 		return 1;
@@ -488,21 +543,13 @@ int cmd_up(int argc, char **argv)
 		goto fail;
 	}
 	wan_up = true;
-	for (; lan_up < o.n_lan; lan_up++) {
-		err = xdp_attach_any_mode(o.lan_ifindex[lan_up],
-					  bpf_program__fd(skel->progs.masq_lan_fast),
-					  &mode);
-		if (err) {
-			p_err("cannot attach XDP to --lan %s: %s",
-			      o.lan_name[lan_up], strerror(-err));
+	for (; lan_up < o.n_lan; lan_up++)
+		if (attach_lan(skel, &st, lan_up, o.lan_name[lan_up]))
 			goto fail;
-		}
-	}
-	hook.ifindex = o.ifindex;
-	err = bpf_tc_hook_create(&hook);
-	if (!err)
+	err = tc_hook_ensure(o.ifindex, &own_clsact);
+	if (own_clsact)
 		st.flags |= STATE_OWN_CLSACT;
-	else if (err != -EEXIST) {
+	if (err) {
 		p_err("cannot create the clsact qdisc on %s: %s", o.ifname,
 		      strerror(-err));
 		goto fail;
@@ -541,8 +588,8 @@ fail_pinned:
 	instance_close(&in);
 fail:
 	for (int i = 0; i < lan_up; i++)
-		xdp_detach_ours(o.lan_ifindex[i], "masq_lan_fast");
-	if (tc_up)
+		detach_lan(&st, i);
+	if (tc_up || own_clsact)
 		tc_detach_ours(o.ifindex, st.flags & STATE_OWN_CLSACT);
 	if (wan_up)
 		xdp_detach_ours(o.ifindex, "masq_wan_in");

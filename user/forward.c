@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `bpfmasq forward add|del|list`: static port forwards.  A forward is a
+ * pair of static bindings in `binds` (external port <-> inside server), so
+ * the data plane needs nothing new: inbound packets to the port open flows
+ * whatever the filtering mode, and the server's own outbound connections
+ * from that port keep it (endpoint-independent mapping).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include "commands.h"
+#include "flowtable.h"
+#include "instance.h"
+#include "util.h"
+
+static int parse_proto(const char *s, __u8 *proto)
+{
+	if (!strcmp(s, "tcp"))
+		*proto = IPPROTO_TCP;
+	else if (!strcmp(s, "udp"))
+		*proto = IPPROTO_UDP;
+	else {
+		p_err("bad protocol '%s': use tcp or udp", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_endpoint(const char *s, __be32 *addr, __be16 *port)
+{
+	char buf[32], *colon;
+	struct in_addr in;
+	__u32 p;
+
+	if (strlen(s) >= sizeof(buf) || !(colon = strchr(strcpy(buf, s), ':')))
+		goto bad;
+	*colon = '\0';
+	if (inet_pton(AF_INET, buf, &in) != 1)
+		goto bad;
+	if (parse_u32("port", colon + 1, 1, 65535, &p))
+		return -1;
+	*addr = in.s_addr;
+	*port = htons(p);
+	return 0;
+bad:
+	p_err("bad inside endpoint '%s': expected IP:PORT like 10.0.1.5:80", s);
+	return -1;
+}
+
+static const char *proto_str(__u8 proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : "udp";
+}
+
+static int fwd_port_mark(const struct instance *in, __be16 port, bool on)
+{
+	__u32 p = ntohs(port), word = p / 64;
+	__u64 bits;
+
+	if (bpf_map_lookup_elem(in->fwd_ports_fd, &word, &bits))
+		return -1;
+	if (on)
+		bits |= 1ULL << (p % 64);
+	else
+		bits &= ~(1ULL << (p % 64));
+	return bpf_map_update_elem(in->fwd_ports_fd, &word, &bits, BPF_ANY);
+}
+
+static int open_up(const char *ifname, struct instance *in, struct nat_state *st)
+{
+	int err;
+
+	if (geteuid()) {
+		p_err("must be run as root (changing BPF maps needs CAP_BPF)");
+		return -1;
+	}
+	err = instance_find(ifname, in);
+	if (err < 0)
+		return -1;
+	if (err == INSTANCE_NONE) {
+		p_err("%s is not up (start it with 'bpfmasq up %s')", ifname,
+		      ifname);
+		return -1;
+	}
+	if (instance_get_state(in, st)) {
+		p_err("cannot read the state of %s: %s", ifname, strerror(errno));
+		instance_close(in);
+		return -1;
+	}
+	return 0;
+}
+
+static int forward_add(int argc, char **argv)
+{
+	struct bind_key kin = { .dir = DIR_IN }, kout = { .dir = DIR_OUT };
+	struct bind_val vin = { .flags = BIND_STATIC };
+	struct bind_val vout = { .flags = BIND_STATIC };
+	char a[INET_ADDRSTRLEN], b[24];
+	struct bind_val cur;
+	struct nat_state st;
+	struct instance in;
+	__u32 port;
+	int ret = 1;
+
+	if (argc != 5) {
+		p_err("usage: bpfmasq forward add IFNAME tcp|udp PORT IP:PORT");
+		return 1;
+	}
+	if (parse_proto(argv[2], &kin.proto) ||
+	    parse_u32("port", argv[3], 1, 65535, &port) ||
+	    parse_endpoint(argv[4], &vin.addr, &vin.port))
+		return 1;
+	if (open_up(argv[1], &in, &st))
+		return 1;
+	if (!st.ext_addr) {
+		p_err("%s has no external address now; add one first", argv[1]);
+		goto out;
+	}
+	kin.addr = st.ext_addr;
+	kin.port = htons(port);
+	kout.proto = kin.proto;
+	kout.addr = vin.addr;
+	kout.port = vin.port;
+	vout.addr = kin.addr;
+	vout.port = kin.port;
+
+	if (!bpf_map_lookup_elem(in.binds_fd, &kin, &cur)) {
+		if (cur.flags & BIND_STATIC)
+			p_err("%s port %u is already forwarded to %s; delete that forward first",
+			      argv[2], port, fmt_endpoint(b, cur.addr, cur.port));
+		else
+			p_err("%s port %u is in use by the NAT mapping of %s; pick another port or retry once it expires",
+			      argv[2], port, fmt_endpoint(b, cur.addr, cur.port));
+		goto out;
+	}
+	if (!bpf_map_lookup_elem(in.binds_fd, &kout, &cur) &&
+	    (cur.flags & BIND_STATIC)) {
+		p_err("%s is already the target of %s port %u; delete that forward first",
+		      argv[4], argv[2], ntohs(cur.port));
+		goto out;
+	}
+	/* The external side is the lock, exactly as in port allocation. */
+	if (bpf_map_update_elem(in.binds_fd, &kin, &vin, BPF_NOEXIST)) {
+		p_err("cannot add the forward: %s", strerror(errno));
+		goto out;
+	}
+	if (bpf_map_update_elem(in.binds_fd, &kout, &vout, BPF_ANY) ||
+	    fwd_port_mark(&in, kin.port, true)) {
+		p_err("cannot add the forward: %s", strerror(errno));
+		bpf_map_delete_elem(in.binds_fd, &kin);
+		goto out;
+	}
+	if (json_output) {
+		jw_start_object(&jw);
+		jw_kv_string(&jw, "status", "added");
+		jw_end_object(&jw);
+		jw_finish(&jw);
+	} else {
+		printf("%s: forwarding %s %s:%u to %s\n", argv[1], argv[2],
+		       fmt_addr(a, st.ext_addr), port, argv[4]);
+	}
+	ret = 0;
+out:
+	instance_close(&in);
+	return ret;
+}
+
+/* Remove the connections a deleted forward carried. */
+static void flush_forward_flows(const struct instance *in, __u8 proto,
+				__be16 ext_port, const struct bind_val *target)
+{
+	struct conn *c;
+	size_t n;
+
+	if (conns_list(in->flows_fd, &c, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].out_key.proto != proto || c[i].out.nat_port != ext_port ||
+		    c[i].out_key.saddr != target->addr ||
+		    c[i].out_key.sport != target->port)
+			continue;
+		bpf_map_delete_elem(in->flows_fd, &c[i].in_key);
+		bpf_map_delete_elem(in->flows_fd, &c[i].out_key);
+	}
+	free(c);
+}
+
+static int forward_del(int argc, char **argv)
+{
+	struct bind_key kin = { .dir = DIR_IN }, kout = { .dir = DIR_OUT };
+	struct bind_val vin, other;
+	struct nat_state st;
+	struct instance in;
+	__u32 port;
+	int ret = 1;
+
+	if (argc != 4) {
+		p_err("usage: bpfmasq forward del IFNAME tcp|udp PORT");
+		return 1;
+	}
+	if (parse_proto(argv[2], &kin.proto) ||
+	    parse_u32("port", argv[3], 1, 65535, &port))
+		return 1;
+	if (open_up(argv[1], &in, &st))
+		return 1;
+	kin.addr = st.ext_addr;
+	kin.port = htons(port);
+	if (bpf_map_lookup_elem(in.binds_fd, &kin, &vin) ||
+	    !(vin.flags & BIND_STATIC)) {
+		p_err("%s has no forward of %s port %u (see 'bpfmasq forward list %s')",
+		      argv[1], argv[2], port, argv[1]);
+		goto out;
+	}
+	kout = (struct bind_key){ .addr = vin.addr, .port = vin.port,
+				  .proto = kin.proto, .dir = DIR_OUT };
+	bpf_map_delete_elem(in.binds_fd, &kout);
+	bpf_map_delete_elem(in.binds_fd, &kin);
+	flush_forward_flows(&in, kin.proto, kin.port, &vin);
+	/* The bit is per port, shared by tcp and udp. */
+	kin.proto = kin.proto == IPPROTO_TCP ? IPPROTO_UDP : IPPROTO_TCP;
+	if (bpf_map_lookup_elem(in.binds_fd, &kin, &other) ||
+	    !(other.flags & BIND_STATIC))
+		fwd_port_mark(&in, kin.port, false);
+	if (json_output) {
+		jw_start_object(&jw);
+		jw_kv_string(&jw, "status", "deleted");
+		jw_end_object(&jw);
+		jw_finish(&jw);
+	} else {
+		printf("%s: forward of %s port %u deleted\n", argv[1], argv[2],
+		       port);
+	}
+	ret = 0;
+out:
+	instance_close(&in);
+	return ret;
+}
+
+/* Print the forwards of one instance (shared with `conns`). */
+void forwards_show(const struct instance *in)
+{
+	struct bind_key *bk;
+	struct bind_val *bv;
+	size_t n;
+
+	if (bindings_dump(in->binds_fd, &bk, &bv, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char outside[24], inside[24];
+
+		if (bk[i].dir != DIR_IN || !(bv[i].flags & BIND_STATIC))
+			continue;
+		fmt_endpoint(outside, bk[i].addr, bk[i].port);
+		fmt_endpoint(inside, bv[i].addr, bv[i].port);
+		if (json_output) {
+			jw_start_object(&jw);
+			jw_kv_string(&jw, "ifname", in->ifname);
+			jw_kv_string(&jw, "proto", proto_str(bk[i].proto));
+			jw_kv_string(&jw, "state", "FORWARD");
+			jw_kv_string(&jw, "outside", outside);
+			jw_kv_string(&jw, "inside", inside);
+			jw_kv_string(&jw, "remote", "*");
+			jw_end_object(&jw);
+		} else {
+			printf("%-4s %-11s inside %-21s outside %-21s remote *\n",
+			       proto_str(bk[i].proto), "FORWARD", inside,
+			       outside);
+		}
+	}
+	free(bk);
+	free(bv);
+}
+
+static int forward_list(int argc, char **argv)
+{
+	struct nat_state st;
+	struct instance in;
+
+	if (argc != 2) {
+		p_err("usage: bpfmasq forward list IFNAME");
+		return 1;
+	}
+	if (open_up(argv[1], &in, &st))
+		return 1;
+	if (json_output)
+		jw_start_array(&jw);
+	forwards_show(&in);
+	if (json_output) {
+		jw_end_array(&jw);
+		jw_finish(&jw);
+	}
+	instance_close(&in);
+	return 0;
+}
+
+int cmd_forward(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "add"))
+		return forward_add(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "del"))
+		return forward_del(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "list"))
+		return forward_list(argc - 1, argv + 1);
+	p_err("usage: bpfmasq forward add|del|list IFNAME ... (see 'bpfmasq help')");
+	return 1;
+}
