@@ -33,6 +33,8 @@ endif
 
 .PHONY: all clean install deps test unit lab demo bench vmlinux fuzz
 .DELETE_ON_ERROR:
+# The BPF object is an input of the skeleton, not a throwaway.
+.SECONDARY: $(OUTPUT)/bpfmasq.bpf.o
 
 all: $(OUTPUT)/bpfmasq
 
@@ -56,10 +58,10 @@ $(OUTPUT)/bpfmasq: $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The ALG parsers are plain C: their tests need neither libbpf nor BPF.
-ALG_SRCS  := user/alg_ftp.c user/alg_irc.c user/seqadj.c
+ALG_SRCS  := user/alg_ftp.c user/alg_irc.c
 FUZZ_SECONDS ?= 10
 
-$(OUTPUT)/tests/test_alg: tests/unit/test_alg.c $(ALG_SRCS) $(wildcard user/alg_*.h user/seqadj.h) | $(OUTPUT)/tests
+$(OUTPUT)/tests/test_alg: tests/unit/test_alg.c $(ALG_SRCS) $(wildcard user/alg_*.h) headers/seqadj.h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(ALG_SRCS) -o $@
 

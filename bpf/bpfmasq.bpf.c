@@ -26,6 +26,7 @@
 #include "nat.h"
 #include "icmp.h"
 #include "frag.h"
+#include "alg.h"
 #include "fib.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -75,12 +76,38 @@ static __always_inline void report_exhausted(struct __sk_buff *skb,
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/*
+ * The ALG's part of an outbound segment: hand a control segment that may
+ * carry a command to the controller (NAT_HELD).  Segments the controller
+ * sent back are not handed over again.
+ */
+static __always_inline int out_alg(struct __sk_buff *skb, const struct pkt *p,
+				   const struct xlate *x)
+{
+	bool to_server = false;
+	__u8 alg;
+
+	alg = alg_of_out(p, &to_server);
+	if (alg == ALG_NONE || skb->mark == BPFMASQ_ALG_MARK)
+		return NAT_XLATE;
+	/* Control segments are few and small: read them whole. */
+	if (ctx_data(skb) + skb->len > ctx_data_end(skb))
+		bpf_skb_pull_data(skb, skb->len);
+	if (!alg_worth_inspecting(ctx_data(skb), ctx_data_end(skb), p, alg,
+				  to_server))
+		return NAT_XLATE;
+	if (alg_punt(skb, p, x, alg, to_server) == NAT_HELD)
+		return NAT_HELD;
+	count(CNT_ALG_UNHANDLED);
+	return NAT_XLATE;
+}
+
 SEC("tc")
 int masq_wan_out(struct __sk_buff *skb)
 {
 	struct nat_state *st = state_get();
 	struct flow_val *v = NULL;
-	struct edits ed = {};
+	struct edits *ed;
 	struct xlate x = {};
 	struct pkt p = {};
 	int ret;
@@ -92,12 +119,15 @@ int masq_wan_out(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (ret == PARSE_OK && p.is_icmp_error &&
 	    is_internal(p.key.saddr, st->ext_addr)) {
-		ret = st->ext_addr ? icmp_error_xlate(ctx_data(skb),
+		ed = edits_get();
+		if (!ed)
+			return TC_ACT_SHOT;
+		ret = st->ext_addr ? icmp_error_xlate(skb, ctx_data(skb),
 						      ctx_data_end(skb), &p,
-						      true, st->ext_addr, &ed)
+						      true, st->ext_addr, ed)
 				   : -DROP_NO_EXT_ADDR;
 		if (ret == NAT_XLATE) {
-			ret = tc_apply_edits(skb, &ed);
+			ret = tc_apply_edits(skb, ed);
 			if (!ret) {
 				count(CNT_ICMP_ERR_TRANSLATED);
 				return TC_ACT_OK;
@@ -105,9 +135,19 @@ int masq_wan_out(struct __sk_buff *skb)
 		}
 	} else if (ret == PARSE_OK) {
 		ret = nat_out(skb, &p, &x, true, &v);
+		if (ret == NAT_XLATE && v) {
+			ret = out_alg(skb, &p, &x);
+			if (ret == NAT_HELD) {
+				flow_touch(v, p.tcp_seen);
+				count(CNT_ALG_PUNTED);
+				return TC_ACT_SHOT;
+			}
+		}
 		if (ret == NAT_XLATE) {
 			flow_touch(v, p.tcp_seen);
 			ret = tc_apply(skb, &p, &x);
+			if (!ret && v && (v->flags & FLOW_SEQADJ))
+				ret = SEQADJ(seqadj_tc, skb, &p, DIR_OUT);
 			if (!ret) {
 				count(x.l3_only ? CNT_FRAG_TRANSLATED :
 						  CNT_OUT_TRANSLATED);
@@ -143,12 +183,14 @@ int masq_wan_in(struct xdp_md *ctx)
 	if (ret == PARSE_OK) {
 		if (p.key.daddr == st->ext_addr && st->ext_addr &&
 		    p.is_icmp_error) {
-			struct edits ed = {};
+			struct edits *ed = edits_get();
 
-			ret = icmp_error_xlate(data, data_end, &p, false,
-					       st->ext_addr, &ed);
+			if (!ed)
+				return XDP_DROP;
+			ret = icmp_error_xlate(ctx, data, data_end, &p, false,
+					       st->ext_addr, ed);
 			if (ret == NAT_XLATE) {
-				ret = xdp_apply_edits(ctx, &ed);
+				ret = xdp_apply_edits(ctx, ed);
 				if (!ret) {
 					count(CNT_ICMP_ERR_TRANSLATED);
 					return XDP_PASS;
@@ -182,6 +224,8 @@ int masq_wan_in(struct xdp_md *ctx)
 	if (ret == NAT_XLATE) {
 		flow_touch(v, p.tcp_seen);
 		ret = xdp_apply(ctx, &p, &x);
+		if (!ret && v && (v->flags & FLOW_SEQADJ))
+			ret = SEQADJ(seqadj_xdp, ctx, &p, DIR_IN);
 		if (!ret) {
 			count(x.l3_only ? CNT_FRAG_TRANSLATED : CNT_IN_TRANSLATED);
 			return XDP_PASS;
@@ -219,6 +263,8 @@ int masq_wan_in_tc(struct __sk_buff *skb)
 	if (ret == NAT_XLATE) {
 		flow_touch(v, p.tcp_seen);
 		ret = tc_apply(skb, &p, &x);
+		if (!ret && v && (v->flags & FLOW_SEQADJ))
+			ret = SEQADJ(seqadj_tc, skb, &p, DIR_IN);
 		if (!ret) {
 			count(CNT_IN_TRANSLATED);
 			return TC_ACT_OK;
@@ -248,6 +294,7 @@ int masq_lan_fast(struct xdp_md *ctx)
 	void *data_end = ctx_data_end(ctx);
 	struct bpf_fib_lookup fib;
 	struct flow_val *v = NULL;
+	bool to_server;
 	struct ethhdr *eth;
 	struct iphdr *iph;
 	struct xlate x = {};
@@ -260,7 +307,8 @@ int masq_lan_fast(struct xdp_md *ctx)
 		return XDP_PASS;
 	/* Only established flows: a miss, a new flow or any drop decision is
 	 * the slow path's, so it is taken (and counted) in one place. */
-	if (nat_out(ctx, &p, &x, false, &v) != NAT_XLATE)
+	if (nat_out(ctx, &p, &x, false, &v) != NAT_XLATE || !v ||
+	    (v->flags & FLOW_SEQADJ) || alg_of_out(&p, &to_server) != ALG_NONE)
 		return XDP_PASS;
 	if (!fib_to_wan(ctx, &p, x.new_addr, &fib))
 		return XDP_PASS;
@@ -333,7 +381,7 @@ int masq_lan_hairpin(struct __sk_buff *skb)
 	struct nat_state *st = state_get();
 	struct flow_val *vo = NULL, *vi = NULL;
 	struct xlate xo = {}, xi = {};
-	struct pkt p = {}, back;
+	struct pkt p = {};
 	int ret;
 
 	if (!st || !st->ext_addr)
@@ -346,17 +394,18 @@ int masq_lan_hairpin(struct __sk_buff *skb)
 
 	ret = nat_out(skb, &p, &xo, true, &vo);
 	if (ret == NAT_XLATE) {
-		back = p;
-		back.key.saddr = xo.new_addr;
-		back.key.sport = xo.new_port;
-		ret = nat_in(skb, &back, st->ext_addr, &xi, &vi);
+		/* From here on p is the packet as it comes back in; the
+		 * offsets tc_apply() needs are the same. */
+		p.key.saddr = xo.new_addr;
+		p.key.sport = xo.new_port;
+		ret = nat_in(skb, &p, st->ext_addr, &xi, &vi);
 	}
 	if (ret == NAT_XLATE) {
 		flow_touch(vo, p.tcp_seen);
 		flow_touch(vi, p.tcp_seen);
 		ret = tc_apply(skb, &p, &xo);
 		if (!ret)
-			ret = tc_apply(skb, &back, &xi);
+			ret = tc_apply(skb, &p, &xi);
 		if (!ret)
 			ret = hairpin_forward(skb, &p, xi.new_addr);
 		if (ret >= 0) {

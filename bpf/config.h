@@ -24,4 +24,11 @@ const volatile bool cfg_match_all_sources = true;
  * redirects packets that the FIB routes out of it. */
 const volatile __u32 cfg_wan_ifindex = 0;
 
+/* Control connections the ALGs watch (server ports, host order; 0 ends
+ * the list).  `--no-alg NAME` empties a list, so the verifier drops that
+ * ALG's code entirely. */
+#define ALG_MAX_PORTS 4
+const volatile __u16 cfg_ftp_ports[ALG_MAX_PORTS] = { 21 };
+const volatile __u16 cfg_irc_ports[ALG_MAX_PORTS] = { 6667 };
+
 #endif

@@ -61,7 +61,7 @@ static __always_inline int frag_hold(struct xdp_md *ctx, const struct pkt *p,
 	len = p->tot_len;
 	/* Keep the bound check on the register the helper gets. */
 	asm volatile("" : "+r"(len));
-	if (len > EV_FRAG_MAX || len < sizeof(struct iphdr) ||
+	if (len > EV_PKT_MAX || len < sizeof(struct iphdr) ||
 	    bpf_xdp_load_bytes(ctx, p->l3_off, h->pkt, len)) {
 		bpf_ringbuf_discard(h, 0);
 		return -DROP_FRAGMENT;

@@ -27,6 +27,21 @@ struct edits {
 	} e[MAX_EDITS];
 };
 
+/* Room for the edits of one ICMP error, off the (full) stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct edits);
+} icmp_scratch SEC(".maps");
+
+static __always_inline struct edits *edits_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&icmp_scratch, &zero);
+}
+
 static __always_inline void edit_add(struct edits *ed, __u32 off, __u32 size,
 				     __u32 val)
 {
@@ -40,33 +55,44 @@ static __always_inline void edit_add(struct edits *ed, __u32 off, __u32 size,
 	}
 }
 
-/* The whole ICMP message must sum to 0xffff (RFC 792). */
-static __always_inline bool icmp_csum_ok(void *data, void *data_end,
-					 const struct pkt *p)
+/*
+ * The whole ICMP message must sum to 0xffff (RFC 792).  Read through the
+ * load helpers in a global function per context, so the verifier walks
+ * the loop once.
+ */
+static __always_inline bool icmp_sum_ok(void *ctx, bool xdp, __u32 off,
+					__u32 len)
 {
-	__u32 len = p->tot_len - (p->l4_off - p->l3_off);
-	__u32 sum = 0, i;
+	__u32 sum = 0;
 
 	if (len > ICMP_ERR_MAX_LEN)
 		return false;
-#pragma clang loop unroll(disable)
-	for (i = 0; i < ICMP_ERR_MAX_LEN / 2; i++) {
-		__u16 *w = data + p->l4_off + 2 * i;
+	for (__u32 i = 0; i < ICMP_ERR_MAX_LEN / 2; i++) {
+		__u16 w = 0;
 
-		if (2 * i + 1 >= len)
+		if (2 * i >= len)
 			break;
-		if ((void *)(w + 1) > data_end)
+		/* An odd last byte is padded with a zero byte. */
+		if (xdp ? bpf_xdp_load_bytes(ctx, off + 2 * i, &w,
+					     2 * i + 1 < len ? 2 : 1) :
+			  bpf_skb_load_bytes(ctx, off + 2 * i, &w,
+					     2 * i + 1 < len ? 2 : 1))
 			return false;
-		sum += *w;
-	}
-	if (len & 1) {
-		__u8 *b = data + p->l4_off + (len & 0x7fe);
-
-		if ((void *)(b + 1) > data_end)
-			return false;
-		sum += *b;	/* the pad byte is zero: [b, 0] as a word */
+		sum += w;
 	}
 	return csum_fold32(sum) == 0xffff;
+}
+
+__attribute__((noinline)) int icmp_sum_ok_tc(struct __sk_buff *skb, __u32 off,
+					     __u32 len)
+{
+	return icmp_sum_ok(skb, false, off & 0xff, len);
+}
+
+__attribute__((noinline)) int icmp_sum_ok_xdp(struct xdp_md *ctx, __u32 off,
+					      __u32 len)
+{
+	return icmp_sum_ok(ctx, true, off & 0xff, len);
 }
 
 static __always_inline __u16 csum_after4(__u16 check, __be32 from, __be32 to)
@@ -93,10 +119,12 @@ static __always_inline __u16 csum_after2(__u16 check, __be16 from, __be16 to)
  * Returns NAT_XLATE with the edits, NAT_PASS (not about a NAT flow: the
  * gateway's own traffic), or a negative drop reason.
  */
-static __always_inline int icmp_error_xlate(void *data, void *data_end,
+static __always_inline int icmp_error_xlate(void *ctx, void *data,
+					    void *data_end,
 					    const struct pkt *p, bool outbound,
 					    __be32 ext, struct edits *ed)
 {
+	__u32 icmp_len = p->tot_len - (p->l4_off - p->l3_off);
 	__u32 inner_l3 = p->l4_off + sizeof(struct icmphdr);
 	__u32 inner_l4, addr_off, port_off, l4csum_off = 0;
 	struct iphdr *outer = data + p->l3_off;
@@ -117,7 +145,8 @@ static __always_inline int icmp_error_xlate(void *data, void *data_end,
 	inner_l4 = inner_l3 + inner->ihl * 4;
 	l4 = data + (inner_l4 & 0xff);
 	/* RFC 792: the header plus at least 8 bytes of the offending data. */
-	if ((void *)(l4 + 8) > data_end)
+	if ((void *)(l4 + 8) > data_end ||
+	    inner_l4 + 8 > p->l3_off + p->tot_len)
 		return -DROP_MALFORMED_L4;
 
 	key.proto = inner->protocol;
@@ -130,7 +159,8 @@ static __always_inline int icmp_error_xlate(void *data, void *data_end,
 		if (inner->protocol == IPPROTO_UDP) {
 			if (ports[3])
 				l4csum_off = inner_l4 + 6;
-		} else if ((void *)(l4 + 18) <= data_end) {
+		} else if (inner_l4 + 18 <= p->l3_off + p->tot_len &&
+			   (void *)(l4 + 18) <= data_end) {
 			/* Only when the error quotes that much of TCP. */
 			l4csum_off = inner_l4 + 16;
 		}
@@ -166,7 +196,9 @@ static __always_inline int icmp_error_xlate(void *data, void *data_end,
 	v = bpf_map_lookup_elem(&flows, &key);
 	if (!v)
 		return -DROP_ICMP_NO_FLOW;
-	if (!icmp_csum_ok(data, data_end, p))
+	/* Outbound errors come from tc, inbound ones from XDP. */
+	if (!(outbound ? icmp_sum_ok_tc(ctx, p->l4_off, icmp_len) :
+			 icmp_sum_ok_xdp(ctx, p->l4_off, icmp_len)))
 		return -DROP_ICMP_BAD_CSUM;
 
 	pp = data + (port_off & 0xff);

@@ -19,6 +19,15 @@ struct {
 	__type(value, struct bind_val);
 } binds SEC(".maps");
 
+/* Sequence adjustments of ALG-rewritten connections (FLOW_SEQADJ). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct flow_key);
+	__type(value, struct flow_seqadj);
+} seqadj SEC(".maps");
+
 /* Bitmap of forwarded external ports, word = port / 64. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -184,6 +184,25 @@ static __always_inline int port_alloc(void *ctx, const struct flow_key *out_key,
 }
 
 /*
+ * port_alloc() as a global function taking the flow key in two words: the
+ * verifier checks its loop of tries once, on its own, rather than inside
+ * every path of the tc programs.  Returns the port (network order) or a
+ * negative drop reason.
+ */
+__attribute__((noinline)) int port_alloc_tc(struct __sk_buff *skb, __u64 k0,
+					    __u64 k1, __be32 ext)
+{
+	struct flow_key key;
+	__be16 port = 0;
+	int err;
+
+	__builtin_memcpy(&key, &k0, sizeof(k0));
+	__builtin_memcpy((char *)&key + sizeof(k0), &k1, sizeof(k1));
+	err = port_alloc(skb, &key, ext, &port);
+	return err ? err : port;
+}
+
+/*
  * Insert both directions of a connection.  The outbound half goes first and
  * is removed again if the inbound half cannot be stored, so a full table
  * never leaves half a pair.  Only the opening direction gets a timestamp:
@@ -222,6 +241,33 @@ static __always_inline int flow_pair_insert(const struct flow_key *out_key,
 	return 0;
 }
 
+/* flow_pair_insert() as a global function (flow key in two words,
+ * direction and seen bits packed): keeps its keys and values off the
+ * stack frames of the programs, which are near the 512-byte limit. */
+__attribute__((noinline)) int flow_pair_insert_g(__u64 k0, __u64 k1,
+						 __be32 ext, __u32 port_dir_seen)
+{
+	struct flow_key key;
+
+	__builtin_memcpy(&key, &k0, sizeof(k0));
+	__builtin_memcpy((char *)&key + sizeof(k0), &k1, sizeof(k1));
+	return flow_pair_insert(&key, ext, port_dir_seen & 0xffff,
+				port_dir_seen & (1 << 16),
+				(port_dir_seen >> 24) & 0xff);
+}
+
+static __always_inline int flow_pair_create(const struct flow_key *out_key,
+					    __be32 ext, __be16 ext_port,
+					    bool opened_out, __u8 seen)
+{
+	__u64 w[2];
+
+	__builtin_memcpy(w, out_key, sizeof(w));
+	return flow_pair_insert_g(w[0], w[1], ext,
+				  ext_port | (opened_out ? 1 << 16 : 0) |
+				  (__u32)seen << 24);
+}
+
 /* Make the flow for an outbound packet that has none yet. */
 static __always_inline int flow_create_out(void *ctx,
 					   const struct flow_key *out_key,
@@ -241,11 +287,15 @@ static __always_inline int flow_create_out(void *ctx,
 		 * controller is about to flush it. */
 		if (b)
 			return -DROP_NO_EXT_ADDR;
-		err = port_alloc(ctx, out_key, ext, &ext_port);
-		if (err)
+		__u64 w[2];
+
+		__builtin_memcpy(w, out_key, sizeof(w));
+		err = port_alloc_tc(ctx, w[0], w[1], ext);
+		if (err < 0)
 			return err;
+		ext_port = err;
 	}
-	return flow_pair_insert(out_key, ext, ext_port, true, seen);
+	return flow_pair_create(out_key, ext, ext_port, true, seen);
 }
 
 /* RFC 5382: only a SYN opens a TCP mapping. */
@@ -305,6 +355,24 @@ static __always_inline int nat_out(void *ctx, const struct pkt *p,
 	return NAT_XLATE;
 }
 
+/*
+ * An ALG expectation has had its one connection: from now on it is an
+ * ordinary binding of the announced endpoint (so its flows keep the port
+ * and the controller frees it with them), no longer open to new flows.
+ */
+static __always_inline void expect_fulfilled(struct bind_val *b,
+					     const struct bind_key *bk)
+{
+	struct bind_key out = { .addr = b->addr, .port = b->port,
+				.proto = bk->proto, .dir = DIR_OUT };
+	struct bind_val v = { .addr = bk->addr, .port = bk->port,
+			      .last_used_ns = b->last_used_ns };
+
+	b->flags &= ~BIND_EXPECT;
+	bpf_map_update_elem(&binds, &out, &v, BPF_NOEXIST);
+	count(CNT_EXPECT_USED);
+}
+
 /* Full-cone filtering: an unknown remote may open a flow to a binding. */
 static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 					  __be32 ext)
@@ -313,6 +381,7 @@ static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 			       .proto = p->key.proto, .dir = DIR_IN };
 	struct bind_val *b = bpf_map_lookup_elem(&binds, &bk);
 	struct flow_key out_key;
+	int err;
 
 	/* Nobody inside owns this port: a gateway socket may (then it is
 	 * the stack's), else stay silent (RFC 5382 REQ-4: no RST). */
@@ -320,8 +389,12 @@ static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 		return host_socket_owns(ctx, p->key.proto, p->key.saddr,
 					p->key.sport, ext, p->key.dport) ?
 		       NAT_PASS : -DROP_NO_MAPPING;
-	if (!cfg_filter_cone && !(b->flags & BIND_STATIC))
+	if (b->flags & BIND_EXPECT) {
+		if (b->peer != p->key.saddr)
+			return -DROP_FILTERED;
+	} else if (!cfg_filter_cone && !(b->flags & BIND_STATIC)) {
 		return -DROP_FILTERED;
+	}
 	if (!may_open(p))
 		return -DROP_TCP_NOT_SYN;
 	b->last_used_ns = bpf_ktime_get_coarse_ns();
@@ -330,8 +403,10 @@ static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 		.sport = b->port, .dport = p->key.sport,
 		.proto = p->key.proto, .dir = DIR_OUT,
 	};
-	return flow_pair_insert(&out_key, ext, p->key.dport, false,
-				p->tcp_seen);
+	err = flow_pair_create(&out_key, ext, p->key.dport, false, p->tcp_seen);
+	if (!err && (b->flags & BIND_EXPECT))
+		expect_fulfilled(b, &bk);
+	return err;
 }
 
 /* Inbound (WAN -> inside), for packets addressed to the external address. */

@@ -30,6 +30,7 @@ struct pkt {
 	__u32 dport_off;	/* echo both point at the identifier */
 	__u32 csum_off;		/* L4 checksum */
 	__u16 tot_len;
+	__u16 l4_hlen;		/* TCP header with options */
 	__u8 ttl;
 	__u8 tcp_seen;		/* SEEN_* bits this segment carries */
 	bool has_ports;		/* TCP, UDP or ICMP echo: translatable */
@@ -99,6 +100,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 			return -DROP_MALFORMED_L4;
 		p->key.sport = th->source;
 		p->key.dport = th->dest;
+		p->l4_hlen = th->doff * 4;
 		p->sport_off = p->l4_off + offsetof(struct tcphdr, source);
 		p->dport_off = p->l4_off + offsetof(struct tcphdr, dest);
 		p->csum_off = p->l4_off + offsetof(struct tcphdr, check);

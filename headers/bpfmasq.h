@@ -10,6 +10,7 @@
 #ifndef __bpf__
 #include <linux/types.h>
 #endif
+#include "seqadj.h"
 
 /* Which way a flow entry or binding translates. */
 enum bpfmasq_dir {
@@ -49,8 +50,21 @@ struct flow_val {
 	__be32 nat_addr;	/* new saddr (DIR_OUT) or daddr (DIR_IN) */
 	__be16 nat_port;	/* new sport (DIR_OUT) or dport (DIR_IN) */
 	__u8 seen;		/* enum bpfmasq_seen, only ever grows */
-	__u8 pad;
+	__u8 flags;		/* enum flow_flags */
 	__u64 last_seen_ns;	/* CLOCK_MONOTONIC_COARSE */
+};
+
+enum flow_flags {
+	FLOW_SEQADJ = 1 << 0,	/* an ALG changed a payload length: see the
+				 * seqadj map */
+};
+
+/* The sequence adjustments of one flow entry (keyed like `flows`), for the
+ * few connections an ALG rewrote: SEQ of this direction, and ACK/SACK
+ * (which acknowledge the other direction). */
+struct flow_seqadj {
+	struct seqadj_dir seq;
+	struct seqadj_dir ack;	/* the twin entry's seq */
 };
 
 /*
@@ -71,9 +85,14 @@ struct bind_val {
 	__be16 port;
 	__u16 flags;		/* enum bind_flags */
 	__u64 last_used_ns;	/* last flow created on it; guards expiry races */
+	__be32 peer;		/* BIND_EXPECT: the only remote that may use it */
+	__u32 pad;
 };
 
 enum bind_flags {
+	BIND_EXPECT = 1 << 1,	/* an ALG expectation (DIR_IN only): one
+				 * connection from `peer` may open it, then
+				 * it is an ordinary binding */
 	BIND_STATIC = 1 << 0,	/* a port forward (`bpfmasq forward`): anyone
 				 * may open flows to it, it never expires, and
 				 * the controller moves it to a new external
@@ -111,6 +130,17 @@ enum bpfmasq_event_type {
 	EV_PORTS_EXHAUSTED = 1,	/* answer with ICMP 3/13 (RFC 5508 REQ-8) */
 	EV_FRAG_HOLD = 2,	/* a fragment came before its first fragment */
 	EV_FRAG_RESOLVED = 3,	/* the first fragment came: release held ones */
+	EV_ALG_SEGMENT = 4,	/* an FTP/IRC control segment to inspect */
+};
+
+/* Segments the controller sends back out carry this skb mark, so the
+ * data plane translates them instead of handing them over again. */
+#define BPFMASQ_ALG_MARK 0xb9a50a19
+
+enum bpfmasq_alg {
+	ALG_NONE = 0,
+	ALG_FTP = 1,
+	ALG_IRC = 2,
 };
 
 #define EV_QUOTE_MAX 68	/* IPv4 header with options + 8 bytes (RFC 792) */
@@ -148,7 +178,7 @@ struct frag_val {
 /* Reassembly gives up after this long (Linux ipfrag_time); so do we. */
 #define FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)
 
-#define EV_FRAG_MAX 1518
+#define EV_PKT_MAX 1518	/* an Ethernet MTU worth of IP packet */
 
 struct bpfmasq_frag_event {
 	__u32 type;		/* EV_FRAG_HOLD or EV_FRAG_RESOLVED */
@@ -160,7 +190,23 @@ struct bpfmasq_frag_event {
 /* A fragment handed to the controller to hold, IP header onward. */
 struct bpfmasq_frag_hold {
 	struct bpfmasq_frag_event ev;
-	__u8 pkt[EV_FRAG_MAX];
+	__u8 pkt[EV_PKT_MAX];
+};
+
+/*
+ * An ALG control segment, IP header onward, as the inside host sent it
+ * (untranslated); the controller rewrites it and sends it on with
+ * BPFMASQ_ALG_MARK.
+ */
+struct bpfmasq_alg_event {
+	__u32 type;		/* EV_ALG_SEGMENT */
+	__u32 len;		/* bytes in pkt[] */
+	struct flow_key out_key;	/* the control connection, DIR_OUT */
+	__be32 ext_addr;	/* its external endpoint */
+	__be16 ext_port;
+	__u8 alg;		/* enum bpfmasq_alg */
+	__u8 to_server;		/* 1: client -> server (PORT, EPRT, DCC) */
+	__u8 pkt[EV_PKT_MAX];
 };
 
 /* An --internal prefix (LPM trie key). */
@@ -184,6 +230,9 @@ struct internal_key {
 	X(CNT_FRAG_TRANSLATED,	"fragments_translated")			\
 	X(CNT_FRAG_HELD,	"fragments_held")			\
 	X(CNT_HAIRPINNED,	"hairpinned")				\
+	X(CNT_ALG_PUNTED,	"alg_segments_to_controller")		\
+	X(CNT_ALG_UNHANDLED,	"alg_segments_not_inspected")		\
+	X(CNT_EXPECT_USED,	"alg_expectations_used")		\
 	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\
 	X(DROP_MALFORMED_L4,	"drop_malformed_l4")			\
 	X(DROP_FRAGMENT,	"drop_fragment")			\

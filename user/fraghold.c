@@ -13,7 +13,7 @@ struct held {
 	struct frag_key key;
 	__u64 deadline_ns;
 	__u32 len;
-	__u8 pkt[EV_FRAG_MAX];
+	__u8 pkt[EV_PKT_MAX];
 };
 
 struct fraghold {
@@ -47,7 +47,7 @@ void fraghold_free(struct fraghold *fh)
 bool fraghold_add(struct fraghold *fh, const struct bpfmasq_frag_hold *h,
 		  __u64 now_ns)
 {
-	if (h->ev.len < 20 || h->ev.len > EV_FRAG_MAX)
+	if (h->ev.len < 20 || h->ev.len > EV_PKT_MAX)
 		return false;
 	for (int i = 0; i < FRAGHOLD_SLOTS; i++) {
 		struct held *s = &fh->slot[i];

@@ -121,6 +121,8 @@ struct pspec {
 	__u16 udp_len;		/* 0: computed; larger = datagram continues
 				 * in later fragments (checksum covers it) */
 	__u16 trunc;		/* 0: whole frame; else cut to this length */
+	__u16 trailer;		/* bytes after the IP packet (beyond tot_len,
+				 * in no checksum), as a frame may carry */
 };
 
 #define ICMP_MTU(n)	((__u32)(n))		/* frag-needed next-hop MTU */
@@ -330,6 +332,8 @@ static size_t pkt_build(const struct pspec *s, __u8 *buf)
 	put16(ip + 10, csum_finish(csum_add_bytes(0, ip, IP_LEN + s->ip_opts)));
 
 	frame_len = l4_off + l4_len;
+	for (i = 0; i < s->trailer && frame_len < PKT_MAX; i++)
+		buf[frame_len++] = 0xee;
 	if (s->trunc && s->trunc < frame_len)
 		frame_len = s->trunc;
 	return frame_len;

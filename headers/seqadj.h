@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * TCP sequence adjustment after an ALG changed a segment's length: the
- * model of Linux's nf_conntrack_seqadj, in plain C.  The controller uses
- * it when it rewrites a segment; the BPF fast path carries the identical
- * logic (and the same struct in the flow entry) for every later segment,
- * and the unit tests hold both to this one.
+ * TCP sequence adjustment after an ALG changed a segment's length, as
+ * Linux's nf_conntrack_seqadj does it.  Plain inline C compiled into both
+ * sides: the controller when it rewrites a segment, the BPF programs for
+ * every later segment, so the two cannot drift apart.
  *
  * All sequence numbers are compared in serial-number arithmetic (RFC 1982),
  * so the 32-bit space wraps like TCP's.
@@ -12,8 +11,10 @@
 #ifndef BPFMASQ_SEQADJ_H
 #define BPFMASQ_SEQADJ_H
 
+#ifndef __bpf__
 #include <stdbool.h>
 #include <linux/types.h>
+#endif
 
 /* seq1 comes before seq2 (the kernel's before()). */
 static inline bool seq_before(__u32 seq1, __u32 seq2)
@@ -55,14 +56,34 @@ struct seqadj_dir {
  * must not count twice.  delta 0 changes nothing.  Returns whether the
  * state changed.
  */
-bool seqadj_record(struct seqadj_dir *d, __u32 seq, __s32 delta);
+static inline bool seqadj_record(struct seqadj_dir *d, __u32 seq, __s32 delta)
+{
+	/* offset_before == offset_after: nothing pending, any seq starts
+	 * the first correction (even one "before" a stale point). */
+	if (!delta)
+		return false;
+	if (d->offset_before != d->offset_after &&
+	    !seq_before(d->correction_pos, seq))
+		return false;
+	d->correction_pos = seq;
+	d->offset_before = d->offset_after;
+	/* Unsigned: the offset wraps with the sequence space, never UB. */
+	d->offset_after = (__s32)((__u32)d->offset_after + (__u32)delta);
+	return true;
+}
 
 /*
  * The SEQ to send for a segment of this direction that starts at seq (as
  * received).  For the rewritten segment itself the answer is the same
  * before and after its seqadj_record(), so the caller may do either first.
  */
-__u32 seqadj_seq(const struct seqadj_dir *d, __u32 seq);
+static inline __u32 seqadj_seq(const struct seqadj_dir *d, __u32 seq)
+{
+	__s32 off = seq_after(seq, d->correction_pos) ?
+		    d->offset_after : d->offset_before;
+
+	return seq + (__u32)off;
+}
 
 /*
  * Map an ACK number (or a SACK block edge) of the reverse direction back
@@ -72,6 +93,13 @@ __u32 seqadj_seq(const struct seqadj_dir *d, __u32 seq);
  * start of the rewritten segment (as sent) subtracts offset_after, any
  * other offset_before.
  */
-__u32 seqadj_ack(const struct seqadj_dir *other, __u32 ack);
+static inline __u32 seqadj_ack(const struct seqadj_dir *other, __u32 ack)
+{
+	__s32 off = seq_after(ack - (__u32)other->offset_before,
+			      other->correction_pos) ?
+		    other->offset_after : other->offset_before;
+
+	return ack - (__u32)off;
+}
 
 #endif /* BPFMASQ_SEQADJ_H */

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The data plane's share of the FTP and IRC ALGs.  It only recognises the
+ * few control segments that can carry a command to rewrite (a cheap look
+ * at their first bytes) and hands them, whole and untranslated, to the
+ * controller, which parses, rewrites, sets up the expectation and sends
+ * them back with BPFMASQ_ALG_MARK.  Everything else on a control
+ * connection stays on the fast path, with its sequence numbers shifted
+ * by what the rewrites added (the `seqadj` map, same logic as the
+ * controller's: headers/seqadj.h).
+ */
+#ifndef BPFMASQ_ALG_H
+#define BPFMASQ_ALG_H
+
+#define TCPOPT_EOL	0
+#define TCPOPT_NOP	1
+#define TCPOPT_SACK	5
+#define SACK_MAX_EDGES	8	/* four blocks */
+#define IRC_SCAN_MAX	512	/* where a CTCP marker is looked for */
+
+static __always_inline bool port_listed(const volatile __u16 *list, __be16 port)
+{
+	__u16 p = bpf_ntohs(port);
+
+	for (int i = 0; i < ALG_MAX_PORTS; i++)
+		if (list[i] && list[i] == p)
+			return true;
+	return false;
+}
+
+/* Which ALG an outbound TCP segment belongs to, and which way it goes. */
+static __always_inline __u8 alg_of_out(const struct pkt *p, bool *to_server)
+{
+	if (p->key.proto != IPPROTO_TCP)
+		return ALG_NONE;
+	*to_server = true;
+	if (port_listed(cfg_ftp_ports, p->key.dport))
+		return ALG_FTP;
+	if (port_listed(cfg_irc_ports, p->key.dport))
+		return ALG_IRC;
+	/* A reply of an FTP server behind a port forward (227, 229). */
+	*to_server = false;
+	if (port_listed(cfg_ftp_ports, p->key.sport))
+		return ALG_FTP;
+	return ALG_NONE;
+}
+
+static __always_inline __u32 upper4(const __u8 *b)
+{
+	/* ASCII letters only differ from upper case in bit 5. */
+	return ((__u32)b[0] << 24 | (__u32)b[1] << 16 | (__u32)b[2] << 8 | b[3]) &
+	       ~0x20202020U;
+}
+
+/*
+ * Could this segment carry what the ALG rewrites?  FTP commands and
+ * replies are looked for at the start of the segment (as Linux does);
+ * IRC messages anywhere in it, by their CTCP marker.
+ */
+static __always_inline bool alg_worth_inspecting(void *data, void *data_end,
+						 const struct pkt *p, __u8 alg,
+						 bool to_server)
+{
+	__u32 off = p->l4_off + p->l4_hlen;
+	__u32 len = p->l3_off + p->tot_len - off;
+	__u8 *b = data + (off & 0xff);
+
+	if (off >= p->l3_off + p->tot_len)
+		return false;
+	if (alg == ALG_FTP) {
+		if ((void *)(b + 5) > data_end)
+			return false;
+		if (to_server)
+			return b[4] == ' ' && (upper4(b) == 0x504f5254 ||  /* PORT */
+					       upper4(b) == 0x45505254);   /* EPRT */
+		return b[3] == ' ' && b[0] == '2' && b[1] == '2' &&
+		       (b[2] == '7' || b[2] == '9');
+	}
+	for (__u32 i = 0; i < IRC_SCAN_MAX; i++) {
+		__u8 *c = data + ((off + i) & 0x7ff);
+
+		if (i >= len || (void *)(c + 1) > data_end)
+			break;
+		if (*c == 1)
+			return true;
+	}
+	return false;
+}
+
+/* Hand a control segment to the controller; NAT_HELD unless the ring is
+ * full or the segment too big, when it goes on uninspected. */
+static __always_inline int alg_punt(struct __sk_buff *skb, const struct pkt *p,
+				    const struct xlate *x, __u8 alg,
+				    bool to_server)
+{
+	struct bpfmasq_alg_event *ev;
+	__u32 len;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev)
+		return NAT_PASS;
+	len = p->tot_len;
+	asm volatile("" : "+r"(len));
+	if (len > EV_PKT_MAX || len < sizeof(struct iphdr) ||
+	    bpf_skb_load_bytes(skb, p->l3_off, ev->pkt, len)) {
+		bpf_ringbuf_discard(ev, 0);
+		return NAT_PASS;
+	}
+	ev->type = EV_ALG_SEGMENT;
+	ev->len = len;
+	ev->out_key = p->key;
+	ev->out_key.dir = DIR_OUT;
+	ev->ext_addr = x->new_addr;
+	ev->ext_port = x->new_port;
+	ev->alg = alg;
+	ev->to_server = to_server;
+	bpf_ringbuf_submit(ev, 0);
+	return NAT_HELD;
+}
+
+static __always_inline void *pkt_data(void *ctx, bool xdp)
+{
+	return xdp ? ctx_data((struct xdp_md *)ctx) :
+		     ctx_data((struct __sk_buff *)ctx);
+}
+
+static __always_inline void *pkt_end(void *ctx, bool xdp)
+{
+	return xdp ? ctx_data_end((struct xdp_md *)ctx) :
+		     ctx_data_end((struct __sk_buff *)ctx);
+}
+
+/*
+ * Change one 32-bit TCP field and the checksum with it.  At tc the
+ * checksum helper knows whether the skb carries a partial checksum.
+ */
+static __always_inline int seq_rewrite(void *ctx, bool xdp, const struct pkt *p,
+				       __u32 off, __be32 old, __u32 new_host)
+{
+	__be32 new = bpf_htonl(new_host);
+
+	if (new == old)
+		return 0;
+	if (xdp) {
+		__be32 *f = XDP_PTR((struct xdp_md *)ctx, off, __be32);
+		__sum16 *sum = XDP_PTR((struct xdp_md *)ctx, p->csum_off, __sum16);
+
+		if (!f || !sum)
+			return -DROP_MALFORMED_L4;
+		csum_replace4(sum, old, new);
+		*f = new;
+		return 0;
+	}
+	if (bpf_l4_csum_replace(ctx, p->csum_off, old, new, sizeof(new)) ||
+	    bpf_skb_store_bytes(ctx, off, &new, sizeof(new), 0))
+		return -DROP_MALFORMED_L4;
+	return 0;
+}
+
+static __always_inline int pkt_load(void *ctx, bool xdp, __u32 off, void *buf,
+				    __u32 len)
+{
+	return xdp ? bpf_xdp_load_bytes(ctx, off, buf, len) :
+		     bpf_skb_load_bytes(ctx, off, buf, len);
+}
+
+/*
+ * Where the SACK option of a TCP header is: its offset << 8 | its length,
+ * or 0.  On its own (see sack_find_tc/xdp) so the verifier walks the
+ * options once, not once for every path of a caller.
+ */
+static __always_inline __u32 sack_find(void *ctx, bool xdp, __u32 opt, __u32 end)
+{
+	for (int i = 0; i < 40; i++) {
+		__u8 kl[2];
+
+		if (opt + 2 > end || pkt_load(ctx, xdp, opt, kl, 2) ||
+		    kl[0] == TCPOPT_EOL)
+			return 0;
+		if (kl[0] == TCPOPT_NOP) {
+			opt++;
+			continue;
+		}
+		if (kl[1] < 2)
+			return 0;
+		if (kl[0] == TCPOPT_SACK)
+			return opt << 8 | kl[1];
+		opt += kl[1];
+	}
+	return 0;
+}
+
+__attribute__((noinline)) __u32 sack_find_tc(struct __sk_buff *skb, __u32 opt,
+					     __u32 end)
+{
+	return sack_find(skb, false, opt & 0xff, end & 0xff);
+}
+
+__attribute__((noinline)) __u32 sack_find_xdp(struct xdp_md *ctx, __u32 opt,
+					      __u32 end)
+{
+	return sack_find(ctx, true, opt & 0xff, end & 0xff);
+}
+
+/*
+ * Apply the sequence adjustment of flow entry `key`: SEQ by this
+ * direction's offset, ACK and SACK edges back by the other direction's.
+ */
+static __always_inline int seqadj_apply(void *ctx, bool xdp, const struct pkt *p,
+					const struct flow_key *key)
+{
+	struct flow_seqadj *sa = bpf_map_lookup_elem(&seqadj, key);
+	__u32 seq_off = p->l4_off + offsetof(struct tcphdr, seq);
+	__u32 ack_off = p->l4_off + offsetof(struct tcphdr, ack_seq);
+	__u32 sack, sack_off, sack_len;
+	struct tcphdr th;
+	int err;
+
+	if (!sa || pkt_load(ctx, xdp, p->l4_off, &th, sizeof(th)))
+		return 0;
+	err = seq_rewrite(ctx, xdp, p, seq_off, th.seq,
+			  seqadj_seq(&sa->seq, bpf_ntohl(th.seq)));
+	if (err || !th.ack)
+		return err;
+	err = seq_rewrite(ctx, xdp, p, ack_off, th.ack_seq,
+			  seqadj_ack(&sa->ack, bpf_ntohl(th.ack_seq)));
+	if (err)
+		return err;
+
+	sack = xdp ? sack_find_xdp(ctx, p->l4_off + sizeof(th),
+				   p->l4_off + p->l4_hlen) :
+		     sack_find_tc(ctx, p->l4_off + sizeof(th),
+				  p->l4_off + p->l4_hlen);
+	sack_off = (sack >> 8) & 0xff;
+	sack_len = sack & 0xff;
+	for (__u32 j = 0; j < SACK_MAX_EDGES; j++) {
+		__u32 eoff = sack_off + 2 + 4 * j;
+		__be32 edge;
+
+		if (!sack || 2 + 4 * (j + 1) > sack_len ||
+		    pkt_load(ctx, xdp, eoff, &edge, sizeof(edge)))
+			break;
+		err = seq_rewrite(ctx, xdp, p, eoff, edge,
+				  seqadj_ack(&sa->ack, bpf_ntohl(edge)));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The tc and XDP entry points of seqadj_apply(), as global functions: the
+ * verifier checks each once on its own instead of inside every path of
+ * the programs that call it (the option walk would multiply them).  The
+ * flow key travels as two words and the offsets packed in one.
+ */
+static __always_inline __u32 seqadj_offsets(const struct pkt *p)
+{
+	return p->l4_off | (__u32)p->l4_hlen << 8 | p->csum_off << 16;
+}
+
+static __always_inline int seqadj_unpack(void *ctx, bool xdp, __u64 k0, __u64 k1,
+					 __u32 offs)
+{
+	struct flow_key key;
+	struct pkt p = {};
+
+	__builtin_memcpy(&key, &k0, sizeof(k0));
+	__builtin_memcpy((char *)&key + sizeof(k0), &k1, sizeof(k1));
+	p.l4_off = offs & 0xff;
+	p.l4_hlen = (offs >> 8) & 0xff;
+	p.csum_off = (offs >> 16) & 0xff;
+	return seqadj_apply(ctx, xdp, &p, &key);
+}
+
+__attribute__((noinline)) int seqadj_tc(struct __sk_buff *skb, __u64 k0,
+					__u64 k1, __u32 offs)
+{
+	return seqadj_unpack(skb, false, k0, k1, offs);
+}
+
+__attribute__((noinline)) int seqadj_xdp(struct xdp_md *ctx, __u64 k0,
+					 __u64 k1, __u32 offs)
+{
+	return seqadj_unpack(ctx, true, k0, k1, offs);
+}
+
+/* Apply the sequence adjustment of a translated packet's flow entry. */
+#define SEQADJ(fn, ctx, p, entry_dir)						\
+	({								\
+		struct flow_key __k = (p)->key;				\
+		__u64 __w[2];						\
+									\
+		__k.dir = (entry_dir);					\
+		__builtin_memcpy(__w, &__k, sizeof(__w));		\
+		fn((ctx), __w[0], __w[1], seqadj_offsets(p));		\
+	})
+
+#endif
