@@ -390,7 +390,8 @@ static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 					p->key.sport, ext, p->key.dport) ?
 		       NAT_PASS : -DROP_NO_MAPPING;
 	if (b->flags & BIND_EXPECT) {
-		if (b->peer != p->key.saddr)
+		/* FTP names the one peer; a DCC offer is open to anyone. */
+		if (b->peer && b->peer != p->key.saddr)
 			return -DROP_FILTERED;
 	} else if (!cfg_filter_cone && !(b->flags & BIND_STATIC)) {
 		return -DROP_FILTERED;

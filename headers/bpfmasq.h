@@ -85,7 +85,8 @@ struct bind_val {
 	__be16 port;
 	__u16 flags;		/* enum bind_flags */
 	__u64 last_used_ns;	/* last flow created on it; guards expiry races */
-	__be32 peer;		/* BIND_EXPECT: the only remote that may use it */
+	__be32 peer;		/* BIND_EXPECT: the only remote that may use
+				 * it (0: any) */
 	__u32 pad;
 };
 
@@ -175,6 +176,9 @@ struct frag_val {
 	__u64 created_ns;
 };
 
+/* An ALG expectation nobody used is dropped after this long (Linux). */
+#define EXPECT_TIMEOUT_NS (300ULL * 1000000000ULL)
+
 /* Reassembly gives up after this long (Linux ipfrag_time); so do we. */
 #define FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)
 
@@ -233,6 +237,11 @@ struct internal_key {
 	X(CNT_ALG_PUNTED,	"alg_segments_to_controller")		\
 	X(CNT_ALG_UNHANDLED,	"alg_segments_not_inspected")		\
 	X(CNT_EXPECT_USED,	"alg_expectations_used")		\
+	X(CNT_ALG_REWRITTEN,	"alg_rewritten")			\
+	X(CNT_ALG_FORGED,	"alg_forged_left_alone")		\
+	X(CNT_ALG_MALFORMED,	"alg_malformed_left_alone")		\
+	X(CNT_ALG_PARTIAL,	"alg_split_command_dropped")		\
+	X(CNT_EXPECT_EXPIRED,	"alg_expectations_expired")		\
 	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\
 	X(DROP_MALFORMED_L4,	"drop_malformed_l4")			\
 	X(DROP_FRAGMENT,	"drop_fragment")			\

@@ -116,6 +116,11 @@ static void expire(struct instance *in)
 		log_msg("%s: flow expiry failed: %s", in->ifname, strerror(errno));
 		return;
 	}
+	if (in->seqadj_fd >= 0)
+		seqadj_gc(in->seqadj_fd, in->flows_fd);
+	if (r.expectations_expired)
+		stats_add(in->stats_fd, CNT_EXPECT_EXPIRED,
+			  r.expectations_expired);
 	if (r.conns_expired || r.half_pairs || r.bindings_freed)
 		p_debug("%s: expired %u connections, %u half pairs, %u bindings",
 			in->ifname, r.conns_expired, r.half_pairs,

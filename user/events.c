@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <bpf/libbpf.h>
 #include "events.h"
+#include "alg.h"
 #include "fraghold.h"
 #include "log.h"
 #include "util.h"
@@ -23,6 +24,7 @@ struct events {
 	unsigned int sent;	/* answers in it */
 	unsigned int suppressed;
 	struct fraghold *held;	/* fragments before their first fragment */
+	struct alg_ctl *alg;	/* FTP and IRC control segments */
 	unsigned int frag_dropped;	/* held too long, or no room */
 	char ifname[IF_NAMESIZE];
 };
@@ -116,6 +118,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		   size >= sizeof(struct bpfmasq_frag_hold)) {
 		if (!ev->held || !fraghold_add(ev->held, data, now_coarse_ns()))
 			ev->frag_dropped++;
+	} else if (type == EV_ALG_SEGMENT &&
+		   size >= sizeof(struct bpfmasq_alg_event)) {
+		if (ev->alg)
+			alg_ctl_segment(ev->alg, data);
 	} else if (type == EV_FRAG_RESOLVED &&
 		   size >= sizeof(struct bpfmasq_frag_event)) {
 		if (ev->held)
@@ -160,6 +166,10 @@ struct events *events_open(const struct instance *in)
 		free(ev);
 		return NULL;
 	}
+	ev->alg = alg_ctl_new(in);
+	if (!ev->alg)
+		log_msg("%s: no raw IP socket for the ALGs (%s): FTP and IRC control segments are dropped",
+			in->ifname, strerror(errno));
 	ev->held = fraghold_new();
 	if (!ev->held)
 		log_msg("%s: no raw IP socket (%s): fragments that come before their first fragment are dropped",
@@ -187,6 +197,7 @@ void events_close(struct events *ev)
 		return;
 	ring_buffer__free(ev->rb);
 	fraghold_free(ev->held);
+	alg_ctl_free(ev->alg);
 	if (ev->raw_fd >= 0)
 		close(ev->raw_fd);
 	free(ev);

@@ -180,7 +180,7 @@ static int endpoint_cmp(const void *a, const void *b)
 /* Free bindings no live flow uses; the DIR_IN half goes last because it
  * is what port allocation locks on. */
 static int bindings_gc(int flows_fd, int binds_fd, __u64 now_ns,
-		       unsigned int *freed)
+		       struct expire_result *r)
 {
 	struct bind_key *bk = NULL;
 	struct bind_val *bv = NULL;
@@ -215,6 +215,12 @@ static int bindings_gc(int flows_fd, int binds_fd, __u64 now_ns,
 		struct endpoint e;
 		struct bind_key twin;
 
+		if (bv[i].flags & BIND_EXPECT) {
+			if (now_ns - bv[i].last_used_ns > EXPECT_TIMEOUT_NS &&
+			    !bpf_map_delete_elem(binds_fd, &bk[i]))
+				r->expectations_expired++;
+			continue;
+		}
 		if (bv[i].flags & BIND_STATIC ||
 		    now_ns - bv[i].last_used_ns < BIND_GRACE_NS)
 			continue;
@@ -244,7 +250,7 @@ static int bindings_gc(int flows_fd, int binds_fd, __u64 now_ns,
 					  .proto = bk[i].proto, .dir = DIR_IN };
 		bpf_map_delete_elem(binds_fd, &bk[i]);
 		bpf_map_delete_elem(binds_fd, &twin);
-		(*freed)++;
+		r->bindings_freed++;
 	}
 out:
 	free(bk);
@@ -297,7 +303,7 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 		}
 	}
 	flow_dump_free(&d);
-	return bindings_gc(flows_fd, binds_fd, now_ns, &r->bindings_freed);
+	return bindings_gc(flows_fd, binds_fd, now_ns, r);
 }
 
 int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed)
@@ -374,4 +380,24 @@ int bindings_dump(int binds_fd, struct bind_key **keys, struct bind_val **vals,
 {
 	return map_dump(binds_fd, sizeof(**keys), sizeof(**vals), (void **)keys,
 			(void **)vals, n);
+}
+
+int seqadj_gc(int seqadj_fd, int flows_fd)
+{
+	struct flow_key *keys = NULL;
+	struct flow_seqadj *vals = NULL;
+	struct flow_val v;
+	size_t n = 0;
+	int err;
+
+	err = map_dump(seqadj_fd, sizeof(*keys), sizeof(*vals), (void **)&keys,
+		       (void **)&vals, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_lookup_elem(flows_fd, &keys[i], &v))
+			bpf_map_delete_elem(seqadj_fd, &keys[i]);
+	free(keys);
+	free(vals);
+	return 0;
 }

@@ -34,6 +34,7 @@ struct expire_result {
 	unsigned int conns_expired;
 	unsigned int half_pairs;	/* entries whose twin was missing */
 	unsigned int bindings_freed;
+	unsigned int expectations_expired;	/* ALG, unused for 300 s */
 };
 
 /* Every entry of the flows map; free with flow_dump_free(). */
@@ -58,6 +59,9 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 
 /* Delete every connection and binding on external address ext (0: all). */
 int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed);
+
+/* Drop the sequence adjustments of connections that are gone. */
+int seqadj_gc(int seqadj_fd, int flows_fd);
 
 /* Move port forwards (static bindings) to external address ext. */
 int bindings_move_static(int binds_fd, __be32 ext);

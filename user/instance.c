@@ -19,7 +19,7 @@ void instance_init(struct instance *in)
 	memset(in, 0, sizeof(*in));
 	in->prog_in_fd = in->flows_fd = in->binds_fd = in->state_fd = -1;
 	in->internal_fd = in->stats_fd = in->rodata_fd = -1;
-	in->events_fd = in->fwd_ports_fd = -1;
+	in->events_fd = in->fwd_ports_fd = in->seqadj_fd = -1;
 }
 
 static void close_fd(int *fd)
@@ -40,6 +40,7 @@ void instance_close(struct instance *in)
 	close_fd(&in->rodata_fd);
 	close_fd(&in->events_fd);
 	close_fd(&in->fwd_ports_fd);
+	close_fd(&in->seqadj_fd);
 }
 
 __u32 xdp_attached_id(int ifindex, __u32 *mode_flags)
@@ -124,6 +125,8 @@ static int open_maps_of(struct instance *in, int prog_fd)
 			slot = &in->events_fd;
 		else if (!strcmp(mi.name, "fwd_ports"))
 			slot = &in->fwd_ports_fd;
+		else if (!strcmp(mi.name, "seqadj"))
+			slot = &in->seqadj_fd;
 		else if (strstr(mi.name, ".rodata"))
 			slot = &in->rodata_fd;
 		if (slot && *slot < 0)
@@ -260,7 +263,7 @@ void pin_dir(char *buf, size_t len, const char *ifname)
 
 static const char *const pin_names[] = {
 	"flows", "binds", "state", "internal_nets", "stats", "events",
-	"fwd_ports",
+	"fwd_ports", "seqadj",
 	"masq_wan_in", "masq_wan_out", "masq_lan_fast",
 };
 
@@ -283,7 +286,7 @@ int instance_pin(const struct instance *in, int prog_out_fd, int prog_lan_fd)
 {
 	int fds[] = { in->flows_fd, in->binds_fd, in->state_fd,
 		      in->internal_fd, in->stats_fd, in->events_fd,
-		      in->fwd_ports_fd, in->prog_in_fd,
+		      in->fwd_ports_fd, in->seqadj_fd, in->prog_in_fd,
 		      prog_out_fd, prog_lan_fd };
 	char dir[PATH_MAX];
 
@@ -314,4 +317,18 @@ void instance_unpin(const char *ifname)
 	rmdir(dir);
 	snprintf(dir, sizeof(dir), "%s/%s", BPFMASQ_PIN_ROOT, BPFMASQ_PIN_SUBDIR);
 	rmdir(dir);	/* only succeeds once no other interface uses it */
+}
+
+void stats_add(int stats_fd, __u32 idx, __u64 n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	if (ncpu <= 0 || !(vals = calloc(ncpu, sizeof(*vals))))
+		return;
+	if (!bpf_map_lookup_elem(stats_fd, &idx, vals)) {
+		vals[0] += n;
+		bpf_map_update_elem(stats_fd, &idx, vals, BPF_ANY);
+	}
+	free(vals);
 }

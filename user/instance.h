@@ -35,6 +35,7 @@ struct instance {
 	int rodata_fd;
 	int events_fd;		/* -1 when the tc egress program is gone */
 	int fwd_ports_fd;
+	int seqadj_fd;		/* -1 when the tc egress program is gone */
 	struct bpfmasq_bpf__rodata cfg;
 };
 
@@ -54,6 +55,9 @@ bool controller_alive(__u32 pid);
 
 /* Which program is attached (XDP: any mode), 0 if none. */
 __u32 xdp_attached_id(int ifindex, __u32 *mode_flags);
+/* Add n to counter idx (on CPU 0): what the controller itself counts. */
+void stats_add(int stats_fd, __u32 idx, __u64 n);
+
 /* Our tc egress program on ifindex, or -1. */
 int tc_egress_prog_fd(int ifindex);
 int prog_name_by_id(__u32 id, char *name, size_t len);

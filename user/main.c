@@ -25,6 +25,7 @@ static int cmd_help(int argc, char **argv)
 "            [--filter strict|cone] [--max-flows N] [--foreground] [--log FILE]\n"
 "            [--timeout-tcp-established S] [--timeout-tcp-transitory S]\n"
 "            [--timeout-udp S] [--timeout-icmp S]\n"
+"            [--ftp-ports LIST] [--irc-ports LIST] [--no-alg ftp|irc]\n"
 "                     masquerade traffic leaving IFNAME as IFNAME's address\n"
 "  down IFNAME        detach and remove everything 'up' made\n"
 "  status [IFNAME]    settings, external address, controller\n"
@@ -43,7 +44,8 @@ static int cmd_help(int argc, char **argv)
 "\n"
 "Defaults: ports 61000-65535 (above the kernel's ephemeral range),\n"
 "internal = every source but the WAN address, filter strict,\n"
-"max-flows 131072, timeouts tcp 7440s/240s, udp 300s, icmp 60s.\n");
+"max-flows 131072, timeouts tcp 7440s/240s, udp 300s, icmp 60s,\n"
+"FTP ALG on port 21, IRC DCC ALG on port 6667.\n");
 	return 0;
 }
 

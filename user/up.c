@@ -36,6 +36,7 @@ struct up_opts {
 	bool cone;
 	__u32 max_flows;
 	__u32 timeout_tcp_est, timeout_tcp_trans, timeout_udp, timeout_icmp;
+	__u16 ftp_ports[4], irc_ports[4];	/* 0-terminated */
 	bool foreground;
 	const char *log_path;
 	bool settings_given;	/* anything beyond IFNAME on the command line */
@@ -44,6 +45,7 @@ struct up_opts {
 enum {
 	OPT_INTERNAL = 256, OPT_PORTS, OPT_LAN, OPT_FILTER, OPT_MAX_FLOWS,
 	OPT_FOREGROUND, OPT_LOG, OPT_TCP_EST, OPT_TCP_TRANS, OPT_UDP, OPT_ICMP,
+	OPT_FTP_PORTS, OPT_IRC_PORTS, OPT_NO_ALG,
 };
 
 static const struct option up_options[] = {
@@ -56,10 +58,39 @@ static const struct option up_options[] = {
 	{ "timeout-tcp-transitory", required_argument, NULL, OPT_TCP_TRANS },
 	{ "timeout-udp", required_argument, NULL, OPT_UDP },
 	{ "timeout-icmp", required_argument, NULL, OPT_ICMP },
+	{ "ftp-ports", required_argument, NULL, OPT_FTP_PORTS },
+	{ "irc-ports", required_argument, NULL, OPT_IRC_PORTS },
+	{ "no-alg", required_argument, NULL, OPT_NO_ALG },
 	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ 0 }
 };
+
+/* "21,2121": at most four ports, for an ALG's control connections. */
+static int parse_port_list(const char *opt, const char *s, __u16 *ports)
+{
+	char buf[64], *tok, *save;
+	int n = 0;
+
+	memset(ports, 0, 4 * sizeof(*ports));
+	if (strlen(s) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		__u32 p;
+
+		if (n == 4)
+			goto bad;
+		if (parse_u32(opt, tok, 1, 65535, &p))
+			return -1;
+		ports[n++] = p;
+	}
+	if (n)
+		return 0;
+bad:
+	p_err("bad %s '%s': expected up to 4 ports like 21,2121", opt, s);
+	return -1;
+}
 
 static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 {
@@ -74,6 +105,8 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 	o->timeout_tcp_trans = 240;
 	o->timeout_udp = 300;
 	o->timeout_icmp = 60;
+	o->ftp_ports[0] = 21;
+	o->irc_ports[0] = 6667;
 
 	optind = 0;	/* GNU getopt: reinitialise, main() parsed with "+" */
 	opterr = 0;
@@ -144,6 +177,25 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 			if (parse_u32("--timeout-icmp", optarg, 1, 1U << 30,
 				      &o->timeout_icmp))
 				return -1;
+			break;
+		case OPT_FTP_PORTS:
+			if (parse_port_list("--ftp-ports", optarg, o->ftp_ports))
+				return -1;
+			break;
+		case OPT_IRC_PORTS:
+			if (parse_port_list("--irc-ports", optarg, o->irc_ports))
+				return -1;
+			break;
+		case OPT_NO_ALG:
+			/* RFC 4787 REQ-10a: every ALG can be switched off. */
+			if (!strcmp(optarg, "ftp")) {
+				memset(o->ftp_ports, 0, sizeof(o->ftp_ports));
+			} else if (!strcmp(optarg, "irc")) {
+				memset(o->irc_ports, 0, sizeof(o->irc_ports));
+			} else {
+				p_err("bad --no-alg '%s': use ftp or irc", optarg);
+				return -1;
+			}
 			break;
 		case OPT_FOREGROUND:
 			o->foreground = true;
@@ -466,6 +518,7 @@ static int instance_from_skel(struct instance *in, const struct up_opts *o,
 	in->rodata_fd = dup(bpf_map__fd(skel->maps.rodata));
 	in->events_fd = dup(bpf_map__fd(skel->maps.events));
 	in->fwd_ports_fd = dup(bpf_map__fd(skel->maps.fwd_ports));
+	in->seqadj_fd = dup(bpf_map__fd(skel->maps.seqadj));
 	return in->prog_in_fd < 0 || in->flows_fd < 0 || in->binds_fd < 0 ||
 	       in->state_fd < 0 || in->internal_fd < 0 || in->stats_fd < 0 ||
 	       in->rodata_fd < 0 ? -1 : 0;
@@ -510,6 +563,10 @@ int cmd_up(int argc, char **argv)
 	skel->rodata->cfg_filter_cone = o.cone;
 	skel->rodata->cfg_match_all_sources = o.n_internal == 0;
 	skel->rodata->cfg_wan_ifindex = o.ifindex;
+	for (int i = 0; i < 4; i++) {
+		skel->rodata->cfg_ftp_ports[i] = o.ftp_ports[i];
+		skel->rodata->cfg_irc_ports[i] = o.irc_ports[i];
+	}
 	bpf_map__set_max_entries(skel->maps.flows, 2 * o.max_flows);
 	bpf_map__set_max_entries(skel->maps.binds, 2 * o.max_flows);
 	err = bpfmasq_bpf__load(skel);
