@@ -12,6 +12,8 @@ PKGS=(
 	# lab tests and demo
 	iproute2 iputils-ping nftables nginx-light socat curl ethtool procps
 	psmisc python3
+	# ICMP error and fragment lab tests (traceroute -U/-I/-T, captures)
+	traceroute tcpdump
 )
 
 missing=()

@@ -234,6 +234,47 @@ lab_containers() {
 	lab_wan
 }
 
+# Routed lab (ICMP errors, path MTU): cli1 10.0.1.2 -- gw lan0 10.0.1.1;
+# gw wan0 192.0.2.1 -- rtr up0 192.0.2.2; rtr dn0 203.0.113.1 -- srv up0
+# 203.0.113.2 over a link of MTU 1280; srv owns 198.51.100.1 on lo.  srv
+# advertises an MSS of 1460 toward the WAN (advmss), so full-size segments
+# from the inside only fit once the router's frag-needed, translated by
+# the NAT, has taught cli1 the path MTU.  ICMP is not rate limited on rtr
+# and srv: every probe of a traceroute gets its answer.
+RTR_WAN=192.0.2.2
+RTR_SRV=203.0.113.1
+SRV_LINK=203.0.113.2
+lab_routed() {
+	local n
+	ns_add cli1 gw rtr srv || return 1
+	veth cli1 eth0 gw lan0 && veth gw wan0 rtr up0 &&
+		veth rtr dn0 srv up0 || return 1
+	addr cli1 eth0 10.0.1.2/24
+	addr gw lan0 10.0.1.1/24
+	addr gw wan0 $WAN_GW/24
+	addr rtr up0 $RTR_WAN/24
+	nsx rtr ip link set dn0 mtu 1280
+	nsx srv ip link set up0 mtu 1280
+	addr rtr dn0 $RTR_SRV/24
+	addr srv up0 $SRV_LINK/24
+	addr srv lo $INET/24
+	nsx cli1 ip route add default via 10.0.1.1
+	for n in gw rtr; do
+		nsx $n sysctl -qw net.ipv4.ip_forward=1
+	done
+	for n in rtr srv; do
+		nsx $n sysctl -qw net.ipv4.icmp_ratelimit=0
+	done
+	nsx gw ip route add 198.51.100.0/24 via $RTR_WAN
+	nsx gw ip route add 203.0.113.0/24 via $RTR_WAN
+	nsx rtr ip route add 198.51.100.0/24 via $SRV_LINK
+	nsx srv ip route add 192.0.2.0/24 via $RTR_SRV advmss 1460
+	offload_like_nic cli1 eth0
+	offload_like_nic rtr up0
+	offload_like_nic srv up0
+	napi_on rtr up0
+}
+
 # ---- servers on srv ------------------------------------------------------
 
 # srv_nginx: nginx on 198.51.100.1:80 serving hello.txt, slow.bin (256 KiB)

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Port exhaustion is answered (RFC 5508 REQ-8): with a two-port range,
+# three UDP flows from three inside sockets give two working flows, and the
+# third sender gets ICMP destination unreachable, code 13 (communication
+# administratively prohibited), from the gateway, besides the drop being
+# counted.
+. "$(dirname "$0")/lib.sh"
+lab_need_bpfmasq
+
+if ! is_bpfmasq; then
+	skip exhaustion "LAB_NAT=nft: nftables masquerade has no two-port range answer"
+	lab_done
+fi
+
+lab_standard || { fail exh_topology "could not build the lab"; exit 1; }
+srv_udp_echo 7 || { fail exh_udp_echo_server "socat did not start on srv"; exit 1; }
+nat_up --ports 61000-61001 || { fail exh_up "bpfmasq up --ports 61000-61001 failed"; exit 1; }
+
+# Three sockets, one after the other, each alive to the end (the mappings
+# of the first two must hold their ports).  Each line: SPORT, then "echo"
+# with the external port srv saw, or "icmp TYPE CODE from ADDR", or
+# "nothing".  IP_RECVERR puts ICMP errors for an unconnected UDP socket on
+# its error queue.
+nsx cli1 "$PY" - $INET 7 >"$LAB_TMP/exh.out" 2>&1 <<'EOF'
+import select, socket, struct, sys, time
+IP_RECVERR = 11
+SO_EE_ORIGIN_ICMP = 2
+dst = (sys.argv[1], int(sys.argv[2]))
+socks = []
+for sport in (40000, 40001, 40002):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_IP, IP_RECVERR, 1)
+    s.bind(("0.0.0.0", sport))
+    socks.append(s)
+    result = "nothing"
+    end = time.time() + 3
+    while time.time() < end and result == "nothing":
+        s.sendto(b"exh-%d" % sport, dst)
+        r, _, x = select.select([s], [], [s], 0.3)
+        if not r and not x:
+            continue
+        try:
+            msg, anc, _, _ = s.recvmsg(2048, 512, socket.MSG_ERRQUEUE |
+                                       socket.MSG_DONTWAIT)
+            for level, typ, data in anc:
+                if level == socket.SOL_IP and typ == IP_RECVERR:
+                    errno_, origin, etype, ecode = struct.unpack_from("=IBBB", data)
+                    off = socket.inet_ntoa(data[20:24]) if len(data) >= 24 else "?"
+                    if origin == SO_EE_ORIGIN_ICMP:
+                        result = "icmp %d %d from %s" % (etype, ecode, off)
+            continue
+        except BlockingIOError:
+            pass
+        try:
+            data, peer = s.recvfrom(2048, socket.MSG_DONTWAIT)
+            if data == b"exh-%d" % sport:
+                result = "echo"
+        except (BlockingIOError, OSError):
+            pass
+    print(sport, result, flush=True)
+EOF
+sed 's/^/  # /' "$LAB_TMP/exh.out"
+
+check exh_first_flow_works "first flow: $(grep '^40000 ' "$LAB_TMP/exh.out")" \
+	grep -qx '40000 echo' "$LAB_TMP/exh.out"
+check exh_second_flow_works "second flow: $(grep '^40001 ' "$LAB_TMP/exh.out")" \
+	grep -qx '40001 echo' "$LAB_TMP/exh.out"
+check exh_third_gets_icmp_3_13 "third flow: $(grep '^40002 ' "$LAB_TMP/exh.out"), expected icmp 3 13" \
+	grep -qE '^40002 icmp 3 13 from ' "$LAB_TMP/exh.out"
+
+n=$(bm_stat drop_ports_exhausted)
+if ((n > 0)); then
+	pass exh_counted
+else
+	fail exh_counted "drop_ports_exhausted=$n"
+fi
+check exh_logged "the controller log says nothing about the exhaustion" \
+	grep -q 'no external port left' "$LAB_TMP/ctl-wan0.log"
+
+# The third socket got no flow (its packet was dropped, not sent on).
+bm conns wan0 >"$LAB_TMP/conns.out" 2>&1
+if ! grep -q '40002' "$LAB_TMP/conns.out"; then
+	pass exh_no_flow_for_third
+else
+	fail exh_no_flow_for_third "conns shows the third socket: $(grep 40002 "$LAB_TMP/conns.out")"
+fi
+
+((LAB_FAILS)) && show_ctl_log
+lab_done
