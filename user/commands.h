@@ -9,8 +9,10 @@ int cmd_conns(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 
+#include <stdbool.h>
+
 struct instance;
-/* The forwards of an instance, as `conns` rows. */
-void forwards_show(const struct instance *in);
+/* Forwards (and ALG expectations) of an instance, as `conns` rows. */
+void bindings_show(const struct instance *in, bool expectations);
 
 #endif

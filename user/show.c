@@ -135,8 +135,22 @@ static void pins_path(const struct instance *in, __u32 pid, bool alive,
 		snprintf(buf, len, "none visible from here");
 }
 
+/* "21,2121", or "off" for an ALG switched off. */
+static void port_list_str(const volatile __u16 *list, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < 4 && list[i] && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%u", i ? "," : "",
+				list[i]);
+	if (!buf[0])
+		snprintf(buf, len, "off");
+}
+
 static int show_status(struct instance *in)
 {
+	char ftp[32], irc[32];
 	struct nat_state st = {};
 	char addr[INET_ADDRSTRLEN], lans[128], ports[16], pins[PATH_MAX + 32];
 	bool alive;
@@ -149,6 +163,8 @@ static int show_status(struct instance *in)
 	alive = controller_alive(st.controller_pid);
 	n = count_conns(in);
 	pins_path(in, st.controller_pid, alive, pins, sizeof(pins));
+	port_list_str(in->cfg.cfg_ftp_ports, ftp, sizeof(ftp));
+	port_list_str(in->cfg.cfg_irc_ports, irc, sizeof(irc));
 	lan_names(&st, lans, sizeof(lans));
 	snprintf(ports, sizeof(ports), "%u-%u", in->cfg.cfg_port_lo,
 		 in->cfg.cfg_port_hi);
@@ -169,6 +185,11 @@ static int show_status(struct instance *in)
 		jw_key(&jw, "controller_running");
 		jw_bool(&jw, alive);
 		jw_kv_string(&jw, "pins", pins);
+		jw_key(&jw, "alg");
+		jw_start_object(&jw);
+		jw_kv_string(&jw, "ftp", ftp);
+		jw_kv_string(&jw, "irc", irc);
+		jw_end_object(&jw);
 		jw_key(&jw, "timeouts");
 		jw_start_object(&jw);
 		jw_kv_uint(&jw, "tcp_established", st.timeout_tcp_est);
@@ -183,6 +204,7 @@ static int show_status(struct instance *in)
 	       addr, ports, in->cfg.cfg_filter_cone ? "cone" : "strict", n);
 	printf("    lan fast path: %s\n", lans[0] ? lans : "off");
 	printf("    pinned state: %s\n", pins);
+	printf("    alg: ftp %s, irc %s\n", ftp, irc);
 	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us\n",
 	       st.timeout_tcp_est, st.timeout_tcp_trans, st.timeout_udp,
 	       st.timeout_icmp);
@@ -208,6 +230,27 @@ static const char *proto_name(__u8 proto)
 	}
 }
 
+static bool port_listed(const volatile __u16 *list, __be16 port)
+{
+	for (int i = 0; i < 4; i++)
+		if (list[i] && list[i] == ntohs(port))
+			return true;
+	return false;
+}
+
+/* Is this an ALG control connection (as the data plane decides)? */
+static const char *conn_alg(const struct instance *in, const struct conn *c)
+{
+	if (c->out_key.proto != IPPROTO_TCP)
+		return NULL;
+	if (port_listed(in->cfg.cfg_ftp_ports, c->out_key.dport) ||
+	    port_listed(in->cfg.cfg_ftp_ports, c->out_key.sport))
+		return "ftp";
+	if (port_listed(in->cfg.cfg_irc_ports, c->out_key.dport))
+		return "irc";
+	return NULL;
+}
+
 static int show_conns(struct instance *in)
 {
 	__u64 now = now_coarse_ns();
@@ -220,7 +263,7 @@ static int show_conns(struct instance *in)
 		p_err("cannot read flows of %s: %s", in->ifname, strerror(-err));
 		return -1;
 	}
-	forwards_show(in);
+	bindings_show(in, true);
 	for (size_t i = 0; i < n; i++) {
 		char inside[24], outside[24], remote[24];
 		__u64 last = conn_last_seen(&c[i]);
@@ -229,6 +272,8 @@ static int show_conns(struct instance *in)
 		fmt_endpoint(inside, c[i].out_key.saddr, c[i].out_key.sport);
 		fmt_endpoint(outside, c[i].out.nat_addr, c[i].out.nat_port);
 		fmt_endpoint(remote, c[i].out_key.daddr, c[i].out_key.dport);
+		const char *alg = conn_alg(in, &c[i]);
+
 		if (json_output) {
 			jw_start_object(&jw);
 			jw_kv_string(&jw, "ifname", in->ifname);
@@ -238,12 +283,18 @@ static int show_conns(struct instance *in)
 			jw_kv_string(&jw, "outside", outside);
 			jw_kv_string(&jw, "remote", remote);
 			jw_kv_uint(&jw, "idle", idle);
+			if (alg) {
+				jw_kv_string(&jw, "alg", alg);
+				jw_key(&jw, "seq_adjusted");
+				jw_bool(&jw, c[i].out.flags & FLOW_SEQADJ);
+			}
 			jw_end_object(&jw);
 		} else {
-			printf("%-4s %-11s inside %-21s outside %-21s remote %-21s idle %llus\n",
+			printf("%-4s %-11s inside %-21s outside %-21s remote %-21s idle %llus%s%s\n",
 			       proto_name(c[i].out_key.proto),
 			       conn_state_name(&c[i]), inside, outside, remote,
-			       (unsigned long long)idle);
+			       (unsigned long long)idle, alg ? " alg " : "",
+			       alg ? alg : "");
 		}
 	}
 	free(c);
