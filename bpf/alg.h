@@ -114,6 +114,49 @@ static __always_inline int alg_punt(struct __sk_buff *skb, const struct pkt *p,
 	ev->ext_port = x->new_port;
 	ev->alg = alg;
 	ev->to_server = to_server;
+	ev->dir = DIR_OUT;
+	bpf_ringbuf_submit(ev, 0);
+	return NAT_HELD;
+}
+
+/*
+ * An inbound IRC segment that may carry a DCC RESUME for a port we
+ * rewrote: to the controller, whole and untranslated (XDP).  v is the
+ * flow's inbound entry, which names the inside endpoint.
+ */
+static __always_inline int alg_punt_in(struct xdp_md *ctx, const struct pkt *p,
+				       const struct flow_val *v)
+{
+	struct bpfmasq_alg_event *ev;
+	__u32 len;
+
+	if (p->key.proto != IPPROTO_TCP ||
+	    !port_listed(cfg_irc_ports, p->key.sport) ||
+	    !alg_worth_inspecting(ctx_data(ctx), ctx_data_end(ctx), p, ALG_IRC,
+				  false))
+		return NAT_XLATE;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev)
+		return NAT_XLATE;
+	len = p->tot_len;
+	asm volatile("" : "+r"(len));
+	if (len > EV_PKT_MAX || len < sizeof(struct iphdr) ||
+	    bpf_xdp_load_bytes(ctx, p->l3_off, ev->pkt, len)) {
+		bpf_ringbuf_discard(ev, 0);
+		return NAT_XLATE;
+	}
+	ev->type = EV_ALG_SEGMENT;
+	ev->len = len;
+	ev->out_key = (struct flow_key){
+		.saddr = v->nat_addr, .daddr = p->key.saddr,
+		.sport = v->nat_port, .dport = p->key.sport,
+		.proto = IPPROTO_TCP, .dir = DIR_OUT,
+	};
+	ev->ext_addr = p->key.daddr;
+	ev->ext_port = p->key.dport;
+	ev->alg = ALG_IRC;
+	ev->to_server = 0;
+	ev->dir = DIR_IN;
 	bpf_ringbuf_submit(ev, 0);
 	return NAT_HELD;
 }

@@ -221,6 +221,11 @@ int masq_wan_in(struct xdp_md *ctx)
 			ret = NAT_PASS;
 		}
 	}
+	if (ret == NAT_XLATE && v && alg_punt_in(ctx, &p, v) == NAT_HELD) {
+		flow_touch(v, p.tcp_seen);
+		count(CNT_ALG_PUNTED);
+		return XDP_DROP;
+	}
 	if (ret == NAT_XLATE) {
 		flow_touch(v, p.tcp_seen);
 		ret = xdp_apply(ctx, &p, &x);

@@ -198,9 +198,10 @@ struct bpfmasq_frag_hold {
 };
 
 /*
- * An ALG control segment, IP header onward, as the inside host sent it
- * (untranslated); the controller rewrites it and sends it on with
- * BPFMASQ_ALG_MARK.
+ * An ALG control segment, IP header onward, untranslated.  Outbound ones
+ * (as the inside host sent them) the controller rewrites and sends on with
+ * BPFMASQ_ALG_MARK; inbound ones (IRC, for DCC RESUME) it rewrites,
+ * translates and delivers to the inside host itself.
  */
 struct bpfmasq_alg_event {
 	__u32 type;		/* EV_ALG_SEGMENT */
@@ -210,6 +211,9 @@ struct bpfmasq_alg_event {
 	__be16 ext_port;
 	__u8 alg;		/* enum bpfmasq_alg */
 	__u8 to_server;		/* 1: client -> server (PORT, EPRT, DCC) */
+	__u8 dir;		/* DIR_IN: from outside, untranslated; the
+				 * controller translates and delivers it */
+	__u8 pad[3];
 	__u8 pkt[EV_PKT_MAX];
 };
 

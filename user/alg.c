@@ -21,19 +21,26 @@
 #define PORT_TRIES	64
 
 /*
- * What the controller remembers of a control connection: its last rewrite,
- * so a retransmission of that segment is rewritten identically (same
- * external port, no second sequence correction), and its pending
- * expectations, which a new offer replaces (FTP: one; IRC: up to 8).
+ * An endpoint the ALG announced in place of an inside one: the expectation
+ * it installed, and the segment that carried it, so a retransmission of
+ * that segment gets the identical rewrite.
+ */
+struct alg_offer {
+	__u32 seq;		/* the segment that carried it */
+	__u16 ext_port;
+	__u16 target_port;
+};
+
+/*
+ * A control connection's offers, oldest first: FTP keeps one (a new PORT
+ * replaces the old expectation), IRC up to IRC_MAX_OFFERS (the oldest
+ * expectation goes when a ninth comes).
  */
 struct alg_conn {
 	bool used;
 	struct flow_key key;
-	__u32 seq;			/* of the last rewritten segment */
-	__u16 ext_ports[IRC_MAX_OFFERS];	/* chosen for it, in order */
-	int n_ports;
-	__u16 pending[IRC_MAX_OFFERS];	/* expectations not yet used */
-	int n_pending;
+	struct alg_offer offer[IRC_MAX_OFFERS];
+	int n;
 	__u64 last_ns;
 };
 
@@ -94,22 +101,61 @@ static struct alg_conn *conn_get(struct alg_ctl *a, const struct flow_key *k)
 	return pick;
 }
 
-/* Drop the expectations a connection still has pending. */
-static void expect_drop_pending(struct alg_ctl *a, struct alg_conn *c,
-				__be32 ext)
+/* Remove an offer's expectation, unless a connection already used it
+ * (then it is a live binding of that data connection). */
+static void expect_drop(struct alg_ctl *a, __be32 ext, __u16 port)
 {
-	for (int i = 0; i < c->n_pending; i++) {
-		struct bind_key k = { .addr = ext, .port = htons(c->pending[i]),
-				      .proto = IPPROTO_TCP, .dir = DIR_IN };
-		struct bind_val v;
+	struct bind_key k = { .addr = ext, .port = htons(port),
+			      .proto = IPPROTO_TCP, .dir = DIR_IN };
+	struct bind_val v;
 
-		/* Only while still an expectation: once used it is a
-		 * live binding of the data connection. */
-		if (!bpf_map_lookup_elem(a->in->binds_fd, &k, &v) &&
-		    (v.flags & BIND_EXPECT))
-			bpf_map_delete_elem(a->in->binds_fd, &k);
+	if (!bpf_map_lookup_elem(a->in->binds_fd, &k, &v) &&
+	    (v.flags & BIND_EXPECT))
+		bpf_map_delete_elem(a->in->binds_fd, &k);
+}
+
+/* The offers a (retransmitted) segment made, in order. */
+static int offers_of_seq(const struct alg_conn *c, __u32 seq,
+			 const struct alg_offer **first)
+{
+	int n = 0;
+
+	for (int i = 0; i < c->n; i++) {
+		if (c->offer[i].seq != seq)
+			continue;
+		if (!n)
+			*first = &c->offer[i];
+		n++;
 	}
-	c->n_pending = 0;
+	return n;
+}
+
+/* Keep a new offer, dropping the oldest beyond max. */
+static void offer_add(struct alg_ctl *a, struct alg_conn *c, __be32 ext,
+		      int max, __u32 seq, __u16 ext_port, __u16 target_port)
+{
+	if (c->n >= max) {
+		expect_drop(a, ext, c->offer[0].ext_port);
+		memmove(c->offer, c->offer + 1, (c->n - 1) * sizeof(c->offer[0]));
+		c->n--;
+	}
+	c->offer[c->n++] = (struct alg_offer){ .seq = seq, .ext_port = ext_port,
+					       .target_port = target_port };
+}
+
+/*
+ * The other port of a DCC offer we rewrote: external for an inside one
+ * (to_ext), inside for an external one; 0 if we made no such offer.
+ */
+static int dcc_port_of(const struct alg_conn *c, __u16 port, bool to_ext)
+{
+	for (int i = 0; i < c->n; i++) {
+		if (to_ext && c->offer[i].target_port == port)
+			return c->offer[i].ext_port;
+		if (!to_ext && c->offer[i].ext_port == port)
+			return c->offer[i].target_port;
+	}
+	return 0;
 }
 
 /*
@@ -139,31 +185,35 @@ static int expect_add(struct alg_ctl *a, __be32 ext, __u16 want, __be32 peer,
 	return -1;
 }
 
-/* Record a length change of the segment at seq in both flow entries. */
-static int seqadj_add(struct alg_ctl *a, const struct flow_key *out_key,
-		      const struct flow_val *out_val, __u32 seq, __s32 delta)
+/*
+ * Record a length change of the segment at seq sent in the direction of
+ * flow entry key: its SEQ shift, and the ACK shift of the twin entry.
+ */
+static int seqadj_add(struct alg_ctl *a, const struct flow_key *key,
+		      const struct flow_val *val, __u32 seq, __s32 delta)
 {
-	struct flow_seqadj sa_out = {}, sa_in = {};
-	struct flow_key in_key;
+	struct flow_seqadj sa = {}, sa_twin = {};
+	const struct flow_key *keys[2];
+	struct flow_key twin;
 	struct flow_val v;
 
-	flow_twin_key(out_key, out_val, &in_key);
-	bpf_map_lookup_elem(a->in->seqadj_fd, out_key, &sa_out);
-	bpf_map_lookup_elem(a->in->seqadj_fd, &in_key, &sa_in);
-	if (!seqadj_record(&sa_out.seq, seq, delta))
+	flow_twin_key(key, val, &twin);
+	bpf_map_lookup_elem(a->in->seqadj_fd, key, &sa);
+	bpf_map_lookup_elem(a->in->seqadj_fd, &twin, &sa_twin);
+	if (!seqadj_record(&sa.seq, seq, delta))
 		return 0;
-	sa_in.ack = sa_out.seq;
-	if (bpf_map_update_elem(a->in->seqadj_fd, out_key, &sa_out, BPF_ANY) ||
-	    bpf_map_update_elem(a->in->seqadj_fd, &in_key, &sa_in, BPF_ANY))
+	sa_twin.ack = sa.seq;
+	if (bpf_map_update_elem(a->in->seqadj_fd, key, &sa, BPF_ANY) ||
+	    bpf_map_update_elem(a->in->seqadj_fd, &twin, &sa_twin, BPF_ANY))
 		return -1;
 	/* Flag both entries so the data plane looks the adjustment up. */
-	if (!bpf_map_lookup_elem(a->in->flows_fd, out_key, &v)) {
+	keys[0] = key;
+	keys[1] = &twin;
+	for (int i = 0; i < 2; i++) {
+		if (bpf_map_lookup_elem(a->in->flows_fd, keys[i], &v))
+			continue;
 		v.flags |= FLOW_SEQADJ;
-		bpf_map_update_elem(a->in->flows_fd, out_key, &v, BPF_EXIST);
-	}
-	if (!bpf_map_lookup_elem(a->in->flows_fd, &in_key, &v)) {
-		v.flags |= FLOW_SEQADJ;
-		bpf_map_update_elem(a->in->flows_fd, &in_key, &v, BPF_EXIST);
+		bpf_map_update_elem(a->in->flows_fd, keys[i], &v, BPF_EXIST);
 	}
 	return 0;
 }
@@ -218,12 +268,21 @@ struct rewrite {
 	int rep_len;
 };
 
+static int rewrite_set(struct rewrite *rw, size_t off, size_t old_len, int len)
+{
+	rw->off = off;
+	rw->old_len = old_len;
+	rw->rep_len = len;
+	return len >= 0;
+}
+
 /* FTP: PORT/EPRT from an inside client, 227/229 from an inside server. */
 static int ftp_rewrites(struct alg_ctl *a, struct alg_conn *c,
 			const struct bpfmasq_alg_event *ev, const char *pl,
 			size_t plen, __be32 sender, __u32 seq,
 			struct rewrite *rw)
 {
+	const struct alg_offer *prev;
 	struct ftp_match m;
 	__be32 target;
 	int port, r;
@@ -236,10 +295,9 @@ static int ftp_rewrites(struct alg_ctl *a, struct alg_conn *c,
 		return ALG_NO_MATCH;
 	}
 	target = m.kind == FTP_229 ? sender : m.addr;
-	if (c->seq == seq && c->n_ports == 1) {
-		port = c->ext_ports[0];	/* a retransmission */
+	if (offers_of_seq(c, seq, &prev)) {
+		port = prev->ext_port;	/* a retransmission */
 	} else {
-		expect_drop_pending(a, c, ev->ext_addr);
 		/* The one peer that may connect: the other end of the
 		 * control connection. */
 		port = expect_add(a, ev->ext_addr, m.port, ev->out_key.daddr,
@@ -249,68 +307,146 @@ static int ftp_rewrites(struct alg_ctl *a, struct alg_conn *c,
 				a->in->ifname, strerror(errno));
 			return ALG_NO_MATCH;
 		}
-		c->pending[0] = port;
-		c->n_pending = 1;
-		c->ext_ports[0] = port;
-		c->n_ports = 1;
-		c->seq = seq;
+		offer_add(a, c, ev->ext_addr, 1, seq, port, m.port);
 	}
-	rw->off = m.arg_off;
-	rw->old_len = m.arg_len;
-	rw->rep_len = ftp_format(&m, ev->ext_addr, port, rw->rep,
-				 sizeof(rw->rep));
-	return rw->rep_len < 0 ? ALG_NO_MATCH : 1;
+	return rewrite_set(rw, m.arg_off, m.arg_len,
+			   ftp_format(&m, ev->ext_addr, port, rw->rep,
+				      sizeof(rw->rep)));
 }
 
-/* IRC: DCC offers from an inside client; each gets an expectation open to
- * whoever accepts it. */
+/*
+ * IRC, client to server: DCC offers from an inside client, each with an
+ * expectation open to whoever accepts it, and the ACCEPT that answers a
+ * peer's RESUME of one of them (it names the inside port).
+ */
 static int irc_rewrites(struct alg_ctl *a, struct alg_conn *c,
 			const struct bpfmasq_alg_event *ev, const char *pl,
 			size_t plen, __be32 sender, __u32 seq,
 			struct rewrite *rw)
 {
 	struct irc_dcc d[IRC_MAX_OFFERS];
-	bool again = c->seq == seq && c->n_ports;
-	int n, out = 0;
+	const struct alg_offer *prev = NULL;
+	int n, out = 0, again, used = 0;
 
 	n = irc_parse(pl, plen, d, IRC_MAX_OFFERS);
 	if (n <= 0)
 		return n;
-	if (!again) {
-		expect_drop_pending(a, c, ev->ext_addr);
-		c->n_ports = 0;
-	}
+	again = offers_of_seq(c, seq, &prev);
 	for (int i = 0; i < n; i++) {
 		int port;
 
+		if (d[i].type == DCC_ACCEPT) {
+			port = dcc_port_of(c, d[i].port, true);
+			if (port > 0)
+				out += rewrite_set(&rw[out], d[i].arg_off,
+						   d[i].arg_len,
+						   irc_format(&d[i], 0, port,
+							      rw[out].rep,
+							      sizeof(rw[out].rep)));
+			continue;
+		}
 		if (!irc_dcc_has_addr(d[i].type) || !d[i].port)
-			continue;	/* RESUME/ACCEPT, passive DCC */
+			continue;	/* our own RESUME, passive DCC */
 		if (irc_dcc_forged(&d[i], sender)) {
 			stat_add(a, CNT_ALG_FORGED);
 			continue;
 		}
 		if (again) {
-			if (out >= c->n_ports)
+			if (used >= again)
 				break;
-			port = c->ext_ports[out];
+			port = prev[used++].ext_port;
 		} else {
-			port = expect_add(a, ev->ext_addr, d[i].port, 0, d[i].addr,
-					  d[i].port);
+			port = expect_add(a, ev->ext_addr, d[i].port, 0,
+					  d[i].addr, d[i].port);
 			if (port < 0)
 				continue;
-			c->pending[c->n_pending++] = port;
-			c->ext_ports[c->n_ports++] = port;
+			offer_add(a, c, ev->ext_addr, IRC_MAX_OFFERS, seq, port,
+				  d[i].port);
 		}
-		rw[out].off = d[i].arg_off;
-		rw[out].old_len = d[i].arg_len;
-		rw[out].rep_len = irc_format(&d[i], ev->ext_addr, port,
-					     rw[out].rep, sizeof(rw[out].rep));
-		if (rw[out].rep_len < 0)
-			continue;
-		out++;
+		out += rewrite_set(&rw[out], d[i].arg_off, d[i].arg_len,
+				   irc_format(&d[i], ev->ext_addr, port,
+					      rw[out].rep, sizeof(rw[out].rep)));
 	}
-	c->seq = seq;
 	return out;
+}
+
+/*
+ * IRC, server to client: a peer's RESUME of an offer we rewrote names the
+ * external port; our client only knows its own.
+ */
+static int irc_in_rewrites(struct alg_conn *c, const char *pl, size_t plen,
+			   struct rewrite *rw)
+{
+	struct irc_dcc d[IRC_MAX_OFFERS];
+	int n, out = 0;
+
+	n = irc_parse(pl, plen, d, IRC_MAX_OFFERS);
+	for (int i = 0; i < n; i++) {
+		int port;
+
+		if (d[i].type != DCC_RESUME)
+			continue;
+		port = dcc_port_of(c, d[i].port, false);
+		if (port > 0)
+			out += rewrite_set(&rw[out], d[i].arg_off, d[i].arg_len,
+					   irc_format(&d[i], 0, port, rw[out].rep,
+						      sizeof(rw[out].rep)));
+	}
+	return n < 0 ? n : out;
+}
+
+/* The value of one 32-bit field at p (network order) as host order. */
+static __u32 get32(const __u8 *p)
+{
+	__u32 v;
+
+	memcpy(&v, p, 4);
+	return ntohl(v);
+}
+
+static void put32(__u8 *p, __u32 host)
+{
+	__u32 v = htonl(host);
+
+	memcpy(p, &v, 4);
+}
+
+/*
+ * What the data plane would have done to an inbound segment that came
+ * here instead: destination to the inside endpoint, SEQ/ACK/SACK shifted
+ * by the connection's adjustments (the same seqadj.h logic).
+ */
+static void translate_in(const struct alg_ctl *a,
+			 const struct bpfmasq_alg_event *ev,
+			 const struct flow_key *in_key, __u8 *pkt, size_t ihl,
+			 size_t thl)
+{
+	struct flow_seqadj sa = {};
+	__u8 *th = pkt + ihl;
+
+	memcpy(pkt + 16, &ev->out_key.saddr, 4);
+	memcpy(th + 2, &ev->out_key.sport, 2);
+	if (bpf_map_lookup_elem(a->in->seqadj_fd, in_key, &sa))
+		return;
+	put32(th + 4, seqadj_seq(&sa.seq, get32(th + 4)));
+	if (!(th[13] & 0x10))	/* no ACK */
+		return;
+	put32(th + 8, seqadj_ack(&sa.ack, get32(th + 8)));
+	for (size_t o = 20; o + 2 <= thl;) {
+		__u8 kind = th[o], len = th[o + 1];
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			o++;
+			continue;
+		}
+		if (len < 2 || o + len > thl)
+			break;
+		for (size_t e = 2; kind == 5 && e + 4 <= len; e += 4)
+			put32(th + o + e, seqadj_ack(&sa.ack, get32(th + o + e)));
+		o += len;
+	}
 }
 
 void alg_ctl_segment(struct alg_ctl *a, const struct bpfmasq_alg_event *ev)
@@ -318,8 +454,11 @@ void alg_ctl_segment(struct alg_ctl *a, const struct bpfmasq_alg_event *ev)
 	__u8 pkt[EV_PKT_MAX + 8 * IRC_MAX_OFFERS * 2];
 	struct rewrite rw[IRC_MAX_OFFERS];
 	size_t ihl, thl, len = ev->len, plen;
-	struct flow_val out_val;
+	bool inbound = ev->dir == DIR_IN;
+	struct flow_key key = ev->out_key;
+	struct flow_val val;
 	struct alg_conn *c;
+	char *payload;
 	__be32 sender;
 	__u32 seq;
 	long nlen;
@@ -329,24 +468,28 @@ void alg_ctl_segment(struct alg_ctl *a, const struct bpfmasq_alg_event *ev)
 		return;
 	memcpy(pkt, ev->pkt, len);
 	ihl = (pkt[0] & 0xf) * 4;
-	if (ihl < 20 || ihl + 20 > len)
-		goto send;
-	thl = (pkt[ihl + 12] >> 4) * 4;
-	if (thl < 20 || ihl + thl > len)
-		goto send;
+	thl = ihl + 20 <= len ? (pkt[ihl + 12] >> 4) * 4 : 0;
+	if (ihl < 20 || thl < 20 || ihl + thl > len)
+		return;		/* parse_ipv4() let no such segment through */
+	payload = (char *)pkt + ihl + thl;
 	plen = len - ihl - thl;
 	memcpy(&sender, pkt + 12, 4);
-	memcpy(&seq, pkt + ihl + 4, 4);
-	seq = ntohl(seq);
+	seq = get32(pkt + ihl + 4);
 	c = conn_get(a, &ev->out_key);
 	c->last_ns = now_coarse_ns();
+	if (inbound)
+		key = (struct flow_key){ .saddr = ev->out_key.daddr,
+					 .daddr = ev->ext_addr,
+					 .sport = ev->out_key.dport,
+					 .dport = ev->ext_port,
+					 .proto = IPPROTO_TCP, .dir = DIR_IN };
 
-	if (ev->alg == ALG_FTP)
-		n = ftp_rewrites(a, c, ev, (char *)pkt + ihl + thl, plen, sender,
-				 seq, rw);
+	if (inbound)
+		n = irc_in_rewrites(c, payload, plen, rw);
+	else if (ev->alg == ALG_FTP)
+		n = ftp_rewrites(a, c, ev, payload, plen, sender, seq, rw);
 	else
-		n = irc_rewrites(a, c, ev, (char *)pkt + ihl + thl, plen, sender,
-				 seq, rw);
+		n = irc_rewrites(a, c, ev, payload, plen, sender, seq, rw);
 	if (n == ALG_PARTIAL) {
 		/* As Linux: the sender retransmits, often coalesced. */
 		stat_add(a, CNT_ALG_PARTIAL);
@@ -354,30 +497,28 @@ void alg_ctl_segment(struct alg_ctl *a, const struct bpfmasq_alg_event *ev)
 	}
 	if (n == ALG_MALFORMED)
 		stat_add(a, CNT_ALG_MALFORMED);
-	if (n <= 0)
-		goto send;
 
 	/* Back to front, so earlier offsets stay valid. */
 	nlen = plen;
-	for (int i = n - 1; i >= 0; i--) {
-		nlen = alg_replace((char *)pkt + ihl + thl, nlen,
-				   sizeof(pkt) - ihl - thl, rw[i].off,
-				   rw[i].old_len, rw[i].rep, rw[i].rep_len);
-		if (nlen < 0) {
-			memcpy(pkt, ev->pkt, len);	/* never half-rewritten */
-			goto send;
-		}
-	}
-	if (bpf_map_lookup_elem(a->in->flows_fd, &ev->out_key, &out_val) ||
-	    seqadj_add(a, &ev->out_key, &out_val, seq, (__s32)(nlen - plen))) {
-		log_msg("%s: cannot record the sequence adjustment; segment sent unchanged",
+	for (int i = n - 1; i >= 0 && nlen >= 0; i--)
+		nlen = alg_replace(payload, nlen, sizeof(pkt) - ihl - thl,
+				   rw[i].off, rw[i].old_len, rw[i].rep,
+				   rw[i].rep_len);
+	if (n > 0 && (nlen < 0 ||
+		      bpf_map_lookup_elem(a->in->flows_fd, &key, &val) ||
+		      seqadj_add(a, &key, &val, seq, (__s32)(nlen - plen)))) {
+		log_msg("%s: cannot rewrite an ALG segment; sent unchanged",
 			a->in->ifname);
-		memcpy(pkt, ev->pkt, len);
-		goto send;
+		memcpy(pkt, ev->pkt, len);	/* never half-rewritten */
+		n = 0;
 	}
-	len = ihl + thl + nlen;
-	tcp_finish(pkt, ihl, len);
-	stat_add(a, CNT_ALG_REWRITTEN);
-send:
+	if (n > 0) {
+		len = ihl + thl + nlen;
+		stat_add(a, CNT_ALG_REWRITTEN);
+	}
+	if (inbound)
+		translate_in(a, ev, &key, pkt, ihl, thl);
+	if (n > 0 || inbound)
+		tcp_finish(pkt, ihl, len);
 	send_on(a, pkt, len);
 }
