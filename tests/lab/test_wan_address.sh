@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The controller follows the WAN address: a new primary address is used for
+# new flows, flows on the removed address are flushed, and idle flows
+# expire after their timeout.
+. "$(dirname "$0")/lib.sh"
+lab_need_bpfmasq
+if ! is_bpfmasq; then
+	skip wan_address "needs bpfmasq (LAB_NAT=nft)"
+	exit 0
+fi
+
+lab_standard || { fail wanaddr_topology "could not build the lab"; exit 1; }
+srv_udp_echo 7000 || { fail wanaddr_echo_server "socat did not start on srv"; exit 1; }
+nat_up --timeout-udp 3 || { fail wanaddr_up "bpfmasq up failed"; exit 1; }
+
+external() { bm_json status wan0 | jq_py 'd["external"]'; }
+conns_on() { bm_json conns wan0 | jq_py "len([c for c in d if c['outside'].startswith('$1:')])"; }
+# For wait_until, which runs a command again and again (not its output).
+external_is() { [[ $(external) == "$1" ]]; }
+no_conns_on() { [[ $(conns_on "$1") == 0 ]]; }
+
+check wanaddr_echo_before "no UDP echo through 192.0.2.1" \
+	udp_echo cli1 $INET 7000 40001
+check wanaddr_flow_on_old "no flow on 192.0.2.1" \
+	test "$(conns_on 192.0.2.1)" -ge 1
+
+# Promote a second address: when the primary goes, the kernel keeps the
+# secondary as the new primary instead of deleting it.
+nsx gw sysctl -qw net.ipv4.conf.wan0.promote_secondaries=1
+nsx gw ip addr add 192.0.2.7/24 dev wan0
+nsx gw ip addr del $WAN_GW/24 dev wan0
+nsx gw ip route replace 198.51.100.0/24 via $WAN_SRV
+
+if wait_until 5 external_is 192.0.2.7; then
+	pass wanaddr_followed
+else
+	fail wanaddr_followed "status says external $(external), expected 192.0.2.7"
+fi
+check wanaddr_old_flows_flushed "flows on 192.0.2.1 survived its removal" \
+	test "$(conns_on 192.0.2.1)" -eq 0
+check wanaddr_echo_after "no UDP echo through the new address" \
+	udp_echo cli1 $INET 7000 40002
+check wanaddr_new_flow_on_new "the new flow does not use 192.0.2.7" \
+	test "$(conns_on 192.0.2.7)" -ge 1
+if grep -q "external address 192.0.2.1 -> 192.0.2.7" "$LAB_TMP/ctl-wan0.log"; then
+	pass wanaddr_logged
+else
+	fail wanaddr_logged "no address change in the controller log"
+fi
+
+# --timeout-udp 3: the controller (every 2 s) removes the idle flows.
+if wait_until 10 no_conns_on 192.0.2.7; then
+	pass wanaddr_idle_udp_expired
+else
+	fail wanaddr_idle_udp_expired "an idle UDP flow outlived its 3 s timeout"
+fi
+lab_done
