@@ -87,80 +87,6 @@ static __always_inline bool alg_worth_inspecting(void *data, void *data_end,
 	return false;
 }
 
-/* Hand a control segment to the controller; NAT_HELD unless the ring is
- * full or the segment too big, when it goes on uninspected. */
-static __always_inline int alg_punt(struct __sk_buff *skb, const struct pkt *p,
-				    const struct xlate *x, __u8 alg,
-				    bool to_server)
-{
-	struct bpfmasq_alg_event *ev;
-	__u32 len;
-
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev)
-		return NAT_PASS;
-	len = p->tot_len;
-	asm volatile("" : "+r"(len));
-	if (len > EV_PKT_MAX || len < sizeof(struct iphdr) ||
-	    bpf_skb_load_bytes(skb, p->l3_off, ev->pkt, len)) {
-		bpf_ringbuf_discard(ev, 0);
-		return NAT_PASS;
-	}
-	ev->type = EV_ALG_SEGMENT;
-	ev->len = len;
-	ev->out_key = p->key;
-	ev->out_key.dir = DIR_OUT;
-	ev->ext_addr = x->new_addr;
-	ev->ext_port = x->new_port;
-	ev->alg = alg;
-	ev->to_server = to_server;
-	ev->dir = DIR_OUT;
-	bpf_ringbuf_submit(ev, 0);
-	return NAT_HELD;
-}
-
-/*
- * An inbound IRC segment that may carry a DCC RESUME for a port we
- * rewrote: to the controller, whole and untranslated (XDP).  v is the
- * flow's inbound entry, which names the inside endpoint.
- */
-static __always_inline int alg_punt_in(struct xdp_md *ctx, const struct pkt *p,
-				       const struct flow_val *v)
-{
-	struct bpfmasq_alg_event *ev;
-	__u32 len;
-
-	if (p->key.proto != IPPROTO_TCP ||
-	    !port_listed(cfg_irc_ports, p->key.sport) ||
-	    !alg_worth_inspecting(ctx_data(ctx), ctx_data_end(ctx), p, ALG_IRC,
-				  false))
-		return NAT_XLATE;
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev)
-		return NAT_XLATE;
-	len = p->tot_len;
-	asm volatile("" : "+r"(len));
-	if (len > EV_PKT_MAX || len < sizeof(struct iphdr) ||
-	    bpf_xdp_load_bytes(ctx, p->l3_off, ev->pkt, len)) {
-		bpf_ringbuf_discard(ev, 0);
-		return NAT_XLATE;
-	}
-	ev->type = EV_ALG_SEGMENT;
-	ev->len = len;
-	ev->out_key = (struct flow_key){
-		.saddr = v->nat_addr, .daddr = p->key.saddr,
-		.sport = v->nat_port, .dport = p->key.sport,
-		.proto = IPPROTO_TCP, .dir = DIR_OUT,
-	};
-	ev->ext_addr = p->key.daddr;
-	ev->ext_port = p->key.dport;
-	ev->alg = ALG_IRC;
-	ev->to_server = 0;
-	ev->dir = DIR_IN;
-	bpf_ringbuf_submit(ev, 0);
-	return NAT_HELD;
-}
-
 static __always_inline void *pkt_data(void *ctx, bool xdp)
 {
 	return xdp ? ctx_data((struct xdp_md *)ctx) :
@@ -171,6 +97,85 @@ static __always_inline void *pkt_end(void *ctx, bool xdp)
 {
 	return xdp ? ctx_data_end((struct xdp_md *)ctx) :
 		     ctx_data_end((struct __sk_buff *)ctx);
+}
+
+static __always_inline int pkt_load(void *ctx, bool xdp, __u32 off, void *buf,
+				    __u32 len)
+{
+	return xdp ? bpf_xdp_load_bytes(ctx, off, buf, len) :
+		     bpf_skb_load_bytes(ctx, off, buf, len);
+}
+
+/*
+ * Hand a control segment, whole and untranslated, to the controller.
+ * NAT_HELD, or NAT_XLATE when the ring is full or the segment too big:
+ * then it goes on uninspected.
+ */
+static __always_inline int alg_punt(void *ctx, bool xdp, const struct pkt *p,
+				    const struct flow_key *out_key,
+				    __be32 ext, __be16 ext_port, __u8 alg,
+				    bool to_server, __u8 dir)
+{
+	struct bpfmasq_alg_event *ev;
+	__u32 len;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev)
+		return NAT_XLATE;
+	len = p->tot_len;
+	/* Keep the bound check on the register the helper gets. */
+	asm volatile("" : "+r"(len));
+	if (len > EV_PKT_MAX || len < sizeof(struct iphdr) ||
+	    pkt_load(ctx, xdp, p->l3_off, ev->pkt, len)) {
+		bpf_ringbuf_discard(ev, 0);
+		return NAT_XLATE;
+	}
+	ev->type = EV_ALG_SEGMENT;
+	ev->len = len;
+	ev->out_key = *out_key;
+	ev->ext_addr = ext;
+	ev->ext_port = ext_port;
+	ev->alg = alg;
+	ev->to_server = to_server;
+	ev->dir = dir;
+	bpf_ringbuf_submit(ev, 0);
+	return NAT_HELD;
+}
+
+/* An outbound control segment (tc egress), before translation. */
+static __always_inline int alg_punt_out(struct __sk_buff *skb,
+					const struct pkt *p,
+					const struct xlate *x, __u8 alg,
+					bool to_server)
+{
+	struct flow_key key = p->key;
+
+	key.dir = DIR_OUT;
+	return alg_punt(skb, false, p, &key, x->new_addr, x->new_port, alg,
+			to_server, DIR_OUT);
+}
+
+/*
+ * An inbound IRC segment that may carry a DCC RESUME for a port we
+ * rewrote (XDP).  v is the flow's inbound entry, which names the inside
+ * endpoint.
+ */
+static __always_inline int alg_punt_in(struct xdp_md *ctx, const struct pkt *p,
+				       const struct flow_val *v)
+{
+	struct flow_key out_key = {
+		.saddr = v->nat_addr, .daddr = p->key.saddr,
+		.sport = v->nat_port, .dport = p->key.sport,
+		.proto = IPPROTO_TCP, .dir = DIR_OUT,
+	};
+
+	if (p->key.proto != IPPROTO_TCP ||
+	    !port_listed(cfg_irc_ports, p->key.sport) ||
+	    !alg_worth_inspecting(ctx_data(ctx), ctx_data_end(ctx), p, ALG_IRC,
+				  false))
+		return NAT_XLATE;
+	return alg_punt(ctx, true, p, &out_key, p->key.daddr, p->key.dport,
+			ALG_IRC, false, DIR_IN);
 }
 
 /*
@@ -198,13 +203,6 @@ static __always_inline int seq_rewrite(void *ctx, bool xdp, const struct pkt *p,
 	    bpf_skb_store_bytes(ctx, off, &new, sizeof(new), 0))
 		return -DROP_MALFORMED_L4;
 	return 0;
-}
-
-static __always_inline int pkt_load(void *ctx, bool xdp, __u32 off, void *buf,
-				    __u32 len)
-{
-	return xdp ? bpf_xdp_load_bytes(ctx, off, buf, len) :
-		     bpf_skb_load_bytes(ctx, off, buf, len);
 }
 
 /*

@@ -96,7 +96,7 @@ static __always_inline int out_alg(struct __sk_buff *skb, const struct pkt *p,
 	if (!alg_worth_inspecting(ctx_data(skb), ctx_data_end(skb), p, alg,
 				  to_server))
 		return NAT_XLATE;
-	if (alg_punt(skb, p, x, alg, to_server) == NAT_HELD)
+	if (alg_punt_out(skb, p, x, alg, to_server) == NAT_HELD)
 		return NAT_HELD;
 	count(CNT_ALG_UNHANDLED);
 	return NAT_XLATE;
