@@ -112,6 +112,23 @@ static __always_inline __u16 csum_after2(__u16 check, __be16 from, __be16 to)
 }
 
 /*
+ * An error whose flow is gone.  About a ping id no inside host holds, it
+ * is about the gateway's own ping (ids cannot be looked up as sockets):
+ * the stack's.  Anything else is dropped (RFC 5508 REQ-4/5).
+ */
+static __always_inline int icmp_error_unowned(const struct flow_key *key,
+					      bool outbound)
+{
+	struct bind_key bk = { .addr = key->daddr, .port = key->dport,
+			       .proto = IPPROTO_ICMP, .dir = DIR_IN };
+
+	if (outbound || key->proto != IPPROTO_ICMP ||
+	    bpf_map_lookup_elem(&binds, &bk))
+		return -DROP_ICMP_NO_FLOW;
+	return NAT_PASS;
+}
+
+/*
  * Outbound (an inside host reports a packet it got from outside): the
  * embedded packet went remote -> inside, so its destination is rewritten to
  * the external endpoint.  Inbound (a router reports a packet we sent): the
@@ -195,7 +212,7 @@ static __always_inline int icmp_error_xlate(void *ctx, void *data,
 	}
 	v = bpf_map_lookup_elem(&flows, &key);
 	if (!v)
-		return -DROP_ICMP_NO_FLOW;
+		return icmp_error_unowned(&key, outbound);
 	/* Outbound errors come from tc, inbound ones from XDP. */
 	if (!(outbound ? icmp_sum_ok_tc(ctx, p->l4_off, icmp_len) :
 			 icmp_sum_ok_xdp(ctx, p->l4_off, icmp_len)))

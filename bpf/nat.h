@@ -384,9 +384,11 @@ static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 	int err;
 
 	/* Nobody inside owns this port: a gateway socket may (then it is
-	 * the stack's), else stay silent (RFC 5382 REQ-4: no RST). */
+	 * the stack's; echo replies always are: ping ids are not sockets we
+	 * can look up), else stay silent (RFC 5382 REQ-4: no RST). */
 	if (!b)
-		return host_socket_owns(ctx, p->key.proto, p->key.saddr,
+		return p->key.proto == IPPROTO_ICMP ||
+		       host_socket_owns(ctx, p->key.proto, p->key.saddr,
 					p->key.sport, ext, p->key.dport) ?
 		       NAT_PASS : -DROP_NO_MAPPING;
 	if (b->flags & BIND_EXPECT) {
