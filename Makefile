@@ -99,5 +99,33 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq
 	$(Q)tests/lab/demo.sh
 
+# ---- benchmark (bench/): not part of `make test` ----
+BENCH_BPF   := $(patsubst bench/%.bpf.c,$(OUTPUT)/bench/%.bpf.o,$(wildcard bench/*.bpf.c))
+BENCH_SKELS := $(BENCH_BPF:.bpf.o=.skel.h)
+.SECONDARY: $(BENCH_BPF) $(BENCH_SKELS)
+
+$(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c bench/bench.h $(VMLINUX) | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
+
+$(OUTPUT)/bench/%.skel.h: $(OUTPUT)/bench/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(OUTPUT)/bench/bmbench: bench/bmbench.c bench/bench.h $(BENCH_SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench -Ibench $< $(LDLIBS) -o $@
+
+$(OUTPUT)/bench/micro: bench/micro.c $(SKEL) $(OUTPUT)/bench/redirect.skel.h headers/bpfmasq.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(LDLIBS) -o $@
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq $(OUTPUT)/bench/bmbench $(OUTPUT)/bench/micro
+	$(Q)OUTPUT=$(OUTPUT) bench/run.sh
+
 clean:
 	rm -rf $(OUTPUT)

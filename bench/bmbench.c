@@ -429,7 +429,7 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	libbpf_set_print(NULL);
+	if (!getenv("BMBENCH_DEBUG")) libbpf_set_print(NULL);
 	if (!strcmp(argv[1], "attach") && argc - optind == 4)
 		return cmd_attach(argv[optind], argv[optind + 1],
 				  argv[optind + 2], argv[optind + 3], &o);

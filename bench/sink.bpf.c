@@ -54,7 +54,7 @@ static __always_inline bool frame_ok(void *data, void *data_end)
 	__u16 sport;
 	int i;
 
-	if (data + FRAME_LEN != data_end)
+	if (data + FRAME_LEN > data_end || data_end - data != FRAME_LEN)
 		return false;
 	if (iph->version != 4 || iph->ihl != 5 || iph->protocol != IPPROTO_UDP ||
 	    iph->tot_len != bpf_htons(FRAME_LEN - 14) ||

@@ -114,8 +114,8 @@ static __always_inline bool port_class_range(__u16 in_port, __u32 *lo, __u32 *sp
 
 /*
  * Claim a free external port for an inside endpoint: the inside port itself
- * when it is in range, else a scan from a random start that keeps the
- * port's parity (RFC 4787 REQ-4) for the first half of the tries.  The
+ * when it is in range, else random ports, the first half of them with the
+ * inside port's parity (RFC 4787 REQ-4).  The
  * DIR_IN binding is the lock: BPF_NOEXIST makes exactly one CPU win each
  * port.  Ports a gateway socket uses toward this remote are skipped.
  */
@@ -139,19 +139,30 @@ static __always_inline int port_alloc(void *ctx, const struct flow_key *out_key,
 	if (!port_class_range(in_port, &lo, &span))
 		return -DROP_PORTS_EXHAUSTED;
 	start = bpf_get_prandom_u32() % span;
-	/* Align the start so that lo + start has the inside port's parity. */
-	if (((lo + start) ^ in_port) & 1)
-		start = start + 1 < span ? start + 1 : 0;
 
 	for (i = 0; i < PORT_TRIES && i < span; i++) {
-		__u32 step = i < PORT_TRIES / 2 && span > 2 ? 2 * i : i;
+		__u32 off;
 		__be16 port;
+
+		/* A small range is scanned whole from a random start; in a
+		 * large one every try is a fresh random port, so that a run
+		 * of ports in use (they fill up in clusters) costs no more
+		 * than its share.  The first half keep the parity. */
+		if (span <= PORT_TRIES)
+			off = (start + i) % span;
+		else if (i < PORT_TRIES / 2)
+			off = ((bpf_get_prandom_u32() % span) & ~1U) |
+			      ((lo ^ in_port) & 1);
+		else
+			off = bpf_get_prandom_u32() % span;
+		if (off >= span)
+			off = span - 1;
 
 		if (i == 0 && port_in_range(out_key->sport) &&
 		    in_port - lo < span)
 			port = out_key->sport;
 		else
-			port = bpf_htons(lo + (start + step) % span);
+			port = bpf_htons(lo + off);
 
 		if (host_socket_owns(ctx, out_key->proto, out_key->daddr,
 				     out_key->dport, ext, port))

@@ -217,6 +217,21 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 	return 0;
 }
 
+/*
+ * Bindings are per inside endpoint, so they never outnumber the external
+ * ports: both directions, for TCP, UDP and ICMP, plus room for forwards
+ * and ALG expectations (which may lie outside the range).  Sizing them
+ * from the range rather than from --max-flows is what keeps memory per
+ * flow near the flow entries alone.
+ */
+static __u32 binds_entries(const struct up_opts *o)
+{
+	__u64 by_ports = 2ULL * 3 * (o->port_hi - o->port_lo + 1) + 4096;
+	__u64 by_flows = 2ULL * o->max_flows;
+
+	return by_ports < by_flows ? by_ports : by_flows;
+}
+
 /* Every check that needs no change to the system, so that a refusal
  * leaves nothing behind. */
 static int check_up(struct up_opts *o)
@@ -568,7 +583,7 @@ int cmd_up(int argc, char **argv)
 		skel->rodata->cfg_irc_ports[i] = o.irc_ports[i];
 	}
 	bpf_map__set_max_entries(skel->maps.flows, 2 * o.max_flows);
-	bpf_map__set_max_entries(skel->maps.binds, 2 * o.max_flows);
+	bpf_map__set_max_entries(skel->maps.binds, binds_entries(&o));
 	err = bpfmasq_bpf__load(skel);
 	if (err) {
 		p_err("cannot load the BPF programs (%s); bpfmasq needs a kernel with BPF and BTF (/sys/kernel/btf/vmlinux); rerun with -d for the verifier log",
