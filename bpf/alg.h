@@ -106,18 +106,44 @@ static __always_inline int pkt_load(void *ctx, bool xdp, __u32 off, void *buf,
 		     bpf_skb_load_bytes(ctx, off, buf, len);
 }
 
+/* Where a TCP segment's data ends, as sequence number. */
+static __always_inline __u32 seg_end_seq(void *ctx, bool xdp, const struct pkt *p)
+{
+	__be32 seq;
+
+	if (pkt_load(ctx, xdp, p->l4_off + offsetof(struct tcphdr, seq), &seq,
+		     sizeof(seq)))
+		return 0;
+	return bpf_ntohl(seq) + (p->tot_len - (p->l4_off - p->l3_off) -
+				 p->l4_hlen);
+}
+
+/* Is the controller still holding a segment of this direction? */
+static __always_inline bool alg_behind(const struct flow_key *entry)
+{
+	__u32 *handed = bpf_map_lookup_elem(&alg_handed, entry);
+	__u32 *sent;
+
+	if (!handed)
+		return false;
+	sent = bpf_map_lookup_elem(&alg_sent, entry);
+	return !sent || *sent != *handed;
+}
+
 /*
  * Hand a control segment, whole and untranslated, to the controller.
  * NAT_HELD, or NAT_XLATE when the ring is full or the segment too big:
- * then it goes on uninspected.
+ * then it goes on uninspected.  entry is the flow entry of the segment's
+ * direction.
  */
 static __always_inline int alg_punt(void *ctx, bool xdp, const struct pkt *p,
 				    const struct flow_key *out_key,
+				    const struct flow_key *entry,
 				    __be32 ext, __be16 ext_port, __u8 alg,
 				    bool to_server, __u8 dir)
 {
 	struct bpfmasq_alg_event *ev;
-	__u32 len;
+	__u32 len, end;
 
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev)
@@ -138,6 +164,9 @@ static __always_inline int alg_punt(void *ctx, bool xdp, const struct pkt *p,
 	ev->alg = alg;
 	ev->to_server = to_server;
 	ev->dir = dir;
+	/* Before the submit: the controller may answer at once. */
+	end = seg_end_seq(ctx, xdp, p);
+	bpf_map_update_elem(&alg_handed, entry, &end, BPF_ANY);
 	bpf_ringbuf_submit(ev, 0);
 	return NAT_HELD;
 }
@@ -151,8 +180,8 @@ static __always_inline int alg_punt_out(struct __sk_buff *skb,
 	struct flow_key key = p->key;
 
 	key.dir = DIR_OUT;
-	return alg_punt(skb, false, p, &key, x->new_addr, x->new_port, alg,
-			to_server, DIR_OUT);
+	return alg_punt(skb, false, p, &key, &key, x->new_addr, x->new_port,
+			alg, to_server, DIR_OUT);
 }
 
 /*
@@ -169,13 +198,17 @@ static __always_inline int alg_punt_in(struct xdp_md *ctx, const struct pkt *p,
 		.proto = IPPROTO_TCP, .dir = DIR_OUT,
 	};
 
+	struct flow_key entry = p->key;
+
+	entry.dir = DIR_IN;
 	if (p->key.proto != IPPROTO_TCP ||
 	    !port_listed(cfg_irc_ports, p->key.sport) ||
-	    !alg_worth_inspecting(ctx_data(ctx), ctx_data_end(ctx), p, ALG_IRC,
-				  false))
+	    (!alg_behind(&entry) &&
+	     !alg_worth_inspecting(ctx_data(ctx), ctx_data_end(ctx), p, ALG_IRC,
+				   false)))
 		return NAT_XLATE;
-	return alg_punt(ctx, true, p, &out_key, p->key.daddr, p->key.dport,
-			ALG_IRC, false, DIR_IN);
+	return alg_punt(ctx, true, p, &out_key, &entry, p->key.daddr,
+			p->key.dport, ALG_IRC, false, DIR_IN);
 }
 
 /*

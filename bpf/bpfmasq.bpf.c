@@ -81,6 +81,14 @@ static __always_inline void report_exhausted(struct __sk_buff *skb,
  * carry a command to the controller (NAT_HELD).  Segments the controller
  * sent back are not handed over again.
  */
+static __always_inline bool alg_behind_out(const struct pkt *p)
+{
+	struct flow_key key = p->key;
+
+	key.dir = DIR_OUT;
+	return alg_behind(&key);
+}
+
 static __always_inline int out_alg(struct __sk_buff *skb, const struct pkt *p,
 				   const struct xlate *x)
 {
@@ -93,7 +101,8 @@ static __always_inline int out_alg(struct __sk_buff *skb, const struct pkt *p,
 	/* Control segments are few and small: read them whole. */
 	if (ctx_data(skb) + skb->len > ctx_data_end(skb))
 		bpf_skb_pull_data(skb, skb->len);
-	if (!alg_worth_inspecting(ctx_data(skb), ctx_data_end(skb), p, alg,
+	if (!alg_behind_out(p) &&
+	    !alg_worth_inspecting(ctx_data(skb), ctx_data_end(skb), p, alg,
 				  to_server))
 		return NAT_XLATE;
 	if (alg_punt_out(skb, p, x, alg, to_server) == NAT_HELD)

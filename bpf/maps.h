@@ -28,6 +28,30 @@ struct {
 	__type(value, struct flow_seqadj);
 } seqadj SEC(".maps");
 
+/*
+ * Keeping a control connection in order while the controller holds one of
+ * its segments: the end sequence number of the last segment handed over
+ * (written here) and of the last one the controller sent on (written by
+ * it).  While they differ, later segments of that direction queue behind
+ * in the ring too, so none overtakes a rewrite or misses its sequence
+ * adjustment.  Two maps, so neither side ever writes the other's number.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct flow_key);
+	__type(value, __u32);
+} alg_handed SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct flow_key);
+	__type(value, __u32);
+} alg_sent SEC(".maps");
+
 /* Bitmap of forwarded external ports, word = port / 64. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

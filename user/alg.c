@@ -449,40 +449,28 @@ static void translate_in(const struct alg_ctl *a,
 	}
 }
 
-void alg_ctl_segment(struct alg_ctl *a, const struct bpfmasq_alg_event *ev)
+/* Tell the data plane the segment of entry up to end has been dealt with. */
+static void sent_up_to(struct alg_ctl *a, const struct flow_key *entry, __u32 end)
 {
-	__u8 pkt[EV_PKT_MAX + 8 * IRC_MAX_OFFERS * 2];
-	struct rewrite rw[IRC_MAX_OFFERS];
-	size_t ihl, thl, len = ev->len, plen;
+	bpf_map_update_elem(a->in->alg_sent_fd, entry, &end, BPF_ANY);
+}
+
+/*
+ * Rewrite (or not) one segment of a control connection and send it on.
+ * entry is its flow entry; pkt holds a copy with room to grow.
+ */
+static void segment_handle(struct alg_ctl *a, const struct bpfmasq_alg_event *ev,
+			   struct alg_conn *c, const struct flow_key *entry,
+			   __u8 *pkt, size_t ihl, size_t thl, size_t len,
+			   size_t plen, __be32 sender, __u32 seq)
+{
 	bool inbound = ev->dir == DIR_IN;
-	struct flow_key key = ev->out_key;
+	char *payload = (char *)pkt + ihl + thl;
+	size_t room = EV_PKT_MAX + 8 * IRC_MAX_OFFERS * 2 - ihl - thl;
+	struct rewrite rw[IRC_MAX_OFFERS];
 	struct flow_val val;
-	struct alg_conn *c;
-	char *payload;
-	__be32 sender;
-	__u32 seq;
 	long nlen;
 	int n;
-
-	if (len < 40 || len > EV_PKT_MAX)
-		return;
-	memcpy(pkt, ev->pkt, len);
-	ihl = (pkt[0] & 0xf) * 4;
-	thl = ihl + 20 <= len ? (pkt[ihl + 12] >> 4) * 4 : 0;
-	if (ihl < 20 || thl < 20 || ihl + thl > len)
-		return;		/* parse_ipv4() let no such segment through */
-	payload = (char *)pkt + ihl + thl;
-	plen = len - ihl - thl;
-	memcpy(&sender, pkt + 12, 4);
-	seq = get32(pkt + ihl + 4);
-	c = conn_get(a, &ev->out_key);
-	c->last_ns = now_coarse_ns();
-	if (inbound)
-		key = (struct flow_key){ .saddr = ev->out_key.daddr,
-					 .daddr = ev->ext_addr,
-					 .sport = ev->out_key.dport,
-					 .dport = ev->ext_port,
-					 .proto = IPPROTO_TCP, .dir = DIR_IN };
 
 	if (inbound)
 		n = irc_in_rewrites(c, payload, plen, rw);
@@ -501,12 +489,12 @@ void alg_ctl_segment(struct alg_ctl *a, const struct bpfmasq_alg_event *ev)
 	/* Back to front, so earlier offsets stay valid. */
 	nlen = plen;
 	for (int i = n - 1; i >= 0 && nlen >= 0; i--)
-		nlen = alg_replace(payload, nlen, sizeof(pkt) - ihl - thl,
+		nlen = alg_replace(payload, nlen, room,
 				   rw[i].off, rw[i].old_len, rw[i].rep,
 				   rw[i].rep_len);
 	if (n > 0 && (nlen < 0 ||
-		      bpf_map_lookup_elem(a->in->flows_fd, &key, &val) ||
-		      seqadj_add(a, &key, &val, seq, (__s32)(nlen - plen)))) {
+		      bpf_map_lookup_elem(a->in->flows_fd, entry, &val) ||
+		      seqadj_add(a, entry, &val, seq, (__s32)(nlen - plen)))) {
 		log_msg("%s: cannot rewrite an ALG segment; sent unchanged",
 			a->in->ifname);
 		memcpy(pkt, ev->pkt, len);	/* never half-rewritten */
@@ -517,8 +505,41 @@ void alg_ctl_segment(struct alg_ctl *a, const struct bpfmasq_alg_event *ev)
 		stat_add(a, CNT_ALG_REWRITTEN);
 	}
 	if (inbound)
-		translate_in(a, ev, &key, pkt, ihl, thl);
+		translate_in(a, ev, entry, pkt, ihl, thl);
 	if (n > 0 || inbound)
 		tcp_finish(pkt, ihl, len);
 	send_on(a, pkt, len);
+}
+
+void alg_ctl_segment(struct alg_ctl *a, const struct bpfmasq_alg_event *ev)
+{
+	__u8 pkt[EV_PKT_MAX + 8 * IRC_MAX_OFFERS * 2];
+	size_t ihl, thl, len = ev->len, plen;
+	struct flow_key key = ev->out_key;
+	struct alg_conn *c;
+	__be32 sender;
+	__u32 seq;
+
+	if (len < 40 || len > EV_PKT_MAX)
+		return;
+	memcpy(pkt, ev->pkt, len);
+	ihl = (pkt[0] & 0xf) * 4;
+	thl = ihl + 20 <= len ? (pkt[ihl + 12] >> 4) * 4 : 0;
+	if (ihl < 20 || thl < 20 || ihl + thl > len)
+		return;		/* parse_ipv4() let no such segment through */
+	plen = len - ihl - thl;
+	memcpy(&sender, pkt + 12, 4);
+	seq = get32(pkt + ihl + 4);
+	c = conn_get(a, &ev->out_key);
+	c->last_ns = now_coarse_ns();
+	if (ev->dir == DIR_IN)
+		key = (struct flow_key){ .saddr = ev->out_key.daddr,
+					 .daddr = ev->ext_addr,
+					 .sport = ev->out_key.dport,
+					 .dport = ev->ext_port,
+					 .proto = IPPROTO_TCP, .dir = DIR_IN };
+	segment_handle(a, ev, c, &key, pkt, ihl, thl, len, plen, sender, seq);
+	/* Later segments of this direction may go straight again, once the
+	 * data plane sees we caught up with the last one it handed over. */
+	sent_up_to(a, &key, seq + plen);
 }

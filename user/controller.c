@@ -117,7 +117,12 @@ static void expire(struct instance *in)
 		return;
 	}
 	if (in->seqadj_fd >= 0)
-		seqadj_gc(in->seqadj_fd, in->flows_fd);
+		flow_keyed_gc(in->seqadj_fd, sizeof(struct flow_seqadj),
+			      in->flows_fd);
+	if (in->alg_handed_fd >= 0)
+		flow_keyed_gc(in->alg_handed_fd, sizeof(__u32), in->flows_fd);
+	if (in->alg_sent_fd >= 0)
+		flow_keyed_gc(in->alg_sent_fd, sizeof(__u32), in->flows_fd);
 	if (r.expectations_expired)
 		stats_add(in->stats_fd, CNT_EXPECT_EXPIRED,
 			  r.expectations_expired);

@@ -382,21 +382,21 @@ int bindings_dump(int binds_fd, struct bind_key **keys, struct bind_val **vals,
 			(void **)vals, n);
 }
 
-int seqadj_gc(int seqadj_fd, int flows_fd)
+int flow_keyed_gc(int map_fd, size_t value_size, int flows_fd)
 {
 	struct flow_key *keys = NULL;
-	struct flow_seqadj *vals = NULL;
 	struct flow_val v;
+	void *vals = NULL;
 	size_t n = 0;
 	int err;
 
-	err = map_dump(seqadj_fd, sizeof(*keys), sizeof(*vals), (void **)&keys,
-		       (void **)&vals, &n);
+	err = map_dump(map_fd, sizeof(*keys), value_size, (void **)&keys,
+		       &vals, &n);
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++)
 		if (bpf_map_lookup_elem(flows_fd, &keys[i], &v))
-			bpf_map_delete_elem(seqadj_fd, &keys[i]);
+			bpf_map_delete_elem(map_fd, &keys[i]);
 	free(keys);
 	free(vals);
 	return 0;

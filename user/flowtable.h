@@ -60,8 +60,9 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 /* Delete every connection and binding on external address ext (0: all). */
 int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed);
 
-/* Drop the sequence adjustments of connections that are gone. */
-int seqadj_gc(int seqadj_fd, int flows_fd);
+/* Drop the entries of a map keyed like `flows` (sequence adjustments, ALG
+ * ordering) whose flow is gone. */
+int flow_keyed_gc(int map_fd, size_t value_size, int flows_fd);
 
 /* Move port forwards (static bindings) to external address ext. */
 int bindings_move_static(int binds_fd, __be32 ext);

@@ -20,6 +20,7 @@ void instance_init(struct instance *in)
 	in->prog_in_fd = in->flows_fd = in->binds_fd = in->state_fd = -1;
 	in->internal_fd = in->stats_fd = in->rodata_fd = -1;
 	in->events_fd = in->fwd_ports_fd = in->seqadj_fd = -1;
+	in->alg_handed_fd = in->alg_sent_fd = -1;
 }
 
 static void close_fd(int *fd)
@@ -41,6 +42,8 @@ void instance_close(struct instance *in)
 	close_fd(&in->events_fd);
 	close_fd(&in->fwd_ports_fd);
 	close_fd(&in->seqadj_fd);
+	close_fd(&in->alg_handed_fd);
+	close_fd(&in->alg_sent_fd);
 }
 
 __u32 xdp_attached_id(int ifindex, __u32 *mode_flags)
@@ -127,6 +130,10 @@ static int open_maps_of(struct instance *in, int prog_fd)
 			slot = &in->fwd_ports_fd;
 		else if (!strcmp(mi.name, "seqadj"))
 			slot = &in->seqadj_fd;
+		else if (!strcmp(mi.name, "alg_handed"))
+			slot = &in->alg_handed_fd;
+		else if (!strcmp(mi.name, "alg_sent"))
+			slot = &in->alg_sent_fd;
 		else if (strstr(mi.name, ".rodata"))
 			slot = &in->rodata_fd;
 		if (slot && *slot < 0)

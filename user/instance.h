@@ -36,6 +36,8 @@ struct instance {
 	int events_fd;		/* -1 when the tc egress program is gone */
 	int fwd_ports_fd;
 	int seqadj_fd;		/* -1 when the tc egress program is gone */
+	int alg_handed_fd;	/* likewise */
+	int alg_sent_fd;
 	struct bpfmasq_bpf__rodata cfg;
 };
 

@@ -534,6 +534,8 @@ static int instance_from_skel(struct instance *in, const struct up_opts *o,
 	in->events_fd = dup(bpf_map__fd(skel->maps.events));
 	in->fwd_ports_fd = dup(bpf_map__fd(skel->maps.fwd_ports));
 	in->seqadj_fd = dup(bpf_map__fd(skel->maps.seqadj));
+	in->alg_handed_fd = dup(bpf_map__fd(skel->maps.alg_handed));
+	in->alg_sent_fd = dup(bpf_map__fd(skel->maps.alg_sent));
 	return in->prog_in_fd < 0 || in->flows_fd < 0 || in->binds_fd < 0 ||
 	       in->state_fd < 0 || in->internal_fd < 0 || in->stats_fd < 0 ||
 	       in->rodata_fd < 0 ? -1 : 0;
