@@ -80,7 +80,7 @@ install: $(OUTPUT)/bpfmasq
 deps:
 	$(Q)scripts/deps.sh
 
-UNIT_BINS := $(OUTPUT)/tests/test_nat $(OUTPUT)/tests/test_alg
+UNIT_BINS := $(OUTPUT)/tests/test_nat $(OUTPUT)/tests/test_alg $(OUTPUT)/tests/test_diff
 
 unit: deps $(OUTPUT)/bpfmasq $(UNIT_BINS)
 	$(Q)tests/run.sh unit

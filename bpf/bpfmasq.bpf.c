@@ -126,8 +126,15 @@ int masq_wan_out(struct __sk_buff *skb)
 	ret = tc_parse(skb, &p);
 	if (ret == PARSE_NOT_IPV4)
 		return TC_ACT_OK;
+	/*
+	 * ICMP errors from inside, and the gateway's own errors about
+	 * packets it was forwarding inside (TTL exceeded, frag-needed on
+	 * the LAN): both quote an inside endpoint that must not leak.  The
+	 * gateway's errors about anything else are its own business.
+	 */
 	if (ret == PARSE_OK && p.is_icmp_error &&
-	    is_internal(p.key.saddr, st->ext_addr)) {
+	    (is_internal(p.key.saddr, st->ext_addr) ||
+	     (p.key.saddr == st->ext_addr && st->ext_addr))) {
 		ed = edits_get();
 		if (!ed)
 			return TC_ACT_SHOT;

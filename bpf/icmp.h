@@ -141,6 +141,9 @@ static __always_inline int icmp_error_xlate(void *ctx, void *data,
 					    const struct pkt *p, bool outbound,
 					    __be32 ext, struct edits *ed)
 {
+	/* The gateway's own error (outbound, from the external address)
+	 * matters only when it quotes a packet it was forwarding inside. */
+	bool own = outbound && p->key.saddr == ext;
 	__u32 icmp_len = p->tot_len - (p->l4_off - p->l3_off);
 	__u32 inner_l3 = p->l4_off + sizeof(struct icmphdr);
 	__u32 inner_l4, addr_off, port_off, l4csum_off = 0;
@@ -165,6 +168,9 @@ static __always_inline int icmp_error_xlate(void *ctx, void *data,
 	if ((void *)(l4 + 8) > data_end ||
 	    inner_l4 + 8 > p->l3_off + p->tot_len)
 		return -DROP_MALFORMED_L4;
+
+	if (own && !is_internal(inner->daddr, ext))
+		return NAT_PASS;
 
 	key.proto = inner->protocol;
 	if (inner->protocol == IPPROTO_TCP || inner->protocol == IPPROTO_UDP) {

@@ -117,6 +117,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 		/* The first fragment of a datagram carries the length of
 		 * the whole datagram, not of itself. */
 		if ((void *)(uh + 1) > data_end ||
+		    p->tot_len - ihl_len < sizeof(*uh) ||
 		    bpf_ntohs(uh->len) < sizeof(*uh) ||
 		    (bpf_ntohs(uh->len) > p->tot_len - ihl_len &&
 		     !(iph->frag_off & bpf_htons(IP_MF))))
@@ -135,7 +136,9 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 	} else if (iph->protocol == IPPROTO_ICMP) {
 		struct icmphdr *ih = data + p->l4_off;
 
-		if ((void *)(ih + 1) > data_end)
+		/* Within the IP packet: link padding after it is no header. */
+		if ((void *)(ih + 1) > data_end ||
+		    p->tot_len - ihl_len < sizeof(*ih))
 			return -DROP_MALFORMED_L4;
 		p->csum_off = p->l4_off + offsetof(struct icmphdr, checksum);
 		p->sport_off = p->l4_off + offsetof(struct icmphdr, un.echo.id);

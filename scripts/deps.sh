@@ -14,7 +14,14 @@ PKGS=(
 	psmisc python3
 	# ICMP error and fragment lab tests (traceroute -U/-I/-T, captures)
 	traceroute tcpdump
+	# FTP and IRC ALG lab tests: real servers and clients (run only inside
+	# the lab's namespaces, never as host services; see below)
+	vsftpd lftp ngircd
 )
+
+# Packages that ship a daemon, and its service name.  The lab starts its
+# own copies inside network namespaces; the host must not get one.
+declare -A SERVICES=([nginx-light]=nginx [vsftpd]=vsftpd [ngircd]=ngircd)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -37,8 +44,9 @@ cleanup() {
 	rm -f "$log"
 }
 trap cleanup EXIT
-# The lab runs its own nginx inside namespaces: keep the package's postinst
-# from starting one on the host's port 80.
+# The lab runs its own nginx, vsftpd and ngircd inside namespaces: keep the
+# packages' postinst from starting them on the host (ports 80, 21, 6667).
+# policy-rc.d answers for every package (invoke-rc.d, deb-systemd-invoke).
 if [[ ! -e $policy ]]; then
 	printf '#!/bin/sh\nexit 101\n' > "$policy"
 	chmod 0755 "$policy"
@@ -53,3 +61,16 @@ if ! { apt-get update -qq &&
 	echo "deps.sh: apt-get failed" >&2
 	exit 1
 fi
+
+# Nor at the next boot: the daemons this run installed are disabled (a
+# daemon that was already installed is the admin's business).
+for p in "${missing[@]}"; do
+	svc=${SERVICES[$p]:-}
+	[[ -n $svc ]] || continue
+	if command -v systemctl >/dev/null; then
+		systemctl disable --quiet "$svc.service" >/dev/null 2>&1 || true
+	fi
+	if command -v update-rc.d >/dev/null && [[ -e /etc/init.d/$svc ]]; then
+		update-rc.d "$svc" disable >/dev/null 2>&1 || true
+	fi
+done

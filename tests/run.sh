@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run bpfmasq's tests and sum up: tests/run.sh [unit|lab|all]
 #
-# unit: build/tests/test_nat (BPF_PROG_TEST_RUN tables); lab: every
+# unit: build/tests/test_nat, test_alg, test_diff, a short fuzz run; lab: every
 # tests/lab/test_*.sh (network namespaces).  Output is streamed; lines
 # beginning "PASS ", "FAIL " (once per failing name) and "SKIP " are
 # counted, and a test program that exits non-zero without printing FAIL
@@ -57,7 +57,7 @@ run() {
 }
 
 if [[ $MODE == unit || $MODE == all ]]; then
-	for name in test_nat test_alg; do
+	for name in test_nat test_alg test_diff; do
 		unit=$ROOT/build/tests/$name
 		if [[ -x $unit ]]; then
 			run "unit/$name" "$unit"

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -149,13 +150,24 @@ static void offer_add(struct alg_ctl *a, struct alg_conn *c, __be32 ext,
  */
 static int dcc_port_of(const struct alg_conn *c, __u16 port, bool to_ext)
 {
-	for (int i = 0; i < c->n; i++) {
+	/* Newest first: a re-offer of the same inside port supersedes. */
+	for (int i = c->n - 1; i >= 0; i--) {
 		if (to_ext && c->offer[i].target_port == port)
 			return c->offer[i].ext_port;
 		if (!to_ext && c->offer[i].ext_port == port)
 			return c->offer[i].target_port;
 	}
 	return 0;
+}
+
+/* Expectation ports must not be guessable: a DCC one admits anyone. */
+static __u32 random_u32(void)
+{
+	__u32 r;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (__u32)now_coarse_ns() ^ (__u32)random();
+	return r;
 }
 
 /*
@@ -174,7 +186,7 @@ static int expect_add(struct alg_ctl *a, __be32 ext, __u16 want, __be32 peer,
 
 	for (int i = 0; i < PORT_TRIES; i++) {
 		__u16 port = i == 0 && want >= lo && want <= hi ? want :
-			     lo + random() % (hi - lo + 1);
+			     lo + random_u32() % (hi - lo + 1);
 
 		k.port = htons(port);
 		if (!bpf_map_update_elem(a->in->binds_fd, &k, &v, BPF_NOEXIST))
