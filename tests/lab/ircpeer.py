@@ -44,6 +44,16 @@ import sys
 import threading
 import time
 
+# Lines from the reader thread and the main one must not interleave: a
+# test waits for a line that is exactly "registered".
+OUT_LOCK = threading.Lock()
+
+
+def out(text):
+    with OUT_LOCK:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
 TIMEOUT = 20
 
 
@@ -72,7 +82,7 @@ def client(nick, server, port, path):
                 ln = ln.rstrip(b"\r").decode("latin-1")
                 if ln.startswith("PING"):
                     s.sendall(("PONG" + ln[4:] + "\r\n").encode("latin-1"))
-                print("<- " + ln, flush=True)
+                out("<- " + ln)
                 with cv:
                     lines.append([ln, False])
                     cv.notify_all()
@@ -104,7 +114,7 @@ def client(nick, server, port, path):
     ls.bind(path)
     ls.listen(4)
     ls.settimeout(1)
-    print("registered", flush=True)
+    out("registered")
     end = time.monotonic() + 600
     while time.monotonic() < end and not state["closed"]:
         try:
@@ -163,7 +173,7 @@ def sendfile(addr, port, path, offset=0):
     data = open(path, "rb").read()
     offset = int(offset)
     c, peer = listen_one(addr, port)
-    print("connection from %s:%d" % peer, flush=True)
+    out("connection from %s:%d" % peer)
     c.sendall(data[offset:])
     acked, buf = offset, b""
     while acked < len(data):
