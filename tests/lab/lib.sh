@@ -463,6 +463,30 @@ EOF
 	bm_up wan0 "$@"
 }
 
+# ---- the ALGs (FTP and IRC tests) ----
+
+# alg_stats: every alg_* counter, for a failure's context.
+alg_stats() {
+	bm_json stats wan0 | "$PY" -c 'import json, sys
+def walk(d):
+    if isinstance(d, dict):
+        for k, v in d.items():
+            if k.startswith("alg_") and not isinstance(v, (dict, list)):
+                yield "%s=%s" % (k, v)
+            else:
+                yield from walk(v)
+    elif isinstance(d, list):
+        for v in d:
+            yield from walk(v)
+print(" ".join(walk(json.load(sys.stdin))))'
+}
+
+# pending_expectations [ERE]: EXPECT rows of `bpfmasq conns` (to inside
+# endpoints matching ERE).
+pending_expectations() {
+	bm conns wan0 2>/dev/null | grep EXPECT | grep -cE "inside ${1:-.}"
+}
+
 # is_bpfmasq: checks of bpfmasq's own interface only make sense with it.
 is_bpfmasq() { [[ $LAB_NAT != nft ]]; }
 

@@ -95,27 +95,7 @@ same() {
 # stat_delta NAME BEFORE: how much counter NAME grew since BEFORE.
 stat_delta() { echo $(($(bm_stat "$1") - $2)); }
 
-# alg_stats: every alg_* counter, for a failure's context.
-alg_stats() {
-	bm_json stats wan0 | "$PY" -c 'import json, sys
-def walk(d):
-    if isinstance(d, dict):
-        for k, v in d.items():
-            if k.startswith("alg_") and not isinstance(v, (dict, list)):
-                yield "%s=%s" % (k, v)
-            else:
-                yield from walk(v)
-    elif isinstance(d, list):
-        for v in d:
-            yield from walk(v)
-print(" ".join(walk(json.load(sys.stdin))))'
-}
 
-# pending_expectations: EXPECT rows of `bpfmasq conns` (to inside
-# addresses matching the ERE given).
-pending_expectations() {
-	bm conns wan0 2>/dev/null | grep EXPECT | grep -cE "inside ${1:-.}"
-}
 
 # lossy NS PCT MATCH...: drop PCT% of the TCP segments that enter NS and
 # match MATCH (nft), SYNs excepted (loss there only costs seconds of

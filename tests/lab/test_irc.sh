@@ -88,27 +88,7 @@ offer_fields() {
 }
 # text_of LINE: what a received PRIVMSG says (after " :").
 text_of() { sed 's/^:[^ ]* PRIVMSG [^ ]* ://' <<<"$1"; }
-# alg_stats: every alg_* counter, for a failure's context.
-alg_stats() {
-	bm_json stats wan0 | "$PY" -c 'import json, sys
-def walk(d):
-    if isinstance(d, dict):
-        for k, v in d.items():
-            if k.startswith("alg_") and not isinstance(v, (dict, list)):
-                yield "%s=%s" % (k, v)
-            else:
-                yield from walk(v)
-    elif isinstance(d, list):
-        for v in d:
-            yield from walk(v)
-print(" ".join(walk(json.load(sys.stdin))))'
-}
 
-# pending_expectations ERE: EXPECT rows of `bpfmasq conns` to inside
-# endpoints matching ERE.
-pending_expectations() {
-	bm conns wan0 2>/dev/null | grep EXPECT | grep -cE "inside $1"
-}
 
 # ---- DCC SEND -------------------------------------------------------------
 

@@ -62,6 +62,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "testnet.h"
 #include "bpfmasq.h"
 #include "bpfmasq.skel.h"
 #include "pkt.h"
@@ -2530,33 +2531,6 @@ static void setup_and_exhaust(void)
 
 /* ---- setup ---- */
 
-/* As test_nat's: lo forwards; wan0 leads to the remotes' /24 through a
- * permanent neighbour; lan0 holds the inside /24. */
-static void setup_netns(void)
-{
-	static const char script[] =
-		"set -e; exec >/dev/null 2>&1;"
-		"ip link set lo up;"
-		"ip link add wan0 address 02:00:00:00:00:01 type veth peer name wan0p;"
-		"ip link add lan0 type veth peer name lan0p;"
-		"for d in wan0 wan0p lan0 lan0p; do ip link set $d up; done;"
-		"ip addr add 203.0.113.1/24 dev wan0;"
-		"ip addr add 10.0.0.1/24 dev lan0;"
-		"ip route add 198.51.100.0/24 via 203.0.113.2 dev wan0;"
-		"ip neigh replace 203.0.113.2 lladdr 02:00:00:00:00:02 dev wan0 nud permanent;"
-		"echo 1 > /proc/sys/net/ipv4/conf/all/forwarding";
-
-	if (unshare(CLONE_NEWNET)) {
-		printf("# no private netns (%s): route-dependent cases are not compared\n",
-		       strerror(errno));
-		return;
-	}
-	if (system(script)) {
-		printf("# netns setup failed: route-dependent cases are not compared\n");
-		return;
-	}
-	net_ready = true;
-}
 
 static int load(void)
 {
@@ -2627,7 +2601,7 @@ int main(void)
 	printf("# seed %llu (TEST_DIFF_SEED=%llu replays this run)\n",
 	       (unsigned long long)seed, (unsigned long long)seed);
 
-	setup_netns();
+	net_ready = testnet_setup();
 	if (load()) {
 		printf("FAIL setup: loading the BPF programs failed\n");
 		printf("0 passed, 1 failed\n");

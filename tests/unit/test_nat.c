@@ -32,6 +32,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "testnet.h"
 #include "bpfmasq.h"
 #include "bpfmasq.skel.h"
 #include "pkt.h"
@@ -181,7 +182,7 @@ struct group {
 	bool cone;
 	bool internal;		/* --internal 10.0.0.0/24 */
 	bool wan_ifindex;	/* cfg_wan_ifindex = wan0 of the test netns */
-	bool needs_net;		/* needs the routes of setup_netns() */
+	bool needs_net;		/* needs the routes of testnet_setup() */
 	bool needs_expire;	/* needs flows_expire() from user/ */
 	const struct step *steps;
 	size_t nsteps;
@@ -2205,36 +2206,6 @@ static const struct group groups[] = {
 
 /* ---- setup ---- */
 
-/*
- * lo (the ingress of every test run) forwards; wan0 leads to REM's /24
- * through a permanent neighbour; lan0 holds the inside /24.  UNROUTED has
- * no route at all.
- */
-static void setup_netns(void)
-{
-	static const char script[] =
-		"set -e; exec >/dev/null 2>&1;"
-		"ip link set lo up;"
-		"ip link add wan0 address 02:00:00:00:00:01 type veth peer name wan0p;"
-		"ip link add lan0 type veth peer name lan0p;"
-		"for d in wan0 wan0p lan0 lan0p; do ip link set $d up; done;"
-		"ip addr add 203.0.113.1/24 dev wan0;"
-		"ip addr add 10.0.0.1/24 dev lan0;"
-		"ip route add 198.51.100.0/24 via 203.0.113.2 dev wan0;"
-		"ip neigh replace 203.0.113.2 lladdr 02:00:00:00:00:02 dev wan0 nud permanent;"
-		"echo 1 > /proc/sys/net/ipv4/conf/all/forwarding";
-
-	if (unshare(CLONE_NEWNET)) {
-		printf("# no private netns (%s): FIB-dependent groups skipped\n",
-		       strerror(errno));
-		return;
-	}
-	if (system(script)) {
-		printf("# netns setup failed (is iproute2 installed?): FIB-dependent groups skipped\n");
-		return;
-	}
-	net_ready = true;
-}
 
 static struct bpfmasq_bpf *load(const struct group *g)
 {
@@ -2316,7 +2287,7 @@ int main(void)
 		printf("FAIL: cannot count possible CPUs\n");
 		return 1;
 	}
-	setup_netns();
+	net_ready = testnet_setup();
 
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		run_group(&groups[i]);

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The private network namespace the unit tests run the programs in, so
+ * bpf_fib_lookup() (the LAN fast path, the WAN guard) sees routes the tests
+ * know and nothing of the host's: wan0 203.0.113.1/24 with 198.51.100.0/24
+ * via 203.0.113.2 through a permanent neighbour; lan0 holds the inside /24.
+ */
+#ifndef BPFMASQ_TESTNET_H
+#define BPFMASQ_TESTNET_H
+
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* false (after saying why) when the cases that need routes cannot run. */
+static inline bool testnet_setup(void)
+{
+	static const char script[] =
+		"set -e; exec >/dev/null 2>&1;"
+		"ip link set lo up;"
+		"ip link add wan0 address 02:00:00:00:00:01 type veth peer name wan0p;"
+		"ip link add lan0 type veth peer name lan0p;"
+		"for d in wan0 wan0p lan0 lan0p; do ip link set $d up; done;"
+		"ip addr add 203.0.113.1/24 dev wan0;"
+		"ip addr add 10.0.0.1/24 dev lan0;"
+		"ip route add 198.51.100.0/24 via 203.0.113.2 dev wan0;"
+		"ip neigh replace 203.0.113.2 lladdr 02:00:00:00:00:02 dev wan0 nud permanent;"
+		"echo 1 > /proc/sys/net/ipv4/conf/all/forwarding";
+
+	if (unshare(CLONE_NEWNET)) {
+		printf("# no private netns (%s): route-dependent cases skipped\n",
+		       strerror(errno));
+		return false;
+	}
+	if (system(script)) {
+		printf("# netns setup failed (is iproute2 installed?): route-dependent cases skipped\n");
+		return false;
+	}
+	return true;
+}
+
+#endif
