@@ -704,6 +704,35 @@ static void v0_not_v1(struct env *e)
 	ports_differ(e, V0, V1);
 }
 
+/* RFC 4787 REQ-3 (port class) and REQ-4 (parity) of a chosen port. */
+static void port_class_parity(struct env *e, __u32 var, bool low, int parity)
+{
+	__u32 p;
+
+	if (!var_get(e, var, &p))
+		return;
+	if (low != (p < 1024))
+		fail(e, "external port %u is not in the %s class", p,
+		     low ? "well-known (< 1024)" : "1024-65535");
+	if (parity >= 0 && (int)(p & 1) != parity)
+		fail(e, "external port %u lost the inside port's parity", p);
+}
+
+static void v0_well_known(struct env *e)
+{
+	port_class_parity(e, V0, true, -1);
+}
+
+static void v1_high_odd(struct env *e)
+{
+	port_class_parity(e, V1, false, 1);
+}
+
+static void v2_high_even(struct env *e)
+{
+	port_class_parity(e, V2, false, 0);
+}
+
 /* ---- the table ---- */
 
 #define OUT_NEW		{ CNT_OUT_TRANSLATED, 1 }, { CNT_NEW_FLOWS, 1 }, \
@@ -1130,6 +1159,42 @@ static const struct step collisions[] = {
 		.out = TCP(REM2, 80, IN1, 5000, F_SYN | F_ACK),
 		.cnt = { IN_XLATED },
 		.nflows = COUNT(6), .nbinds = COUNT(4),
+	},
+};
+
+/* RFC 4787 REQ-3/4: a range of 1000-1200 has well-known ports and others. */
+static const struct step port_class[] = {
+	{
+		.name = "a well-known inside port gets a well-known port",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 80, REM, 80, F_SYN),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN),
+		.cnt = { OUT_NEW },
+		.after = v0_well_known,
+	}, {
+		.name = "an odd inside port gets an odd port of 1024 and up",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 5001, REM, 80, F_SYN),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V1, REM, 80, F_SYN),
+		.cnt = { OUT_NEW },
+		.after = v1_high_odd,
+	}, {
+		.name = "an even inside port gets an even port of 1024 and up",
+		.prog = WAN_OUT,
+		.in = TCP(IN2, 6000, REM, 80, F_SYN),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V2, REM, 80, F_SYN),
+		.cnt = { OUT_NEW },
+		.after = v2_high_even,
+	}, {
+		.name = "an inside port in range and free is kept",
+		.prog = WAN_OUT,
+		.in = TCP(IN2, 1100, REM, 80, F_SYN),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, 1100, REM, 80, F_SYN),
+		.cnt = { OUT_NEW },
 	},
 };
 
@@ -2178,6 +2243,8 @@ static const struct group groups[] = {
 	  STEPS(collisions) },
 	{ .name = "exhaustion", .port_lo = 61000, .port_hi = 61001,
 	  STEPS(exhaustion) },
+	{ .name = "port-class", .port_lo = 1000, .port_hi = 1200,
+	  STEPS(port_class) },
 	{ .name = "filter-strict", STEPS(filter_strict) },
 	{ .name = "filter-cone", .cone = true, STEPS(filter_cone) },
 	{ .name = "host-traffic", STEPS(host_traffic) },
