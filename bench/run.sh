@@ -24,6 +24,15 @@
 # ("1000 65536 1048576"), BENCH_BATCH (generator batch, 16), BENCH_NDR
 # (1: search the highest rate with little loss), BENCH_NDR_MAX (4000000
 # pps), BENCH_NDR_STEPS (8), BENCH_NDR_LOSS (per mille allowed, 10).
+# BENCH_ONLY: run only these parts, space separated, of "cpu ndr micro
+# conn" (default: all; BENCH_NDR=0 / BENCH_MICRO=0 still switch those off).
+# New connections (conn): BENCH_CONN_SYSTEMS ("nft bpfmasq route"),
+# BENCH_CONN_SECONDS (5), BENCH_CONN_RUNS (3), BENCH_CONN_CONC (connects in
+# flight, 256), BENCH_CONN_NSRC (inside addresses, 8), BENCH_CONN_PORTS (NAT
+# range of nft and bpfmasq, 1024-65535), BENCH_CONN_TIMEOUT (s a closed
+# connection stays in the table: nft conntrack close/time_wait, bpfmasq
+# --timeout-tcp-transitory; 1), BENCH_CONN_TAIL (s measured after the
+# client stopped, so that expiry of the run's flows is counted; 3).
 
 set -u
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,6 +52,16 @@ NDR=${BENCH_NDR:-1}
 NDR_MAX=${BENCH_NDR_MAX:-4000000}
 NDR_STEPS=${BENCH_NDR_STEPS:-8}
 NDR_LOSS=${BENCH_NDR_LOSS:-10}	# per mille of frames a passing trial may lose
+ONLY=${BENCH_ONLY:-}
+CONN_SYSTEMS=${BENCH_CONN_SYSTEMS:-nft bpfmasq route}
+CONN_SECS=${BENCH_CONN_SECONDS:-5}
+CONN_RUNS=${BENCH_CONN_RUNS:-3}
+CONN_CONC=${BENCH_CONN_CONC:-256}
+CONN_NSRC=${BENCH_CONN_NSRC:-8}
+CONN_PORTS=${BENCH_CONN_PORTS:-1024-65535}
+CONN_TIMEOUT=${BENCH_CONN_TIMEOUT:-1}
+CONN_TAIL=${BENCH_CONN_TAIL:-3}
+CONNB=$B/connbench
 
 ID=$(($$ % 100000))
 NS_CLI=bmb$ID-cli
@@ -101,7 +120,17 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# want PART: PART is to run (BENCH_ONLY empty or naming it).
+want() { [[ -z $ONLY || " $ONLY " == *" $1 "* ]]; }
+
 [[ $(id -u) -eq 0 ]] || die "must run as root (namespaces, BPF)"
+if want conn && [[ ! -x $CONNB || $REPO/bench/connbench.c -nt $CONNB ]]; then
+	# Plain C, no BPF: built here (the Makefile's bench rules predate it).
+	mkdir -p "$B"
+	${CC:-cc} -O2 -g -Wall -Wextra -Wno-unused-parameter -std=gnu11 \
+		-D_GNU_SOURCE "$REPO/bench/connbench.c" -o "$CONNB" ||
+		die "cannot build connbench"
+fi
 for f in "$BMB" "$BPFMASQ"; do
 	[[ -x $f ]] || die "$f not built (make bench)"
 done
@@ -150,10 +179,10 @@ threaded() {
 	echo "$pid"
 }
 
-# lab_up SYSTEM: fresh namespaces and the gateway configured as SYSTEM.
-# Sets GW_NAPI, SINK_SRC, SINK_PORTS.
-lab_up() {
-	local sys=$1 n srv_mac lan_mac
+# lab_net: fresh namespaces, veths, addresses, the route to the server side
+# and permanent neighbours on the gateway.  Sets SRV_MAC, LAN_MAC.
+lab_net() {
+	local n
 	for n in $NS_CLI $NS_GW $NS_SRV; do
 		ip netns add "$n" || die "cannot create namespace $n"
 		nsx "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
@@ -175,12 +204,21 @@ lab_up() {
 	nsx "$NS_SRV" ip link set "$IF_SRV" up
 	nsx "$NS_GW" sysctl -qw net.ipv4.ip_forward=1
 	nsx "$NS_GW" ip route add 198.51.100.0/24 via $SRV_IP
-	srv_mac=$(mac_of "$NS_SRV" "$IF_SRV")
-	lan_mac=$(mac_of "$NS_GW" "$IF_LAN")
-	nsx "$NS_GW" ip neigh replace $SRV_IP lladdr "$srv_mac" dev "$IF_WAN" \
+	SRV_MAC=$(mac_of "$NS_SRV" "$IF_SRV")
+	LAN_MAC=$(mac_of "$NS_GW" "$IF_LAN")
+	nsx "$NS_GW" ip neigh replace $SRV_IP lladdr "$SRV_MAC" dev "$IF_WAN" \
 		nud permanent
 	nsx "$NS_GW" ip neigh replace $CLI_IP lladdr "$(mac_of "$NS_CLI" "$IF_CLI")" \
 		dev "$IF_LAN" nud permanent
+}
+
+# lab_up SYSTEM: fresh namespaces and the gateway configured as SYSTEM.
+# Sets GW_NAPI, SINK_SRC, SINK_PORTS.
+lab_up() {
+	local sys=$1 srv_mac lan_mac
+	lab_net
+	srv_mac=$SRV_MAC
+	lan_mac=$LAN_MAC
 	GEN_MACS="--smac $(mac_of "$NS_CLI" "$IF_CLI") --dmac $lan_mac"
 
 	case $sys in
