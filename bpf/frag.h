@@ -10,8 +10,6 @@
 #ifndef BPFMASQ_FRAG_H
 #define BPFMASQ_FRAG_H
 
-#define NAT_HELD	2	/* handed to the controller: drop here */
-
 static __always_inline void frag_key_of(const struct pkt *p, struct frag_key *k)
 {
 	k->saddr = p->key.saddr;

@@ -5,7 +5,8 @@
  * packet bytes; xlate.h does that for each context.
  *
  * Return values: NAT_PASS (not ours: leave it to the stack), NAT_XLATE
- * (rewrite as struct xlate says), or a negative enum bpfmasq_counter drop
+ * (rewrite as struct xlate says), NAT_HELD (the controller has it: a held
+ * fragment or an ALG segment), or a negative enum bpfmasq_counter drop
  * reason.
  */
 #ifndef BPFMASQ_NAT_H
@@ -13,6 +14,7 @@
 
 #define NAT_PASS	0
 #define NAT_XLATE	1
+#define NAT_HELD	2	/* handed to the controller: drop it here */
 
 /* How many external ports to try before calling the range exhausted. */
 #define PORT_TRIES	32
