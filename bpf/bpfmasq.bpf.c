@@ -138,7 +138,7 @@ int masq_wan_out(struct __sk_buff *skb)
 		ed = edits_get();
 		if (!ed)
 			return TC_ACT_SHOT;
-		ret = st->ext_addr ? icmp_error_xlate(skb, ctx_data(skb),
+		ret = st->ext_addr ? icmp_error_xlate(skb, false, ctx_data(skb),
 						      ctx_data_end(skb), &p,
 						      true, st->ext_addr, ed)
 				   : -DROP_NO_EXT_ADDR;
@@ -203,7 +203,7 @@ int masq_wan_in(struct xdp_md *ctx)
 
 			if (!ed)
 				return XDP_DROP;
-			ret = icmp_error_xlate(ctx, data, data_end, &p, false,
+			ret = icmp_error_xlate(ctx, true, data, data_end, &p, false,
 					       st->ext_addr, ed);
 			if (ret == NAT_XLATE) {
 				ret = xdp_apply_edits(ctx, ed);
@@ -389,6 +389,51 @@ static __always_inline int hairpin_forward(struct __sk_buff *skb,
 }
 
 /*
+ * An inside host's ICMP error about a hairpinned packet (RFC 5508 REQ-7):
+ * it is addressed to the external address and quotes ext:mapped -> host.
+ * Translated as an error leaving (quote's destination back to the
+ * external endpoint) and then as one coming in (quote's source back to
+ * the inside host that sent the original), it reaches that host.
+ */
+static __always_inline int hairpin_icmp_error(struct __sk_buff *skb,
+					      struct pkt *p, __be32 ext)
+{
+	struct edits *ed = edits_get();
+	__be32 to;
+	int ret;
+
+	if (!ed)
+		return TC_ACT_SHOT;
+	ret = icmp_error_xlate(skb, false, ctx_data(skb), ctx_data_end(skb), p,
+			       true, ext, ed);
+	if (ret == NAT_XLATE)
+		ret = tc_apply_edits(skb, ed);
+	if (ret)
+		goto out;
+	/* Now ext -> ext, quoting ext:mapped -> ext:port. */
+	p->key.saddr = ext;
+	ret = icmp_error_xlate(skb, false, ctx_data(skb), ctx_data_end(skb), p,
+			       false, ext, ed);
+	if (ret == NAT_XLATE) {
+		to = ed->e[0].val;	/* the outer destination, edited first */
+		ret = tc_apply_edits(skb, ed);
+		if (!ret)
+			ret = hairpin_forward(skb, p, to);
+		if (ret >= 0) {
+			count(CNT_ICMP_ERR_TRANSLATED);
+			count(CNT_HAIRPINNED);
+			return ret;
+		}
+	}
+out:
+	if (ret < 0) {
+		count(-ret);
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
+}
+
+/*
  * tc ingress on a LAN: hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8).  An
  * inside host that reaches the external address and a NAT port is
  * translated as if its packet had gone out and come back in: the source
@@ -408,6 +453,9 @@ int masq_lan_hairpin(struct __sk_buff *skb)
 	if (!st || !st->ext_addr)
 		return TC_ACT_OK;
 	ret = tc_parse(skb, &p);
+	if (ret == PARSE_OK && p.key.daddr == st->ext_addr && p.is_icmp_error &&
+	    is_internal(p.key.saddr, st->ext_addr))
+		return hairpin_icmp_error(skb, &p, st->ext_addr);
 	if (ret != PARSE_OK || p.key.daddr != st->ext_addr || !p.has_ports ||
 	    p.key.proto == IPPROTO_ICMP || p.later_fragment ||
 	    !port_is_nat(p.key.dport) || !is_internal(p.key.saddr, st->ext_addr))

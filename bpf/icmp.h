@@ -136,7 +136,7 @@ static __always_inline int icmp_error_unowned(const struct flow_key *key,
  * Returns NAT_XLATE with the edits, NAT_PASS (not about a NAT flow: the
  * gateway's own traffic), or a negative drop reason.
  */
-static __always_inline int icmp_error_xlate(void *ctx, void *data,
+static __always_inline int icmp_error_xlate(void *ctx, bool xdp, void *data,
 					    void *data_end,
 					    const struct pkt *p, bool outbound,
 					    __be32 ext, struct edits *ed)
@@ -219,9 +219,8 @@ static __always_inline int icmp_error_xlate(void *ctx, void *data,
 	v = bpf_map_lookup_elem(&flows, &key);
 	if (!v)
 		return icmp_error_unowned(&key, outbound);
-	/* Outbound errors come from tc, inbound ones from XDP. */
-	if (!(outbound ? icmp_sum_ok_tc(ctx, p->l4_off, icmp_len) :
-			 icmp_sum_ok_xdp(ctx, p->l4_off, icmp_len)))
+	if (!(xdp ? icmp_sum_ok_xdp(ctx, p->l4_off, icmp_len) :
+		    icmp_sum_ok_tc(ctx, p->l4_off, icmp_len)))
 		return -DROP_ICMP_BAD_CSUM;
 
 	pp = data + (port_off & 0xff);

@@ -109,4 +109,36 @@ else
 fi
 
 ((LAB_FAILS)) && show_ctl_log
+# RFC 5508 REQ-7: an ICMP error about a hairpinned packet reaches the
+# sender.  A forward to a UDP port nobody listens on: cli2 answers port
+# unreachable to 192.0.2.1, which must come back to cli1 as a refusal.
+bm forward add wan0 udp 5301 10.0.1.3:5399 >"$LAB_TMP/fa2.out" 2>&1 ||
+	fail hairpin_icmp_forward "$(cat "$LAB_TMP/fa2.out")"
+err0=$(bm_stat icmp_errors_translated)
+cat > "$LAB_TMP/refused.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+s.connect((sys.argv[1], int(sys.argv[2])))
+for _ in range(3):
+    s.send(b"anyone?")
+    try:
+        s.recv(100)
+    except ConnectionRefusedError:
+        print("refused")
+        sys.exit(0)
+    except socket.timeout:
+        continue
+print("no answer")
+sys.exit(1)
+EOF
+out=$(nsx cli1 "$PY" "$LAB_TMP/refused.py" $WAN_GW 5301 2>&1)
+if [[ $out == refused ]]; then
+	pass hairpin_icmp_error_reaches_sender
+else
+	fail hairpin_icmp_error_reaches_sender "cli1 got '$out' instead of a port unreachable"
+fi
+check hairpin_icmp_error_counted "icmp_errors_translated did not grow" \
+	test "$(bm_stat icmp_errors_translated)" -gt "$err0"
+
 lab_done
