@@ -123,8 +123,12 @@ $(OUTPUT)/bench/micro: bench/micro.c $(SKEL) $(OUTPUT)/bench/redirect.skel.h hea
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(LDLIBS) -o $@
 
+$(OUTPUT)/bench/connbench: bench/connbench.c | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
 bench: deps
-	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq $(OUTPUT)/bench/bmbench $(OUTPUT)/bench/micro
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq $(OUTPUT)/bench/bmbench $(OUTPUT)/bench/micro $(OUTPUT)/bench/connbench
 	$(Q)OUTPUT=$(OUTPUT) bench/run.sh
 
 clean:

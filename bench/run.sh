@@ -126,14 +126,7 @@ trap 'exit 143' TERM
 want() { [[ -z $ONLY || " $ONLY " == *" $1 "* ]]; }
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (namespaces, BPF)"
-if want conn && [[ ! -x $CONNB || $REPO/bench/connbench.c -nt $CONNB ]]; then
-	# Plain C, no BPF: built here (the Makefile's bench rules predate it).
-	mkdir -p "$B"
-	${CC:-cc} -O2 -g -Wall -Wextra -Wno-unused-parameter -std=gnu11 \
-		-D_GNU_SOURCE "$REPO/bench/connbench.c" -o "$CONNB" ||
-		die "cannot build connbench"
-fi
-for f in "$BMB" "$BPFMASQ"; do
+for f in "$BMB" "$BPFMASQ" $(want conn && echo "$CONNB"); do
 	[[ -x $f ]] || die "$f not built (make bench)"
 done
 for t in nft ethtool ip taskset; do
@@ -154,7 +147,7 @@ mac_of() { nsx "$1" cat "/sys/class/net/$2/address"; }
 napi_thread() {
 	local p comm found=
 	for p in /proc/[0-9]*; do
-		read -r comm <"$p/comm" 2>/dev/null || continue
+		read -r comm 2>/dev/null <"$p/comm" || continue
 		if [[ $comm == "napi/$1-"* ]]; then
 			[[ -n $found ]] && return 1
 			found=${p#/proc/}
@@ -505,7 +498,7 @@ NFT
 cpu_snap() {
 	local t sum=0 napi=0 a n=0 idle iow sirq
 	for t in $GW_TASKS; do
-		read -r a _ <"$t/schedstat" 2>/dev/null || continue
+		read -r a _ 2>/dev/null <"$t/schedstat" || continue
 		sum=$((sum + a))
 		n=$((n + 1))
 		((n <= 2)) && napi=$((napi + a))	# the two NAPI threads
@@ -520,9 +513,9 @@ cpu_snap() {
 kworker_ns() {
 	local t c a sum=0
 	for t in /proc/[0-9]*; do
-		read -r c <"$t/comm" 2>/dev/null || continue
+		read -r c 2>/dev/null <"$t/comm" || continue
 		[[ $c == kworker/* ]] || continue
-		read -r a _ <"$t/schedstat" 2>/dev/null && sum=$((sum + a))
+		read -r a _ 2>/dev/null <"$t/schedstat" && sum=$((sum + a))
 	done
 	echo $sum
 }
@@ -609,6 +602,9 @@ if want conn; then
 		"$CONN_SECS s x $CONN_RUNS runs, median; NAT ports $CONN_PORTS," \
 		"closed flows kept ${CONN_TIMEOUT} s)"
 	: >"$TMP/conn"
+	# This script's own work (ip, ethtool, the /proc scans) stays off the
+	# gateway CPU: its children inherit the mask.
+	taskset -pc $CPU_GEN $$ >/dev/null
 	set -- $CONN_SYSTEMS
 	for run in $(seq "$CONN_RUNS"); do
 		echo "# conn run $run/$CONN_RUNS" >&2
@@ -617,6 +613,7 @@ if want conn; then
 		done
 		set -- "${@:2}" "$1"
 	done
+	taskset -pc "0-$(($(nproc) - 1))" $$ >/dev/null
 	ccol() { awk -v s="$1" -v c="$2" '$1 == s { print $c }' "$TMP/conn" | median; }
 	declare -A CPS CNS CBUSY CPK CCTL
 	for sys in $CONN_SYSTEMS; do
