@@ -8,18 +8,63 @@
 
 #define NSEC_PER_SEC 1000000000ULL
 
-/* Generic "walk a hash map into arrays"; deleting while walking would
- * restart get_next_key from the first key, so callers delete afterwards. */
+/*
+ * A hash map into arrays, in batches of many entries per syscall (the
+ * controller walks the tables every 2 s: per-entry syscalls dominated its
+ * cost).  Kernels or maps without batch support, or a bucket larger than
+ * the buffer, fall back to get_next_key.  Deleting while walking would
+ * restart get_next_key from the first key, so callers delete afterwards.
+ */
+static int map_dump_batch(int fd, size_t ksz, size_t vsz, char **k, char **v,
+			  size_t *cap, size_t *cnt)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 token = 0, count;
+	bool first = true;
+
+	for (;;) {
+		if (*cap - *cnt < 1024) {
+			char *nk = realloc(*k, 2 * *cap * ksz);
+			char *nv = nk ? realloc(*v, 2 * *cap * vsz) : NULL;
+
+			if (nk)
+				*k = nk;
+			if (!nv)
+				return -ENOMEM;
+			*v = nv;
+			*cap *= 2;
+		}
+		count = *cap - *cnt;
+		if (bpf_map_lookup_batch(fd, first ? NULL : &token, &token,
+					 *k + *cnt * ksz, *v + *cnt * vsz,
+					 &count, &opts)) {
+			if (errno != ENOENT)
+				return -errno;
+			*cnt += count;	/* the last batch */
+			return 0;
+		}
+		*cnt += count;
+		first = false;
+	}
+}
+
 static int map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals,
 		    size_t *n)
 {
-	size_t cap = 1024, cnt = 0;
+	size_t cap = 4096, cnt = 0;
 	char *k = malloc(cap * ksz), *v = malloc(cap * vsz);
 	char prev[64], cur[64];
 	void *prevp = NULL;
+	int err;
 
 	if (!k || !v)
 		goto nomem;
+	err = map_dump_batch(fd, ksz, vsz, &k, &v, &cap, &cnt);
+	if (err == -ENOMEM)
+		goto nomem;
+	if (!err)
+		goto done;
+	cnt = 0;
 	while (!bpf_map_get_next_key(fd, prevp, cur)) {
 		if (cnt == cap) {
 			char *nk = realloc(k, 2 * cap * ksz);
@@ -40,6 +85,7 @@ static int map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals,
 		memcpy(prev, cur, ksz);
 		prevp = prev;
 	}
+done:
 	*keys = k;
 	*vals = v;
 	*n = cnt;
@@ -48,6 +94,28 @@ nomem:
 	free(k);
 	free(v);
 	return -ENOMEM;
+}
+
+/* Delete keys in batches; one that is already gone (the data plane, or a
+ * twin deleted before) stops a batch, and the rest go on after it. */
+static void delete_keys(int fd, const char *keys, size_t n, size_t ksz)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t done = 0;
+
+	while (done < n) {
+		__u32 count = n - done;
+
+		if (!bpf_map_delete_batch(fd, keys + done * ksz, &count, &opts))
+			return;
+		if (errno != ENOENT) {
+			/* No batch support: one at a time. */
+			for (; done < n; done++)
+				bpf_map_delete_elem(fd, keys + done * ksz);
+			return;
+		}
+		done += count + 1;	/* past the one that was gone */
+	}
 }
 
 int flow_dump(int flows_fd, struct flow_dump *d)
@@ -177,40 +245,21 @@ static int endpoint_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct endpoint));
 }
 
-/* Free bindings no live flow uses; the DIR_IN half goes last because it
- * is what port allocation locks on. */
-static int bindings_gc(int flows_fd, int binds_fd, __u64 now_ns,
-		       struct expire_result *r)
+/* Free bindings no live flow uses (live: sorted endpoints of the flows
+ * that stay); the DIR_IN half goes last because it is what port
+ * allocation locks on. */
+static int bindings_gc(int binds_fd, const struct endpoint *live, size_t nl,
+		       __u64 now_ns, struct expire_result *r)
 {
 	struct bind_key *bk = NULL;
 	struct bind_val *bv = NULL;
-	struct endpoint *live;
-	struct flow_dump d;
-	size_t nb = 0, nl = 0;
+	size_t nb = 0;
 	int err;
-
-	err = flow_dump(flows_fd, &d);
-	if (err)
-		return err;
-	live = calloc(d.n ? d.n : 1, sizeof(*live));
-	if (!live) {
-		flow_dump_free(&d);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < d.n; i++) {
-		if (d.keys[i].dir != DIR_OUT)
-			continue;
-		live[nl++] = (struct endpoint){ .addr = d.keys[i].saddr,
-						.port = d.keys[i].sport,
-						.proto = d.keys[i].proto };
-	}
-	flow_dump_free(&d);
-	qsort(live, nl, sizeof(*live), endpoint_cmp);
 
 	err = map_dump(binds_fd, sizeof(*bk), sizeof(*bv), (void **)&bk,
 		       (void **)&bv, &nb);
 	if (err)
-		goto out;
+		return err;
 	for (size_t i = 0; i < nb; i++) {
 		struct endpoint e;
 		struct bind_key twin;
@@ -252,58 +301,159 @@ static int bindings_gc(int flows_fd, int binds_fd, __u64 now_ns,
 		bpf_map_delete_elem(binds_fd, &twin);
 		r->bindings_freed++;
 	}
-out:
 	free(bk);
 	free(bv);
-	free(live);
-	return err;
+	return 0;
+}
+
+static int flow_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct flow_key));
+}
+
+/* Sorted copies of the dumped keys, for finding twins without syscalls. */
+struct flow_index {
+	struct flow_key *keys;	/* sorted */
+	__u32 *pos;		/* index into the dump, same order */
+	size_t n;
+};
+
+static long flow_index_find(const struct flow_index *x, const struct flow_key *k)
+{
+	size_t lo = 0, hi = x->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = memcmp(&x->keys[mid], k, sizeof(*k));
+
+		if (!c)
+			return x->pos[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static const struct flow_dump *sort_dump;
+
+static int pos_cmp(const void *a, const void *b)
+{
+	return flow_key_cmp(&sort_dump->keys[*(const __u32 *)a],
+			    &sort_dump->keys[*(const __u32 *)b]);
+}
+
+static int flow_index_build(const struct flow_dump *d, struct flow_index *x)
+{
+	x->n = d->n;
+	x->keys = malloc((d->n ? d->n : 1) * sizeof(*x->keys));
+	x->pos = malloc((d->n ? d->n : 1) * sizeof(*x->pos));
+	if (!x->keys || !x->pos) {
+		free(x->keys);
+		free(x->pos);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < d->n; i++)
+		x->pos[i] = i;
+	sort_dump = d;
+	qsort(x->pos, d->n, sizeof(*x->pos), pos_cmp);
+	for (size_t i = 0; i < d->n; i++)
+		x->keys[i] = d->keys[x->pos[i]];
+	return 0;
+}
+
+/*
+ * Is the twin of entry i really missing?  The dump is not a snapshot: the
+ * data plane inserts a pair's halves one after the other, and one may be
+ * dumped without the other.  So a half pair is confirmed live (rare).
+ */
+static bool twin_missing(int flows_fd, const struct flow_key *twin)
+{
+	struct flow_val v;
+
+	return bpf_map_lookup_elem(flows_fd, twin, &v) != 0;
 }
 
 int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 		 __u64 now_ns, struct expire_result *r)
 {
+	struct flow_key *del = NULL;
+	struct endpoint *live = NULL;
+	struct flow_index x = {};
 	struct flow_dump d;
+	bool *handled = NULL;
+	size_t ndel = 0, nl = 0;
 	int err;
 
 	memset(r, 0, sizeof(*r));
 	err = flow_dump(flows_fd, &d);
 	if (err)
 		return err;
+	err = flow_index_build(&d, &x);
+	handled = calloc(d.n ? d.n : 1, sizeof(*handled));
+	del = malloc((d.n ? d.n : 1) * sizeof(*del));
+	live = malloc((d.n ? d.n : 1) * sizeof(*live));
+	if (err || !handled || !del || !live) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < d.n; i++) {
-		struct flow_key twin_key;
 		struct conn c;
+		long t;
 
-		/* Already gone with its twin earlier in this walk. */
-		if (bpf_map_lookup_elem(flows_fd, &d.keys[i], &d.vals[i]))
+		if (d.keys[i].dir != DIR_OUT)
 			continue;
-		flow_twin_key(&d.keys[i], &d.vals[i], &twin_key);
-		if (d.keys[i].dir == DIR_IN) {
-			struct flow_val tv;
-
-			/* Pairs are judged from their DIR_OUT side. */
-			if (bpf_map_lookup_elem(flows_fd, &twin_key, &tv)) {
-				bpf_map_delete_elem(flows_fd, &d.keys[i]);
+		c.out_key = d.keys[i];
+		c.out = d.vals[i];
+		flow_twin_key(&c.out_key, &c.out, &c.in_key);
+		t = flow_index_find(&x, &c.in_key);
+		handled[i] = true;
+		if (t < 0) {
+			if (twin_missing(flows_fd, &c.in_key)) {
+				del[ndel++] = c.out_key;
 				r->half_pairs++;
 			}
 			continue;
 		}
-		c.out_key = d.keys[i];
-		c.out = d.vals[i];
-		c.in_key = twin_key;
-		if (bpf_map_lookup_elem(flows_fd, &twin_key, &c.in)) {
-			bpf_map_delete_elem(flows_fd, &d.keys[i]);
-			r->half_pairs++;
-			continue;
-		}
+		handled[t] = true;
+		c.in = d.vals[t];
 		if (now_ns > conn_last_seen(&c) &&
 		    now_ns - conn_last_seen(&c) >
 		    (__u64)conn_timeout_s(&c, st) * NSEC_PER_SEC) {
-			delete_pair(flows_fd, &c.out_key, &c.out);
+			/* The inbound half first: see delete_pair(). */
+			del[ndel++] = c.in_key;
+			del[ndel++] = c.out_key;
 			r->conns_expired++;
+			continue;
+		}
+		live[nl++] = (struct endpoint){ .addr = c.out_key.saddr,
+						.port = c.out_key.sport,
+						.proto = c.out_key.proto };
+	}
+	/* Inbound halves no outbound one claimed. */
+	for (size_t i = 0; i < d.n; i++) {
+		struct flow_key twin;
+
+		if (handled[i])
+			continue;
+		flow_twin_key(&d.keys[i], &d.vals[i], &twin);
+		if (twin_missing(flows_fd, &twin)) {
+			del[ndel++] = d.keys[i];
+			r->half_pairs++;
 		}
 	}
+	delete_keys(flows_fd, (const char *)del, ndel, sizeof(*del));
+	qsort(live, nl, sizeof(*live), endpoint_cmp);
+	err = bindings_gc(binds_fd, live, nl, now_ns, r);
+out:
+	free(x.keys);
+	free(x.pos);
+	free(handled);
+	free(del);
+	free(live);
 	flow_dump_free(&d);
-	return bindings_gc(flows_fd, binds_fd, now_ns, r);
+	return err;
 }
 
 int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed)
