@@ -36,6 +36,21 @@ static bool ftp_delim_ok(int c)
 	return c >= 33 && c <= 126 && !alg_is_digit(c);
 }
 
+/* The delimiter that opens an EPRT or 229 argument; the closing ones must
+ * repeat it. */
+static int ftp_delim_open(struct alg_line *l, struct ftp_match *m)
+{
+	int d = alg_line_peek(l);
+
+	if (d < 0)
+		return alg_line_short(l);
+	if (!ftp_delim_ok(d))
+		return ALG_MALFORMED;
+	m->delim = (char)d;
+	l->pos++;
+	return ALG_MATCH;
+}
+
 /* Client: PORT a,b,c,d,p1,p2 CRLF */
 static int parse_port(struct alg_line *l, struct ftp_match *m)
 {
@@ -58,20 +73,16 @@ static int parse_port(struct alg_line *l, struct ftp_match *m)
 static int parse_eprt(struct alg_line *l, struct ftp_match *m)
 {
 	__u64 proto, v[4], port;
-	int i, d, err;
+	int i, err;
 
 	err = alg_line_spaces(l);
 	if (err != ALG_MATCH)
 		return err;
 	m->kind = FTP_EPRT;
 	m->arg_off = l->pos;
-	d = alg_line_peek(l);
-	if (d < 0)
-		return alg_line_short(l);
-	if (!ftp_delim_ok(d))
-		return ALG_MALFORMED;
-	m->delim = (char)d;
-	l->pos++;
+	err = ftp_delim_open(l, m);
+	if (err != ALG_MATCH)
+		return err;
 
 	err = alg_line_decimal(l, 255, &proto);
 	if (err != ALG_MATCH)
@@ -136,7 +147,7 @@ static int parse_227(struct alg_line *l, struct ftp_match *m)
 static int parse_229(struct alg_line *l, struct ftp_match *m)
 {
 	__u64 port;
-	int d, err;
+	int err;
 
 	while (!alg_line_at_end(l) && l->p[l->pos] != '(')
 		l->pos++;
@@ -145,13 +156,9 @@ static int parse_229(struct alg_line *l, struct ftp_match *m)
 		return err;
 	m->kind = FTP_229;
 	m->arg_off = l->pos;
-	d = alg_line_peek(l);
-	if (d < 0)
-		return alg_line_short(l);
-	if (!ftp_delim_ok(d))
-		return ALG_MALFORMED;
-	m->delim = (char)d;
-	l->pos++;
+	err = ftp_delim_open(l, m);
+	if (err != ALG_MATCH)
+		return err;
 	err = alg_line_expect(l, m->delim);
 	if (err == ALG_MATCH)
 		err = alg_line_expect(l, m->delim);
