@@ -1162,6 +1162,39 @@ static const struct step collisions[] = {
 	},
 };
 
+/* RFC 5382 REQ-2: simultaneous open, both ends send a SYN. */
+static const struct step simultaneous_open[] = {
+	{
+		.name = "syn out",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "the remote's own syn in is translated",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_SYN),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN),
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "syn-ack out",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN | F_ACK),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN | F_ACK),
+		.cnt = { OUT_XLATED },
+	}, {
+		.name = "syn-ack in",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_SYN | F_ACK),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK),
+		.cnt = { IN_XLATED },
+	},
+};
+
 /* RFC 4787 REQ-3/4: a range of 1000-1200 has well-known ports and others. */
 static const struct step port_class[] = {
 	{
@@ -2245,6 +2278,7 @@ static const struct group groups[] = {
 	  STEPS(exhaustion) },
 	{ .name = "port-class", .port_lo = 1000, .port_hi = 1200,
 	  STEPS(port_class) },
+	{ .name = "simultaneous-open", STEPS(simultaneous_open) },
 	{ .name = "filter-strict", STEPS(filter_strict) },
 	{ .name = "filter-cone", .cone = true, STEPS(filter_cone) },
 	{ .name = "host-traffic", STEPS(host_traffic) },
