@@ -230,35 +230,19 @@ static int seqadj_add(struct alg_ctl *a, const struct flow_key *key,
 	return 0;
 }
 
-static __u16 csum_fold(__u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
-static __u32 csum_bytes(__u32 sum, const __u8 *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += p[len - 1] << 8;
-	return sum;
-}
-
 /* Fix lengths and the TCP checksum after the payload changed. */
 static void tcp_finish(__u8 *pkt, size_t ihl, size_t len)
 {
 	__u8 *th = pkt + ihl;
-	__u32 sum = 0;
-	__u16 tot = htons(len), check;
+	__u16 tot = htons(len);
+	__be16 check;
+	__u32 sum;
 
 	memcpy(pkt + 2, &tot, 2);
 	th[16] = th[17] = 0;
-	sum = csum_bytes(sum, pkt + 12, 8);	/* saddr, daddr */
+	sum = csum_add(0, pkt + 12, 8);	/* saddr, daddr */
 	sum += IPPROTO_TCP + (len - ihl);
-	sum = csum_bytes(sum, th, len - ihl);
-	check = htons(~csum_fold(sum) & 0xffff);
+	check = csum_finish(csum_add(sum, th, len - ihl));
 	memcpy(th + 16, &check, 2);
 	/* The kernel fills in the IP checksum of a raw IP_HDRINCL packet. */
 }

@@ -29,23 +29,10 @@ struct events {
 	char ifname[IF_NAMESIZE];
 };
 
-static __u16 csum16(const __u8 *p, size_t len)
-{
-	__u32 sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (p[i] << 8) | p[i + 1];
-	if (len & 1)
-		sum += p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons(~sum & 0xffff);
-}
-
 size_t icmp_prohibited_build(const __u8 *quote, size_t quote_len, __u8 *buf,
 			     size_t buflen)
 {
-	__u16 check;
+	__be16 check;
 
 	if (quote_len + 8 > buflen)
 		return 0;
@@ -53,7 +40,7 @@ size_t icmp_prohibited_build(const __u8 *quote, size_t quote_len, __u8 *buf,
 	buf[0] = 3;	/* destination unreachable */
 	buf[1] = 13;	/* communication administratively prohibited */
 	memcpy(buf + 8, quote, quote_len);
-	check = csum16(buf, quote_len + 8);
+	check = csum_finish(csum_add(0, buf, quote_len + 8));
 	memcpy(buf + 2, &check, 2);
 	return quote_len + 8;
 }

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include "fraghold.h"
 #include "log.h"
+#include "util.h"
 
 struct held {
 	bool used;
@@ -67,16 +68,11 @@ bool fraghold_add(struct fraghold *fh, const struct bpfmasq_frag_hold *h,
 
 void frag_set_daddr(__u8 *pkt, __be32 daddr)
 {
-	__u32 sum = 0;
-	__u16 check;
+	__be16 check;
 
 	memcpy(pkt + 16, &daddr, 4);
 	pkt[10] = pkt[11] = 0;
-	for (int i = 0; i < (pkt[0] & 0xf) * 4; i += 2)
-		sum += (pkt[i] << 8) | pkt[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	check = htons(~sum & 0xffff);
+	check = csum_finish(csum_add(0, pkt, (pkt[0] & 0xf) * 4));
 	memcpy(pkt + 10, &check, 2);
 }
 
