@@ -115,11 +115,11 @@ $(OUTPUT)/bench/%.skel.h: $(OUTPUT)/bench/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUTPUT)/bench/bmbench: bench/bmbench.c bench/bench.h $(BENCH_SKELS)
+$(OUTPUT)/bench/bmbench: bench/bmbench.c bench/bench.h bench/csum.h $(BENCH_SKELS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench -Ibench $< $(LDLIBS) -o $@
 
-$(OUTPUT)/bench/micro: bench/micro.c $(SKEL) $(OUTPUT)/bench/redirect.skel.h headers/bpfmasq.h
+$(OUTPUT)/bench/micro: bench/micro.c bench/csum.h $(SKEL) $(OUTPUT)/bench/redirect.skel.h headers/bpfmasq.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(LDLIBS) -o $@
 

@@ -38,6 +38,7 @@
 #include "gen.skel.h"
 #include "sink.skel.h"
 #include "redirect.skel.h"
+#include "csum.h"
 
 #define die(...)							\
 	do {								\
@@ -208,25 +209,6 @@ static void sink_read(int fd, __u64 *cnt)
 		for (c = 0; c < ncpu; c++)
 			cnt[k] += vals[c];
 	}
-}
-
-static __u16 fold(__u32 s)
-{
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return s;
-}
-
-static __u32 sum16(const void *p, int len)
-{
-	const __u16 *w = p;
-	__u32 s = 0;
-
-	for (; len > 1; len -= 2)
-		s += *w++;
-	if (len)
-		s += *(const __u8 *)w;
-	return s;
 }
 
 /* The template frame: Ethernet, IPv4 (TTL 64, DF), UDP, zero payload. */

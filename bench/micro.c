@@ -38,10 +38,13 @@
 #include "bpfmasq.h"
 #include "bpfmasq.skel.h"
 #include "redirect.skel.h"
+#include "csum.h"
 
 #define IP4(a, b, c, d)	(((__u32)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
 #define EXT		IP4(203, 0, 113, 1)
 #define ENDPOINTS	2048		/* inside endpoints (= bindings) */
+/* What `up` gives `binds` for the default port range 61000-65535. */
+#define BINDS_BY_PORTS	(2 * 3 * (65535 - EXT_PORT_LO + 1) + 4096)
 #define IN_PORT		40000
 #define REM_PORT	443
 #define EXT_PORT_LO	61000
@@ -63,25 +66,6 @@ static void conn(__u32 i, __u32 *in, __u32 *rem, __u16 *ext_port)
 	*rem = rem_addr(i / eps);
 	/* Scattered over the range as a random allocator leaves them. */
 	*ext_port = EXT_PORT_LO + (i % eps) * 11 % (65536 - EXT_PORT_LO);
-}
-
-static __u16 fold(__u32 s)
-{
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return s;
-}
-
-static __u32 sum16(const void *p, int len)
-{
-	const __u16 *w = p;
-	__u32 s = 0;
-
-	for (; len > 1; len -= 2)
-		s += *w++;
-	if (len)
-		s += *(const __u8 *)w;
-	return s;
 }
 
 /* A 60-byte Ethernet/IPv4/UDP frame with complete checksums. */
@@ -524,7 +508,11 @@ int main(int argc, char **argv)
 		if (!skel)
 			return 1;
 		bpf_map__set_max_entries(skel->maps.flows, 2 * max_flows);
-		bpf_map__set_max_entries(skel->maps.binds, 2 * max_flows);
+		/* Bindings sized as `bpfmasq up` sizes them (binds_entries()):
+		 * from the port range, so memory per flow is the product's. */
+		bpf_map__set_max_entries(skel->maps.binds,
+					 2 * max_flows < BINDS_BY_PORTS ?
+					 2 * max_flows : BINDS_BY_PORTS);
 		skel->rodata->cfg_wan_ifindex = if_nametoindex("wan0");
 		if (bpfmasq_bpf__load(skel)) {
 			fprintf(stderr, "micro: cannot load bpfmasq with %u flows: %s\n",
