@@ -233,20 +233,12 @@ static __u32 binds_entries(const struct up_opts *o)
 }
 
 /* Every check that needs no change to the system, so that a refusal
- * leaves nothing behind. */
+ * leaves nothing behind (root and the interface's existence were checked
+ * on the way to finding that no instance runs there). */
 static int check_up(struct up_opts *o)
 {
 	__u32 id;
 
-	if (geteuid()) {
-		p_err("must be run as root (loading BPF and attaching need CAP_BPF and CAP_NET_ADMIN)");
-		return -1;
-	}
-	o->ifindex = if_nametoindex(o->ifname);
-	if (!o->ifindex) {
-		p_err("no interface '%s' (see 'ip link')", o->ifname);
-		return -1;
-	}
 	if (!if_primary_ipv4(o->ifname)) {
 		p_err("interface %s has no IPv4 address to masquerade as; add one first (ip addr add ADDR/LEN dev %s)",
 		      o->ifname, o->ifname);
@@ -459,8 +451,7 @@ static int start_controller(struct instance *in, const struct up_opts *o)
 	return pid;
 }
 
-static void print_up(const struct up_opts *o, const struct instance *in,
-		     bool adopted, int pid)
+static void print_up(const struct instance *in, bool adopted, int pid)
 {
 	char a[INET_ADDRSTRLEN];
 	struct nat_state st = {};
@@ -513,7 +504,7 @@ static int adopt(struct up_opts *o, struct instance *in)
 	if (pid < 0)
 		return 1;
 	if (!o->foreground)
-		print_up(o, in, true, pid);
+		print_up(in, true, pid);
 	return 0;
 }
 
@@ -566,6 +557,7 @@ int cmd_up(int argc, char **argv)
 		instance_close(&in);
 		return err;
 	}
+	o.ifindex = in.ifindex;
 	if (check_up(&o))
 		return 1;
 	warn_port_overlap(&o);
@@ -652,7 +644,7 @@ int cmd_up(int argc, char **argv)
 	if (pid < 0)
 		goto fail_pinned;
 	if (!o.foreground)
-		print_up(&o, &in, false, pid);
+		print_up(&in, false, pid);
 	instance_close(&in);
 	bpfmasq_bpf__destroy(skel);
 	return 0;
