@@ -41,6 +41,7 @@ srv_nginx || { echo "demo: nginx did not start" >&2; exit 1; }
 
 printf '\n%sgw# bpfmasq up wan0 --lan lan0%s\n' "$B" "$N"
 bm_up wan0 --lan lan0 || exit 1
+cat "$LAB_TMP/up.out"   # what `up` printed (bm_up keeps it in a file)
 show cli1 curl -sS --max-time 5 http://$INET/hello.txt
 show cli2 curl -sS --max-time 5 http://$INET/hello.txt
 show cli1 curl -sS --max-time 20 -o /dev/null \
