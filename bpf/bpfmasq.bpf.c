@@ -313,28 +313,37 @@ int masq_lan_fast(struct xdp_md *ctx)
 {
 	void *data = ctx_data(ctx);
 	void *data_end = ctx_data_end(ctx);
-	struct bpf_fib_lookup fib;
+	struct flow_nexthop *nh;
 	struct flow_val *v = NULL;
-	bool to_server;
+	struct nat_state *st;
 	struct ethhdr *eth;
 	struct iphdr *iph;
 	struct xlate x = {};
 	struct pkt p = {};
+	bool to_server;
+	__u64 jiffies;
 
 	/* A partial checksum cannot survive the redirect (the frame loses
 	 * its skb); the TC slow path completes it. */
-	if (parse_ipv4(data, data_end, data_end - data, &p) != PARSE_OK ||
-	    p.ttl <= 1 || p.csum_partial)
+	if (!parse_fast(data, data_end, &p))
 		return XDP_PASS;
 	/* Only established flows: a miss, a new flow or any drop decision is
 	 * the slow path's, so it is taken (and counted) in one place. */
 	if (nat_out(ctx, &p, &x, false, &v) != NAT_XLATE || !v ||
 	    (v->flags & FLOW_SEQADJ) || alg_of_out(&p, &to_server) != ALG_NONE)
 		return XDP_PASS;
-	if (!fib_to_wan(ctx, &p, x.new_addr, &fib))
+	st = state_get();
+	if (!st)
 		return XDP_PASS;
-
-	flow_touch(v, p.tcp_seen);
+	/* Most packets: the cached next hop, no helper call but the lookup.
+	 * A refresh, or news for the expiry (FIN, RST), touches the flow. */
+	jiffies = bpf_jiffies64();
+	nh = &v->nh;
+	if (!nh_usable(nh, st, jiffies, p.tot_len) || (p.tcp_seen & ~v->seen)) {
+		if (!nh_refresh(ctx, &p, x.new_addr, nh, st, jiffies))
+			return XDP_PASS;
+		flow_touch(v, p.tcp_seen);
+	}
 	if (xdp_apply(ctx, &p, &x))
 		return XDP_PASS;
 
@@ -345,11 +354,11 @@ int masq_lan_fast(struct xdp_md *ctx)
 	if ((void *)(iph + 1) > data_end)
 		return XDP_PASS;
 	ttl_decrement(iph);
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 	count(CNT_LAN_FASTPATH);
 	count(CNT_OUT_TRANSLATED);
-	return bpf_redirect(fib.ifindex, 0);
+	return bpf_redirect(nh->ifindex, 0);
 }
 
 /*

@@ -51,17 +51,19 @@ static __always_inline bool is_internal(__be32 saddr, __be32 ext_addr)
 	return bpf_map_lookup_elem(&internal_nets, &k) != NULL;
 }
 
-static __always_inline void flow_touch(struct flow_val *v, __u8 seen)
+static __always_inline void flow_touch_at(struct flow_val *v, __u8 seen,
+					  __u64 now)
 {
-	__u64 now;
-
-	if (!v)		/* a later fragment: its first fragment touched */
-		return;
-	now = bpf_ktime_get_coarse_ns();
 	if (now - v->last_seen_ns > TOUCH_NS)
 		v->last_seen_ns = now;
 	if ((v->seen | seen) != v->seen)
 		v->seen |= seen;
+}
+
+static __always_inline void flow_touch(struct flow_val *v, __u8 seen)
+{
+	if (v)		/* else a later fragment: its first fragment touched */
+		flow_touch_at(v, seen, bpf_ktime_get_coarse_ns());
 }
 
 /*

@@ -161,4 +161,84 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 	return PARSE_OK;
 }
 
+/*
+ * The LAN fast path's parse: only the shape nearly every packet of an
+ * established flow has (no IP options, not a fragment, TCP, UDP or an ICMP
+ * echo request, TTL left to forward it, complete checksum).  Anything else
+ * is false and goes to the slow path, which parses it with parse_ipv4()
+ * and judges it.  Fields it does not set stay as the caller zeroed them.
+ */
+static __always_inline bool parse_fast(void *data, void *data_end,
+				       struct pkt *p)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *iph = (void *)(eth + 1);
+	__be16 *l4 = (void *)(iph + 1);
+	__u16 l4_len;
+	__sum16 check;
+
+	/* 8 bytes: a UDP or ICMP header, a TCP header's ports and seq. */
+	if ((void *)l4 + 8 > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    *(__u8 *)iph != 0x45 || iph->ttl <= 1 ||
+	    (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
+		return false;
+	p->tot_len = bpf_ntohs(iph->tot_len);
+	if (p->tot_len < sizeof(*iph) + 8 ||
+	    sizeof(*eth) + p->tot_len > data_end - data)
+		return false;
+	l4_len = p->tot_len - sizeof(*iph);
+
+	p->key.saddr = iph->saddr;
+	p->key.daddr = iph->daddr;
+	p->key.proto = iph->protocol;
+	p->ttl = iph->ttl;
+	p->l3_off = sizeof(*eth);
+	p->l4_off = sizeof(*eth) + sizeof(*iph);
+	p->sport_off = p->l4_off;
+	p->dport_off = p->l4_off + sizeof(__be16);
+	p->has_ports = true;
+	if (iph->protocol == IPPROTO_TCP) {
+		struct tcphdr *th = (void *)l4;
+
+		if ((void *)(th + 1) > data_end || th->doff < 5 ||
+		    th->doff * 4 > l4_len)
+			return false;
+		p->key.sport = th->source;
+		p->key.dport = th->dest;
+		p->l4_hlen = th->doff * 4;
+		p->csum_off = p->l4_off + offsetof(struct tcphdr, check);
+		p->tcp_seen = (th->syn ? SEEN_SYN : 0) | (th->fin ? SEEN_FIN : 0) |
+			      (th->rst ? SEEN_RST : 0) | (th->ack ? SEEN_ACK : 0);
+		check = th->check;
+	} else if (iph->protocol == IPPROTO_UDP) {
+		struct udphdr *uh = (void *)l4;
+
+		if (bpf_ntohs(uh->len) < sizeof(*uh) ||
+		    bpf_ntohs(uh->len) > l4_len)
+			return false;
+		p->key.sport = uh->source;
+		p->key.dport = uh->dest;
+		p->csum_off = p->l4_off + offsetof(struct udphdr, check);
+		check = uh->check;
+		if (!check)
+			return true;
+	} else if (iph->protocol == IPPROTO_ICMP) {
+		struct icmphdr *ih = (void *)l4;
+
+		/* Echo requests: the identifier is the inside "port". */
+		if (ih->type != ICMP_ECHO)
+			return false;
+		p->key.sport = ih->un.echo.id;
+		p->is_echo_request = true;
+		p->csum_off = p->l4_off + offsetof(struct icmphdr, checksum);
+		p->sport_off = p->l4_off + offsetof(struct icmphdr, un.echo.id);
+		p->dport_off = p->sport_off;
+		return true;
+	} else {
+		return false;
+	}
+	return !csum_looks_partial(iph->saddr, iph->daddr, iph->protocol,
+				   l4_len, check);
+}
+
 #endif

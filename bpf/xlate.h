@@ -84,25 +84,39 @@ static __always_inline void xlate_fill(struct xlate *x, const struct pkt *p,
 }
 
 /* Bounds-checked pointer into an XDP frame; off is always < 128 here. */
-#define XDP_PTR(ctx, off, type)						\
+#define FRAME_PTR(data, data_end, off, type)				\
 	({								\
-		void *__d = ctx_data(ctx);				\
-		void *__e = ctx_data_end(ctx);				\
-		type *__p = __d + ((off) & 0xff);			\
-		(void *)(__p + 1) > __e ? NULL : __p;			\
+		type *__p = (data) + ((off) & 0xff);			\
+		(void *)(__p + 1) > (data_end) ? NULL : __p;		\
 	})
+#define XDP_PTR(ctx, off, type)						\
+	FRAME_PTR(ctx_data(ctx), ctx_data_end(ctx), off, type)
+
+/* RFC 1624 sums of replacing a 32-bit and a 16-bit word, unfolded. */
+static __always_inline __u32 csum_diff4(__be32 from, __be32 to)
+{
+	return (__u16)~from + (__u16)~(from >> 16) + (__u16)to + (__u16)(to >> 16);
+}
+
+static __always_inline void csum_apply(__sum16 *sum, __u32 diff)
+{
+	*sum = ~csum_fold32((__u16)~*sum + diff);
+}
 
 static __always_inline int xdp_apply(struct xdp_md *ctx, const struct pkt *p,
 				     const struct xlate *x)
 {
-	struct iphdr *iph = XDP_PTR(ctx, p->l3_off, struct iphdr);
-	__be32 *addr = XDP_PTR(ctx, x->addr_off, __be32);
-	__be16 *port = XDP_PTR(ctx, x->port_off, __be16);
-	__sum16 *l4sum = XDP_PTR(ctx, x->csum_off, __sum16);
+	void *data = ctx_data(ctx), *data_end = ctx_data_end(ctx);
+	struct iphdr *iph = FRAME_PTR(data, data_end, p->l3_off, struct iphdr);
+	__be32 *addr = FRAME_PTR(data, data_end, x->addr_off, __be32);
+	__be16 *port = FRAME_PTR(data, data_end, x->port_off, __be16);
+	__sum16 *l4sum = FRAME_PTR(data, data_end, x->csum_off, __sum16);
+	__u32 addr_diff = csum_diff4(x->old_addr, x->new_addr);
+	__u32 port_diff = (__u16)~x->old_port + (__u16)x->new_port;
 
 	if (!iph || !addr)
 		return -DROP_MALFORMED_IP;
-	csum_replace4(&iph->check, x->old_addr, x->new_addr);
+	csum_apply(&iph->check, addr_diff);
 	if (x->l3_only) {
 		*addr = x->new_addr;
 		return 0;
@@ -110,20 +124,18 @@ static __always_inline int xdp_apply(struct xdp_md *ctx, const struct pkt *p,
 	if (!port || !l4sum)
 		return -DROP_MALFORMED_L4;
 	if (x->proto == IPPROTO_TCP) {
-		csum_replace4(l4sum, x->old_addr, x->new_addr);
-		csum_replace2(l4sum, x->old_port, x->new_port);
+		csum_apply(l4sum, addr_diff + port_diff);
 	} else if (x->proto == IPPROTO_UDP) {
 		/* A zero UDP checksum means "none" and stays zero; a
 		 * computed zero is sent as all ones (RFC 768). */
 		if (*l4sum) {
-			csum_replace4(l4sum, x->old_addr, x->new_addr);
-			csum_replace2(l4sum, x->old_port, x->new_port);
+			csum_apply(l4sum, addr_diff + port_diff);
 			if (!*l4sum)
 				*l4sum = 0xffff;
 		}
 	} else {
 		/* ICMP has no pseudo-header: only the identifier counts. */
-		csum_replace2(l4sum, x->old_port, x->new_port);
+		csum_apply(l4sum, port_diff);
 	}
 	*addr = x->new_addr;
 	*port = x->new_port;

@@ -45,6 +45,28 @@ enum bpfmasq_seen {
 	SEEN_ACK = 1 << 3,
 };
 
+/*
+ * Where the translated packets of a flow entry go next, as bpf_fib_lookup()
+ * last said, so that the XDP fast path neither asks the FIB nor reads the
+ * clock for every packet.  It is trusted only while the routing generation
+ * is unchanged (nat_state.route_gen, bumped by the controller on every
+ * route, neighbour and link change) and for less than NH_MAX_AGE jiffies,
+ * which bounds how stale it gets when no controller runs.  Each refresh
+ * also stamps the flow's last_seen_ns, so that stays as exact as
+ * NH_MAX_AGE for flows on the fast path.
+ */
+struct flow_nexthop {
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u32 ifindex;		/* 0: nothing cached */
+	__u16 len_ok;		/* IP lengths up to this fit the route MTU */
+	__u16 gen;		/* low bits of nat_state.route_gen */
+	__u32 stamp;		/* low bits of jiffies when cached */
+};
+
+/* Jiffies a cached next hop is used for: at most 100 ms (HZ >= 100). */
+#define NH_MAX_AGE	10
+
 /* What a flow entry rewrites to, and when it last carried a packet. */
 struct flow_val {
 	__be32 nat_addr;	/* new saddr (DIR_OUT) or daddr (DIR_IN) */
@@ -52,6 +74,7 @@ struct flow_val {
 	__u8 seen;		/* enum bpfmasq_seen, only ever grows */
 	__u8 flags;		/* enum flow_flags */
 	__u64 last_seen_ns;	/* CLOCK_MONOTONIC_COARSE */
+	struct flow_nexthop nh;	/* XDP fast path only */
 };
 
 enum flow_flags {
@@ -118,6 +141,9 @@ struct nat_state {
 	__u32 timeout_tcp_trans;
 	__u32 timeout_udp;
 	__u32 timeout_icmp;
+	/* Bumped by the controller whenever a route, neighbour or link
+	 * changes: every cached flow_nexthop is asked again. */
+	__u32 route_gen;
 };
 
 enum nat_state_flags {

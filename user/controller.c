@@ -27,7 +27,8 @@ static int netlink_open(void)
 {
 	struct sockaddr_nl sa = {
 		.nl_family = AF_NETLINK,
-		.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_LINK,
+		.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_LINK |
+			     RTMGRP_IPV4_ROUTE | RTMGRP_NEIGH,
 	};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
 			NETLINK_ROUTE);
@@ -46,6 +47,7 @@ enum nl_event {
 	NL_ADDR = 1 << 0,	/* an IPv4 address of the WAN changed */
 	NL_GONE = 1 << 1,	/* the WAN interface was deleted */
 	NL_LOST = 1 << 2,	/* events overflowed: re-read everything */
+	NL_ROUTE = 1 << 3,	/* a route, neighbour or link changed */
 };
 
 static int netlink_read(int fd, int ifindex)
@@ -70,10 +72,17 @@ static int netlink_read(int fd, int ifindex)
 				if (ifi->ifi_index == ifindex)
 					events |= NL_GONE;
 			}
+			if (nh->nlmsg_type == RTM_NEWROUTE ||
+			    nh->nlmsg_type == RTM_DELROUTE ||
+			    nh->nlmsg_type == RTM_NEWNEIGH ||
+			    nh->nlmsg_type == RTM_DELNEIGH ||
+			    nh->nlmsg_type == RTM_NEWLINK ||
+			    nh->nlmsg_type == RTM_DELLINK)
+				events |= NL_ROUTE;
 		}
 	}
 	if (len < 0 && errno == ENOBUFS)
-		events |= NL_LOST | NL_ADDR;
+		events |= NL_LOST | NL_ADDR | NL_ROUTE;
 	return events;
 }
 
@@ -103,6 +112,18 @@ static void follow_address(struct instance *in)
 		log_msg("%s: flushed %u connections on %s", in->ifname, flushed,
 		      fmt_addr(a, old));
 	}
+}
+
+/* The fast path's cached next hops may be wrong now: one batch of news
+ * invalidates them all at once (struct flow_nexthop). */
+static void routes_changed(struct instance *in)
+{
+	struct nat_state st;
+
+	if (instance_get_state(in, &st))
+		return;
+	st.route_gen++;
+	instance_set_state(in, &st);
 }
 
 static void expire(struct instance *in)
@@ -203,6 +224,8 @@ int controller_run(struct instance *in, int ready_fd)
 			instance_unpin(in->ifname);
 			break;
 		}
+		if (nl_events & NL_ROUTE)
+			routes_changed(in);
 		if (nl_events & NL_ADDR)
 			follow_address(in);
 	}

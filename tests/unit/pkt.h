@@ -92,6 +92,8 @@ struct inner_spec {
 struct pspec {
 	__u16 ethertype;	/* 0: IPv4; others get a dummy payload */
 	bool wan_macs;		/* MACs as the LAN fast path rewrites them */
+	bool stale_nexthop;	/* with wan_macs: the destination MAC a test
+				 * planted in a flow's next-hop cache */
 	__u32 saddr, daddr;
 	__u8 proto;
 	__u32 sport, dport;
@@ -132,6 +134,7 @@ static const __u8 mac_lan_gw[6] = { 0x02, 0, 0, 0, 0, 0xaa };
 static const __u8 mac_lan_host[6] = { 0x02, 0, 0, 0, 0, 0xbb };
 static const __u8 mac_wan_self[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const __u8 mac_wan_nexthop[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+static const __u8 mac_planted[6] = { 0x02, 0, 0, 0, 0, 0x77 };
 
 static inline __u8 payload_byte(unsigned int i)
 {
@@ -235,7 +238,8 @@ static size_t pkt_build(const struct pspec *s, __u8 *buf)
 		l4_len = hlen + pkt_quote(&s->inner, l4 + hlen);
 
 	memset(buf, 0, PKT_MAX);
-	memcpy(buf, s->wan_macs ? mac_wan_nexthop : mac_lan_host, 6);
+	memcpy(buf, s->stale_nexthop ? mac_planted :
+		    s->wan_macs ? mac_wan_nexthop : mac_lan_host, 6);
 	memcpy(buf + 6, s->wan_macs ? mac_wan_self : mac_lan_gw, 6);
 	if (s->ethertype && s->ethertype != ETHERTYPE_IP) {
 		put16(buf + 12, s->ethertype);

@@ -1152,7 +1152,8 @@ static void model_wan_in(struct model *m, const struct view *v)
 }
 
 /* Established flows routed out of the WAN are translated, aged (TTL - 1)
- * and redirected; everything else is the slow path's, untouched. */
+ * and redirected when they have the fast path's shape (no IP options, no
+ * fragment); everything else is the slow path's, untouched. */
 static void model_lan_fast(struct model *m, const struct view *v)
 {
 	static const __u8 wan_self[6] = { 2, 0, 0, 0, 0, 1 };
@@ -1165,6 +1166,7 @@ static void model_lan_fast(struct model *m, const struct view *v)
 	set_cls(m, LAN_FAST, "slow-path");
 	if (!v->ip || v->err || v->ttl <= 1 || looks_partial(v) ||
 	    v->saddr == EXT || !v->saddr || v->later || !v->ports ||
+	    v->ihl != IP_LEN || v->mf ||
 	    (v->proto == P_ICMP && v->icmp_type != ICMP_T_ECHO))
 		return;
 	f = out_flow(m, LAN_FAST, v, false);

@@ -686,6 +686,124 @@ static void none_refreshed(struct env *e)
 	check_refreshed(e, -1);
 }
 
+/* ---- the LAN fast path's next-hop cache (struct flow_nexthop) ---- */
+
+#define FAST_KEY	flow_key_of(P_TCP, DIR_OUT, IN1, 40000, REM, 80)
+
+static bool fast_flow(struct env *e, struct flow_val *v)
+{
+	struct flow_key k = FAST_KEY;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.flows), &k, v)) {
+		fail(e, "the fast path's flow is missing");
+		return false;
+	}
+	return true;
+}
+
+static void fast_flow_put(struct env *e, const struct flow_val *v)
+{
+	struct flow_key k = FAST_KEY;
+
+	bpf_map_update_elem(bpf_map__fd(e->skel->maps.flows), &k, v, BPF_EXIST);
+}
+
+/* What the FIB says for REM, and the IP length it was checked for. */
+static void nh_is(struct env *e, __u16 len_ok, __u16 gen)
+{
+	struct flow_val v;
+
+	if (!fast_flow(e, &v))
+		return;
+	if (memcmp(v.nh.dmac, mac_wan_nexthop, 6) ||
+	    memcmp(v.nh.smac, mac_wan_self, 6) ||
+	    v.nh.ifindex != if_nametoindex("wan0"))
+		fail(e, "next hop %02x..%02x/%02x..%02x via %u, expected the FIB's",
+		     v.nh.dmac[0], v.nh.dmac[5], v.nh.smac[0], v.nh.smac[5],
+		     v.nh.ifindex);
+	if (v.nh.len_ok != len_ok || v.nh.gen != gen)
+		fail(e, "next hop len_ok %u gen %u, expected %u and %u",
+		     v.nh.len_ok, v.nh.gen, len_ok, gen);
+}
+
+static void nh_after_syn_ack(struct env *e)
+{
+	nh_is(e, 20 + 20 + 64, 0);
+}
+
+static void nh_after_long(struct env *e)
+{
+	nh_is(e, 20 + 20 + 600, 0);
+}
+
+static void nh_after_gen(struct env *e)
+{
+	nh_is(e, 20 + 20 + 64, 1);
+}
+
+/* The kernel's jiffies (low 32 bits, as nh.stamp keeps them), from a
+ * two-instruction program: userspace has no other way to read them. */
+static __u32 jiffies_now(struct env *e)
+{
+	static int fd = -1;
+	struct bpf_insn insns[] = {
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_jiffies64 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	__u8 frame[64] = {};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
+		    .data_size_in = sizeof(frame));
+
+	if (fd < 0)
+		fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "jiffies", "GPL", insns, 2,
+				   NULL);
+	if (fd < 0 || bpf_prog_test_run_opts(fd, &o)) {
+		fail(e, "cannot read jiffies: %s", strerror(errno));
+		return 0;
+	}
+	return o.retval;
+}
+
+/*
+ * A destination MAC the FIB would never give, cached just now: a packet
+ * that carries it was sent from the cache, without a lookup.  `age`
+ * jiffies older makes it one the program must not trust.
+ */
+static void nh_plant_aged(struct env *e, __u32 age)
+{
+	struct flow_val v;
+
+	if (!fast_flow(e, &v))
+		return;
+	memcpy(v.nh.dmac, mac_planted, 6);
+	v.nh.stamp = jiffies_now(e) - age;
+	fast_flow_put(e, &v);
+}
+
+static void nh_plant(struct env *e)
+{
+	nh_plant_aged(e, 0);
+}
+
+static void nh_plant_old(struct env *e)
+{
+	nh_plant_aged(e, NH_MAX_AGE);
+}
+
+/* What the controller does on a route, neighbour or link change. */
+static void nh_plant_and_bump(struct env *e)
+{
+	struct nat_state st;
+	__u32 zero = 0;
+	int fd = bpf_map__fd(e->skel->maps.state);
+
+	nh_plant(e);
+	if (bpf_map_lookup_elem(fd, &zero, &st))
+		return;
+	st.route_gen++;
+	bpf_map_update_elem(fd, &zero, &st, BPF_EXIST);
+}
+
 static void ports_differ(struct env *e, __u32 a, __u32 b)
 {
 	__u32 pa, pb;
@@ -1570,6 +1688,55 @@ static const struct step lan_fast[] = {
 		.cnt = { OUT_XLATED, { CNT_LAN_FASTPATH, 1 } },
 		.flows = { FLOW_OUT(P_TCP, IN1, 40000, REM, 80, V0,
 				    SEEN_SYN | SEEN_ACK) },
+		.after = nh_after_syn_ack,
+	}, {
+		.name = "next packet: the cached next hop, no FIB lookup",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, REM, 80, F_ACK, .payload = 64),
+		.verdict = XDP_REDIRECT,
+		.out = TCP(EXT, V0, REM, 80, F_ACK, .payload = 64, .ttl = 63,
+			   .wan_macs = true, .stale_nexthop = true),
+		.cnt = { OUT_XLATED, { CNT_LAN_FASTPATH, 1 } },
+		.before = nh_plant,
+	}, {
+		.name = "a shorter packet: the cached next hop",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, REM, 80, F_ACK),
+		.verdict = XDP_REDIRECT,
+		.out = TCP(EXT, V0, REM, 80, F_ACK, .ttl = 63, .wan_macs = true,
+			   .stale_nexthop = true),
+		.cnt = { OUT_XLATED, { CNT_LAN_FASTPATH, 1 } },
+		.before = nh_plant,
+	}, {
+		.name = "a longer packet than any before: the FIB checks its MTU",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, REM, 80, F_ACK, .payload = 600),
+		.verdict = XDP_REDIRECT,
+		.out = TCP(EXT, V0, REM, 80, F_ACK, .payload = 600, .ttl = 63,
+			   .wan_macs = true),
+		.cnt = { OUT_XLATED, { CNT_LAN_FASTPATH, 1 } },
+		.before = nh_plant,
+		.after = nh_after_long,
+	}, {
+		.name = "a next hop cached NH_MAX_AGE jiffies ago: the FIB again",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, REM, 80, F_ACK, .payload = 64),
+		.verdict = XDP_REDIRECT,
+		.out = TCP(EXT, V0, REM, 80, F_ACK, .payload = 64, .ttl = 63,
+			   .wan_macs = true),
+		.cnt = { OUT_XLATED, { CNT_LAN_FASTPATH, 1 } },
+		.before = nh_plant_old,
+		.after = nh_after_syn_ack,
+	}, {
+		.name = "after a route change (route_gen bumped): the FIB again",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, REM, 80, F_ACK, .payload = 64),
+		.verdict = XDP_REDIRECT,
+		.out = TCP(EXT, V0, REM, 80, F_ACK, .payload = 64, .ttl = 63,
+			   .wan_macs = true),
+		.cnt = { OUT_XLATED, { CNT_LAN_FASTPATH, 1 } },
+		.before = nh_plant_and_bump,
+		.after = nh_after_gen,
 	}, {
 		.name = "ttl 1 passes untouched",
 		.prog = LAN_FAST,
