@@ -180,6 +180,20 @@ int masq_wan_out(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/*
+ * --lan-inbound: may this translated reply skip the stack?  The shape the
+ * LAN fast path takes (see parse_fast()), on a flow with no sequence
+ * adjustment to apply.
+ */
+static __always_inline bool in_fast_path(const struct pkt *p,
+					 const struct flow_val *v)
+{
+	return cfg_lan_inbound && v && !(v->flags & FLOW_SEQADJ) &&
+	       p->l4_off == p->l3_off + sizeof(struct iphdr) &&
+	       !p->first_fragment && !p->later_fragment && p->ttl > 1 &&
+	       p->has_ports && !p->csum_partial;
+}
+
 SEC("xdp")
 int masq_wan_in(struct xdp_md *ctx)
 {
@@ -243,13 +257,21 @@ int masq_wan_in(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	if (ret == NAT_XLATE) {
-		flow_touch(v, p.tcp_seen);
+		struct flow_nexthop *nh = NULL;
+
+		if (in_fast_path(&p, v))
+			nh = nh_get(ctx, &p, p.key.saddr, x.new_addr, v, st, true);
+		if (!nh)
+			flow_touch(v, p.tcp_seen);
 		ret = xdp_apply(ctx, &p, &x);
 		if (!ret && v && (v->flags & FLOW_SEQADJ))
 			ret = SEQADJ(seqadj_xdp, ctx, &p, DIR_IN);
 		if (!ret) {
 			count(x.l3_only ? CNT_FRAG_TRANSLATED : CNT_IN_TRANSLATED);
-			return XDP_PASS;
+			if (!nh)
+				return XDP_PASS;
+			count(CNT_WAN_FASTPATH);
+			return fast_forward(ctx, nh);
 		}
 	}
 	if (ret < 0) {
@@ -298,34 +320,19 @@ int masq_wan_in_tc(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
-/* ip_decrease_ttl(): TTL is the high byte of its 16-bit word. */
-static __always_inline void ttl_decrement(struct iphdr *iph)
-{
-	__u32 check = iph->check;
-
-	check += bpf_htons(0x0100);
-	iph->check = (__sum16)(check + (check >= 0xffff));
-	iph->ttl--;
-}
-
 SEC("xdp")
 int masq_lan_fast(struct xdp_md *ctx)
 {
-	void *data = ctx_data(ctx);
-	void *data_end = ctx_data_end(ctx);
 	struct flow_nexthop *nh;
 	struct flow_val *v = NULL;
 	struct nat_state *st;
-	struct ethhdr *eth;
-	struct iphdr *iph;
 	struct xlate x = {};
 	struct pkt p = {};
 	bool to_server;
-	__u64 jiffies;
 
 	/* A partial checksum cannot survive the redirect (the frame loses
 	 * its skb); the TC slow path completes it. */
-	if (!parse_fast(data, data_end, &p))
+	if (!parse_fast(ctx_data(ctx), ctx_data_end(ctx), &p))
 		return XDP_PASS;
 	/* Only established flows: a miss, a new flow or any drop decision is
 	 * the slow path's, so it is taken (and counted) in one place. */
@@ -335,30 +342,12 @@ int masq_lan_fast(struct xdp_md *ctx)
 	st = state_get();
 	if (!st)
 		return XDP_PASS;
-	/* Most packets: the cached next hop, no helper call but the lookup.
-	 * A refresh, or news for the expiry (FIN, RST), touches the flow. */
-	jiffies = bpf_jiffies64();
-	nh = &v->nh;
-	if (!nh_usable(nh, st, jiffies, p.tot_len) || (p.tcp_seen & ~v->seen)) {
-		if (!nh_refresh(ctx, &p, x.new_addr, nh, st, jiffies))
-			return XDP_PASS;
-		flow_touch(v, p.tcp_seen);
-	}
-	if (xdp_apply(ctx, &p, &x))
+	nh = nh_get(ctx, &p, x.new_addr, p.key.daddr, v, st, false);
+	if (!nh || xdp_apply(ctx, &p, &x))
 		return XDP_PASS;
-
-	data = ctx_data(ctx);
-	data_end = ctx_data_end(ctx);
-	eth = data;
-	iph = (void *)(eth + 1);
-	if ((void *)(iph + 1) > data_end)
-		return XDP_PASS;
-	ttl_decrement(iph);
-	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 	count(CNT_LAN_FASTPATH);
 	count(CNT_OUT_TRANSLATED);
-	return bpf_redirect(nh->ifindex, 0);
+	return fast_forward(ctx, nh);
 }
 
 /*

@@ -24,6 +24,10 @@ const volatile bool cfg_match_all_sources = true;
  * redirects packets that the FIB routes out of it. */
 const volatile __u32 cfg_wan_ifindex = 0;
 
+/* --lan-inbound: replies of established flows go from the WAN straight
+ * into the --lan interfaces (XDP redirect), not through the stack. */
+const volatile bool cfg_lan_inbound = false;
+
 /* Control connections the ALGs watch (server ports, host order; 0 ends
  * the list).  `--no-alg NAME` empties a list, so the verifier drops that
  * ALG's code entirely. */

@@ -25,25 +25,40 @@ static __always_inline bool fib_forwards(struct xdp_md *ctx, const struct pkt *p
 	       rc == BPF_FIB_LKUP_RET_FRAG_NEEDED;
 }
 
+/* Is ifindex one of the --lan interfaces? */
+static __always_inline bool is_lan(const struct nat_state *st, __u32 ifindex)
+{
+	for (int i = 0; i < BPFMASQ_MAX_LAN && st->lan_ifindex[i]; i++)
+		if (st->lan_ifindex[i] == ifindex)
+			return true;
+	return false;
+}
+
 /*
- * Where a translated outbound packet goes: fills fib with next-hop MACs and
- * returns true only when it leaves through the WAN with a known neighbour
- * and fits its MTU; anything else is left to the stack, which knows how to
- * resolve neighbours and send ICMP errors.
+ * Where a translated packet goes (saddr and daddr as translated): fills
+ * fib with next-hop MACs and returns true only when it leaves through the
+ * WAN (to_lan false) or a --lan interface (to_lan true) with a known
+ * neighbour and fits the route MTU.  Anything else is left to the stack,
+ * which knows how to resolve neighbours and send ICMP errors.
  */
-static __always_inline bool fib_to_wan(struct xdp_md *ctx, const struct pkt *p,
-				       __be32 new_saddr, struct bpf_fib_lookup *fib)
+static __always_inline bool fib_fast_next_hop(struct xdp_md *ctx,
+					      const struct pkt *p, __be32 saddr,
+					      __be32 daddr,
+					      const struct nat_state *st,
+					      bool to_lan,
+					      struct bpf_fib_lookup *fib)
 {
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->family = AF_INET;
-	fib->ipv4_src = new_saddr;
-	fib->ipv4_dst = p->key.daddr;
+	fib->ipv4_src = saddr;
+	fib->ipv4_dst = daddr;
 	fib->l4_protocol = p->key.proto;
 	fib->tot_len = p->tot_len;
 	fib->ifindex = ctx->ingress_ifindex;
 
-	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0) == BPF_FIB_LKUP_RET_SUCCESS &&
-	       fib->ifindex == cfg_wan_ifindex;
+	if (bpf_fib_lookup(ctx, fib, sizeof(*fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return false;
+	return to_lan ? is_lan(st, fib->ifindex) : fib->ifindex == cfg_wan_ifindex;
 }
 
 /*
@@ -62,21 +77,23 @@ static __always_inline bool nh_usable(const struct flow_nexthop *nh,
 }
 
 /*
- * Ask the FIB where a translated outbound packet goes and cache the answer
- * in its flow.  A packet longer than any before keeps the other fields'
- * verdict and only raises len_ok once the lookup has checked it against the
- * route MTU.  Two CPUs refreshing one flow write the same answer; a reader
- * racing a refresh across a route change can send one packet with a mixed
- * MAC pair, as a route flap may lose one anyway.
+ * Ask the FIB where a translated packet goes and cache the answer in its
+ * flow.  A packet longer than any before keeps the other fields' verdict
+ * and only raises len_ok once the lookup has checked it against the route
+ * MTU.  Two CPUs refreshing one flow write the same answer; a reader racing
+ * a refresh across a route change can send one packet with a mixed MAC
+ * pair, as a route flap may lose one anyway.
  */
 static __always_inline bool nh_refresh(struct xdp_md *ctx, const struct pkt *p,
-				       __be32 new_saddr, struct flow_nexthop *nh,
-				       const struct nat_state *st, __u64 jiffies)
+				       __be32 saddr, __be32 daddr,
+				       struct flow_nexthop *nh,
+				       const struct nat_state *st, __u64 jiffies,
+				       bool to_lan)
 {
 	struct bpf_fib_lookup fib;
 	__u16 len_ok = 0;
 
-	if (!fib_to_wan(ctx, p, new_saddr, &fib))
+	if (!fib_fast_next_hop(ctx, p, saddr, daddr, st, to_lan, &fib))
 		return false;
 	if (nh->ifindex && nh->gen == (__u16)st->route_gen &&
 	    (__u32)jiffies - nh->stamp < NH_MAX_AGE)
@@ -88,6 +105,52 @@ static __always_inline bool nh_refresh(struct xdp_md *ctx, const struct pkt *p,
 	nh->gen = st->route_gen;
 	nh->stamp = jiffies;
 	return true;
+}
+
+/*
+ * The next hop of a fast-path packet (saddr and daddr as translated):
+ * mostly the flow's cached one, with no helper call.  A refresh, or news
+ * for the expiry (FIN, RST), also touches the flow.  NULL: leave the packet
+ * to the stack, which touches the flow on its way.
+ */
+static __always_inline struct flow_nexthop *
+nh_get(struct xdp_md *ctx, const struct pkt *p, __be32 saddr, __be32 daddr,
+       struct flow_val *v, const struct nat_state *st, bool to_lan)
+{
+	struct flow_nexthop *nh = &v->nh;
+	__u64 jiffies = bpf_jiffies64();
+
+	if (nh_usable(nh, st, jiffies, p->tot_len) && !(p->tcp_seen & ~v->seen))
+		return nh;
+	if (!nh_refresh(ctx, p, saddr, daddr, nh, st, jiffies, to_lan))
+		return NULL;
+	flow_touch(v, p->tcp_seen);
+	return nh;
+}
+
+/* ip_decrease_ttl(): TTL is the high byte of its 16-bit word. */
+static __always_inline void ttl_decrement(struct iphdr *iph)
+{
+	__u32 check = iph->check;
+
+	check += bpf_htons(0x0100);
+	iph->check = (__sum16)(check + (check >= 0xffff));
+	iph->ttl--;
+}
+
+/* Forward a translated frame as the stack would: TTL - 1, next hop MACs. */
+static __always_inline int fast_forward(struct xdp_md *ctx,
+					const struct flow_nexthop *nh)
+{
+	struct ethhdr *eth = ctx_data(ctx);
+	struct iphdr *iph = (void *)(eth + 1);
+
+	if ((void *)(iph + 1) > ctx_data_end(ctx))
+		return XDP_PASS;
+	ttl_decrement(iph);
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+	return bpf_redirect(nh->ifindex, 0);
 }
 
 #endif

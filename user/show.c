@@ -180,6 +180,8 @@ static int show_status(struct instance *in)
 		jw_kv_string(&jw, "ports", ports);
 		jw_kv_string(&jw, "filter", in->cfg.cfg_filter_cone ? "cone" : "strict");
 		jw_kv_string(&jw, "lan", lans);
+		jw_key(&jw, "lan_inbound");
+		jw_bool(&jw, in->cfg.cfg_lan_inbound);
 		jw_kv_uint(&jw, "flows", n);
 		jw_kv_uint(&jw, "route_gen", st.route_gen);
 		jw_kv_uint(&jw, "controller_pid", alive ? st.controller_pid : 0);
@@ -203,8 +205,10 @@ static int show_status(struct instance *in)
 	}
 	printf("%s: external %s, ports %s, filter %s, flows %zu\n", in->ifname,
 	       addr, ports, in->cfg.cfg_filter_cone ? "cone" : "strict", n);
-	printf("    lan fast path: %s (routing generation %u)\n",
-	       lans[0] ? lans : "off", st.route_gen);
+	printf("    lan fast path: %s%s (routing generation %u)\n",
+	       lans[0] ? lans : "off",
+	       lans[0] && in->cfg.cfg_lan_inbound ? ", replies too" : "",
+	       st.route_gen);
 	printf("    pinned state: %s\n", pins);
 	printf("    alg: ftp %s, irc %s\n", ftp, irc);
 	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us\n",

@@ -33,6 +33,7 @@ struct up_opts {
 	int lan_ifindex[BPFMASQ_MAX_LAN];
 	const char *lan_name[BPFMASQ_MAX_LAN];
 	int n_lan;
+	bool lan_inbound;
 	bool cone;
 	__u32 max_flows;
 	__u32 timeout_tcp_est, timeout_tcp_trans, timeout_udp, timeout_icmp;
@@ -45,13 +46,14 @@ struct up_opts {
 enum {
 	OPT_INTERNAL = 256, OPT_PORTS, OPT_LAN, OPT_FILTER, OPT_MAX_FLOWS,
 	OPT_FOREGROUND, OPT_LOG, OPT_TCP_EST, OPT_TCP_TRANS, OPT_UDP, OPT_ICMP,
-	OPT_FTP_PORTS, OPT_IRC_PORTS, OPT_NO_ALG,
+	OPT_FTP_PORTS, OPT_IRC_PORTS, OPT_NO_ALG, OPT_LAN_INBOUND,
 };
 
 static const struct option up_options[] = {
 	{ "internal", required_argument, NULL, OPT_INTERNAL },
 	{ "ports", required_argument, NULL, OPT_PORTS },
 	{ "lan", required_argument, NULL, OPT_LAN },
+	{ "lan-inbound", no_argument, NULL, OPT_LAN_INBOUND },
 	{ "filter", required_argument, NULL, OPT_FILTER },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "timeout-tcp-established", required_argument, NULL, OPT_TCP_EST },
@@ -143,6 +145,9 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 				return -1;
 			}
 			o->n_lan++;
+			break;
+		case OPT_LAN_INBOUND:
+			o->lan_inbound = true;
 			break;
 		case OPT_FILTER:
 			if (!strcmp(optarg, "cone")) {
@@ -248,6 +253,10 @@ static int check_up(struct up_opts *o)
 	if (id) {
 		p_err("%s already has an XDP program (id %u) that is not bpfmasq's; remove it first (ip link set dev %s xdp off)",
 		      o->ifname, id, o->ifname);
+		return -1;
+	}
+	if (o->lan_inbound && !o->n_lan) {
+		p_err("--lan-inbound sends replies into the --lan interfaces; name at least one with --lan IFNAME");
 		return -1;
 	}
 	for (int i = 0; i < o->n_lan; i++) {
@@ -360,7 +369,7 @@ static void detach_lan(const struct nat_state *st, int i)
  * failure nothing of it stays attached.
  */
 static int attach_lan(struct bpfmasq_bpf *skel, struct nat_state *st, int i,
-		      const char *name)
+		      const char *name, bool inbound)
 {
 	bool own;
 	__u32 mode;
@@ -372,6 +381,14 @@ static int attach_lan(struct bpfmasq_bpf *skel, struct nat_state *st, int i,
 	if (err) {
 		p_err("cannot attach XDP to --lan %s: %s", name, strerror(-err));
 		return err;
+	}
+	/* A driver without native XDP has no ndo_xdp_xmit either: frames
+	 * redirected into it would be dropped. */
+	if (inbound && mode != XDP_FLAGS_DRV_MODE) {
+		p_err("--lan %s has no native XDP, so it cannot take redirected replies; leave out --lan-inbound",
+		      name);
+		detach_lan(st, i);
+		return -EOPNOTSUPP;
 	}
 	err = tc_hook_ensure(st->lan_ifindex[i], &own);
 	if (own)
@@ -572,6 +589,7 @@ int cmd_up(int argc, char **argv)
 	skel->rodata->cfg_filter_cone = o.cone;
 	skel->rodata->cfg_match_all_sources = o.n_internal == 0;
 	skel->rodata->cfg_wan_ifindex = o.ifindex;
+	skel->rodata->cfg_lan_inbound = o.lan_inbound;
 	for (int i = 0; i < 4; i++) {
 		skel->rodata->cfg_ftp_ports[i] = o.ftp_ports[i];
 		skel->rodata->cfg_irc_ports[i] = o.irc_ports[i];
@@ -610,7 +628,8 @@ int cmd_up(int argc, char **argv)
 	}
 	wan_up = true;
 	for (; lan_up < o.n_lan; lan_up++)
-		if (attach_lan(skel, &st, lan_up, o.lan_name[lan_up]))
+		if (attach_lan(skel, &st, lan_up, o.lan_name[lan_up],
+			       o.lan_inbound))
 			goto fail;
 	err = tc_hook_ensure(o.ifindex, &own_clsact);
 	if (own_clsact)

@@ -14,10 +14,13 @@ srv_nginx || { fail badcli_nginx "nginx did not start on srv"; exit 1; }
 nsx gw ip link add noip0 type veth peer name noip1
 nsx gw ip link set noip0 up
 nsx gw ip link set noip1 up
+# A LAN with no native XDP (a bridge): it cannot take redirected frames.
+nsx gw ip link add brx0 type bridge
+nsx gw ip link set brx0 up
 
 attached() {
 	local i
-	for i in wan0 lan0 noip0; do
+	for i in wan0 lan0 noip0 brx0; do
 		nsx gw ip -d link show dev $i | grep -q 'prog/xdp' && echo "xdp on $i"
 		[[ -n $(nsx gw tc filter show dev $i egress) ]] && echo "tc egress filter on $i"
 		nsx gw tc qdisc show dev $i | grep -q clsact && echo "clsact on $i"
@@ -58,6 +61,8 @@ bad ports_above_65535 up wan0 --ports 70000-80000
 bad ports_reversed up wan0 --ports 5000-4000
 bad filter_wrong up wan0 --filter wrong
 bad lan_no_such_if up wan0 --lan nosuchif
+bad lan_inbound_without_lan up wan0 --lan-inbound
+bad lan_inbound_generic_xdp up wan0 --lan lan0 --lan brx0 --lan-inbound
 bad down_not_up down wan0
 bad down_no_such_if down nosuchif
 bad status_not_up status wan0

@@ -182,6 +182,7 @@ struct group {
 	bool cone;
 	bool internal;		/* --internal 10.0.0.0/24 */
 	bool wan_ifindex;	/* cfg_wan_ifindex = wan0 of the test netns */
+	bool lan_inbound;	/* --lan lan0 --lan-inbound */
 	bool needs_net;		/* needs the routes of testnet_setup() */
 	bool needs_expire;	/* needs flows_expire() from user/ */
 	const struct step *steps;
@@ -1799,6 +1800,76 @@ static const struct step csum_partial[] = {
 	},
 };
 
+/*
+ * --lan-inbound: replies of established flows routed to a --lan interface
+ * are translated, aged and redirected there (lan0, inside host IN1 behind
+ * a permanent neighbour); anything else is translated for the stack.
+ */
+#define IN_FAST		IN_XLATED, { CNT_WAN_FASTPATH, 1 }
+#define UNROUTED_IN	IP4(10, 9, 9, 9)
+
+static const struct step lan_inbound[] = {
+	{
+		.name = "slow path creates the flow",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "reply: translated, ttl-1, lan macs, redirected",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_SYN | F_ACK, .wan_macs = true),
+		.verdict = XDP_REDIRECT,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK, .ttl = 63),
+		.cnt = { IN_FAST },
+		.flows = { FLOW_IN(P_TCP, REM, 80, V0, IN1, 40000,
+				   SEEN_SYN | SEEN_ACK) },
+	}, {
+		.name = "a udp flow out",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 5353, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V1, REM, 53),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "udp reply: translated and redirected",
+		.prog = WAN_IN,
+		.in = UDP(REM, 53, EXT, V1, .payload = 300, .wan_macs = true),
+		.verdict = XDP_REDIRECT,
+		.out = UDP(REM, 53, IN1, 5353, .payload = 300, .ttl = 63),
+		.cnt = { IN_FAST },
+	}, {
+		.name = "ip options: translated for the stack",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_ACK, .ip_opts = 4),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_ACK, .ip_opts = 4),
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "ttl 1: translated for the stack (time exceeded)",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_ACK, .ttl = 1),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_ACK, .ttl = 1),
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "inside host without a route on a --lan: for the stack",
+		.prog = WAN_OUT,
+		.in = UDP(UNROUTED_IN, 7000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V2, REM, 53),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "its reply is translated and passed",
+		.prog = WAN_IN,
+		.in = UDP(REM, 53, EXT, V2),
+		.verdict = XDP_PASS,
+		.out = UDP(REM, 53, UNROUTED_IN, 7000),
+		.cnt = { IN_XLATED },
+	},
+};
+
 /* cfg_wan_ifindex unset: the fast path never redirects. */
 static const struct step lan_fast_off[] = {
 	{
@@ -2460,6 +2531,8 @@ static const struct group groups[] = {
 	{ .name = "lan-fast", .needs_net = true, .wan_ifindex = true,
 	  STEPS(lan_fast) },
 	{ .name = "lan-fast-off", .needs_net = true, STEPS(lan_fast_off) },
+	{ .name = "lan-inbound", .needs_net = true, .wan_ifindex = true,
+	  .lan_inbound = true, STEPS(lan_inbound) },
 #ifdef HAVE_FLOWTABLE
 	{ .name = "expire-tcp-syn", .needs_expire = true, STEPS(expire_tcp_syn) },
 	{ .name = "expire-tcp-est", .needs_expire = true, STEPS(expire_tcp_est) },
@@ -2495,6 +2568,10 @@ static struct bpfmasq_bpf *load(const struct group *g)
 	skel->rodata->cfg_match_all_sources = !g->internal;
 	if (g->wan_ifindex)
 		skel->rodata->cfg_wan_ifindex = if_nametoindex("wan0");
+	if (g->lan_inbound) {
+		skel->rodata->cfg_lan_inbound = true;
+		st.lan_ifindex[0] = if_nametoindex("lan0");
+	}
 	if (bpfmasq_bpf__load(skel))
 		goto err;
 	if (bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero), &st,

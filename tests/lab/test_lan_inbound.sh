@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# --lan-inbound: replies of established flows go from the WAN's XDP
+# straight into the LAN; downloads (nearly all of their packets are
+# replies) arrive intact and take that path.
+. "$(dirname "$0")/lib.sh"
+lab_need_bpfmasq
+if ! is_bpfmasq; then
+	skip laninbound "needs bpfmasq (LAB_NAT=nft)"
+	exit 0
+fi
+
+lab_standard || { fail laninbound_topology "could not build the lab"; exit 1; }
+# The switch's port is lan0's veth peer: frames redirected into lan0 need
+# its NAPI (bpfmasq's documented requirement for a veth LAN).
+napi_on sw p0
+srv_nginx || { fail laninbound_nginx "nginx did not start on srv"; exit 1; }
+srv_tcp_echo 9000 || { fail laninbound_echo_server "socat did not start on srv"; exit 1; }
+nat_up --lan lan0 --lan-inbound ||
+	{ fail laninbound_up "NAT with --lan lan0 --lan-inbound did not come up"; exit 1; }
+
+if [[ $(bm_json status wan0 | jq_py 'd["lan_inbound"]') == true ]]; then
+	pass laninbound_status
+else
+	fail laninbound_status "status -j does not say lan_inbound"
+fi
+
+want=$(sha256sum < "$NGX/www/big.bin")
+for c in cli1 cli2; do
+	got=$(fetch $c http://$INET/big.bin --max-time 30 | sha256sum)
+	if [[ $got == "$want" ]]; then
+		pass laninbound_download_$c
+	else
+		fail laninbound_download_$c "4 MiB download through the NAT differs"
+	fi
+done
+
+head -c 2097152 /dev/urandom > "$LAB_TMP/up.bin"
+want=$(sha256sum < "$LAB_TMP/up.bin")
+got=$(nsx cli1 socat -T 10 -t 10 STDIO TCP4:$INET:9000,connect-timeout=3,shut-down \
+	< "$LAB_TMP/up.bin" 2>"$LAB_TMP/up.err" | sha256sum)
+if [[ $got == "$want" ]]; then
+	pass laninbound_echo_2mib
+else
+	fail laninbound_echo_2mib "2 MiB echoed through the NAT differs: $(cat "$LAB_TMP/up.err")"
+fi
+
+check laninbound_ping "cli1 cannot ping $INET" nsx cli1 ping -n -c 3 -i 0.2 -W 2 -w 6 $INET
+
+# The 4 MiB downloads alone are about 6000 replies.
+n=$(bm_stat wan_fastpath)
+if ((n > 5000)); then
+	pass laninbound_counted
+	note "wan_fastpath=$n lan_fastpath=$(bm_stat lan_fastpath)"
+else
+	fail laninbound_counted "wan_fastpath=$n"
+fi
+
+((LAB_FAILS)) && show_ctl_log
+lab_done
