@@ -127,8 +127,15 @@ $(OUTPUT)/bench/connbench: bench/connbench.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
+# Stateless TCP endpoints in XDP for the connection-rate part (connrate).
+$(OUTPUT)/bench/connrate.bpf.o: bench/connrate.h
+
+$(OUTPUT)/bench/connrate: bench/connrate.c bench/connrate.h $(OUTPUT)/bench/connrate.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench -Ibench $< $(LDLIBS) -o $@
+
 bench: deps
-	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq $(OUTPUT)/bench/bmbench $(OUTPUT)/bench/micro $(OUTPUT)/bench/connbench
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq $(OUTPUT)/bench/bmbench $(OUTPUT)/bench/micro $(OUTPUT)/bench/connbench $(OUTPUT)/bench/connrate
 	$(Q)OUTPUT=$(OUTPUT) bench/run.sh
 
 clean:

@@ -9,6 +9,16 @@
 #define NSEC_PER_SEC 1000000000ULL
 
 /*
+ * Entries per batch syscall.  The kernel walks a batch without a
+ * rescheduling point: on a kernel without preemption, 100k entries held the
+ * CPU for tens of milliseconds, and packet processing (threaded NAPI, or
+ * softirqs) on that CPU with it, enough to overflow a NIC ring.  4096 keep a
+ * call well under a millisecond and still make the syscalls' own cost
+ * negligible.
+ */
+#define BATCH_MAX 4096
+
+/*
  * A hash map into arrays, in batches of many entries per syscall (the
  * controller walks the tables every 2 s: per-entry syscalls dominated its
  * cost).  Kernels or maps without batch support, or a bucket larger than
@@ -34,7 +44,7 @@ static int map_dump_batch(int fd, size_t ksz, size_t vsz, char **k, char **v,
 			*v = nv;
 			*cap *= 2;
 		}
-		count = *cap - *cnt;
+		count = *cap - *cnt < BATCH_MAX ? *cap - *cnt : BATCH_MAX;
 		if (bpf_map_lookup_batch(fd, first ? NULL : &token, &token,
 					 *k + *cnt * ksz, *v + *cnt * vsz,
 					 &count, &opts)) {
@@ -104,10 +114,12 @@ static void delete_keys(int fd, const char *keys, size_t n, size_t ksz)
 	size_t done = 0;
 
 	while (done < n) {
-		__u32 count = n - done;
+		__u32 count = n - done < BATCH_MAX ? n - done : BATCH_MAX;
 
-		if (!bpf_map_delete_batch(fd, keys + done * ksz, &count, &opts))
-			return;
+		if (!bpf_map_delete_batch(fd, keys + done * ksz, &count, &opts)) {
+			done += count;
+			continue;
+		}
 		if (errno != ENOENT) {
 			/* No batch support: one at a time. */
 			for (; done < n; done++)
