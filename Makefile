@@ -107,7 +107,7 @@ BENCH_SKELS := $(BENCH_BPF:.bpf.o=.skel.h)
 $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c bench/bench.h $(VMLINUX) | $(OUTPUT)/bench
+$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c bench/bench.h bench/pace.bpf.h $(VMLINUX) | $(OUTPUT)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
 
@@ -115,7 +115,7 @@ $(OUTPUT)/bench/%.skel.h: $(OUTPUT)/bench/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUTPUT)/bench/bmbench: bench/bmbench.c bench/bench.h bench/csum.h $(BENCH_SKELS)
+$(OUTPUT)/bench/bmbench: bench/bmbench.c bench/bench.h bench/csum.h bench/loader.h $(BENCH_SKELS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench -Ibench $< $(LDLIBS) -o $@
 
@@ -130,7 +130,7 @@ $(OUTPUT)/bench/connbench: bench/connbench.c | $(OUTPUT)/bench
 # Stateless TCP endpoints in XDP for the connection-rate part (connrate).
 $(OUTPUT)/bench/connrate.bpf.o: bench/connrate.h
 
-$(OUTPUT)/bench/connrate: bench/connrate.c bench/connrate.h $(OUTPUT)/bench/connrate.skel.h
+$(OUTPUT)/bench/connrate: bench/connrate.c bench/connrate.h bench/loader.h $(OUTPUT)/bench/connrate.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench -Ibench $< $(LDLIBS) -o $@
 

@@ -40,12 +40,9 @@
 #include "redirect.skel.h"
 #include "csum.h"
 
-#define die(...)							\
-	do {								\
-		fprintf(stderr, "bmbench: " __VA_ARGS__);		\
-		fputc('\n', stderr);					\
-		exit(1);						\
-	} while (0)
+#define LOADER_NAME "bmbench"
+#include "loader.h"
+
 
 struct opts {
 	const char *saddr, *daddr, *smac, *dmac, *out, *sink, *sport;
@@ -64,43 +61,6 @@ static void enter_netns(const char *name)
 		die("cannot enter network namespace %s: %s", path,
 		    strerror(errno));
 	close(fd);
-}
-
-static int ifindex_of(const char *ifname)
-{
-	int i = if_nametoindex(ifname);
-
-	if (!i)
-		die("no interface %s in this namespace", ifname);
-	return i;
-}
-
-static void parse_mac(const char *s, __u8 *mac)
-{
-	if (!s || sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1],
-			 &mac[2], &mac[3], &mac[4], &mac[5]) != 6)
-		die("bad MAC address '%s'", s ? s : "");
-}
-
-static void if_mac(const char *ifname, __u8 *mac)
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr))
-		die("cannot read the MAC of %s: %s", ifname, strerror(errno));
-	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-}
-
-static __be32 parse_ip(const char *s)
-{
-	struct in_addr a;
-
-	if (!s || inet_pton(AF_INET, s, &a) != 1)
-		die("bad IPv4 address '%s'", s ? s : "");
-	return a.s_addr;
 }
 
 static void pin(int fd, const char *dir, const char *name)
@@ -166,14 +126,6 @@ static int cmd_attach(const char *netns, const char *ifname, const char *dir,
 	}
 	pin(bpf_link__fd(link), dir, "link");
 	return 0;
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 /* First field of /proc/PID/schedstat: ns the task ran on a CPU. */

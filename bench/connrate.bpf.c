@@ -59,10 +59,7 @@ __u8 tmpl[CR_FRAME_LEN] SEC(".data") = {};
 
 /* Generator state and results, read back by the loader. */
 __u64 slot SEC(".data") = 0;
-__u64 next_ns SEC(".data") = 0;
-__u64 first_ns SEC(".data") = 0;
-__u64 last_ns SEC(".data") = 0;
-__u64 late SEC(".data") = 0;	/* slots that started more than 100 us late */
+#include "pace.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -145,11 +142,6 @@ static __always_inline __be16 server_port(__u32 n)
 	return bpf_htons(port_base + n / CR_NPORTS % nports);
 }
 
-static long spin(__u64 i, void *until)
-{
-	return bpf_ktime_get_ns() >= *(__u64 *)until;
-}
-
 /* ---- the client ---------------------------------------------------- */
 
 /* Kind 0 SYN, 1 handshake ACK, 2 ACK of the server's FIN, 3 RST|ACK. */
@@ -179,32 +171,13 @@ int gen(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u64 now = bpf_ktime_get_ns();
 	__u32 kind;
 	__s64 n;
 
 	if (data + CR_FRAME_LEN > data_end)
 		return XDP_ABORTED;
 
-	if (interval_ns) {
-		if (!next_ns)
-			next_ns = now;
-		if (now < next_ns) {
-			__u64 until = next_ns;
-
-			bpf_loop(1 << 23, spin, &until, 0);
-			now = bpf_ktime_get_ns();
-		} else if (now - next_ns > 100000) {
-			/* Far behind (preempted): do not burst to catch up.
-			 * Packets of a connection only get further apart. */
-			late++;
-			next_ns = now;
-		}
-		next_ns += interval_ns;
-	}
-	if (!first_ns)
-		first_ns = now;
-	last_ns = now;
+	pace(interval_ns);
 
 	kind = slot & 3;
 	n = (__s64)(slot >> 2) - (__s64)kind * lag;

@@ -37,12 +37,9 @@
 #include "connrate.h"
 #include "connrate.skel.h"
 
-#define die(...)							\
-	do {								\
-		fprintf(stderr, "connrate: " __VA_ARGS__);		\
-		fputc('\n', stderr);					\
-		exit(1);						\
-	} while (0)
+#define LOADER_NAME "connrate"
+#include "loader.h"
+
 
 struct opts {
 	const char *dmac, *src, *dst, *expect_src, *expect_sports;
@@ -66,51 +63,6 @@ static void enter_netns(int fd)
 {
 	if (setns(fd, CLONE_NEWNET))
 		die("cannot enter a network namespace: %s", strerror(errno));
-}
-
-static int ifindex_of(const char *ifname)
-{
-	int i = if_nametoindex(ifname);
-
-	if (!i)
-		die("no interface %s in this namespace", ifname);
-	return i;
-}
-
-static void parse_mac(const char *s, __u8 *mac)
-{
-	if (!s || sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1],
-			 &mac[2], &mac[3], &mac[4], &mac[5]) != 6)
-		die("bad MAC address '%s'", s ? s : "");
-}
-
-static void if_mac(const char *ifname, __u8 *mac)
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr))
-		die("cannot read the MAC of %s: %s", ifname, strerror(errno));
-	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-}
-
-static __be32 parse_ip(const char *s)
-{
-	struct in_addr a;
-
-	if (!s || inet_pton(AF_INET, s, &a) != 1)
-		die("bad IPv4 address '%s'", s ? s : "");
-	return a.s_addr;
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 /*

@@ -4,10 +4,9 @@
  * BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES on the client's veth,
  * every XDP_TX frame is transmitted to the gateway without an skb.
  *
- * One syscall sends every frame (each call costs milliseconds of set-up),
- * so the pacing happens here: each frame waits, spinning in bpf_loop, for
- * its time slot.  The kernel recycles the pages with whatever the gateway
- * wrote into them, so every frame is rebuilt from the template.
+ * Each frame waits for its time slot (pace.bpf.h).  The kernel recycles
+ * the pages with whatever the gateway wrote into them, so every frame is
+ * rebuilt from the template.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -28,46 +27,20 @@ __u16 csums[GEN_MAX_FLOWS] SEC(".data") = {};	/* its complete UDP checksum */
 
 /* State and results, read back by the loader. */
 __u64 seq SEC(".data") = 0;
-__u64 next_ns SEC(".data") = 0;
-__u64 first_ns SEC(".data") = 0;
-__u64 last_ns SEC(".data") = 0;
-__u64 late SEC(".data") = 0;		/* slots that started more than 100 us late */
-
-static long spin(__u64 i, void *until)
-{
-	return bpf_ktime_get_ns() >= *(__u64 *)until;
-}
+#include "pace.bpf.h"
 
 SEC("xdp")
 int gen(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u64 now = bpf_ktime_get_ns();
 	struct udphdr *uh;
 	__u32 flow;
 
 	if (data + FRAME_LEN > data_end)
 		return XDP_ABORTED;
 
-	if (interval_ns) {
-		if (!next_ns)
-			next_ns = now;
-		if (now < next_ns) {
-			__u64 until = next_ns;
-
-			bpf_loop(1 << 23, spin, &until, 0);
-			now = bpf_ktime_get_ns();
-		} else if (now - next_ns > 100000) {
-			/* Far behind (preempted): do not burst to catch up. */
-			late++;
-			next_ns = now;
-		}
-		next_ns += interval_ns;
-	}
-	if (!first_ns)
-		first_ns = now;
-	last_ns = now;
+	pace(interval_ns);
 
 	__builtin_memcpy(data, tmpl, FRAME_LEN);
 	flow = nflows ? seq % nflows : 0;

@@ -886,7 +886,7 @@ if [[ -n $MICRO_OUT ]]; then
 	m=$(micro fastpath_1M_ns)
 	goal fastpath_1M_flows "${m:-?} ns" "<= 60 ns" "$(le "${m:--}" 60)"
 	m=$(micro fastpath_1M_over_1k)
-	goal fastpath_1k_to_1M_cold "${m:-?}x" "<= 2x" "$(le "${m:--}" 2)"
+	goal fastpath_1k_to_1M "${m:-?}x" "<= 2x" "$(le "${m:--}" 2)"
 	m=$(micro bytes_per_flow)
 	goal memory_per_flow "${m:-?} B" "<= 256 B" "$(le "${m:--}" 256)"
 	m=$(micro max_flows_1M_loaded)

@@ -339,6 +339,31 @@ srv_tcp_echo() {
 	wait_until 5 listening srv tcp "$INET:$port"
 }
 
+# check_transfers PREFIX: the 4 MiB file downloaded by each client and 2 MiB
+# echoed for cli1 by srv arrive intact (needs srv_nginx, srv_tcp_echo 9000).
+check_transfers() {
+	local p=$1 c got want
+	want=$(sha256sum < "$NGX/www/big.bin")
+	for c in cli1 cli2; do
+		got=$(fetch $c http://$INET/big.bin --max-time 30 | sha256sum)
+		if [[ $got == "$want" ]]; then
+			pass ${p}_download_$c
+		else
+			fail ${p}_download_$c "4 MiB download through the NAT differs"
+		fi
+	done
+	head -c 2097152 /dev/urandom > "$LAB_TMP/up.bin"
+	want=$(sha256sum < "$LAB_TMP/up.bin")
+	got=$(nsx cli1 socat -T 10 -t 10 STDIO \
+		TCP4:$INET:9000,connect-timeout=3,shut-down \
+		< "$LAB_TMP/up.bin" 2>"$LAB_TMP/up.err" | sha256sum)
+	if [[ $got == "$want" ]]; then
+		pass ${p}_echo_2mib
+	else
+		fail ${p}_echo_2mib "2 MiB echoed through the NAT differs: $(cat "$LAB_TMP/up.err")"
+	fi
+}
+
 # ---- clients -------------------------------------------------------------
 
 # fetch NS URL [CURL OPTS...]: body on stdout, bounded.

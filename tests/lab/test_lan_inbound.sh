@@ -25,25 +25,7 @@ else
 	fail laninbound_status "status -j does not say lan_inbound"
 fi
 
-want=$(sha256sum < "$NGX/www/big.bin")
-for c in cli1 cli2; do
-	got=$(fetch $c http://$INET/big.bin --max-time 30 | sha256sum)
-	if [[ $got == "$want" ]]; then
-		pass laninbound_download_$c
-	else
-		fail laninbound_download_$c "4 MiB download through the NAT differs"
-	fi
-done
-
-head -c 2097152 /dev/urandom > "$LAB_TMP/up.bin"
-want=$(sha256sum < "$LAB_TMP/up.bin")
-got=$(nsx cli1 socat -T 10 -t 10 STDIO TCP4:$INET:9000,connect-timeout=3,shut-down \
-	< "$LAB_TMP/up.bin" 2>"$LAB_TMP/up.err" | sha256sum)
-if [[ $got == "$want" ]]; then
-	pass laninbound_echo_2mib
-else
-	fail laninbound_echo_2mib "2 MiB echoed through the NAT differs: $(cat "$LAB_TMP/up.err")"
-fi
+check_transfers laninbound
 
 check laninbound_ping "cli1 cannot ping $INET" nsx cli1 ping -n -c 3 -i 0.2 -W 2 -w 6 $INET
 
