@@ -150,7 +150,7 @@ int masq_wan_out(struct __sk_buff *skb)
 			}
 		}
 	} else if (ret == PARSE_OK) {
-		ret = nat_out(skb, &p, &x, true, &v);
+		ret = nat_out(skb, &p, &x, CREATE_TC, &v);
 		if (ret == NAT_XLATE && v) {
 			ret = out_alg(skb, &p, &x);
 			if (ret == NAT_HELD) {
@@ -334,10 +334,13 @@ int masq_lan_fast(struct xdp_md *ctx)
 	 * its skb); the TC slow path completes it. */
 	if (!parse_fast(ctx_data(ctx), ctx_data_end(ctx), &p))
 		return XDP_PASS;
-	/* Only established flows: a miss, a new flow or any drop decision is
-	 * the slow path's, so it is taken (and counted) in one place. */
-	if (nat_out(ctx, &p, &x, false, &v) != NAT_XLATE || !v ||
-	    (v->flags & FLOW_SEQADJ) || alg_of_out(&p, &to_server) != ALG_NONE)
+	/* Established flows, and with --lan-new new ones too; any drop
+	 * decision is the slow path's, so it is taken (and counted) in one
+	 * place.  ALG control connections are made and inspected there. */
+	if (alg_of_out(&p, &to_server) != ALG_NONE ||
+	    nat_out(ctx, &p, &x, cfg_lan_new ? CREATE_XDP : CREATE_NONE,
+		    &v) != NAT_XLATE ||
+	    !v || (v->flags & FLOW_SEQADJ))
 		return XDP_PASS;
 	st = state_get();
 	if (!st)
@@ -459,7 +462,7 @@ int masq_lan_hairpin(struct __sk_buff *skb)
 	    !port_is_nat(p.key.dport) || !is_internal(p.key.saddr, st->ext_addr))
 		return TC_ACT_OK;
 
-	ret = nat_out(skb, &p, &xo, true, &vo);
+	ret = nat_out(skb, &p, &xo, CREATE_TC, &vo);
 	if (ret == NAT_XLATE) {
 		/* From here on p is the packet as it comes back in; the
 		 * offsets tc_apply() needs are the same. */

@@ -28,6 +28,11 @@ const volatile __u32 cfg_wan_ifindex = 0;
  * into the --lan interfaces (XDP redirect), not through the stack. */
 const volatile bool cfg_lan_inbound = false;
 
+/* --lan-new: the LAN's XDP also opens new connections (binding and flow)
+ * instead of leaving their first packet to the stack's forwarding path,
+ * and with it to the gateway's forward rules. */
+const volatile bool cfg_lan_new = false;
+
 /* Control connections the ALGs watch (server ports, host order; 0 ends
  * the list).  `--no-alg NAME` empties a list, so the verifier drops that
  * ALG's code entirely. */

@@ -217,6 +217,20 @@ __attribute__((noinline)) int port_alloc_tc(struct __sk_buff *skb, __u64 k0,
 	return err ? err : port;
 }
 
+/* The same for the XDP programs (--lan-new). */
+__attribute__((noinline)) int port_alloc_xdp(struct xdp_md *ctx, __u64 k0,
+					     __u64 k1, __be32 ext)
+{
+	struct flow_key key;
+	__be16 port = 0;
+	int err;
+
+	__builtin_memcpy(&key, &k0, sizeof(k0));
+	__builtin_memcpy((char *)&key + sizeof(k0), &k1, sizeof(k1));
+	err = port_alloc(ctx, &key, ext, &port);
+	return err ? err : port;
+}
+
 /*
  * Insert both directions of a connection.  The outbound half goes first and
  * is removed again if the inbound half cannot be stored, so a full table
@@ -283,10 +297,18 @@ static __always_inline int flow_pair_create(const struct flow_key *out_key,
 				  (__u32)seen << 24);
 }
 
+/* Whether nat_out() may make a flow, and in which kind of program. */
+enum nat_create {
+	CREATE_NONE,	/* look up only: a miss is NAT_PASS */
+	CREATE_TC,
+	CREATE_XDP,
+};
+
 /* Make the flow for an outbound packet that has none yet. */
 static __always_inline int flow_create_out(void *ctx,
 					   const struct flow_key *out_key,
-					   __be32 ext, __u8 seen)
+					   __be32 ext, __u8 seen,
+					   enum nat_create create)
 {
 	struct bind_key bk = { .addr = out_key->saddr, .port = out_key->sport,
 			       .proto = out_key->proto, .dir = DIR_OUT };
@@ -305,7 +327,9 @@ static __always_inline int flow_create_out(void *ctx,
 		__u64 w[2];
 
 		__builtin_memcpy(w, out_key, sizeof(w));
-		err = port_alloc_tc(ctx, w[0], w[1], ext);
+		err = create == CREATE_XDP ?
+		      port_alloc_xdp(ctx, w[0], w[1], ext) :
+		      port_alloc_tc(ctx, w[0], w[1], ext);
 		if (err < 0)
 			return err;
 		ext_port = err;
@@ -322,11 +346,12 @@ static __always_inline bool may_open(const struct pkt *p)
 }
 
 /*
- * Outbound (inside -> WAN).  With create=false (LAN fast path) a packet
- * without a flow is left for the slow path, which may create one.
+ * Outbound (inside -> WAN).  With CREATE_NONE (the LAN fast path without
+ * --lan-new) a packet without a flow is left for the slow path, which may
+ * create one.
  */
 static __always_inline int nat_out(void *ctx, const struct pkt *p,
-				   struct xlate *x, bool create,
+				   struct xlate *x, enum nat_create create,
 				   struct flow_val **vp)
 {
 	struct nat_state *st = state_get();
@@ -354,11 +379,12 @@ static __always_inline int nat_out(void *ctx, const struct pkt *p,
 	key.dir = DIR_OUT;
 	v = bpf_map_lookup_elem(&flows, &key);
 	if (!v) {
-		if (!create)
+		if (create == CREATE_NONE)
 			return NAT_PASS;
 		if (!may_open(p))
 			return -DROP_TCP_NOT_SYN;
-		err = flow_create_out(ctx, &key, st->ext_addr, p->tcp_seen);
+		err = flow_create_out(ctx, &key, st->ext_addr, p->tcp_seen,
+				      create);
 		if (err)
 			return err;
 		v = bpf_map_lookup_elem(&flows, &key);

@@ -22,7 +22,7 @@ static int cmd_help(int argc, char **argv)
 "\n"
 "Commands (unique prefixes work):\n"
 "  up IFNAME [--internal CIDR]... [--ports LO-HI] [--lan IFNAME]...\n"
-"            [--lan-inbound]"
+"            [--lan-inbound] [--lan-new]"
 " [--filter strict|cone] [--max-flows N]\n"
 "            [--foreground] [--log FILE]\n"
 "            [--timeout-tcp-established S] [--timeout-tcp-transitory S]\n"

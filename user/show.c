@@ -182,6 +182,8 @@ static int show_status(struct instance *in)
 		jw_kv_string(&jw, "lan", lans);
 		jw_key(&jw, "lan_inbound");
 		jw_bool(&jw, in->cfg.cfg_lan_inbound);
+		jw_key(&jw, "lan_new");
+		jw_bool(&jw, in->cfg.cfg_lan_new);
 		jw_kv_uint(&jw, "flows", n);
 		jw_kv_uint(&jw, "route_gen", st.route_gen);
 		jw_kv_uint(&jw, "controller_pid", alive ? st.controller_pid : 0);
@@ -205,9 +207,10 @@ static int show_status(struct instance *in)
 	}
 	printf("%s: external %s, ports %s, filter %s, flows %zu\n", in->ifname,
 	       addr, ports, in->cfg.cfg_filter_cone ? "cone" : "strict", n);
-	printf("    lan fast path: %s%s (routing generation %u)\n",
+	printf("    lan fast path: %s%s%s (routing generation %u)\n",
 	       lans[0] ? lans : "off",
 	       lans[0] && in->cfg.cfg_lan_inbound ? ", replies too" : "",
+	       lans[0] && in->cfg.cfg_lan_new ? ", new connections too" : "",
 	       st.route_gen);
 	printf("    pinned state: %s\n", pins);
 	printf("    alg: ftp %s, irc %s\n", ftp, irc);

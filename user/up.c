@@ -34,6 +34,7 @@ struct up_opts {
 	const char *lan_name[BPFMASQ_MAX_LAN];
 	int n_lan;
 	bool lan_inbound;
+	bool lan_new;
 	bool cone;
 	__u32 max_flows;
 	__u32 timeout_tcp_est, timeout_tcp_trans, timeout_udp, timeout_icmp;
@@ -46,7 +47,7 @@ struct up_opts {
 enum {
 	OPT_INTERNAL = 256, OPT_PORTS, OPT_LAN, OPT_FILTER, OPT_MAX_FLOWS,
 	OPT_FOREGROUND, OPT_LOG, OPT_TCP_EST, OPT_TCP_TRANS, OPT_UDP, OPT_ICMP,
-	OPT_FTP_PORTS, OPT_IRC_PORTS, OPT_NO_ALG, OPT_LAN_INBOUND,
+	OPT_FTP_PORTS, OPT_IRC_PORTS, OPT_NO_ALG, OPT_LAN_INBOUND, OPT_LAN_NEW,
 };
 
 static const struct option up_options[] = {
@@ -54,6 +55,7 @@ static const struct option up_options[] = {
 	{ "ports", required_argument, NULL, OPT_PORTS },
 	{ "lan", required_argument, NULL, OPT_LAN },
 	{ "lan-inbound", no_argument, NULL, OPT_LAN_INBOUND },
+	{ "lan-new", no_argument, NULL, OPT_LAN_NEW },
 	{ "filter", required_argument, NULL, OPT_FILTER },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "timeout-tcp-established", required_argument, NULL, OPT_TCP_EST },
@@ -148,6 +150,9 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 			break;
 		case OPT_LAN_INBOUND:
 			o->lan_inbound = true;
+			break;
+		case OPT_LAN_NEW:
+			o->lan_new = true;
 			break;
 		case OPT_FILTER:
 			if (!strcmp(optarg, "cone")) {
@@ -257,6 +262,10 @@ static int check_up(struct up_opts *o)
 	}
 	if (o->lan_inbound && !o->n_lan) {
 		p_err("--lan-inbound sends replies into the --lan interfaces; name at least one with --lan IFNAME");
+		return -1;
+	}
+	if (o->lan_new && !o->n_lan) {
+		p_err("--lan-new opens connections in the --lan interfaces' XDP; name at least one with --lan IFNAME");
 		return -1;
 	}
 	for (int i = 0; i < o->n_lan; i++) {
@@ -590,6 +599,7 @@ int cmd_up(int argc, char **argv)
 	skel->rodata->cfg_match_all_sources = o.n_internal == 0;
 	skel->rodata->cfg_wan_ifindex = o.ifindex;
 	skel->rodata->cfg_lan_inbound = o.lan_inbound;
+	skel->rodata->cfg_lan_new = o.lan_new;
 	for (int i = 0; i < 4; i++) {
 		skel->rodata->cfg_ftp_ports[i] = o.ftp_ports[i];
 		skel->rodata->cfg_irc_ports[i] = o.irc_ports[i];

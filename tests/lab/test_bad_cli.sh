@@ -62,6 +62,7 @@ bad ports_reversed up wan0 --ports 5000-4000
 bad filter_wrong up wan0 --filter wrong
 bad lan_no_such_if up wan0 --lan nosuchif
 bad lan_inbound_without_lan up wan0 --lan-inbound
+bad lan_new_without_lan up wan0 --lan-new
 bad lan_inbound_generic_xdp up wan0 --lan lan0 --lan brx0 --lan-inbound
 bad down_not_up down wan0
 bad down_no_such_if down nosuchif

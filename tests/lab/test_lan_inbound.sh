@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # --lan-inbound: replies of established flows go from the WAN's XDP
 # straight into the LAN; downloads (nearly all of their packets are
-# replies) arrive intact and take that path.
+# replies) arrive intact and take that path.  --lan-new: connections open
+# in XDP too, past the gateway's forward path.
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 if ! is_bpfmasq; then
@@ -36,6 +37,39 @@ if ((n > 5000)); then
 	note "wan_fastpath=$n lan_fastpath=$(bm_stat lan_fastpath)"
 else
 	fail laninbound_counted "wan_fastpath=$n"
+fi
+
+# --lan-new: connections open in the LAN's XDP as well, so the gateway's
+# forward path (here an nft counter of forwarded SYNs) sees no packet of
+# them; without it, every SYN passes it.
+nsx gw nft -f - <<'NFT'
+table ip labfwd {
+	chain count_syns {
+		type filter hook forward priority filter;
+		tcp flags & (syn | ack) == syn counter
+	}
+}
+NFT
+syns() {
+	nsx gw nft list chain ip labfwd count_syns |
+		sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
+}
+before=$(syns)
+fetch cli1 http://$INET/ --max-time 10 >/dev/null
+with_stack=$(($(syns) - before))
+bm down wan0 >/dev/null 2>&1
+nat_up --lan lan0 --lan-inbound --lan-new ||
+	{ fail laninbound_new_up "NAT with --lan-new did not come up"; exit 1; }
+check_transfers laninnew
+before=$(syns)
+fetch cli1 http://$INET/ --max-time 10 >/dev/null
+with_xdp=$(($(syns) - before))
+if ((with_stack >= 1 && with_xdp == 0)); then
+	pass laninbound_new_skips_forward_path
+	note "forwarded SYNs: $with_stack without --lan-new, $with_xdp with it"
+else
+	fail laninbound_new_skips_forward_path \
+		"forwarded SYNs: $with_stack without --lan-new, $with_xdp with it"
 fi
 
 ((LAB_FAILS)) && show_ctl_log

@@ -183,6 +183,7 @@ struct group {
 	bool internal;		/* --internal 10.0.0.0/24 */
 	bool wan_ifindex;	/* cfg_wan_ifindex = wan0 of the test netns */
 	bool lan_inbound;	/* --lan lan0 --lan-inbound */
+	bool lan_new;		/* --lan-new */
 	bool needs_net;		/* needs the routes of testnet_setup() */
 	bool needs_expire;	/* needs flows_expire() from user/ */
 	const struct step *steps;
@@ -1870,6 +1871,50 @@ static const struct step lan_inbound[] = {
 	},
 };
 
+/* --lan-new: the LAN's XDP opens connections itself; what it cannot
+ * decide (ALG ports, a segment that may not open one) stays the slow
+ * path's, untouched. */
+static const struct step lan_new[] = {
+	{
+		.name = "syn: binding and flow made in XDP, redirected",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN),
+		.verdict = XDP_REDIRECT,
+		.out = TCP(EXT, V0, REM, 80, F_SYN, .ttl = 63, .wan_macs = true),
+		.cnt = { OUT_NEW, { CNT_LAN_FASTPATH, 1 } },
+		.flows = { FLOW_OUT(P_TCP, IN1, 40000, REM, 80, V0, SEEN_SYN) },
+		.nflows = COUNT(2), .nbinds = COUNT(2),
+	}, {
+		.name = "the reply finds it",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_SYN | F_ACK),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK),
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "udp from the same inside port: a binding of its own",
+		.prog = LAN_FAST,
+		.in = UDP(IN1, 40000, REM, 53),
+		.verdict = XDP_REDIRECT,
+		.out = UDP(EXT, V1, REM, 53, .ttl = 63, .wan_macs = true),
+		.cnt = { OUT_NEW, { CNT_LAN_FASTPATH, 1 } },
+	}, {
+		.name = "an ack without a flow: the slow path's to judge",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40001, REM, 80, F_ACK),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(4),
+	}, {
+		.name = "a new ftp control connection: the slow path's (ALG)",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40002, REM, 21, F_SYN),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(4),
+	},
+};
+
 /* cfg_wan_ifindex unset: the fast path never redirects. */
 static const struct step lan_fast_off[] = {
 	{
@@ -2533,6 +2578,8 @@ static const struct group groups[] = {
 	{ .name = "lan-fast-off", .needs_net = true, STEPS(lan_fast_off) },
 	{ .name = "lan-inbound", .needs_net = true, .wan_ifindex = true,
 	  .lan_inbound = true, STEPS(lan_inbound) },
+	{ .name = "lan-new", .needs_net = true, .wan_ifindex = true,
+	  .lan_new = true, STEPS(lan_new) },
 #ifdef HAVE_FLOWTABLE
 	{ .name = "expire-tcp-syn", .needs_expire = true, STEPS(expire_tcp_syn) },
 	{ .name = "expire-tcp-est", .needs_expire = true, STEPS(expire_tcp_est) },
@@ -2572,6 +2619,7 @@ static struct bpfmasq_bpf *load(const struct group *g)
 		skel->rodata->cfg_lan_inbound = true;
 		st.lan_ifindex[0] = if_nametoindex("lan0");
 	}
+	skel->rodata->cfg_lan_new = g->lan_new;
 	if (bpfmasq_bpf__load(skel))
 		goto err;
 	if (bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero), &st,
