@@ -100,10 +100,12 @@ static int udp_frame(__u8 *f, __u32 saddr, __u16 sport, __u32 daddr,
 }
 
 /*
- * An ICMP port unreachable from remote REM to the external address,
- * quoting the translated datagram EXT:ext_port -> REM:443 (RFC 792).
+ * An ICMP port unreachable from src to dst quoting the UDP datagram dst:dport
+ * -> src:sport it answers (RFC 792): from remote REM to the external
+ * address (inbound), or from an inside host to REM (outbound).
  */
-static int icmp_err_frame(__u8 *f, __u32 rem, __u32 ext, __u16 ext_port)
+static int icmp_err_frame(__u8 *f, __u32 src, __u16 sport, __u32 dst,
+			  __u16 dport)
 {
 	const int len = 14 + 20 + 8 + 20 + 8;
 	__u8 *ip = f + 14, *icmp = ip + 20, *in = icmp + 8;
@@ -114,8 +116,8 @@ static int icmp_err_frame(__u8 *f, __u32 rem, __u32 ext, __u16 ext_port)
 	*(__be16 *)(ip + 2) = htons(len - 14);
 	ip[8] = 64;
 	ip[9] = IPPROTO_ICMP;
-	*(__be32 *)(ip + 12) = htonl(rem);
-	*(__be32 *)(ip + 16) = htonl(ext);
+	*(__be32 *)(ip + 12) = htonl(src);
+	*(__be32 *)(ip + 16) = htonl(dst);
 	*(__u16 *)(ip + 10) = ~fold(sum16(ip, 20));
 	icmp[0] = 3;	/* destination unreachable */
 	icmp[1] = 3;	/* port unreachable */
@@ -123,11 +125,11 @@ static int icmp_err_frame(__u8 *f, __u32 rem, __u32 ext, __u16 ext_port)
 	*(__be16 *)(in + 2) = htons(46);
 	in[8] = 63;
 	in[9] = IPPROTO_UDP;
-	*(__be32 *)(in + 12) = htonl(ext);
-	*(__be32 *)(in + 16) = htonl(rem);
+	*(__be32 *)(in + 12) = htonl(dst);
+	*(__be32 *)(in + 16) = htonl(src);
 	*(__u16 *)(in + 10) = ~fold(sum16(in, 20));
-	*(__be16 *)(in + 20) = htons(ext_port);
-	*(__be16 *)(in + 22) = htons(REM_PORT);
+	*(__be16 *)(in + 20) = htons(dport);
+	*(__be16 *)(in + 22) = htons(sport);
 	*(__be16 *)(in + 24) = htons(26);
 	*(__u16 *)(in + 26) = 0x1234;
 	*(__u16 *)(icmp + 2) = ~fold(sum16(icmp, 36));
@@ -160,7 +162,7 @@ static long run_once(int fd, const __u8 *frame, int len, __u32 *ret)
 }
 
 enum pkt_kind { HIT_OUT, HIT_IN, MISS_NEW_EP, MISS_NEW_REMOTE, MISS_FAST,
-		ICMP_ERR_IN };
+		ICMP_ERR_IN, ICMP_ERR_OUT };
 
 static int make_pkt(enum pkt_kind k, __u32 n, __u8 *f)
 {
@@ -176,7 +178,10 @@ static int make_pkt(enum pkt_kind k, __u32 n, __u8 *f)
 		return udp_frame(f, rem, REM_PORT, EXT, ext);
 	case ICMP_ERR_IN:
 		conn(random() % nflows, &in, &rem, &ext);
-		return icmp_err_frame(f, rem, EXT, ext);
+		return icmp_err_frame(f, rem, REM_PORT, EXT, ext);
+	case ICMP_ERR_OUT:
+		conn(random() % nflows, &in, &rem, &ext);
+		return icmp_err_frame(f, in, IN_PORT, rem, REM_PORT);
 	case MISS_NEW_EP:	/* new inside endpoint: binding + flow */
 		return udp_frame(f, IP4(10, 2, 0, 0) + n, IN_PORT,
 				 rem_addr(0), REM_PORT);
@@ -185,9 +190,12 @@ static int make_pkt(enum pkt_kind k, __u32 n, __u8 *f)
 		     &ext);
 		return udp_frame(f, in, IN_PORT, IP4(198, 19, 0, 0) + n,
 				 REM_PORT);
-	default:		/* no flow: the fast path hands it on */
-		return udp_frame(f, IP4(10, 3, 0, 0) + n % 65536, IN_PORT,
-				 rem_addr(0), REM_PORT);
+	default:		/* MISS_FAST: bound endpoint, new remote: the
+				 * fast path makes the flow (--lan-new) */
+		conn(n % (nflows < ENDPOINTS ? nflows : ENDPOINTS), &in, &rem,
+		     &ext);
+		return udp_frame(f, in, IN_PORT, IP4(198, 19, 128, 0) + n,
+				 REM_PORT);
 	}
 }
 
@@ -320,7 +328,8 @@ static int empty_prog(enum bpf_prog_type type, int verdict)
  * that costs milliseconds and leaves the caches and branch predictors cold
  * for the runs that follow, which is not how a loaded gateway runs it.
  */
-enum hold_slot { HOLD_EMPTY, HOLD_FLOOR, HOLD_LAN_FAST, HOLD_WAN_IN };
+enum hold_slot { HOLD_EMPTY, HOLD_FLOOR, HOLD_LAN_FAST, HOLD_WAN_IN,
+		 HOLD_LAN_NEW };
 
 static void hold(int fd, enum hold_slot slot)
 {
@@ -568,22 +577,56 @@ static double measure_chain(struct bpfmasq_bpf *skel, __u32 active, int *wrong)
 	return med;
 }
 
-/* Kernel memory of the tables as `bpfmasq up --max-flows n` sizes them. */
-static unsigned long long memory_for(__u32 n)
+static struct bpfmasq_bpf *load_sized(__u32 max_flows, bool lan_new)
 {
+	struct nat_state st = { .ext_addr = htonl(EXT) };
 	struct bpfmasq_bpf *skel = bpfmasq_bpf__open();
-	unsigned long long m;
+	__u32 zero = 0;
 
 	if (!skel)
 		exit(1);
-	bpf_map__set_max_entries(skel->maps.flows, 2 * n);
+	bpf_map__set_max_entries(skel->maps.flows, 2 * max_flows);
+	/* Bindings sized as `bpfmasq up` sizes them (binds_entries()):
+	 * from the port range, so memory per flow is the product's. */
 	bpf_map__set_max_entries(skel->maps.binds,
-				 2 * n < BINDS_BY_PORTS ? 2 * n : BINDS_BY_PORTS);
+				 2 * max_flows < BINDS_BY_PORTS ?
+				 2 * max_flows : BINDS_BY_PORTS);
+	skel->rodata->cfg_wan_ifindex = if_nametoindex("wan0");
+	skel->rodata->cfg_lan_new = lan_new;
 	if (bpfmasq_bpf__load(skel)) {
-		fprintf(stderr, "micro: cannot load bpfmasq for --max-flows %u: %s\n",
-			n, strerror(errno));
+		fprintf(stderr, "micro: cannot load bpfmasq with %u flows: %s\n",
+			max_flows, strerror(errno));
 		exit(1);
 	}
+	bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero), &st,
+			     sizeof(st), BPF_ANY);
+	return skel;
+}
+
+/*
+ * Flow creation on the LAN fast path: a program built with --lan-new (the
+ * hit measurements use the default build, whose fast path has no creation
+ * code), the same tables.
+ */
+static double measure_lan_new(__u32 max_flows, int *wrong)
+{
+	struct bpfmasq_bpf *skel = load_sized(max_flows, true);
+	int fd = bpf_program__fd(skel->progs.masq_lan_fast);
+	double v;
+
+	fill(skel);
+	hold(fd, HOLD_LAN_NEW);
+	v = measure(fd, MISS_FAST, MISS_CALLS, XDP_REDIRECT, wrong);
+	bpfmasq_bpf__destroy(skel);
+	return v;
+}
+
+/* Kernel memory of the tables as `bpfmasq up --max-flows n` sizes them. */
+static unsigned long long memory_for(__u32 n)
+{
+	struct bpfmasq_bpf *skel = load_sized(n, false);
+	unsigned long long m;
+
 	m = memlock(bpf_map__fd(skel->maps.flows)) +
 	    memlock(bpf_map__fd(skel->maps.binds));
 	bpfmasq_bpf__destroy(skel);
@@ -615,7 +658,7 @@ static void setup_netns(void)
 		"ip addr add 203.0.113.1/24 dev wan0;"
 		"ip route add 198.18.0.0/15 via 203.0.113.2 dev wan0;"
 		"ip neigh replace 203.0.113.2 lladdr 02:00:00:00:00:02 dev wan0 nud permanent;"
-		"for i in 0 1 2 3; do"
+		"for i in 0 1 2 3 4; do"
 		"  ip link add xk$i type veth peer name xk${i}p;"
 		"  ip link set xk$i up; ip link set xk${i}p up;"
 		"done;"
@@ -702,9 +745,8 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < n; i++) {
 		struct bpfmasq_bpf *skel;
-		struct nat_state st = { .ext_addr = htonl(EXT) };
-		__u32 zero = 0, max_flows;
 		unsigned long long mf;
+		__u32 max_flows;
 		double v;
 		int out, in, fast;
 
@@ -712,25 +754,9 @@ int main(int argc, char **argv)
 		if (!nflows)
 			continue;
 		max_flows = nflows + SLACK;
-		skel = bpfmasq_bpf__open();
-		if (!skel)
-			return 1;
-		bpf_map__set_max_entries(skel->maps.flows, 2 * max_flows);
-		/* Bindings sized as `bpfmasq up` sizes them (binds_entries()):
-		 * from the port range, so memory per flow is the product's. */
-		bpf_map__set_max_entries(skel->maps.binds,
-					 2 * max_flows < BINDS_BY_PORTS ?
-					 2 * max_flows : BINDS_BY_PORTS);
-		skel->rodata->cfg_wan_ifindex = if_nametoindex("wan0");
-		if (bpfmasq_bpf__load(skel)) {
-			fprintf(stderr, "micro: cannot load bpfmasq with %u flows: %s\n",
-				max_flows, strerror(errno));
-			return 1;
-		}
+		skel = load_sized(max_flows, false);
 		if (max_flows >= 1048576)
 			loaded_1m = true;
-		bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero), &st,
-				     sizeof(st), BPF_ANY);
 		fill(skel);
 		hot_flows(bpf_map__fd(skel->maps.flows));
 		if (getenv("MICRO_PROFILE")) {
@@ -764,8 +790,9 @@ int main(int argc, char **argv)
 		ROW("wan_out hit, hot (tc)", v, wrong, "ok, translated");
 		v = measure(fast, HIT_OUT, CALLS, XDP_REDIRECT, &wrong) - base_xdp;
 		ROW("lan_fast hit, cold (xdp)", v, wrong, "redirect");
-		v = measure(fast, MISS_FAST, CALLS, XDP_PASS, &wrong) - base_xdp;
-		ROW("lan_fast miss, cold (xdp)", v, wrong, "pass");
+		v = measure_lan_new(max_flows, &wrong) - base_xdp;
+		ROW("lan_fast miss, bound, --lan-new", v, wrong,
+		    "flow created, redirect");
 		v = measure(in, HIT_IN, CALLS, XDP_PASS, &wrong) - base_xdp;
 		ROW("wan_in hit, cold (xdp)", v, wrong, "pass, translated");
 		{
@@ -779,6 +806,15 @@ int main(int argc, char **argv)
 		}
 		v = measure(out, HIT_OUT, CALLS, TC_ACT_OK, &wrong) - base_tc;
 		ROW("wan_out hit, cold (tc)", v, wrong, "ok, translated");
+		{
+			__u64 c0 = counter(skel, CNT_ICMP_ERR_TRANSLATED);
+
+			v = measure(out, ICMP_ERR_OUT, CALLS, TC_ACT_OK, &wrong) - base_tc;
+			if (counter(skel, CNT_ICMP_ERR_TRANSLATED) - c0 != CALLS)
+				wrong++;
+			ROW("wan_out icmp error, cold (tc)", v, wrong,
+			    "ok, translated");
+		}
 		v = measure(out, MISS_NEW_REMOTE, MISS_CALLS, TC_ACT_OK, &wrong) - base_tc;
 		ROW("wan_out miss, bound, cold (tc)", v, wrong, "flow created");
 		v = measure(out, MISS_NEW_EP, MISS_CALLS, TC_ACT_OK, &wrong) - base_tc;
