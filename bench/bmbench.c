@@ -11,6 +11,15 @@
  *	Send --count frames at --rate pps over --flows UDP flows from the XDP
  *	live-frames generator on IFNAME; with --napi PID and --sink PINDIR,
  *	print the CPU time PID spent and what the sink counted meanwhile.
+ *	With --skb the same frames are skbs instead: written to a packet
+ *	socket on IFNAME (through its qdisc), --batch frames per sendmmsg().
+ *   bmbench ports --saddr A --daddr A --dport P --sport-base P --flows N
+ *	Print the UDP source ports gen uses, one per line (for generators
+ *	of skb frames, trafgen in run.sh's skb part, to send the same flows).
+ *   bmbench count [--sink PINDIR] [--napi PID]
+ *	Print the sink's counters and PID's CPU time and runs on a CPU so far
+ *	(ok= bad= other= napi_ns= napi_runs=), to be subtracted around a run
+ *	of another generator.
  *
  * The tool only enters the network namespace (setns), not a mount
  * namespace, so the host's bpffs stays visible for the pins.
@@ -31,6 +40,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <linux/if_ether.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -48,6 +59,7 @@ struct opts {
 	const char *saddr, *daddr, *smac, *dmac, *out, *sink, *sport;
 	unsigned long rate, count, flows, batch, cpu, dport, ttl, sport_base;
 	long napi;
+	bool skb;
 };
 
 static void enter_netns(const char *name)
@@ -145,6 +157,23 @@ static __u64 task_cpu_ns(long pid)
 	return ns;
 }
 
+/* Third field of /proc/PID/schedstat: times the task was run on a CPU. */
+static __u64 task_runs(long pid)
+{
+	unsigned long long ns, wait, runs = 0;
+	char path[64];
+	FILE *f;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/schedstat", pid);
+	f = fopen(path, "r");
+	if (!f || fscanf(f, "%llu %llu %llu", &ns, &wait, &runs) != 3)
+		die("cannot read %s", path);
+	fclose(f);
+	return runs;
+}
+
 static void sink_read(int fd, __u64 *cnt)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -192,7 +221,7 @@ static void build_frame(__u8 *f, const struct opts *o)
  * checksum equals the bare pseudo-header sum are skipped: bpfmasq takes
  * such a packet for CHECKSUM_PARTIAL and leaves it to its slow path.
  */
-static __u32 build_flows(struct gen_bpf *skel, const __u8 *f, __u32 n,
+static __u32 build_flows(__be16 *sports, __u16 *csums, const __u8 *f, __u32 n,
 			 unsigned int base)
 {
 	__u32 pseudo = sum16(f + 26, 8) + htons(IPPROTO_UDP) + htons(UDP_LEN);
@@ -215,17 +244,160 @@ static __u32 build_flows(struct gen_bpf *skel, const __u8 *f, __u32 n,
 			skipped++;
 			continue;
 		}
-		skel->data->sports[i] = htons(port);
-		skel->data->csums[i] = c;
+		sports[i] = htons(port);
+		csums[i] = c;
 		i++;
 	}
 	return port - 1;
 }
 
+/*
+ * gen --skb: the frames of cmd_gen (same template, ports and complete
+ * checksums) as skbs from the client's kernel stack: written to a packet
+ * socket on IFNAME, so they pass its qdisc and veth as a container's
+ * traffic does.  Paced like the live frames: frame i has slot i/rate, and a
+ * batch leaves (one sendmmsg()) when the slot of its last frame has come,
+ * as gen flushes its live frames at the end of a batch; spinning in user
+ * space until then.  More than 100 us behind: no burst to catch up (late).
+ * A full qdisc (ENOBUFS) is retried, so every frame counted was queued.
+ */
+static int cmd_gen_skb(const char *netns, const char *ifname,
+		       const struct opts *o)
+{
+	static __be16 sports[GEN_MAX_FLOWS];
+	static __u16 csums[GEN_MAX_FLOWS];
+	__u64 s0[SINK_MAX], s1[SINK_MAX], cpu0, cpu1, runs0, runs1, t0, t1;
+	__u64 interval, base = 0, now, slot, first = 0, last = 0, late = 0;
+	__u64 seq = 0, retries = 0;
+	struct sockaddr_ll sll = {};
+	struct mmsghdr *msgs;
+	struct iovec *iov;
+	__u8 frame[FRAME_LEN], *frames;
+	unsigned long batch = o->batch ? o->batch : 1;
+	char path[512];
+	cpu_set_t set;
+	int sink_fd = -1, fd, n, r, done;
+	__u32 last_port, i;
+
+	if (!o->flows || o->flows > GEN_MAX_FLOWS)
+		die("--flows must be 1..%d", GEN_MAX_FLOWS);
+	if (batch > 1024)
+		batch = 1024;
+	CPU_ZERO(&set);
+	CPU_SET(o->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("cannot pin to CPU %lu: %s", o->cpu, strerror(errno));
+	if (o->sink) {
+		snprintf(path, sizeof(path), "%s/counters", o->sink);
+		sink_fd = bpf_obj_get(path);
+		if (sink_fd < 0)
+			die("no sink counters at %s: %s", path, strerror(errno));
+	}
+	enter_netns(netns);
+
+	build_frame(frame, o);
+	last_port = build_flows(sports, csums, frame, o->flows, o->sport_base);
+	frames = calloc(o->flows, FRAME_LEN);
+	msgs = calloc(batch, sizeof(*msgs));
+	iov = calloc(batch, sizeof(*iov));
+	if (!frames || !msgs || !iov)
+		die("out of memory");
+	for (i = 0; i < o->flows; i++) {
+		__u8 *f = frames + (size_t)i * FRAME_LEN;
+
+		memcpy(f, frame, FRAME_LEN);
+		memcpy(f + 34, &sports[i], 2);
+		memcpy(f + 40, &csums[i], 2);
+	}
+
+	/* Protocol 0: the socket only sends, it receives nothing. */
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("cannot open a packet socket: %s", strerror(errno));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_IP);
+	sll.sll_ifindex = ifindex_of(ifname);
+	sll.sll_halen = ETH_ALEN;
+	memcpy(sll.sll_addr, frame, ETH_ALEN);
+	for (i = 0; i < batch; i++) {
+		iov[i].iov_len = FRAME_LEN;
+		msgs[i].msg_hdr.msg_name = &sll;
+		msgs[i].msg_hdr.msg_namelen = sizeof(sll);
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	interval = o->rate ? 1000000000ULL / o->rate : 0;
+
+	sink_read(sink_fd, s0);
+	cpu0 = task_cpu_ns(o->napi);
+	runs0 = task_runs(o->napi);
+	t0 = now_ns();
+	while (seq < o->count) {
+		n = o->count - seq < batch ? o->count - seq : batch;
+		now = now_ns();
+		if (interval) {
+			if (!base)
+				base = now;
+			slot = base + (seq + n - 1) * interval;
+			if (now < slot) {
+				while (now < slot)
+					now = now_ns();
+			} else if (now - slot > 100000) {
+				late++;
+				base = now - (seq + n - 1) * interval;
+			}
+		}
+		for (r = 0; r < n; r++)
+			iov[r].iov_base = frames +
+				(size_t)((seq + r) % o->flows) * FRAME_LEN;
+		for (done = 0; done < n;) {
+			r = sendmmsg(fd, msgs + done, n - done, 0);
+			if (r < 0) {
+				if (errno != ENOBUFS && errno != EAGAIN &&
+				    errno != EINTR)
+					die("sendmmsg on %s: %s", ifname,
+					    strerror(errno));
+				retries++;
+				sched_yield();
+				continue;
+			}
+			done += r;
+		}
+		if (!first)
+			first = now - (n - 1) * interval;
+		last = now;
+		seq += n;
+	}
+	t1 = now_ns();
+	/* Let the last frames drain through the gateway. */
+	usleep(200000);
+	cpu1 = task_cpu_ns(o->napi);
+	runs1 = task_runs(o->napi);
+	sink_read(sink_fd, s1);
+
+	printf("sent=%llu gen_ns=%llu wall_ns=%llu late=%llu last_sport=%u "
+	       "ok=%llu bad=%llu other=%llu napi_ns=%llu napi_runs=%llu "
+	       "retries=%llu\n",
+	       (unsigned long long)seq, (unsigned long long)(last - first),
+	       (unsigned long long)(t1 - t0), (unsigned long long)late,
+	       last_port,
+	       (unsigned long long)(s1[SINK_OK] - s0[SINK_OK]),
+	       (unsigned long long)(s1[SINK_BAD] - s0[SINK_BAD]),
+	       (unsigned long long)(s1[SINK_OTHER] - s0[SINK_OTHER]),
+	       (unsigned long long)(cpu1 - cpu0),
+	       (unsigned long long)(runs1 - runs0),
+	       (unsigned long long)retries);
+	close(fd);
+	free(frames);
+	free(msgs);
+	free(iov);
+	return 0;
+}
+
 static int cmd_gen(const char *netns, const char *ifname, const struct opts *o)
 {
 	struct xdp_md md = {};
-	__u64 s0[SINK_MAX], s1[SINK_MAX], cpu0, cpu1, t0, t1;
+	__u64 s0[SINK_MAX], s1[SINK_MAX], cpu0, cpu1, runs0, runs1, t0, t1;
 	struct gen_bpf *skel;
 	struct bpf_link *link;
 	__u8 frame[FRAME_LEN];
@@ -256,7 +428,8 @@ static int cmd_gen(const char *netns, const char *ifname, const struct opts *o)
 	memcpy(skel->data->tmpl, frame, FRAME_LEN);
 	skel->data->nflows = o->flows;
 	skel->data->interval_ns = o->rate ? 1000000000ULL / o->rate : 0;
-	last_port = build_flows(skel, frame, o->flows, o->sport_base);
+	last_port = build_flows(skel->data->sports, skel->data->csums, frame,
+				o->flows, o->sport_base);
 	if (gen_bpf__load(skel))
 		die("cannot load the generator");
 	/* The generator's veth needs an XDP program for live frames. */
@@ -278,6 +451,7 @@ static int cmd_gen(const char *netns, const char *ifname, const struct opts *o)
 
 	sink_read(sink_fd, s0);
 	cpu0 = task_cpu_ns(o->napi);
+	runs0 = task_runs(o->napi);
 	t0 = now_ns();
 	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.gen), &run);
 	t1 = now_ns();
@@ -286,10 +460,11 @@ static int cmd_gen(const char *netns, const char *ifname, const struct opts *o)
 	/* Let the last frames drain through the gateway. */
 	usleep(200000);
 	cpu1 = task_cpu_ns(o->napi);
+	runs1 = task_runs(o->napi);
 	sink_read(sink_fd, s1);
 
 	printf("sent=%llu gen_ns=%llu wall_ns=%llu late=%llu last_sport=%u "
-	       "ok=%llu bad=%llu other=%llu napi_ns=%llu\n",
+	       "ok=%llu bad=%llu other=%llu napi_ns=%llu napi_runs=%llu\n",
 	       (unsigned long long)skel->data->seq,
 	       (unsigned long long)(skel->data->last_ns - skel->data->first_ns),
 	       (unsigned long long)(t1 - t0),
@@ -297,9 +472,53 @@ static int cmd_gen(const char *netns, const char *ifname, const struct opts *o)
 	       (unsigned long long)(s1[SINK_OK] - s0[SINK_OK]),
 	       (unsigned long long)(s1[SINK_BAD] - s0[SINK_BAD]),
 	       (unsigned long long)(s1[SINK_OTHER] - s0[SINK_OTHER]),
-	       (unsigned long long)(cpu1 - cpu0));
+	       (unsigned long long)(cpu1 - cpu0),
+	       (unsigned long long)(runs1 - runs0));
 	bpf_link__destroy(link);
 	gen_bpf__destroy(skel);
+	return 0;
+}
+
+/* The source ports of gen's flows, one a line. */
+static int cmd_ports(const struct opts *o)
+{
+	static __be16 sports[GEN_MAX_FLOWS];
+	static __u16 csums[GEN_MAX_FLOWS];
+	__u8 frame[FRAME_LEN];
+	struct opts t = *o;
+	__u32 i;
+
+	if (!o->flows || o->flows > GEN_MAX_FLOWS)
+		die("--flows must be 1..%d", GEN_MAX_FLOWS);
+	/* The MACs are not in the UDP checksum. */
+	t.smac = t.dmac = "00:00:00:00:00:00";
+	build_frame(frame, &t);
+	build_flows(sports, csums, frame, o->flows, o->sport_base);
+	for (i = 0; i < o->flows; i++)
+		printf("%u\n", ntohs(sports[i]));
+	return 0;
+}
+
+/* The sink's counters and the NAPI thread's CPU time and runs, absolute. */
+static int cmd_count(const struct opts *o)
+{
+	__u64 s[SINK_MAX], cpu, runs;
+	char path[512];
+	int fd = -1;
+
+	if (o->sink) {
+		snprintf(path, sizeof(path), "%s/counters", o->sink);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			die("no sink counters at %s: %s", path, strerror(errno));
+	}
+	cpu = task_cpu_ns(o->napi);
+	runs = task_runs(o->napi);
+	sink_read(fd, s);
+	printf("ok=%llu bad=%llu other=%llu napi_ns=%llu napi_runs=%llu\n",
+	       (unsigned long long)s[SINK_OK], (unsigned long long)s[SINK_BAD],
+	       (unsigned long long)s[SINK_OTHER], (unsigned long long)cpu,
+	       (unsigned long long)runs);
 	return 0;
 }
 
@@ -310,7 +529,9 @@ static void usage(void)
 "       bmbench attach NETNS IFNAME PINDIR redirect --out IFNAME --dmac MAC\n"
 "       bmbench gen NETNS IFNAME --smac MAC --dmac MAC --saddr A --daddr A\n"
 "               --sport-base P --dport P --flows N --rate PPS --count N\n"
-"               [--batch N] [--cpu N] [--napi PID] [--sink PINDIR]\n");
+"               [--batch N] [--cpu N] [--napi PID] [--sink PINDIR] [--skb]\n"
+"       bmbench ports --saddr A --daddr A --dport P --sport-base P --flows N\n"
+"       bmbench count [--sink PINDIR] [--napi PID]\n");
 	exit(2);
 }
 
@@ -333,6 +554,7 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'B' },
 		{ "cpu", required_argument, NULL, 'C' },
 		{ "napi", required_argument, NULL, 'n' },
+		{ "skb", no_argument, NULL, 'k' },
 		{ 0 }
 	};
 	struct opts o = { .flows = 1, .batch = 16, .dport = 9, .ttl = 63,
@@ -360,6 +582,7 @@ int main(int argc, char **argv)
 		case 'B': o.batch = strtoul(optarg, NULL, 0); break;
 		case 'C': o.cpu = strtoul(optarg, NULL, 0); break;
 		case 'n': o.napi = strtol(optarg, NULL, 0); break;
+		case 'k': o.skb = true; break;
 		default: usage();
 		}
 	}
@@ -368,7 +591,12 @@ int main(int argc, char **argv)
 		return cmd_attach(argv[optind], argv[optind + 1],
 				  argv[optind + 2], argv[optind + 3], &o);
 	if (!strcmp(argv[1], "gen") && argc - optind == 2)
-		return cmd_gen(argv[optind], argv[optind + 1], &o);
+		return o.skb ? cmd_gen_skb(argv[optind], argv[optind + 1], &o) :
+			       cmd_gen(argv[optind], argv[optind + 1], &o);
+	if (!strcmp(argv[1], "ports") && argc == optind)
+		return cmd_ports(&o);
+	if (!strcmp(argv[1], "count") && argc == optind)
+		return cmd_count(&o);
 	usage();
 	return 2;
 }

@@ -14,6 +14,8 @@ PKGS=(
 	psmisc python3
 	# ICMP error and fragment lab tests (traceroute -U/-I/-T, captures)
 	traceroute tcpdump
+	# benchmark: skb frames from the client's stack (trafgen)
+	netsniff-ng
 	# FTP and IRC ALG lab tests: real servers and clients (run only inside
 	# the lab's namespaces, never as host services; see below)
 	vsftpd lftp ngircd
