@@ -577,7 +577,7 @@ static double measure_chain(struct bpfmasq_bpf *skel, __u32 active, int *wrong)
 	return med;
 }
 
-static struct bpfmasq_bpf *load_sized(__u32 max_flows, bool lan_new)
+static struct bpfmasq_bpf *load_sized(__u32 max_flows)
 {
 	struct nat_state st = { .ext_addr = htonl(EXT) };
 	struct bpfmasq_bpf *skel = bpfmasq_bpf__open();
@@ -592,7 +592,6 @@ static struct bpfmasq_bpf *load_sized(__u32 max_flows, bool lan_new)
 				 2 * max_flows < BINDS_BY_PORTS ?
 				 2 * max_flows : BINDS_BY_PORTS);
 	skel->rodata->cfg_wan_ifindex = if_nametoindex("wan0");
-	skel->rodata->cfg_lan_new = lan_new;
 	if (bpfmasq_bpf__load(skel)) {
 		fprintf(stderr, "micro: cannot load bpfmasq with %u flows: %s\n",
 			max_flows, strerror(errno));
@@ -603,28 +602,10 @@ static struct bpfmasq_bpf *load_sized(__u32 max_flows, bool lan_new)
 	return skel;
 }
 
-/*
- * Flow creation on the LAN fast path: a program built with --lan-new (the
- * hit measurements use the default build, whose fast path has no creation
- * code), the same tables.
- */
-static double measure_lan_new(__u32 max_flows, int *wrong)
-{
-	struct bpfmasq_bpf *skel = load_sized(max_flows, true);
-	int fd = bpf_program__fd(skel->progs.masq_lan_fast);
-	double v;
-
-	fill(skel);
-	hold(fd, HOLD_LAN_NEW);
-	v = measure(fd, MISS_FAST, MISS_CALLS, XDP_REDIRECT, wrong);
-	bpfmasq_bpf__destroy(skel);
-	return v;
-}
-
 /* Kernel memory of the tables as `bpfmasq up --max-flows n` sizes them. */
 static unsigned long long memory_for(__u32 n)
 {
-	struct bpfmasq_bpf *skel = load_sized(n, false);
+	struct bpfmasq_bpf *skel = load_sized(n);
 	unsigned long long m;
 
 	m = memlock(bpf_map__fd(skel->maps.flows)) +
@@ -754,7 +735,7 @@ int main(int argc, char **argv)
 		if (!nflows)
 			continue;
 		max_flows = nflows + SLACK;
-		skel = load_sized(max_flows, false);
+		skel = load_sized(max_flows);
 		if (max_flows >= 1048576)
 			loaded_1m = true;
 		fill(skel);
@@ -790,7 +771,10 @@ int main(int argc, char **argv)
 		ROW("wan_out hit, hot (tc)", v, wrong, "ok, translated");
 		v = measure(fast, HIT_OUT, CALLS, XDP_REDIRECT, &wrong) - base_xdp;
 		ROW("lan_fast hit, cold (xdp)", v, wrong, "redirect");
-		v = measure_lan_new(max_flows, &wrong) - base_xdp;
+		/* Flow creation on the fast path: masq_lan_open (--lan-new). */
+		hold(bpf_program__fd(skel->progs.masq_lan_open), HOLD_LAN_NEW);
+		v = measure(bpf_program__fd(skel->progs.masq_lan_open), MISS_FAST,
+			    MISS_CALLS, XDP_REDIRECT, &wrong) - base_xdp;
 		ROW("lan_fast miss, bound, --lan-new", v, wrong,
 		    "flow created, redirect");
 		v = measure(in, HIT_IN, CALLS, XDP_PASS, &wrong) - base_xdp;

@@ -8,6 +8,7 @@
  *   masq_lan_hairpin tc ingress on a LAN: inside -> external address
  *   masq_lan_fast XDP on a LAN: established flows translated and
  *                 redirected straight to the WAN, skipping the stack
+ *   masq_lan_open the same, also opening new flows (--lan-new)
  *
  * This file only composes the pieces; the translation core is nat.h.
  */
@@ -320,8 +321,12 @@ int masq_wan_in_tc(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
-SEC("xdp")
-int masq_lan_fast(struct xdp_md *ctx)
+/*
+ * The LAN fast path.  open_new (--lan-new, the masq_lan_open program) also
+ * makes new flows; without it no bpf-to-bpf call is left in the program,
+ * which keeps its hit path the cheapest the JIT makes.
+ */
+static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 {
 	struct flow_nexthop *nh;
 	struct flow_val *v = NULL;
@@ -337,10 +342,10 @@ int masq_lan_fast(struct xdp_md *ctx)
 	/* Established flows, and with --lan-new new ones too; any drop
 	 * decision is the slow path's, so it is taken (and counted) in one
 	 * place.  ALG control connections are made and inspected there. */
-	if (alg_of_out(&p, &to_server) != ALG_NONE ||
-	    nat_out(ctx, &p, &x, cfg_lan_new ? CREATE_XDP : CREATE_NONE,
-		    &v) != NAT_XLATE ||
-	    !v || (v->flags & FLOW_SEQADJ))
+	if (alg_of_out(&p, &to_server) != ALG_NONE)
+		return XDP_PASS;
+	if (nat_out(ctx, &p, &x, open_new ? CREATE_XDP : CREATE_NONE,
+		    &v) != NAT_XLATE || !v || (v->flags & FLOW_SEQADJ))
 		return XDP_PASS;
 	st = state_get();
 	if (!st)
@@ -351,6 +356,18 @@ int masq_lan_fast(struct xdp_md *ctx)
 	count(CNT_LAN_FASTPATH);
 	count(CNT_OUT_TRANSLATED);
 	return fast_forward(ctx, nh);
+}
+
+SEC("xdp")
+int masq_lan_fast(struct xdp_md *ctx)
+{
+	return lan_fast(ctx, false);
+}
+
+SEC("xdp")
+int masq_lan_open(struct xdp_md *ctx)
+{
+	return lan_fast(ctx, true);
 }
 
 /*

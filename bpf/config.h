@@ -28,9 +28,10 @@ const volatile __u32 cfg_wan_ifindex = 0;
  * into the --lan interfaces (XDP redirect), not through the stack. */
 const volatile bool cfg_lan_inbound = false;
 
-/* --lan-new: the LAN's XDP also opens new connections (binding and flow)
- * instead of leaving their first packet to the stack's forwarding path,
- * and with it to the gateway's forward rules. */
+/* --lan-new: `up` attached masq_lan_open, whose XDP also opens new
+ * connections (binding and flow) instead of leaving their first packet to
+ * the stack's forwarding path, and with it to the gateway's forward rules.
+ * Only recorded here, for `status`. */
 const volatile bool cfg_lan_new = false;
 
 /* Control connections the ALGs watch (server ports, host order; 0 ends

@@ -338,11 +338,14 @@ static __always_inline int flow_create_out(void *ctx,
 }
 
 /* RFC 5382: only a SYN opens a TCP mapping. */
+static __always_inline bool may_open_seen(__u8 proto, __u8 seen)
+{
+	return proto != IPPROTO_TCP || (seen & (SEEN_SYN | SEEN_RST)) == SEEN_SYN;
+}
+
 static __always_inline bool may_open(const struct pkt *p)
 {
-	if (p->key.proto != IPPROTO_TCP)
-		return true;
-	return (p->tcp_seen & (SEEN_SYN | SEEN_RST)) == SEEN_SYN;
+	return may_open_seen(p->key.proto, p->tcp_seen);
 }
 
 /*

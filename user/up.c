@@ -367,9 +367,17 @@ static bool lan_own_clsact(const struct nat_state *st, int i)
 	return st->flags & (1U << (STATE_LAN_OWN_CLSACT_SHIFT + i));
 }
 
+/* The LAN's XDP program: with --lan-new the one that also opens flows. */
+static struct bpf_program *lan_prog(struct bpfmasq_bpf *skel)
+{
+	return skel->rodata->cfg_lan_new ? skel->progs.masq_lan_open :
+					   skel->progs.masq_lan_fast;
+}
+
 static void detach_lan(const struct nat_state *st, int i)
 {
 	xdp_detach_ours(st->lan_ifindex[i], "masq_lan_fast");
+	xdp_detach_ours(st->lan_ifindex[i], "masq_lan_open");
 	tc_detach_ours(st->lan_ifindex[i], lan_own_clsact(st, i));
 }
 
@@ -385,7 +393,7 @@ static int attach_lan(struct bpfmasq_bpf *skel, struct nat_state *st, int i,
 	int err;
 
 	err = xdp_attach_any_mode(st->lan_ifindex[i],
-				  bpf_program__fd(skel->progs.masq_lan_fast),
+				  bpf_program__fd(lan_prog(skel)),
 				  &mode);
 	if (err) {
 		p_err("cannot attach XDP to --lan %s: %s", name, strerror(-err));
@@ -667,7 +675,7 @@ int cmd_up(int argc, char **argv)
 
 	if (instance_from_skel(&in, &o, skel) ||
 	    instance_pin(&in, bpf_program__fd(skel->progs.masq_wan_out),
-			 o.n_lan ? bpf_program__fd(skel->progs.masq_lan_fast) : -1))
+			 o.n_lan ? bpf_program__fd(lan_prog(skel)) : -1))
 		goto fail_pinned;
 	pid = start_controller(&in, &o);
 	if (pid < 0)

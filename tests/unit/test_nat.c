@@ -520,7 +520,8 @@ static int prog_fd(struct env *e, enum prog p)
 {
 	struct bpf_program *prog = p == WAN_OUT ? e->skel->progs.masq_wan_out :
 				   p == WAN_IN ? e->skel->progs.masq_wan_in :
-						 e->skel->progs.masq_lan_fast;
+				   e->g->lan_new ? e->skel->progs.masq_lan_open :
+						   e->skel->progs.masq_lan_fast;
 
 	return bpf_program__fd(prog);
 }
