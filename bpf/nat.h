@@ -198,28 +198,10 @@ static __always_inline int port_alloc(void *ctx, const struct flow_key *out_key,
 	return -DROP_PORTS_EXHAUSTED;
 }
 
-/*
- * port_alloc() as a global function taking the flow key in two words: the
- * verifier checks its loop of tries once, on its own, rather than inside
- * every path of the tc programs.  Returns the port (network order) or a
- * negative drop reason.
- */
-__attribute__((noinline)) int port_alloc_tc(struct __sk_buff *skb, __u64 k0,
-					    __u64 k1, __be32 ext)
-{
-	struct flow_key key;
-	__be16 port = 0;
-	int err;
-
-	__builtin_memcpy(&key, &k0, sizeof(k0));
-	__builtin_memcpy((char *)&key + sizeof(k0), &k1, sizeof(k1));
-	err = port_alloc(skb, &key, ext, &port);
-	return err ? err : port;
-}
-
-/* The same for the XDP programs (--lan-new). */
-__attribute__((noinline)) int port_alloc_xdp(struct xdp_md *ctx, __u64 k0,
-					     __u64 k1, __be32 ext)
+/* port_alloc() on a flow key passed in two words; the port (network
+ * order) or a negative drop reason. */
+static __always_inline int port_alloc_words(void *ctx, __u64 k0, __u64 k1,
+					    __be32 ext)
 {
 	struct flow_key key;
 	__be16 port = 0;
@@ -229,6 +211,24 @@ __attribute__((noinline)) int port_alloc_xdp(struct xdp_md *ctx, __u64 k0,
 	__builtin_memcpy((char *)&key + sizeof(k0), &k1, sizeof(k1));
 	err = port_alloc(ctx, &key, ext, &port);
 	return err ? err : port;
+}
+
+/*
+ * port_alloc() as global functions, one per program type: the verifier
+ * checks its loop of tries once, on its own, rather than inside every path
+ * of the programs that call it.
+ */
+__attribute__((noinline)) int port_alloc_tc(struct __sk_buff *skb, __u64 k0,
+					    __u64 k1, __be32 ext)
+{
+	return port_alloc_words(skb, k0, k1, ext);
+}
+
+/* For masq_lan_open (--lan-new). */
+__attribute__((noinline)) int port_alloc_xdp(struct xdp_md *ctx, __u64 k0,
+					     __u64 k1, __be32 ext)
+{
+	return port_alloc_words(ctx, k0, k1, ext);
 }
 
 /*
