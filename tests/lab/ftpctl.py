@@ -26,7 +26,10 @@ import hashlib
 import socket
 import sys
 
-TIMEOUT = 30
+# One reply may need several retransmissions when the lab drops 20% of the
+# control segments both ways: seven losses in a row of one segment back TCP
+# off for about 25 s (RTO 0.2 s doubling), and a CI run once hit 30 s.
+TIMEOUT = 60
 
 
 class Ctl:
