@@ -11,22 +11,31 @@ static __always_inline __u16 csum_fold32(__u32 sum)
 }
 
 /* HC' = ~(~HC + ~m + m') over 16-bit words; the words stay in network
- * order, which one's complement arithmetic does not mind. */
+ * order, which one's complement arithmetic does not mind.  The ~m + m'
+ * parts, unfolded, so that one difference can serve several checksums. */
+static __always_inline __u32 csum_diff4(__be32 from, __be32 to)
+{
+	return (__u16)~from + (__u16)~(from >> 16) + (__u16)to + (__u16)(to >> 16);
+}
+
+static __always_inline __u32 csum_diff2(__be16 from, __be16 to)
+{
+	return (__u16)~from + (__u16)to;
+}
+
+static __always_inline void csum_apply(__sum16 *sum, __u32 diff)
+{
+	*sum = ~csum_fold32((__u16)~*sum + diff);
+}
+
 static __always_inline void csum_replace4(__sum16 *sum, __be32 from, __be32 to)
 {
-	__u32 s = (__u16)~*sum;
-
-	s += (__u16)~from + (__u16)~(from >> 16);
-	s += (__u16)to + (__u16)(to >> 16);
-	*sum = ~csum_fold32(s);
+	csum_apply(sum, csum_diff4(from, to));
 }
 
 static __always_inline void csum_replace2(__sum16 *sum, __be16 from, __be16 to)
 {
-	__u32 s = (__u16)~*sum;
-
-	s += (__u16)~from + (__u16)to;
-	*sum = ~csum_fold32(s);
+	csum_apply(sum, csum_diff2(from, to));
 }
 
 /*

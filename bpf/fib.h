@@ -62,18 +62,24 @@ static __always_inline bool fib_fast_next_hop(struct xdp_md *ctx,
 }
 
 /*
- * May the flow's cached next hop carry this packet?  Same routing
- * generation, young enough (see struct flow_nexthop), and no longer than
- * packets it already carried.  jiffies, because bpf_jiffies64() is
- * inlined while a clock read is a helper call, the dearest part of a
- * packet on the fast path.
+ * Is the flow's cached next hop still the FIB's answer?  Same routing
+ * generation and young enough (see struct flow_nexthop).  jiffies, because
+ * bpf_jiffies64() is inlined while a clock read is a helper call, the
+ * dearest part of a packet on the fast path.
  */
+static __always_inline bool nh_current(const struct flow_nexthop *nh,
+				       const struct nat_state *st, __u64 jiffies)
+{
+	return nh->ifindex && nh->gen == (__u16)st->route_gen &&
+	       (__u32)jiffies - nh->stamp < NH_MAX_AGE;
+}
+
+/* ... and may it carry this packet: no longer than those it carried? */
 static __always_inline bool nh_usable(const struct flow_nexthop *nh,
 				      const struct nat_state *st, __u64 jiffies,
 				      __u16 tot_len)
 {
-	return nh->ifindex && nh->gen == (__u16)st->route_gen &&
-	       (__u32)jiffies - nh->stamp < NH_MAX_AGE && tot_len <= nh->len_ok;
+	return nh_current(nh, st, jiffies) && tot_len <= nh->len_ok;
 }
 
 /*
@@ -95,8 +101,7 @@ static __always_inline bool nh_refresh(struct xdp_md *ctx, const struct pkt *p,
 
 	if (!fib_fast_next_hop(ctx, p, saddr, daddr, st, to_lan, &fib))
 		return false;
-	if (nh->ifindex && nh->gen == (__u16)st->route_gen &&
-	    (__u32)jiffies - nh->stamp < NH_MAX_AGE)
+	if (nh_current(nh, st, jiffies))
 		len_ok = nh->len_ok;
 	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);

@@ -51,19 +51,17 @@ static __always_inline bool is_internal(__be32 saddr, __be32 ext_addr)
 	return bpf_map_lookup_elem(&internal_nets, &k) != NULL;
 }
 
-static __always_inline void flow_touch_at(struct flow_val *v, __u8 seen,
-					  __u64 now)
+static __always_inline void flow_touch(struct flow_val *v, __u8 seen)
 {
+	__u64 now;
+
+	if (!v)		/* a later fragment: its first fragment touched */
+		return;
+	now = bpf_ktime_get_coarse_ns();
 	if (now - v->last_seen_ns > TOUCH_NS)
 		v->last_seen_ns = now;
 	if ((v->seen | seen) != v->seen)
 		v->seen |= seen;
-}
-
-static __always_inline void flow_touch(struct flow_val *v, __u8 seen)
-{
-	if (v)		/* else a later fragment: its first fragment touched */
-		flow_touch_at(v, seen, bpf_ktime_get_coarse_ns());
 }
 
 /*
@@ -338,14 +336,11 @@ static __always_inline int flow_create_out(void *ctx,
 }
 
 /* RFC 5382: only a SYN opens a TCP mapping. */
-static __always_inline bool may_open_seen(__u8 proto, __u8 seen)
-{
-	return proto != IPPROTO_TCP || (seen & (SEEN_SYN | SEEN_RST)) == SEEN_SYN;
-}
-
 static __always_inline bool may_open(const struct pkt *p)
 {
-	return may_open_seen(p->key.proto, p->tcp_seen);
+	if (p->key.proto != IPPROTO_TCP)
+		return true;
+	return (p->tcp_seen & (SEEN_SYN | SEEN_RST)) == SEEN_SYN;
 }
 
 /*

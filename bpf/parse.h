@@ -42,6 +42,13 @@ struct pkt {
 	bool is_icmp_error;	/* carries an offending packet (RFC 5508) */
 };
 
+/* The SEEN_* bits a TCP segment carries. */
+static __always_inline __u8 tcp_seen_of(const struct tcphdr *th)
+{
+	return (th->syn ? SEEN_SYN : 0) | (th->fin ? SEEN_FIN : 0) |
+	       (th->rst ? SEEN_RST : 0) | (th->ack ? SEEN_ACK : 0);
+}
+
 /*
  * Returns PARSE_OK, PARSE_NOT_IPV4, or a negative drop reason for an IPv4
  * packet whose headers are truncated or inconsistent.  pkt_len is the
@@ -104,8 +111,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 		p->sport_off = p->l4_off + offsetof(struct tcphdr, source);
 		p->dport_off = p->l4_off + offsetof(struct tcphdr, dest);
 		p->csum_off = p->l4_off + offsetof(struct tcphdr, check);
-		p->tcp_seen = (th->syn ? SEEN_SYN : 0) | (th->fin ? SEEN_FIN : 0) |
-			      (th->rst ? SEEN_RST : 0) | (th->ack ? SEEN_ACK : 0);
+		p->tcp_seen = tcp_seen_of(th);
 		p->csum_partial = csum_looks_partial(iph->saddr, iph->daddr,
 						     IPPROTO_TCP,
 						     p->tot_len - ihl_len,
@@ -207,8 +213,7 @@ static __always_inline bool parse_fast(void *data, void *data_end,
 		p->key.dport = th->dest;
 		p->l4_hlen = th->doff * 4;
 		p->csum_off = p->l4_off + offsetof(struct tcphdr, check);
-		p->tcp_seen = (th->syn ? SEEN_SYN : 0) | (th->fin ? SEEN_FIN : 0) |
-			      (th->rst ? SEEN_RST : 0) | (th->ack ? SEEN_ACK : 0);
+		p->tcp_seen = tcp_seen_of(th);
 		check = th->check;
 	} else if (iph->protocol == IPPROTO_UDP) {
 		struct udphdr *uh = (void *)l4;

@@ -92,17 +92,6 @@ static __always_inline void xlate_fill(struct xlate *x, const struct pkt *p,
 #define XDP_PTR(ctx, off, type)						\
 	FRAME_PTR(ctx_data(ctx), ctx_data_end(ctx), off, type)
 
-/* RFC 1624 sums of replacing a 32-bit and a 16-bit word, unfolded. */
-static __always_inline __u32 csum_diff4(__be32 from, __be32 to)
-{
-	return (__u16)~from + (__u16)~(from >> 16) + (__u16)to + (__u16)(to >> 16);
-}
-
-static __always_inline void csum_apply(__sum16 *sum, __u32 diff)
-{
-	*sum = ~csum_fold32((__u16)~*sum + diff);
-}
-
 static __always_inline int xdp_apply(struct xdp_md *ctx, const struct pkt *p,
 				     const struct xlate *x)
 {
@@ -112,7 +101,7 @@ static __always_inline int xdp_apply(struct xdp_md *ctx, const struct pkt *p,
 	__be16 *port = FRAME_PTR(data, data_end, x->port_off, __be16);
 	__sum16 *l4sum = FRAME_PTR(data, data_end, x->csum_off, __sum16);
 	__u32 addr_diff = csum_diff4(x->old_addr, x->new_addr);
-	__u32 port_diff = (__u16)~x->old_port + (__u16)x->new_port;
+	__u32 port_diff = csum_diff2(x->old_port, x->new_port);
 
 	if (!iph || !addr)
 		return -DROP_MALFORMED_IP;
