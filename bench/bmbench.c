@@ -252,6 +252,33 @@ static __u32 build_flows(__be16 *sports, __u16 *csums, const __u8 *f, __u32 n,
 }
 
 /*
+ * What both generators do first: check the flows, pin to the generator's
+ * CPU, open the sink's counters (pinned on the host's bpffs, so before
+ * entering the client's namespace) and enter it.  The sink's fd, or -1.
+ */
+static int gen_enter(const char *netns, const struct opts *o)
+{
+	char path[512];
+	cpu_set_t set;
+	int fd = -1;
+
+	if (!o->flows || o->flows > GEN_MAX_FLOWS)
+		die("--flows must be 1..%d", GEN_MAX_FLOWS);
+	CPU_ZERO(&set);
+	CPU_SET(o->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("cannot pin to CPU %lu: %s", o->cpu, strerror(errno));
+	if (o->sink) {
+		snprintf(path, sizeof(path), "%s/counters", o->sink);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			die("no sink counters at %s: %s", path, strerror(errno));
+	}
+	enter_netns(netns);
+	return fd;
+}
+
+/*
  * gen --skb: the frames of cmd_gen (same template, ports and complete
  * checksums) as skbs from the client's kernel stack: written to a packet
  * socket on IFNAME, so they pass its qdisc and veth as a container's
@@ -274,26 +301,12 @@ static int cmd_gen_skb(const char *netns, const char *ifname,
 	struct iovec *iov;
 	__u8 frame[FRAME_LEN], *frames;
 	unsigned long batch = o->batch ? o->batch : 1;
-	char path[512];
-	cpu_set_t set;
 	int sink_fd = -1, fd, n, r, done;
 	__u32 last_port, i;
 
-	if (!o->flows || o->flows > GEN_MAX_FLOWS)
-		die("--flows must be 1..%d", GEN_MAX_FLOWS);
 	if (batch > 1024)
 		batch = 1024;
-	CPU_ZERO(&set);
-	CPU_SET(o->cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		die("cannot pin to CPU %lu: %s", o->cpu, strerror(errno));
-	if (o->sink) {
-		snprintf(path, sizeof(path), "%s/counters", o->sink);
-		sink_fd = bpf_obj_get(path);
-		if (sink_fd < 0)
-			die("no sink counters at %s: %s", path, strerror(errno));
-	}
-	enter_netns(netns);
+	sink_fd = gen_enter(netns, o);
 
 	build_frame(frame, o);
 	last_port = build_flows(sports, csums, frame, o->flows, o->sport_base);
@@ -401,24 +414,10 @@ static int cmd_gen(const char *netns, const char *ifname, const struct opts *o)
 	struct gen_bpf *skel;
 	struct bpf_link *link;
 	__u8 frame[FRAME_LEN];
-	char path[512];
-	cpu_set_t set;
 	int sink_fd = -1, ifindex, err;
 	__u32 last_port;
 
-	if (!o->flows || o->flows > GEN_MAX_FLOWS)
-		die("--flows must be 1..%d", GEN_MAX_FLOWS);
-	CPU_ZERO(&set);
-	CPU_SET(o->cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		die("cannot pin to CPU %lu: %s", o->cpu, strerror(errno));
-	if (o->sink) {
-		snprintf(path, sizeof(path), "%s/counters", o->sink);
-		sink_fd = bpf_obj_get(path);
-		if (sink_fd < 0)
-			die("no sink counters at %s: %s", path, strerror(errno));
-	}
-	enter_netns(netns);
+	sink_fd = gen_enter(netns, o);
 	ifindex = ifindex_of(ifname);
 
 	skel = gen_bpf__open();
