@@ -811,9 +811,9 @@ conn_trial() {
 		die "client failed"
 	if [[ -n ${perf_pid:-} ]]; then
 		wait "$perf_pid"
-		perf report -i "$TMP/perf.data" --no-children --sort comm,dso,sym \
-			--percent-limit 1 --stdio 2>/dev/null | grep -v '^#' |
-			grep '%' | head -40 >&2
+		perf report -i "$TMP/perf.data" --no-children --sort comm,dso,sym -g none \
+			--percent-limit ${BENCH_PERF_LIMIT:-1} --stdio 2>/dev/null | grep -v '^#' |
+			grep "%" | head -${BENCH_PERF_LINES:-40} >&2
 		perf_pid=
 	fi
 	sleep "$CONN_TAIL"
@@ -944,6 +944,7 @@ settle() {
 # $TMP/connrate.
 connrate_trial() {
 	local sys=$1 rate=$2 s0 s1 s3 rx0 rx1 out ok n gen_ns extra= expect=
+	local perf_pid=
 	connrate_lab_up "$sys" "$rate"
 	[[ $sys != route ]] &&
 		expect="--expect-src $GW_WAN_IP --expect-sports $CONN_PORTS"
@@ -952,6 +953,11 @@ connrate_trial() {
 	sleep 1
 	s1=$(cpu_snap)
 	rx0=$(gw_rx)
+	if [[ -n ${BENCH_CONN_PERF:-} ]]; then
+		perf record -q -g -C $CPU_GW -o "$TMP/perf.data" -- \
+			sleep "$((CR_SECS + CONN_TAIL))" >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	out=$("$CRB" "$NS_CLI" "$IF_CLI" "$NS_SRV" "$IF_SRV" --dmac "$LAN_MAC" \
 		--src 10.0.1.10 --nsrc "$CONN_NSRC" --dst $DST_IP --port 8000 \
 		--nports "$CR_DPORTS" --rate "$rate" --seconds "$CR_SECS" \
@@ -960,6 +966,13 @@ connrate_trial() {
 	sleep "$CONN_TAIL"
 	s3=$(cpu_snap)
 	rx1=$(gw_rx)
+	if [[ -n ${perf_pid:-} ]]; then
+		wait "$perf_pid"
+		perf report -i "$TMP/perf.data" --no-children --sort comm,dso,sym -g none \
+			--percent-limit ${BENCH_PERF_LIMIT:-1} --stdio 2>/dev/null | grep -v '^#' |
+			grep "%" | head -${BENCH_PERF_LINES:-40} >&2
+		perf_pid=
+	fi
 	[[ $sys == bpfmasq* ]] && extra=" new_flows=$(bm_stat new_flows) lan_fastpath=$(bm_stat lan_fastpath) ports_exhausted=$(bm_stat drop_ports_exhausted) table_full=$(bm_stat drop_table_full)"
 	if [[ -n ${BENCH_DEBUG:-} ]]; then
 		{

@@ -115,8 +115,10 @@ static __always_inline bool nh_refresh(struct xdp_md *ctx, const struct pkt *p,
 /*
  * The next hop of a fast-path packet (saddr and daddr as translated):
  * mostly the flow's cached one, with no helper call.  A refresh, or news
- * for the expiry (FIN, RST), also touches the flow.  NULL: leave the packet
- * to the stack, which touches the flow on its way.
+ * for the expiry (a TCP flag the flow has not seen: ACK, FIN, RST), also
+ * touches the flow; news alone does not ask the FIB again, since most
+ * connections bring it three times in their first milliseconds.  NULL:
+ * leave the packet to the stack, which touches the flow on its way.
  */
 static __always_inline struct flow_nexthop *
 nh_get(struct xdp_md *ctx, const struct pkt *p, __be32 saddr, __be32 daddr,
@@ -125,8 +127,11 @@ nh_get(struct xdp_md *ctx, const struct pkt *p, __be32 saddr, __be32 daddr,
 	struct flow_nexthop *nh = &v->nh;
 	__u64 jiffies = bpf_jiffies64();
 
-	if (nh_usable(nh, st, jiffies, p->tot_len) && !(p->tcp_seen & ~v->seen))
+	if (nh_usable(nh, st, jiffies, p->tot_len)) {
+		if (p->tcp_seen & ~v->seen)
+			flow_touch(v, p->tcp_seen);
 		return nh;
+	}
 	if (!nh_refresh(ctx, p, saddr, daddr, nh, st, jiffies, to_lan))
 		return NULL;
 	flow_touch(v, p->tcp_seen);

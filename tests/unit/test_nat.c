@@ -1711,6 +1711,17 @@ static const struct step lan_fast[] = {
 		.cnt = { OUT_XLATED, { CNT_LAN_FASTPATH, 1 } },
 		.before = nh_plant,
 	}, {
+		.name = "a FIN: recorded for the expiry, the cached next hop",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, REM, 80, F_ACK | F_FIN),
+		.verdict = XDP_REDIRECT,
+		.out = TCP(EXT, V0, REM, 80, F_ACK | F_FIN, .ttl = 63,
+			   .wan_macs = true, .stale_nexthop = true),
+		.cnt = { OUT_XLATED, { CNT_LAN_FASTPATH, 1 } },
+		.flows = { FLOW_OUT(P_TCP, IN1, 40000, REM, 80, V0,
+				    SEEN_SYN | SEEN_ACK | SEEN_FIN, .ts = TS_SET) },
+		.before = nh_plant,
+	}, {
 		.name = "a longer packet than any before: the FIB checks its MTU",
 		.prog = LAN_FAST,
 		.in = TCP(IN1, 40000, REM, 80, F_ACK, .payload = 600),
