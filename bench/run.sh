@@ -994,11 +994,11 @@ connrate_trial() {
 		-v rx=$((rx1 - rx0)) -v c="$(cpu_per_conn "$ok" "$s0" "$s1" "$s3")" '
 	BEGIN {
 		split(c, C)
-		if (ok + 0 == 0) { print s, r, 0, 0, "inf", "inf", "-", "inf"; exit }
-		printf "%s %s %.2f %.0f %s %s %.2f %s\n", s, r, 100 * ok / n,
-			ok * 1e9 / g, C[1], C[2], rx / ok, C[5]
+		if (ok + 0 == 0) { print s, r, 0, 0, "inf", "inf", "-", "inf", "inf"; exit }
+		printf "%s %s %.2f %.0f %s %s %.2f %s %s\n", s, r, 100 * ok / n,
+			ok * 1e9 / g, C[1], C[2], rx / ok, C[5], C[6]
 	}' >>"$TMP/connrate"
-	echo "  connrate $sys $rate: $(tail -n 1 "$TMP/connrate") (rate done% conn/s gw cpu1 pkts ctl)" >&2
+	echo "  connrate $sys $rate: $(tail -n 1 "$TMP/connrate") (rate done% conn/s gw cpu1 pkts ctl kworker)" >&2
 }
 
 CR_RATIO= CR_RATIO_NEW= CR_GOAL_RATE=

@@ -286,6 +286,16 @@ static bool endpoint_live(const struct endpoint_set *s, __u64 w)
 	return s->slot[endpoint_slot(s, w)] == w;
 }
 
+/*
+ * How long ago a binding was last used, as of now_ns.  The data plane keeps
+ * stamping while the controller walks, so a stamp may be newer than now_ns:
+ * that binding is young, not 584 years old.
+ */
+static __u64 bind_age(const struct bind_val *bv, __u64 now_ns)
+{
+	return now_ns > bv->last_used_ns ? now_ns - bv->last_used_ns : 0;
+}
+
 /* Free bindings no live flow uses; the DIR_IN half goes last because it is
  * what port allocation locks on. */
 static int bindings_gc(int binds_fd, const struct endpoint_set *live,
@@ -305,13 +315,13 @@ static int bindings_gc(int binds_fd, const struct endpoint_set *live,
 		__u64 e;
 
 		if (bv[i].flags & BIND_EXPECT) {
-			if (now_ns - bv[i].last_used_ns > EXPECT_TIMEOUT_NS &&
+			if (bind_age(&bv[i], now_ns) > EXPECT_TIMEOUT_NS &&
 			    !bpf_map_delete_elem(binds_fd, &bk[i]))
 				r->expectations_expired++;
 			continue;
 		}
 		if (bv[i].flags & BIND_STATIC ||
-		    now_ns - bv[i].last_used_ns < BIND_GRACE_NS)
+		    bind_age(&bv[i], now_ns) < BIND_GRACE_NS)
 			continue;
 		if (bk[i].dir == DIR_OUT)
 			e = endpoint_word(bk[i].proto, bk[i].addr, bk[i].port);
