@@ -30,8 +30,8 @@
 # (1: search the highest rate with little loss), BENCH_NDR_MAX (4000000
 # pps), BENCH_NDR_STEPS (8), BENCH_NDR_LOSS (per mille allowed, 10).
 # BENCH_ONLY: run only these parts, space separated, of "cpu skb ndr
-# micro conn connrate" (default: all; BENCH_NDR=0 / BENCH_MICRO=0 still
-# switch those off).
+# micro conn connrate connmax" (default: all; BENCH_NDR=0 / BENCH_MICRO=0
+# still switch those off).
 # Skb frames (skb; BENCH_RATE, BENCH_FLOWS, BENCH_SECONDS, BENCH_RUNS,
 # BENCH_BATCH and BENCH_SYSTEMS as for cpu): BENCH_SKB_GEN (the sender:
 # bmbench, paced like gen; or trafgen, its own --rate; see skb_gen).
@@ -52,6 +52,10 @@
 # of a connection, 5000), BENCH_CONNRATE_DPORTS (server ports, 16),
 # BENCH_CONNRATE_DONE_PCT (completion every system needs at the rate the
 # goal is judged at, 99).
+# Highest connection rate (connmax; connrate's trials): BENCH_CONNMAX_SYSTEMS
+# ("nft bpfmasq bpfmasq-new"), BENCH_CONNMAX_START (first offered conn/s,
+# 25000, doubled until a trial completes < BENCH_CONNRATE_DONE_PCT %),
+# BENCH_CONNMAX_MAX (400000), BENCH_CONNMAX_STEPS (bisections, 3).
 
 set -u
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -88,6 +92,10 @@ CR_LAG_US=${BENCH_CONNRATE_LAG_US:-5000}
 CR_DPORTS=${BENCH_CONNRATE_DPORTS:-16}
 CR_DONE_PCT=${BENCH_CONNRATE_DONE_PCT:-99}
 CRB=$B/connrate
+CM_SYSTEMS=${BENCH_CONNMAX_SYSTEMS:-nft bpfmasq bpfmasq-new}
+CM_START=${BENCH_CONNMAX_START:-25000}
+CM_MAX=${BENCH_CONNMAX_MAX:-400000}
+CM_STEPS=${BENCH_CONNMAX_STEPS:-3}
 SKB_GEN=${BENCH_SKB_GEN:-bmbench}
 
 ID=$(($$ % 100000))
@@ -100,6 +108,7 @@ IF_WAN=bw$ID	# gw WAN
 IF_SRV=bs$ID	# srv side of gw<->srv
 PIN=/sys/fs/bpf/bmbench-$ID
 TMP=$(mktemp -d /tmp/bmbench.XXXXXX)
+CR_FILE=$TMP/connrate
 
 CLI_IP=10.0.1.2
 GW_LAN_IP=10.0.1.1
@@ -907,13 +916,14 @@ fi
 # same packets per connection (SYN, SYN|ACK, ACK, FIN|ACK, ACK, RST).
 
 # connrate_lab_up SYSTEM RATE: fresh lab; bpfmasq's flow table holds every
-# connection of 2x (timeout + its 2 s expiry period) at RATE.  Sets
+# connection of (timeout + its 2 s expiry period) at RATE with a quarter to
+# spare, rounded up to a power of two as the map's buckets are.  Sets
 # GW_TASKS.
 connrate_lab_up() {
-	local sys=$1 rate=$2 max
+	local sys=$1 rate=$2 need max=131072
 	lab_net
-	max=$((rate * (CONN_TIMEOUT + 2) * 2))
-	((max < 131072)) && max=131072
+	need=$((rate * (CONN_TIMEOUT + 2) * 5 / 4))
+	while ((max < need)); do max=$((max * 2)); done
 	conn_gw_up "$sys" --max-flows "$max"
 }
 
@@ -940,8 +950,8 @@ settle() {
 }
 
 # connrate_trial SYSTEM RATE: fresh lab, one run.  Appends "SYSTEM RATE
-# done% conn/s gw_ns/conn cpu1_ns/conn pkts/conn ctl_ns/conn" to
-# $TMP/connrate.
+# done% conn/s gw_ns/conn cpu1_ns/conn pkts/conn ctl_ns/conn kworker_ns/conn"
+# to $CR_FILE.
 connrate_trial() {
 	local sys=$1 rate=$2 s0 s1 s3 rx0 rx1 out ok n gen_ns extra= expect=
 	local perf_pid=
@@ -997,8 +1007,8 @@ connrate_trial() {
 		if (ok + 0 == 0) { print s, r, 0, 0, "inf", "inf", "-", "inf", "inf"; exit }
 		printf "%s %s %.2f %.0f %s %s %.2f %s %s\n", s, r, 100 * ok / n,
 			ok * 1e9 / g, C[1], C[2], rx / ok, C[5], C[6]
-	}' >>"$TMP/connrate"
-	echo "  connrate $sys $rate: $(tail -n 1 "$TMP/connrate") (rate done% conn/s gw cpu1 pkts ctl kworker)" >&2
+	}' >>"$CR_FILE"
+	echo "  connrate $sys $rate: $(tail -n 1 "$CR_FILE") (rate done% conn/s gw cpu1 pkts ctl kworker)" >&2
 }
 
 CR_RATIO= CR_RATIO_NEW= CR_GOAL_RATE=
@@ -1067,6 +1077,77 @@ if want connrate; then
 	fi
 fi
 
+# connmax_passed: did the last trial in $CR_FILE complete >= CR_DONE_PCT %?
+# Sets CM_BUSY (CPU 1 busy %, from its cpu1 ns/conn) when it did.
+connmax_passed() {
+	local line
+	line=$(tail -n 1 "$CR_FILE")
+	awk -v m="$CR_DONE_PCT" '{ exit !($3 + 0 >= m) }' <<<"$line" || return 1
+	CM_BUSY=$(awk '{ printf "%.0f", $4 * $6 / 1e7 }' <<<"$line")
+}
+
+# connmax_search SYSTEM: the highest offered rate (conn/s) of which SYSTEM
+# completes >= CR_DONE_PCT %, with the gateway on its one core: the offered
+# rate doubles from CM_START until a trial falls short (or CM_MAX would be
+# passed), then CM_STEPS bisections.  Sets CM_OK (0: none passed),
+# CM_BUSY and CM_BAD (the lowest failed rate, or -).
+connmax_search() {
+	local sys=$1 rate=$CM_START i
+	CM_OK=0 CM_BAD=- CM_BUSY=-
+	CR_FILE=$TMP/connmax.$sys
+	while :; do
+		connrate_trial "$sys" "$rate"
+		if ! connmax_passed; then
+			CM_BAD=$rate
+			break
+		fi
+		CM_OK=$rate
+		((rate * 2 > CM_MAX)) && break
+		rate=$((rate * 2))
+	done
+	if [[ $CM_BAD != - ]]; then
+		for i in $(seq "$CM_STEPS"); do
+			rate=$(((CM_OK + CM_BAD) / 2))
+			connrate_trial "$sys" "$rate"
+			if connmax_passed; then
+				CM_OK=$rate
+			else
+				CM_BAD=$rate
+			fi
+		done
+	fi
+	CR_FILE=$TMP/connrate
+}
+
+declare -A CM_RATE=()
+CM_RATIO= CM_RATIO_NEW=
+if want connmax; then
+	echo
+	echo "## Highest new-connection rate, gateway on one core (>= $CR_DONE_PCT%" \
+		"of connections completed; $CR_SECS s per trial, doubling from" \
+		"$CM_START conn/s, then $CM_STEPS bisections)"
+	taskset -pc $CPU_GEN $$ >/dev/null
+	for sys in $CM_SYSTEMS; do
+		echo "# connmax $sys" >&2
+		connmax_search "$sys"
+		CM_RATE[$sys]=$CM_OK
+		echo "$sys $CM_OK $CM_BUSY $CM_BAD" >>"$TMP/connmax"
+	done
+	taskset -pc "0-$(($(nproc) - 1))" $$ >/dev/null
+	printf '%-12s %10s %11s %13s %7s\n' system max-conn/s cpu1-busy% \
+		first-failed vs-nft
+	while read -r sys r b f; do
+		printf '%-12s %10s %11s %13s %7s\n' "$sys" "$r" "$b" "$f" \
+			"$(ratio "$r" "${CM_RATE[nft]:-}")"
+	done <"$TMP/connmax"
+	[[ -n ${CM_RATE[nft]:-} && -n ${CM_RATE[bpfmasq]:-} ]] &&
+		CM_RATIO=$(ratio "${CM_RATE[bpfmasq]}" "${CM_RATE[nft]}")
+	[[ -n ${CM_RATE[nft]:-} && -n ${CM_RATE[bpfmasq-new]:-} ]] &&
+		CM_RATIO_NEW=$(ratio "${CM_RATE[bpfmasq-new]}" "${CM_RATE[nft]}")
+	echo "first-failed - : the search stopped at $CM_MAX, not the gateway;" \
+		"cpu1-busy% near 100: the gateway's core was the limit"
+fi
+
 MICRO_OUT=
 if [[ $MICRO == 1 ]] && want micro; then
 	echo
@@ -1124,4 +1205,12 @@ if want connrate; then
 			">= 2x nftables at equal gateway CPU" \
 			"$(awk -v a="$CR_RATIO_NEW" 'BEGIN { print (a != "-" && a + 0 >= 2) ? 1 : 0 }')"
 	fi
+fi
+if want connmax; then
+	ge2() { awk -v a="$1" 'BEGIN { print (a != "" && a != "-" && a + 0 >= 2) ? 1 : 0 }'; }
+	goal new_connections_max_rate "${CM_RATIO:-not measured}x" \
+		">= 2x nftables, one gateway core each" "$(ge2 "$CM_RATIO")"
+	[[ -n $CM_RATIO_NEW ]] &&
+		goal new_connections_max_rate_lan_new "${CM_RATIO_NEW}x" \
+			">= 2x nftables, one gateway core each" "$(ge2 "$CM_RATIO_NEW")"
 fi

@@ -126,14 +126,15 @@ static void routes_changed(struct instance *in)
 	instance_set_state(in, &st);
 }
 
-static void expire(struct instance *in)
+static void expire(struct instance *in, unsigned int walk)
 {
 	struct expire_result r;
 	struct nat_state st;
 
 	if (instance_get_state(in, &st))
 		return;
-	if (flows_expire(in->flows_fd, in->binds_fd, &st, now_coarse_ns(), &r)) {
+	if (flows_expire(in->flows_fd, in->binds_fd, &st, now_coarse_ns(),
+			 walk % BIND_GC_WALKS == 0, &r)) {
 		log_msg("%s: flow expiry failed: %s", in->ifname, strerror(errno));
 		return;
 	}
@@ -169,6 +170,7 @@ int controller_run(struct instance *in, int ready_fd)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct events *ev;
 	__u64 next_expire = 0;
+	unsigned int walks = 0;
 	int nl, nl_events;
 
 	sigaction(SIGTERM, &sa, NULL);
@@ -204,7 +206,7 @@ int controller_run(struct instance *in, int ready_fd)
 		__u64 now = now_coarse_ns() / 1000000;
 
 		if (now >= next_expire) {
-			expire(in);
+			expire(in, walks++);
 			next_expire = now + EXPIRE_INTERVAL_MS;
 		}
 		events_tick(ev);

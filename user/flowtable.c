@@ -418,7 +418,7 @@ static bool twin_missing(int flows_fd, const struct flow_key *twin)
 }
 
 int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
-		 __u64 now_ns, struct expire_result *r)
+		 __u64 now_ns, bool free_bindings, struct expire_result *r)
 {
 	struct flow_key *del = NULL;
 	struct endpoint_set live = {};
@@ -487,7 +487,7 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 		}
 	}
 	delete_keys(flows_fd, (const char *)del, ndel, sizeof(*del));
-	err = bindings_gc(binds_fd, &live, now_ns, r);
+	err = free_bindings ? bindings_gc(binds_fd, &live, now_ns, r) : 0;
 out:
 	free(x.slot);
 	free(handled);

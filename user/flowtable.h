@@ -52,10 +52,10 @@ const char *conn_state_name(const struct conn *c);
 __u32 conn_timeout_s(const struct conn *c, const struct nat_state *st);
 __u64 conn_last_seen(const struct conn *c);
 
-/* Delete connections idle past their timeout, entries without a twin,
- * and bindings no connection uses any more. */
+/* Delete connections idle past their timeout and entries without a twin;
+ * with free_bindings, also bindings no connection uses any more. */
 int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
-		 __u64 now_ns, struct expire_result *r);
+		 __u64 now_ns, bool free_bindings, struct expire_result *r);
 
 /* Delete every connection and binding on external address ext (0: all). */
 int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed);

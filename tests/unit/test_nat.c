@@ -2377,7 +2377,8 @@ static void expire_at(struct env *e, __u64 base, __u32 idle_s,
 		return;
 	}
 	err = flows_expire(bpf_map__fd(e->skel->maps.flows),
-			   bpf_map__fd(e->skel->maps.binds), &timeouts, now, &r);
+			   bpf_map__fd(e->skel->maps.binds), &timeouts, now, true,
+			   &r);
 	if (err)
 		fail(e, "flows_expire at +%us: %s", idle_s, strerror(-err));
 	if (r.conns_expired != expired)
