@@ -126,17 +126,18 @@ static void routes_changed(struct instance *in)
 	instance_set_state(in, &st);
 }
 
-static void expire(struct instance *in, unsigned int walk)
+/* One expiry walk; returns the milliseconds to the next. */
+static __u64 expire(struct instance *in, bool free_bindings)
 {
 	struct expire_result r;
 	struct nat_state st;
 
 	if (instance_get_state(in, &st))
-		return;
+		return EXPIRE_INTERVAL_MIN_MS;
 	if (flows_expire(in->flows_fd, in->binds_fd, &st, now_coarse_ns(),
-			 walk % BIND_GC_WALKS == 0, &r)) {
+			 free_bindings, &r)) {
 		log_msg("%s: flow expiry failed: %s", in->ifname, strerror(errno));
-		return;
+		return EXPIRE_INTERVAL_MIN_MS;
 	}
 	if (in->seqadj_fd >= 0)
 		flow_keyed_gc(in->seqadj_fd, sizeof(struct flow_seqadj),
@@ -152,6 +153,7 @@ static void expire(struct instance *in, unsigned int walk)
 		p_debug("%s: expired %u connections, %u half pairs, %u bindings",
 			in->ifname, r.conns_expired, r.half_pairs,
 			r.bindings_freed);
+	return expire_interval_ms(&st);
 }
 
 /* from == 0: take over unconditionally (the previous one is gone). */
@@ -169,8 +171,7 @@ int controller_run(struct instance *in, int ready_fd)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct events *ev;
-	__u64 next_expire = 0;
-	unsigned int walks = 0;
+	__u64 next_expire = 0, next_binds = 0;
 	int nl, nl_events;
 
 	sigaction(SIGTERM, &sa, NULL);
@@ -206,11 +207,14 @@ int controller_run(struct instance *in, int ready_fd)
 		__u64 now = now_coarse_ns() / 1000000;
 
 		if (now >= next_expire) {
-			expire(in, walks++);
-			next_expire = now + EXPIRE_INTERVAL_MS;
+			bool binds = now >= next_binds;
+
+			next_expire = now + expire(in, binds);
+			if (binds)
+				next_binds = now + BIND_GC_INTERVAL_MS;
 		}
 		events_tick(ev);
-		if (poll(pfd, 2, events_timeout_ms(ev, EXPIRE_INTERVAL_MS)) <= 0)
+		if (poll(pfd, 2, events_timeout_ms(ev, next_expire - now)) <= 0)
 			continue;
 		if (pfd[1].revents)
 			events_consume(ev);

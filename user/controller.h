@@ -4,14 +4,6 @@
 
 #include "instance.h"
 
-/* How often idle flows are looked for. */
-#define EXPIRE_INTERVAL_MS 2000
-
-/* Bindings are looked at every this many expiry walks (6 s): none may go
- * before BIND_GRACE_NS anyway, and walking them is as dear as walking the
- * flows. */
-#define BIND_GC_WALKS 3
-
 /*
  * Runs until SIGTERM/SIGINT or until the WAN interface disappears:
  * expires idle flows and follows the WAN address.  Writes one byte to

@@ -417,6 +417,23 @@ static bool twin_missing(int flows_fd, const struct flow_key *twin)
 	return bpf_map_lookup_elem(flows_fd, twin, &v) != 0;
 }
 
+__u32 expire_interval_ms(const struct nat_state *st)
+{
+	__u32 t = st->timeout_tcp_est;
+	__u64 ms;
+
+	if (st->timeout_tcp_trans < t)
+		t = st->timeout_tcp_trans;
+	if (st->timeout_udp < t)
+		t = st->timeout_udp;
+	if (st->timeout_icmp < t)
+		t = st->timeout_icmp;
+	ms = (__u64)t * 1000 / 4;
+	if (ms < EXPIRE_INTERVAL_MIN_MS)
+		return EXPIRE_INTERVAL_MIN_MS;
+	return ms > EXPIRE_INTERVAL_MAX_MS ? EXPIRE_INTERVAL_MAX_MS : ms;
+}
+
 int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 		 __u64 now_ns, bool free_bindings, struct expire_result *r)
 {

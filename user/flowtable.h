@@ -52,6 +52,22 @@ const char *conn_state_name(const struct conn *c);
 __u32 conn_timeout_s(const struct conn *c, const struct nat_state *st);
 __u64 conn_last_seen(const struct conn *c);
 
+/*
+ * Idle flows are looked for every quarter of the shortest timeout, within
+ * these bounds: a flow outlives its timeout by at most that (timeouts are
+ * minimums: RFC 4787 REQ-5, RFC 5382 REQ-5), and a large table with the
+ * default timeouts is not walked every 2 s for nothing.
+ */
+#define EXPIRE_INTERVAL_MIN_MS 2000
+#define EXPIRE_INTERVAL_MAX_MS 30000
+
+/* Bindings are walked at most this often: none may go before BIND_GRACE_NS
+ * anyway, and walking them is as dear as walking the flows. */
+#define BIND_GC_INTERVAL_MS 6000
+
+/* Milliseconds between two expiry walks with these timeouts. */
+__u32 expire_interval_ms(const struct nat_state *st);
+
 /* Delete connections idle past their timeout and entries without a twin;
  * with free_bindings, also bindings no connection uses any more. */
 int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,

@@ -202,6 +202,7 @@ static int show_status(struct instance *in)
 		jw_kv_uint(&jw, "udp", st.timeout_udp);
 		jw_kv_uint(&jw, "icmp", st.timeout_icmp);
 		jw_end_object(&jw);
+		jw_kv_uint(&jw, "expire_interval_ms", expire_interval_ms(&st));
 		jw_end_object(&jw);
 		return 0;
 	}
@@ -214,9 +215,9 @@ static int show_status(struct instance *in)
 	       st.route_gen);
 	printf("    pinned state: %s\n", pins);
 	printf("    alg: ftp %s, irc %s\n", ftp, irc);
-	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us\n",
+	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us; idle flows looked for every %.1fs\n",
 	       st.timeout_tcp_est, st.timeout_tcp_trans, st.timeout_udp,
-	       st.timeout_icmp);
+	       st.timeout_icmp, expire_interval_ms(&st) / 1000.0);
 	if (alive)
 		printf("    controller: running, pid %u\n", st.controller_pid);
 	else

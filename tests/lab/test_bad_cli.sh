@@ -86,6 +86,10 @@ else
 	fi
 	check badcli_first_keeps_controller "controller $pid gone after the second up" \
 		alive "$pid"
+	# Default timeouts (shortest: ICMP 60 s): every 15 s, not every 2.
+	interval=$(bm_json status wan0 | jq_py 'd["expire_interval_ms"]')
+	check badcli_default_expire_interval "expiry every ${interval} ms, expected 15000" \
+		test "$interval" = 15000
 	check badcli_first_keeps_working "no traffic after the second up" \
 		fetch cli1 http://$INET/hello.txt
 	if srv_log_only_gw; then

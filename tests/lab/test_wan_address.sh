@@ -49,7 +49,11 @@ else
 	fail wanaddr_logged "no address change in the controller log"
 fi
 
-# --timeout-udp 3: the controller (every 2 s) removes the idle flows.
+# --timeout-udp 3: the controller looks every 2 s (a quarter of the
+# shortest timeout, at least 2 s) and removes the idle flows.
+interval=$(bm_json status wan0 | jq_py 'd["expire_interval_ms"]')
+check wanaddr_expire_interval "expiry every ${interval} ms, expected 2000" \
+	test "$interval" = 2000
 if wait_until 10 no_conns_on 192.0.2.7; then
 	pass wanaddr_idle_udp_expired
 else
