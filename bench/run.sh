@@ -789,10 +789,30 @@ cpu_per_conn() {
 	}'
 }
 
+# perf_start SECONDS / perf_report: with BENCH_CONN_PERF, record the
+# gateway CPU for SECONDS and print its top symbols (BENCH_PERF_LIMIT
+# percent and up, BENCH_PERF_LINES lines) on stderr.
+PERF_PID=
+perf_start() {
+	[[ -n ${BENCH_CONN_PERF:-} ]] || return 0
+	perf record -q -g -C $CPU_GW -o "$TMP/perf.data" -- \
+		sleep "$1" >/dev/null 2>&1 &
+	PERF_PID=$!
+}
+
+perf_report() {
+	[[ -n $PERF_PID ]] || return 0
+	wait "$PERF_PID"
+	PERF_PID=
+	perf report -i "$TMP/perf.data" --no-children --sort comm,dso,sym -g none \
+		--percent-limit "${BENCH_PERF_LIMIT:-1}" --stdio 2>/dev/null |
+		grep -v '^#' | grep "%" | head -"${BENCH_PERF_LINES:-40}" >&2
+}
+
 # conn_trial SYSTEM: fresh lab, one timed client run.  Appends
 # "SYSTEM conn/s gw_ns/conn cpu1_ns/conn pkts/conn" to $TMP/conn.
 conn_trial() {
-	local sys=$1 srv_pid perf_pid= s0 s1 s3 out sout rx0 rx1 ok el i extra=
+	local sys=$1 srv_pid s0 s1 s3 out sout rx0 rx1 ok el i extra=
 	conn_lab_up "$sys"
 	# ip netns exec execs the server: $! is its pid.
 	ip netns exec "$NS_SRV" taskset -c $CPU_GEN "$CONNB" server --addr $DST_IP \
@@ -809,22 +829,12 @@ conn_trial() {
 	sleep 1
 	s1=$(cpu_snap)
 	rx0=$(gw_rx)
-	if [[ -n ${BENCH_CONN_PERF:-} ]]; then
-		perf record -q -g -C $CPU_GW -o "$TMP/perf.data" -- \
-			sleep "$CONN_SECS" >/dev/null 2>&1 &
-		perf_pid=$!
-	fi
+	perf_start "$CONN_SECS"
 	out=$(nsx "$NS_CLI" taskset -c $CPU_GEN "$CONNB" client --src 10.0.1.10 \
 		--nsrc "$CONN_NSRC" --sports "$CONN_PORTS" --dst $DST_IP \
 		--port 8000 --nports 4 --seconds "$CONN_SECS" --conc "$CONN_CONC") ||
 		die "client failed"
-	if [[ -n ${perf_pid:-} ]]; then
-		wait "$perf_pid"
-		perf report -i "$TMP/perf.data" --no-children --sort comm,dso,sym -g none \
-			--percent-limit ${BENCH_PERF_LIMIT:-1} --stdio 2>/dev/null | grep -v '^#' |
-			grep "%" | head -${BENCH_PERF_LINES:-40} >&2
-		perf_pid=
-	fi
+	perf_report
 	sleep "$CONN_TAIL"
 	s3=$(cpu_snap)
 	rx1=$(gw_rx)
@@ -953,7 +963,6 @@ settle() {
 # to $CR_FILE.
 connrate_trial() {
 	local sys=$1 rate=$2 s0 s1 s3 rx0 rx1 out ok n gen_ns extra= expect=
-	local perf_pid=
 	connrate_lab_up "$sys" "$rate"
 	[[ $sys != route ]] &&
 		expect="--expect-src $GW_WAN_IP --expect-sports $CONN_PORTS"
@@ -962,11 +971,7 @@ connrate_trial() {
 	sleep 1
 	s1=$(cpu_snap)
 	rx0=$(gw_rx)
-	if [[ -n ${BENCH_CONN_PERF:-} ]]; then
-		perf record -q -g -C $CPU_GW -o "$TMP/perf.data" -- \
-			sleep "$((CR_SECS + CONN_TAIL))" >/dev/null 2>&1 &
-		perf_pid=$!
-	fi
+	perf_start "$((CR_SECS + CONN_TAIL))"
 	out=$("$CRB" "$NS_CLI" "$IF_CLI" "$NS_SRV" "$IF_SRV" --dmac "$LAN_MAC" \
 		--src 10.0.1.10 --nsrc "$CONN_NSRC" --dst $DST_IP --port 8000 \
 		--nports "$CR_DPORTS" --rate "$rate" --seconds "$CR_SECS" \
@@ -975,13 +980,7 @@ connrate_trial() {
 	sleep "$CONN_TAIL"
 	s3=$(cpu_snap)
 	rx1=$(gw_rx)
-	if [[ -n ${perf_pid:-} ]]; then
-		wait "$perf_pid"
-		perf report -i "$TMP/perf.data" --no-children --sort comm,dso,sym -g none \
-			--percent-limit ${BENCH_PERF_LIMIT:-1} --stdio 2>/dev/null | grep -v '^#' |
-			grep "%" | head -${BENCH_PERF_LINES:-40} >&2
-		perf_pid=
-	fi
+	perf_report
 	[[ $sys == bpfmasq* ]] && extra=" new_flows=$(bm_stat new_flows) lan_fastpath=$(bm_stat lan_fastpath) ports_exhausted=$(bm_stat drop_ports_exhausted) table_full=$(bm_stat drop_table_full)"
 	if [[ -n ${BENCH_DEBUG:-} ]]; then
 		{
