@@ -151,7 +151,7 @@ int masq_wan_out(struct __sk_buff *skb)
 			}
 		}
 	} else if (ret == PARSE_OK) {
-		ret = nat_out(skb, &p, &x, CREATE_TC, &v);
+		ret = nat_out(skb, st, &p, &x, CREATE_TC, &v);
 		if (ret == NAT_XLATE && v) {
 			ret = out_alg(skb, &p, &x);
 			if (ret == NAT_HELD) {
@@ -344,11 +344,10 @@ static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 	 * place.  ALG control connections are made and inspected there. */
 	if (alg_of_out(&p, &to_server) != ALG_NONE)
 		return XDP_PASS;
-	if (nat_out(ctx, &p, &x, open_new ? CREATE_XDP : CREATE_NONE,
-		    &v) != NAT_XLATE || !v || (v->flags & FLOW_SEQADJ))
-		return XDP_PASS;
 	st = state_get();
-	if (!st)
+	if (!st ||
+	    nat_out(ctx, st, &p, &x, open_new ? CREATE_XDP : CREATE_NONE,
+		    &v) != NAT_XLATE || !v || (v->flags & FLOW_SEQADJ))
 		return XDP_PASS;
 	nh = nh_get(ctx, &p, x.new_addr, p.key.daddr, v, st, false);
 	if (!nh || xdp_apply(ctx, &p, &x))
@@ -479,7 +478,7 @@ int masq_lan_hairpin(struct __sk_buff *skb)
 	    !port_is_nat(p.key.dport) || !is_internal(p.key.saddr, st->ext_addr))
 		return TC_ACT_OK;
 
-	ret = nat_out(skb, &p, &xo, CREATE_TC, &vo);
+	ret = nat_out(skb, st, &p, &xo, CREATE_TC, &vo);
 	if (ret == NAT_XLATE) {
 		/* From here on p is the packet as it comes back in; the
 		 * offsets tc_apply() needs are the same. */

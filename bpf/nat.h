@@ -346,18 +346,17 @@ static __always_inline bool may_open(const struct pkt *p)
 /*
  * Outbound (inside -> WAN).  With CREATE_NONE (the LAN fast path without
  * --lan-new) a packet without a flow is left for the slow path, which may
- * create one.
+ * create one.  st: the caller's state_get(), not NULL.
  */
-static __always_inline int nat_out(void *ctx, const struct pkt *p,
-				   struct xlate *x, enum nat_create create,
-				   struct flow_val **vp)
+static __always_inline int nat_out(void *ctx, const struct nat_state *st,
+				   const struct pkt *p, struct xlate *x,
+				   enum nat_create create, struct flow_val **vp)
 {
-	struct nat_state *st = state_get();
 	struct flow_key key;
 	struct flow_val *v;
 	int err;
 
-	if (!st || !is_internal(p->key.saddr, st->ext_addr))
+	if (!is_internal(p->key.saddr, st->ext_addr))
 		return NAT_PASS;
 	if (!st->ext_addr)
 		return -DROP_NO_EXT_ADDR;
