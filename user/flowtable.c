@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "flowtable.h"
+#include "util.h"
 
 #define NSEC_PER_SEC 1000000000ULL
 
@@ -18,10 +19,25 @@
  */
 #define BATCH_MAX 512
 
+/* Double the key and value arrays of a dump. */
+static int dump_grow(char **k, char **v, size_t *cap, size_t ksz, size_t vsz)
+{
+	char *nk = realloc(*k, 2 * *cap * ksz);
+	char *nv = nk ? realloc(*v, 2 * *cap * vsz) : NULL;
+
+	if (nk)
+		*k = nk;
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap *= 2;
+	return 0;
+}
+
 /*
  * A hash map into arrays, in batches of many entries per syscall (the
- * controller walks the tables every 2 s: per-entry syscalls dominated its
- * cost).  Kernels or maps without batch support, or a bucket larger than
+ * controller walks the tables every few seconds: per-entry syscalls
+ * dominated its cost).  Kernels or maps without batch support, or a bucket larger than
  * the buffer, fall back to get_next_key.  Deleting while walking would
  * restart get_next_key from the first key, so callers delete afterwards.
  */
@@ -33,17 +49,8 @@ static int map_dump_batch(int fd, size_t ksz, size_t vsz, char **k, char **v,
 	bool first = true;
 
 	for (;;) {
-		if (*cap - *cnt < 1024) {
-			char *nk = realloc(*k, 2 * *cap * ksz);
-			char *nv = nk ? realloc(*v, 2 * *cap * vsz) : NULL;
-
-			if (nk)
-				*k = nk;
-			if (!nv)
-				return -ENOMEM;
-			*v = nv;
-			*cap *= 2;
-		}
+		if (*cap - *cnt < 1024 && dump_grow(k, v, cap, ksz, vsz))
+			return -ENOMEM;
 		count = *cap - *cnt < BATCH_MAX ? *cap - *cnt : BATCH_MAX;
 		if (bpf_map_lookup_batch(fd, first ? NULL : &token, &token,
 					 *k + *cnt * ksz, *v + *cnt * vsz,
@@ -76,17 +83,8 @@ static int map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals,
 		goto done;
 	cnt = 0;
 	while (!bpf_map_get_next_key(fd, prevp, cur)) {
-		if (cnt == cap) {
-			char *nk = realloc(k, 2 * cap * ksz);
-			char *nv = nk ? realloc(v, 2 * cap * vsz) : NULL;
-
-			if (nk)
-				k = nk;
-			if (!nv)
-				goto nomem;
-			v = nv;
-			cap *= 2;
-		}
+		if (cnt == cap && dump_grow(&k, &v, &cap, ksz, vsz))
+			goto nomem;
 		/* An entry deleted under us by the data plane is skipped. */
 		if (!bpf_map_lookup_elem(fd, cur, v + cnt * vsz)) {
 			memcpy(k + cnt * ksz, cur, ksz);
@@ -265,12 +263,20 @@ static size_t endpoint_slot(const struct endpoint_set *s, __u64 w)
 	return i;
 }
 
-static int endpoint_set_init(struct endpoint_set *s, size_t n)
+/* Slots of an open-addressing table for n entries: at most half full. */
+static size_t table_size(size_t n)
 {
 	size_t size = 16;
 
 	while (size < 2 * n)
 		size *= 2;
+	return size;
+}
+
+static int endpoint_set_init(struct endpoint_set *s, size_t n)
+{
+	size_t size = table_size(n);
+
 	s->slot = calloc(size, sizeof(*s->slot));
 	s->mask = size - 1;
 	return s->slot ? 0 : -ENOMEM;
@@ -284,16 +290,6 @@ static void endpoint_add(struct endpoint_set *s, __u64 w)
 static bool endpoint_live(const struct endpoint_set *s, __u64 w)
 {
 	return s->slot[endpoint_slot(s, w)] == w;
-}
-
-/*
- * How long ago a binding was last used, as of now_ns.  The data plane keeps
- * stamping while the controller walks, so a stamp may be newer than now_ns:
- * that binding is young, not 584 years old.
- */
-static __u64 bind_age(const struct bind_val *bv, __u64 now_ns)
-{
-	return now_ns > bv->last_used_ns ? now_ns - bv->last_used_ns : 0;
 }
 
 /* Free bindings no live flow uses; the DIR_IN half goes last because it is
@@ -315,13 +311,13 @@ static int bindings_gc(int binds_fd, const struct endpoint_set *live,
 		__u64 e;
 
 		if (bv[i].flags & BIND_EXPECT) {
-			if (bind_age(&bv[i], now_ns) > EXPECT_TIMEOUT_NS &&
+			if (age_ns(bv[i].last_used_ns, now_ns) > EXPECT_TIMEOUT_NS &&
 			    !bpf_map_delete_elem(binds_fd, &bk[i]))
 				r->expectations_expired++;
 			continue;
 		}
 		if (bv[i].flags & BIND_STATIC ||
-		    bind_age(&bv[i], now_ns) < BIND_GRACE_NS)
+		    age_ns(bv[i].last_used_ns, now_ns) < BIND_GRACE_NS)
 			continue;
 		if (bk[i].dir == DIR_OUT)
 			e = endpoint_word(bk[i].proto, bk[i].addr, bk[i].port);
@@ -386,10 +382,8 @@ static long flow_index_find(const struct flow_index *x, const struct flow_key *k
 
 static int flow_index_build(const struct flow_dump *d, struct flow_index *x)
 {
-	size_t size = 16;
+	size_t size = table_size(d->n);
 
-	while (size < 2 * d->n)
-		size *= 2;
 	x->slot = calloc(size, sizeof(*x->slot));
 	if (!x->slot)
 		return -ENOMEM;
@@ -478,8 +472,7 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 		}
 		handled[t] = true;
 		c.in = d.vals[t];
-		if (now_ns > conn_last_seen(&c) &&
-		    now_ns - conn_last_seen(&c) >
+		if (age_ns(conn_last_seen(&c), now_ns) >
 		    (__u64)conn_timeout_s(&c, st) * NSEC_PER_SEC) {
 			/* The inbound half first: see delete_pair(). */
 			del[ndel++] = c.in_key;

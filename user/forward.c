@@ -276,7 +276,7 @@ void bindings_show(const struct instance *in, bool expectations)
 			jw_kv_string(&jw, "inside", inside);
 			jw_kv_string(&jw, "remote", remote);
 			if (expect)
-				jw_kv_uint(&jw, "age", (now - bv[i].last_used_ns) /
+				jw_kv_uint(&jw, "age", age_ns(bv[i].last_used_ns, now) /
 						       1000000000ULL);
 			jw_end_object(&jw);
 		} else {

@@ -277,7 +277,7 @@ static int show_conns(struct instance *in)
 	for (size_t i = 0; i < n; i++) {
 		char inside[24], outside[24], remote[24];
 		__u64 last = conn_last_seen(&c[i]);
-		__u64 idle = now > last ? (now - last) / NSEC_PER_SEC : 0;
+		__u64 idle = age_ns(last, now) / NSEC_PER_SEC;
 
 		fmt_endpoint(inside, c[i].out_key.saddr, c[i].out_key.sport);
 		fmt_endpoint(outside, c[i].out.nat_addr, c[i].out.nat_port);

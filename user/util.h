@@ -43,4 +43,12 @@ int ensure_bpffs(const char *dir);
 /* CLOCK_MONOTONIC_COARSE, the clock bpf_ktime_get_coarse_ns() reads. */
 uint64_t now_coarse_ns(void);
 
+/* How long before now a data-plane stamp was made.  The data plane keeps
+ * stamping after the controller read now, so a stamp may be newer: that
+ * is age 0, not 584 years. */
+static inline uint64_t age_ns(uint64_t stamp, uint64_t now)
+{
+	return now > stamp ? now - stamp : 0;
+}
+
 #endif
