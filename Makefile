@@ -107,7 +107,7 @@ BENCH_SKELS := $(BENCH_BPF:.bpf.o=.skel.h)
 $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c bench/bench.h bench/pace.bpf.h $(VMLINUX) | $(OUTPUT)/bench
+$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c bench/bench.h bench/pace.bpf.h bench/counters.bpf.h $(VMLINUX) | $(OUTPUT)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
 

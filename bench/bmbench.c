@@ -140,38 +140,24 @@ static int cmd_attach(const char *netns, const char *ifname, const char *dir,
 	return 0;
 }
 
-/* First field of /proc/PID/schedstat: ns the task ran on a CPU. */
-static __u64 task_cpu_ns(long pid)
+/* /proc/PID/schedstat: ns the task ran on a CPU (first field) and times
+ * it was run (third); zeros for no task. */
+static void task_sched(long pid, __u64 *ns, __u64 *runs)
 {
-	unsigned long long ns = 0;
+	unsigned long long run_ns = 0, wait, nruns = 0;
 	char path[64];
 	FILE *f;
 
-	if (pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%ld/schedstat", pid);
-	f = fopen(path, "r");
-	if (!f || fscanf(f, "%llu", &ns) != 1)
-		die("cannot read %s", path);
-	fclose(f);
-	return ns;
-}
-
-/* Third field of /proc/PID/schedstat: times the task was run on a CPU. */
-static __u64 task_runs(long pid)
-{
-	unsigned long long ns, wait, runs = 0;
-	char path[64];
-	FILE *f;
-
-	if (pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%ld/schedstat", pid);
-	f = fopen(path, "r");
-	if (!f || fscanf(f, "%llu %llu %llu", &ns, &wait, &runs) != 3)
-		die("cannot read %s", path);
-	fclose(f);
-	return runs;
+	if (pid > 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/schedstat", pid);
+		f = fopen(path, "r");
+		if (!f || fscanf(f, "%llu %llu %llu", &run_ns, &wait,
+				  &nruns) != 3)
+			die("cannot read %s", path);
+		fclose(f);
+	}
+	*ns = run_ns;
+	*runs = nruns;
 }
 
 static void sink_read(int fd, __u64 *cnt)
@@ -342,8 +328,7 @@ static int cmd_gen_skb(const char *netns, const char *ifname,
 	interval = o->rate ? 1000000000ULL / o->rate : 0;
 
 	sink_read(sink_fd, s0);
-	cpu0 = task_cpu_ns(o->napi);
-	runs0 = task_runs(o->napi);
+	task_sched(o->napi, &cpu0, &runs0);
 	t0 = now_ns();
 	while (seq < o->count) {
 		n = o->count - seq < batch ? o->count - seq : batch;
@@ -384,8 +369,7 @@ static int cmd_gen_skb(const char *netns, const char *ifname,
 	t1 = now_ns();
 	/* Let the last frames drain through the gateway. */
 	usleep(200000);
-	cpu1 = task_cpu_ns(o->napi);
-	runs1 = task_runs(o->napi);
+	task_sched(o->napi, &cpu1, &runs1);
 	sink_read(sink_fd, s1);
 
 	printf("sent=%llu gen_ns=%llu wall_ns=%llu late=%llu last_sport=%u "
@@ -449,8 +433,7 @@ static int cmd_gen(const char *netns, const char *ifname, const struct opts *o)
 	);
 
 	sink_read(sink_fd, s0);
-	cpu0 = task_cpu_ns(o->napi);
-	runs0 = task_runs(o->napi);
+	task_sched(o->napi, &cpu0, &runs0);
 	t0 = now_ns();
 	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.gen), &run);
 	t1 = now_ns();
@@ -458,8 +441,7 @@ static int cmd_gen(const char *netns, const char *ifname, const struct opts *o)
 		die("BPF_PROG_TEST_RUN (live frames) failed: %s", strerror(-err));
 	/* Let the last frames drain through the gateway. */
 	usleep(200000);
-	cpu1 = task_cpu_ns(o->napi);
-	runs1 = task_runs(o->napi);
+	task_sched(o->napi, &cpu1, &runs1);
 	sink_read(sink_fd, s1);
 
 	printf("sent=%llu gen_ns=%llu wall_ns=%llu late=%llu last_sport=%u "
@@ -511,8 +493,7 @@ static int cmd_count(const struct opts *o)
 		if (fd < 0)
 			die("no sink counters at %s: %s", path, strerror(errno));
 	}
-	cpu = task_cpu_ns(o->napi);
-	runs = task_runs(o->napi);
+	task_sched(o->napi, &cpu, &runs);
 	sink_read(fd, s);
 	printf("ok=%llu bad=%llu other=%llu napi_ns=%llu napi_runs=%llu\n",
 	       (unsigned long long)s[SINK_OK], (unsigned long long)s[SINK_BAD],

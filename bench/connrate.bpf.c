@@ -77,20 +77,7 @@ struct {
 	__type(value, struct cr_conn);
 } conns SEC(".maps");
 
-static __always_inline void count(__u32 idx)
-{
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		*c += 1;
-}
-
-static __always_inline __u16 fold(__u32 s)
-{
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return s;
-}
+#include "counters.bpf.h"
 
 /* Sum of the 10 16-bit words of an option-less IPv4 or TCP header. */
 static __always_inline __u32 sum20(const void *p)

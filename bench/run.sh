@@ -157,6 +157,23 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# rotated RUNS LABEL SYSTEMS CMD [ARG...]: RUNS rounds of "CMD SYSTEM
+# ARG..." for each word of SYSTEMS, the order rotated every round so that
+# drift on a shared machine spreads evenly over the systems.
+rotated() {
+	local runs=$1 label=$2 run sys
+	local -a order
+	read -ra order <<<"$3"
+	shift 3
+	for run in $(seq "$runs"); do
+		echo "# ${label}run $run/$runs" >&2
+		for sys in "${order[@]}"; do
+			"$1" "$sys" "${@:2}"
+		done
+		order=("${order[@]:1}" "${order[0]}")
+	done
+}
+
 # want PART: PART is to run (BENCH_ONLY empty or naming it).
 want() { [[ -z $ONLY || " $ONLY " == *" $1 "* ]]; }
 
@@ -372,15 +389,7 @@ if want cpu; then
 echo "# per packet: $RATE pps offered, $FLOWS UDP flows, 64-byte frames," \
 	"$SECS s x $RUNS runs per system"
 : >"$TMP/results"
-set -- $SYSTEMS
-for run in $(seq "$RUNS"); do
-	echo "# run $run/$RUNS" >&2
-	# Rotate the order so that drift on a shared machine spreads evenly.
-	for sys in "$@"; do
-		trial "$sys"
-	done
-	set -- "${@:2}" "$1"
-done
+rotated "$RUNS" "" "$SYSTEMS" trial
 
 for sys in $SYSTEMS; do
 	NS[$sys]=$(col "$sys" 2)
@@ -547,14 +556,7 @@ if want skb; then
 		"64-byte frames from a packet socket in the client ($SKB_GEN)," \
 		"$SECS s x $RUNS runs per system"
 	: >"$TMP/skb"
-	set -- $SYSTEMS
-	for run in $(seq "$RUNS"); do
-		echo "# skb run $run/$RUNS" >&2
-		for sys in "$@"; do
-			skb_trial "$sys"
-		done
-		set -- "${@:2}" "$1"
-	done
+	rotated "$RUNS" "skb " "$SYSTEMS" skb_trial
 	for sys in $SYSTEMS; do
 		SKB_NS[$sys]=$(awk -v s="$sys" '$1 == s { print $2 }' "$TMP/skb" | median)
 		SKB_PCT[$sys]=$(awk -v s="$sys" '$1 == s { print $3 }' "$TMP/skb" | median)
@@ -869,14 +871,7 @@ if want conn; then
 	# This script's own work (ip, ethtool, the /proc scans) stays off the
 	# gateway CPU: its children inherit the mask.
 	taskset -pc $CPU_GEN $$ >/dev/null
-	set -- $CONN_SYSTEMS
-	for run in $(seq "$CONN_RUNS"); do
-		echo "# conn run $run/$CONN_RUNS" >&2
-		for sys in "$@"; do
-			conn_trial "$sys"
-		done
-		set -- "${@:2}" "$1"
-	done
+	rotated "$CONN_RUNS" "conn " "$CONN_SYSTEMS" conn_trial
 	taskset -pc "0-$(($(nproc) - 1))" $$ >/dev/null
 	ccol() { awk -v s="$1" -v c="$2" '$1 == s { print $c }' "$TMP/conn" | median; }
 	declare -A CPS CNS CBUSY CPK CCTL
@@ -1019,14 +1014,8 @@ if want connrate; then
 	: >"$TMP/connrate"
 	taskset -pc $CPU_GEN $$ >/dev/null
 	for rate in $CR_RATES; do
-		set -- $CONN_SYSTEMS
-		for run in $(seq "$CR_RUNS"); do
-			echo "# connrate $rate conn/s, run $run/$CR_RUNS" >&2
-			for sys in "$@"; do
-				connrate_trial "$sys" "$rate"
-			done
-			set -- "${@:2}" "$1"
-		done
+		rotated "$CR_RUNS" "connrate $rate conn/s, " "$CONN_SYSTEMS" \
+			connrate_trial "$rate"
 	done
 	taskset -pc "0-$(($(nproc) - 1))" $$ >/dev/null
 	# Median of column C of SYSTEM's runs at RATE.
