@@ -354,13 +354,15 @@ check_transfers() {
 	done
 	head -c 2097152 /dev/urandom > "$LAB_TMP/up.bin"
 	want=$(sha256sum < "$LAB_TMP/up.bin")
-	got=$(nsx cli1 socat -T 10 -t 10 STDIO \
+	nsx cli1 socat -T 10 -t 10 STDIO \
 		TCP4:$INET:9000,connect-timeout=3,shut-down \
-		< "$LAB_TMP/up.bin" 2>"$LAB_TMP/up.err" | sha256sum)
+		< "$LAB_TMP/up.bin" 2>"$LAB_TMP/up.err" >"$LAB_TMP/echoed.bin"
+	c=$?
+	got=$(sha256sum < "$LAB_TMP/echoed.bin")
 	if [[ $got == "$want" ]]; then
 		pass ${p}_echo_2mib
 	else
-		fail ${p}_echo_2mib "2 MiB echoed through the NAT differs: $(cat "$LAB_TMP/up.err")"
+		fail ${p}_echo_2mib "2 MiB echoed through the NAT differs: $(stat -c %s "$LAB_TMP/echoed.bin") bytes back, socat status $c, first difference at $(cmp "$LAB_TMP/up.bin" "$LAB_TMP/echoed.bin" 2>&1 | head -n 1) $(cat "$LAB_TMP/up.err")"
 	fi
 }
 
