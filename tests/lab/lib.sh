@@ -331,11 +331,11 @@ srv_udp_echo() {
 	wait_until 5 listening srv udp "$INET:$port"
 }
 
-# srv_tcp_echo [PORT]: TCP echo on 198.51.100.1 (default port 9000).
+# srv_tcp_echo [PORT]: TCP echo (tcpecho.py) on 198.51.100.1 (default port 9000).
 srv_tcp_echo() {
 	local port=${1:-9000}
-	lab_bg srv "$LAB_TMP/tcpecho$port.log" socat \
-		TCP4-LISTEN:"$port",bind=$INET,reuseaddr,fork PIPE
+	lab_bg srv "$LAB_TMP/tcpecho$port.log" "$PY" "$LAB_REPO/tests/lab/tcpecho.py" \
+		$INET "$port"
 	wait_until 5 listening srv tcp "$INET:$port"
 }
 
@@ -363,7 +363,20 @@ check_transfers() {
 		pass ${p}_echo_2mib
 	else
 		fail ${p}_echo_2mib "2 MiB echoed through the NAT differs: $(stat -c %s "$LAB_TMP/echoed.bin") bytes back, socat status $c, first difference at $(cmp "$LAB_TMP/up.bin" "$LAB_TMP/echoed.bin" 2>&1 | head -n 1) $(cat "$LAB_TMP/up.err")"
+		echo_diagnostics
 	fi
+}
+
+# echo_diagnostics: what a stalled echo left behind (non-zero counters,
+# the server's sockets, the veths' XDP drops).
+echo_diagnostics() {
+	local n
+	is_bpfmasq && bm stats wan0 2>&1 | grep -v ' 0$' | sed 's/^/  # stats: /'
+	nsx srv ss -tni "( sport = :9000 )" 2>&1 | sed 's/^/  # srv: /'
+	for n in gw sw; do
+		nsx $n ip -s link 2>&1 | grep -A7 -E '^[0-9]+: (lan0|wan0|p[0-9])' |
+			sed "s/^/  # $n: /"
+	done
 }
 
 # ---- clients -------------------------------------------------------------

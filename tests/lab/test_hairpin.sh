@@ -22,7 +22,7 @@ lab_standard || { fail hairpin_topology "could not build the lab"; exit 1; }
 # echoes, UDP 5353 says whom it sees.
 lab_bg cli2 "$LAB_TMP/tcpsrv.log" socat TCP4-LISTEN:8080,reuseaddr,fork \
 	SYSTEM:'echo peer $SOCAT_PEERADDR $SOCAT_PEERPORT'
-lab_bg cli2 "$LAB_TMP/echosrv.log" socat TCP4-LISTEN:9000,reuseaddr,fork PIPE
+lab_bg cli2 "$LAB_TMP/echosrv.log" "$PY" "$LAB_REPO/tests/lab/tcpecho.py" 0.0.0.0 9000
 cat > "$LAB_TMP/udpsrv.py" <<'EOF'
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

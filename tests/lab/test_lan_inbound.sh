@@ -16,7 +16,7 @@ lab_standard || { fail laninbound_topology "could not build the lab"; exit 1; }
 # its NAPI (bpfmasq's documented requirement for a veth LAN).
 napi_on sw p0
 srv_nginx || { fail laninbound_nginx "nginx did not start on srv"; exit 1; }
-srv_tcp_echo 9000 || { fail laninbound_echo_server "socat did not start on srv"; exit 1; }
+srv_tcp_echo 9000 || { fail laninbound_echo_server "the TCP echo server did not start on srv"; exit 1; }
 nat_up --lan lan0 --lan-inbound ||
 	{ fail laninbound_up "NAT with --lan lan0 --lan-inbound did not come up"; exit 1; }
 

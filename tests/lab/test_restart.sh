@@ -11,7 +11,7 @@ fi
 
 lab_standard || { fail restart_topology "could not build the lab"; exit 1; }
 srv_nginx || { fail restart_nginx "nginx did not start on srv"; exit 1; }
-srv_tcp_echo 9000 || { fail restart_echo_server "socat did not start on srv"; exit 1; }
+srv_tcp_echo 9000 || { fail restart_echo_server "the TCP echo server did not start on srv"; exit 1; }
 nat_up || { fail restart_up "bpfmasq up failed"; exit 1; }
 
 # A long-lived TCP connection: cli1's socat reads lines from a fifo that
