@@ -753,12 +753,13 @@ int main(int argc, char **argv)
 		fill(skel);
 		hot_flows(bpf_map__fd(skel->maps.flows));
 		if (getenv("MICRO_PROFILE")) {
-			/* Only the hot fast path, for perf record. */
-			int w, k;
+			/* Only the hot fast path, MICRO_PROFILE rounds of it
+			 * (at least 20), for perf record. */
+			int w, k, rounds = atoi(getenv("MICRO_PROFILE"));
 
 			hold(bpf_program__fd(skel->progs.masq_lan_fast),
 			     HOLD_LAN_FAST);
-			for (k = 0; k < 20; k++)
+			for (k = 0; k < (rounds > 20 ? rounds : 20); k++)
 				printf("lan_fast hot %.0f\n",
 				       measure_hot(bpf_program__fd(skel->progs.masq_lan_fast),
 						   XDP_REDIRECT, &w) - hot_xdp);
