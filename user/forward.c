@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,22 @@ static int open_up(const char *ifname, struct instance *in, struct nat_state *st
 	return 0;
 }
 
+/*
+ * Would bpfmasq masquerade this inside host?  A forward's target must be
+ * one: its replies are translated by the rules that translate its own
+ * connections, and with --internal a host outside the prefixes would
+ * answer from its private address.
+ */
+static bool masqueraded(const struct instance *in, __be32 addr, __be32 ext)
+{
+	struct internal_key k = { .prefixlen = 32, .addr = addr };
+	__u8 v;
+
+	if (in->cfg.cfg_match_all_sources)
+		return addr != ext;
+	return !bpf_map_lookup_elem(in->internal_fd, &k, &v);
+}
+
 static int forward_add(int argc, char **argv)
 {
 	struct bind_key kin = { .dir = DIR_IN }, kout = { .dir = DIR_OUT };
@@ -120,6 +137,11 @@ static int forward_add(int argc, char **argv)
 		return 1;
 	if (!st.ext_addr) {
 		p_err("%s has no external address now; add one first", argv[1]);
+		goto out;
+	}
+	if (!masqueraded(&in, vin.addr, st.ext_addr)) {
+		p_err("%s is not an inside host of %s (outside its --internal prefixes): its replies would leave untranslated; forward to an inside host, or bring %s up with an --internal prefix that holds it",
+		      fmt_addr(a, vin.addr), argv[1], argv[1]);
 		goto out;
 	}
 	kin.addr = st.ext_addr;

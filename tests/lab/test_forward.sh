@@ -148,5 +148,29 @@ check fwd_tcp_closed_after_del "srv still reaches the inside server after del" \
 check fwd_list_empty "forward list still shows a forward after del" \
 	eval '! bm forward list wan0 | grep -q 10.0.1.2'
 
+# With --internal, a forward may only lead to a host bpfmasq masquerades:
+# replies of any other host would leave from its private address.
+bm down wan0 >/dev/null 2>&1
+if nat_up --internal 10.0.1.2/32; then
+	bm forward add wan0 tcp 8080 10.0.1.3:8080 >"$LAB_TMP/out" 2>"$LAB_TMP/err"
+	rc=$?
+	if ((rc != 0)) && (($(grep -c . "$LAB_TMP/err") == 1)) &&
+	   grep -q -- '--internal' "$LAB_TMP/err" &&
+	   ! bm forward list wan0 | grep -q 10.0.1.3; then
+		pass fwd_target_outside_internal_refused
+		note "$(cat "$LAB_TMP/err")"
+	else
+		fail fwd_target_outside_internal_refused "status $rc, stderr '$(tr '\n' '|' <"$LAB_TMP/err")'"
+	fi
+	if bm forward add wan0 tcp 8080 10.0.1.2:8080 >"$LAB_TMP/fa.out" 2>&1 &&
+	   [[ $(tcp_peer 8080) == "peer $INET" ]]; then
+		pass fwd_target_inside_internal_works
+	else
+		fail fwd_target_inside_internal_works "$(cat "$LAB_TMP/fa.out")"
+	fi
+else
+	fail fwd_internal_up "up wan0 --internal 10.0.1.2/32 failed: $(cat "$LAB_TMP/up.err")"
+fi
+
 ((LAB_FAILS)) && show_ctl_log
 lab_done
