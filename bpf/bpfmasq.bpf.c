@@ -63,7 +63,8 @@ static __always_inline void report_exhausted(struct __sk_buff *skb,
 	__u32 len = p->l4_off - p->l3_off + 8;
 	struct bpfmasq_event *ev;
 
-	if (len > EV_QUOTE_MAX)
+	/* (Never below 28: the bound the verifier needs to see.) */
+	if (len < sizeof(struct iphdr) + 8 || len > EV_QUOTE_MAX)
 		return;
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev)

@@ -147,8 +147,10 @@ static __always_inline int icmp_error_xlate(void *ctx, bool xdp, void *data,
 	__u32 icmp_len = p->tot_len - (p->l4_off - p->l3_off);
 	__u32 inner_l3 = p->l4_off + sizeof(struct icmphdr);
 	__u32 inner_l4, addr_off, port_off, l4csum_off = 0;
-	struct iphdr *outer = data + p->l3_off;
-	struct icmphdr *icmp = data + p->l4_off;
+	/* Masked like every offset here, so that the verifier sees the
+	 * pointers bounded whatever register or stack slot they come from. */
+	struct iphdr *outer = data + (p->l3_off & 0xff);
+	struct icmphdr *icmp = data + (p->l4_off & 0xff);
 	struct iphdr *inner = data + (inner_l3 & 0xff);
 	struct flow_key key = {};
 	struct flow_val *v;
