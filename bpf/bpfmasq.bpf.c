@@ -335,6 +335,7 @@ static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 	struct xlate x = {};
 	struct pkt p = {};
 	bool to_server;
+	int ret;
 
 	/* A partial checksum cannot survive the redirect (the frame loses
 	 * its skb); the TC slow path completes it. */
@@ -346,9 +347,12 @@ static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 	if (alg_of_out(&p, &to_server) != ALG_NONE)
 		return XDP_PASS;
 	st = state_get();
-	if (!st ||
-	    nat_out(ctx, st, &p, &x, open_new ? CREATE_XDP : CREATE_NONE,
-		    &v) != NAT_XLATE || !v || (v->flags & FLOW_SEQADJ))
+	if (!st)
+		return XDP_PASS;
+	ret = nat_out_flow(st, &p, &x, &v);
+	if (ret != NAT_XLATE && open_new)
+		ret = nat_out(ctx, st, &p, &x, CREATE_XDP, &v);
+	if (ret != NAT_XLATE || !v || (v->flags & FLOW_SEQADJ))
 		return XDP_PASS;
 	nh = nh_get(ctx, &p, x.new_addr, p.key.daddr, v, st, false);
 	if (!nh || xdp_apply(ctx, &p, &x))

@@ -344,6 +344,31 @@ static __always_inline bool may_open(const struct pkt *p)
 }
 
 /*
+ * Outbound through a flow that exists, or NAT_PASS.  The flow's source was
+ * judged when it opened, so the --internal prefixes are not asked again:
+ * the LAN fast path pays for the prefix trie only when a flow may open.
+ */
+static __always_inline int nat_out_flow(const struct nat_state *st,
+					const struct pkt *p, struct xlate *x,
+					struct flow_val **vp)
+{
+	struct flow_key key = p->key;
+	struct flow_val *v;
+
+	/* (The gateway's own packets have no flow of ours.) */
+	if (!st->ext_addr || p->key.saddr == st->ext_addr || !p->has_ports ||
+	    p->later_fragment)
+		return NAT_PASS;
+	key.dir = DIR_OUT;
+	v = bpf_map_lookup_elem(&flows, &key);
+	if (!v)
+		return NAT_PASS;
+	xlate_fill(x, p, true, v);
+	*vp = v;
+	return NAT_XLATE;
+}
+
+/*
  * Outbound (inside -> WAN).  With CREATE_NONE (the LAN fast path without
  * --lan-new) a packet without a flow is left for the slow path, which may
  * create one.  st: the caller's state_get(), not NULL.

@@ -1645,6 +1645,41 @@ static const struct step internal[] = {
 	},
 };
 
+/* The LAN fast path with --internal 10.0.0.0/24: a flow's packets are
+ * translated without the prefix trie, which only judges new flows. */
+static const struct step lan_fast_internal[] = {
+	{
+		.name = "a source outside the prefixes passes, creates nothing",
+		.prog = LAN_FAST,
+		.in = TCP(OUTSIDER, 40000, REM, 80, F_ACK, .payload = 64),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "slow path creates the flow of an inside source",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "its next packet: translated and redirected",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, REM, 80, F_ACK, .payload = 64),
+		.verdict = XDP_REDIRECT,
+		.out = TCP(EXT, V0, REM, 80, F_ACK, .payload = 64, .ttl = 63,
+			   .wan_macs = true),
+		.cnt = { OUT_XLATED, { CNT_LAN_FASTPATH, 1 } },
+	}, {
+		.name = "the outside source still passes untouched",
+		.prog = LAN_FAST,
+		.in = TCP(OUTSIDER, 40000, REM, 80, F_ACK, .payload = 64),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(2),
+	},
+};
+
 /* The WAN guard: nobody may route straight at an inside address. */
 static const struct step guard[] = {
 	{
@@ -2618,6 +2653,8 @@ static const struct group groups[] = {
 	{ .name = "guard", .needs_net = true, STEPS(guard) },
 	{ .name = "lan-fast", .needs_net = true, .wan_ifindex = true,
 	  STEPS(lan_fast) },
+	{ .name = "lan-fast-internal", .internal = true, .needs_net = true,
+	  .wan_ifindex = true, STEPS(lan_fast_internal) },
 	{ .name = "lan-fast-off", .needs_net = true, STEPS(lan_fast_off) },
 	{ .name = "lan-inbound", .needs_net = true, .wan_ifindex = true,
 	  .lan_inbound = true, STEPS(lan_inbound) },
