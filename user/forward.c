@@ -140,8 +140,12 @@ static int forward_add(int argc, char **argv)
 		goto out;
 	}
 	if (!masqueraded(&in, vin.addr, st.ext_addr)) {
-		p_err("%s is not an inside host of %s (outside its --internal prefixes): its replies would leave untranslated; forward to an inside host, or bring %s up with an --internal prefix that holds it",
-		      fmt_addr(a, vin.addr), argv[1], argv[1]);
+		if (in.cfg.cfg_match_all_sources)
+			p_err("%s is the external address of %s; forward to an inside host",
+			      fmt_addr(a, vin.addr), argv[1]);
+		else
+			p_err("%s is not an inside host of %s (outside its --internal prefixes): its replies would leave untranslated; forward to an inside host, or bring %s up with an --internal prefix that holds it",
+			      fmt_addr(a, vin.addr), argv[1], argv[1]);
 		goto out;
 	}
 	kin.addr = st.ext_addr;

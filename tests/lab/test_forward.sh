@@ -148,6 +148,15 @@ check fwd_tcp_closed_after_del "srv still reaches the inside server after del" \
 check fwd_list_empty "forward list still shows a forward after del" \
 	eval '! bm forward list wan0 | grep -q 10.0.1.2'
 
+# A forward leads to an inside host, never to the gateway's own address.
+if bm forward add wan0 tcp 8081 $WAN_GW:80 >"$LAB_TMP/out" 2>"$LAB_TMP/err"; then
+	fail fwd_target_external_refused "forward to $WAN_GW was added"
+elif (($(grep -c . "$LAB_TMP/err") == 1)) && grep -q 'external address' "$LAB_TMP/err"; then
+	pass fwd_target_external_refused
+else
+	fail fwd_target_external_refused "stderr '$(tr '\n' '|' <"$LAB_TMP/err")'"
+fi
+
 # With --internal, a forward may only lead to a host bpfmasq masquerades:
 # replies of any other host would leave from its private address.
 bm down wan0 >/dev/null 2>&1
