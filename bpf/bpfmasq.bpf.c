@@ -152,7 +152,9 @@ int masq_wan_out(struct __sk_buff *skb)
 			}
 		}
 	} else if (ret == PARSE_OK) {
-		ret = nat_out(skb, st, &p, &x, CREATE_TC, &v);
+		ret = nat_out_flow(st, &p, &x, &v);
+		if (ret != NAT_XLATE)
+			ret = nat_out(skb, st, &p, &x, CREATE_TC, &v);
 		if (ret == NAT_XLATE && v) {
 			ret = out_alg(skb, &p, &x);
 			if (ret == NAT_HELD) {

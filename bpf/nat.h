@@ -346,7 +346,8 @@ static __always_inline bool may_open(const struct pkt *p)
 /*
  * Outbound through a flow that exists, or NAT_PASS.  The flow's source was
  * judged when it opened, so the --internal prefixes are not asked again:
- * the LAN fast path pays for the prefix trie only when a flow may open.
+ * the fast paths pay for the prefix trie only when a flow may open:
+ * nat_out_flow() first, nat_out() when it finds none.
  */
 static __always_inline int nat_out_flow(const struct nat_state *st,
 					const struct pkt *p, struct xlate *x,
@@ -357,7 +358,8 @@ static __always_inline int nat_out_flow(const struct nat_state *st,
 
 	/* (The gateway's own packets have no flow of ours.) */
 	if (!st->ext_addr || p->key.saddr == st->ext_addr || !p->has_ports ||
-	    p->later_fragment)
+	    p->later_fragment ||
+	    (p->key.proto == IPPROTO_ICMP && !p->is_echo_request))
 		return NAT_PASS;
 	key.dir = DIR_OUT;
 	v = bpf_map_lookup_elem(&flows, &key);
