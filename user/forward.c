@@ -99,9 +99,9 @@ static int open_up(const char *ifname, struct instance *in, struct nat_state *st
 
 /*
  * Would bpfmasq masquerade this inside host?  A forward's target must be
- * one: its replies are translated by the rules that translate its own
- * connections, and with --internal a host outside the prefixes would
- * answer from its private address.
+ * one: with --internal, a host outside the prefixes would open its own
+ * connections, and send its replies' later fragments, from its private
+ * address.
  */
 static bool masqueraded(const struct instance *in, __be32 addr, __be32 ext)
 {
@@ -144,7 +144,7 @@ static int forward_add(int argc, char **argv)
 			p_err("%s is the external address of %s; forward to an inside host",
 			      fmt_addr(a, vin.addr), argv[1]);
 		else
-			p_err("%s is not an inside host of %s (outside its --internal prefixes): its replies would leave untranslated; forward to an inside host, or bring %s up with an --internal prefix that holds it",
+			p_err("%s is not an inside host of %s (outside its --internal prefixes): its traffic would leave untranslated; forward to an inside host, or bring %s up with an --internal prefix that holds it",
 			      fmt_addr(a, vin.addr), argv[1], argv[1]);
 		goto out;
 	}
