@@ -152,9 +152,7 @@ int masq_wan_out(struct __sk_buff *skb)
 			}
 		}
 	} else if (ret == PARSE_OK) {
-		ret = nat_out_flow(st, &p, &x, &v);
-		if (ret != NAT_XLATE)
-			ret = nat_out(skb, st, &p, &x, CREATE_TC, &v);
+		ret = nat_out(skb, st, &p, &x, CREATE_TC, &v);
 		if (ret == NAT_XLATE && v) {
 			ret = out_alg(skb, &p, &x);
 			if (ret == NAT_HELD) {
@@ -337,7 +335,6 @@ static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 	struct xlate x = {};
 	struct pkt p = {};
 	bool to_server;
-	int ret;
 
 	/* A partial checksum cannot survive the redirect (the frame loses
 	 * its skb); the TC slow path completes it. */
@@ -351,10 +348,8 @@ static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 	st = state_get();
 	if (!st)
 		return XDP_PASS;
-	ret = nat_out_flow(st, &p, &x, &v);
-	if (ret != NAT_XLATE && open_new)
-		ret = nat_out(ctx, st, &p, &x, CREATE_XDP, &v);
-	if (ret != NAT_XLATE || !v || (v->flags & FLOW_SEQADJ))
+	if (nat_out(ctx, st, &p, &x, open_new ? CREATE_XDP : CREATE_NONE,
+		    &v) != NAT_XLATE || !v || (v->flags & FLOW_SEQADJ))
 		return XDP_PASS;
 	nh = nh_get(ctx, &p, x.new_addr, p.key.daddr, v, st, false);
 	if (!nh || xdp_apply(ctx, &p, &x))
@@ -485,7 +480,8 @@ int masq_lan_hairpin(struct __sk_buff *skb)
 	    !port_is_nat(p.key.dport) || !is_internal(p.key.saddr, st->ext_addr))
 		return TC_ACT_OK;
 
-	ret = nat_out(skb, st, &p, &xo, CREATE_TC, &vo);
+	/* The source was judged above. */
+	ret = nat_out_open(skb, st, &p, &xo, CREATE_TC, &vo);
 	if (ret == NAT_XLATE) {
 		/* From here on p is the packet as it comes back in; the
 		 * offsets tc_apply() needs are the same. */

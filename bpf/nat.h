@@ -343,12 +343,14 @@ static __always_inline bool may_open(const struct pkt *p)
 	return (p->tcp_seen & (SEEN_SYN | SEEN_RST)) == SEEN_SYN;
 }
 
-/*
- * Outbound through a flow that exists, or NAT_PASS.  The flow's source was
- * judged when it opened, so the --internal prefixes are not asked again:
- * the fast paths pay for the prefix trie only when a flow may open:
- * nat_out_flow() first, nat_out() when it finds none.
- */
+/* Does the packet have a flow key: TCP, UDP, or an ICMP echo request? */
+static __always_inline bool flow_keyed(const struct pkt *p)
+{
+	return p->has_ports &&
+	       (p->key.proto != IPPROTO_ICMP || p->is_echo_request);
+}
+
+/* Outbound through a flow that exists, or NAT_PASS. */
 static __always_inline int nat_out_flow(const struct nat_state *st,
 					const struct pkt *p, struct xlate *x,
 					struct flow_val **vp)
@@ -357,9 +359,8 @@ static __always_inline int nat_out_flow(const struct nat_state *st,
 	struct flow_val *v;
 
 	/* (The gateway's own packets have no flow of ours.) */
-	if (!st->ext_addr || p->key.saddr == st->ext_addr || !p->has_ports ||
-	    p->later_fragment ||
-	    (p->key.proto == IPPROTO_ICMP && !p->is_echo_request))
+	if (!st->ext_addr || p->key.saddr == st->ext_addr ||
+	    p->later_fragment || !flow_keyed(p))
 		return NAT_PASS;
 	key.dir = DIR_OUT;
 	v = bpf_map_lookup_elem(&flows, &key);
@@ -371,13 +372,15 @@ static __always_inline int nat_out_flow(const struct nat_state *st,
 }
 
 /*
- * Outbound (inside -> WAN).  With CREATE_NONE (the LAN fast path without
- * --lan-new) a packet without a flow is left for the slow path, which may
- * create one.  st: the caller's state_get(), not NULL.
+ * Outbound, from a source not yet judged: an inside host's packet is
+ * translated through its flow, which it may open (create: CREATE_TC or
+ * CREATE_XDP); anything else passes or is a drop reason.  Callers that
+ * judged the source themselves (hairpin) call it directly.
  */
-static __always_inline int nat_out(void *ctx, const struct nat_state *st,
-				   const struct pkt *p, struct xlate *x,
-				   enum nat_create create, struct flow_val **vp)
+static __always_inline int nat_out_open(void *ctx, const struct nat_state *st,
+					const struct pkt *p, struct xlate *x,
+					enum nat_create create,
+					struct flow_val **vp)
 {
 	struct flow_key key;
 	struct flow_val *v;
@@ -395,16 +398,13 @@ static __always_inline int nat_out(void *ctx, const struct nat_state *st,
 		*vp = NULL;
 		return NAT_XLATE;
 	}
-	if (!p->has_ports ||
-	    (p->key.proto == IPPROTO_ICMP && !p->is_echo_request))
+	if (!flow_keyed(p))
 		return -DROP_UNSUPPORTED_PROTO;
 
 	key = p->key;
 	key.dir = DIR_OUT;
 	v = bpf_map_lookup_elem(&flows, &key);
 	if (!v) {
-		if (create == CREATE_NONE)
-			return NAT_PASS;
 		if (!may_open(p))
 			return -DROP_TCP_NOT_SYN;
 		err = flow_create_out(ctx, &key, st->ext_addr, p->tcp_seen,
@@ -418,6 +418,27 @@ static __always_inline int nat_out(void *ctx, const struct nat_state *st,
 	xlate_fill(x, p, true, v);
 	*vp = v;
 	return NAT_XLATE;
+}
+
+/*
+ * Outbound (inside -> WAN).  A flow's source was judged when it opened, so
+ * the flow is looked for first and the --internal prefix trie (a helper
+ * call) is asked only when there is none.  With CREATE_NONE (the LAN fast
+ * path without --lan-new) a packet without a flow is left for the slow
+ * path, which may create one.  st: the caller's state_get(), not NULL.
+ * (Inside nat_out_open() the flow-first order put masq_lan_hairpin over
+ * the verifier's 512-byte stack; a miss looks once more there, which is
+ * little next to judging the source and opening a flow.)
+ */
+static __always_inline int nat_out(void *ctx, const struct nat_state *st,
+				   const struct pkt *p, struct xlate *x,
+				   enum nat_create create, struct flow_val **vp)
+{
+	int ret = nat_out_flow(st, p, x, vp);
+
+	if (ret == NAT_XLATE || create == CREATE_NONE)
+		return ret;
+	return nat_out_open(ctx, st, p, x, create, vp);
 }
 
 /*

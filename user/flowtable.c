@@ -37,8 +37,8 @@ static int dump_grow(char **k, char **v, size_t *cap, size_t ksz, size_t vsz)
 /*
  * A hash map into arrays, in batches of many entries per syscall (the
  * controller walks the tables every few seconds: per-entry syscalls
- * dominated its cost).  Kernels or maps without batch support, or a bucket larger than
- * the buffer, fall back to get_next_key.  Deleting while walking would
+ * dominated its cost).  Kernels or maps without batch support, or a
+ * bucket larger than the buffer, fall back to get_next_key.  Deleting while walking would
  * restart get_next_key from the first key, so callers delete afterwards.
  */
 static int map_dump_batch(int fd, size_t ksz, size_t vsz, char **k, char **v,
