@@ -334,20 +334,27 @@ bm_stat() {
 		sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
 }
 
+# warm_and_run GEN WHAT: GEN (gen or skb_gen) sends every flow's first
+# packets (conntrack entries, bpfmasq flows), then the offered rate for
+# SECS.  Sets the caller's out (GEN's output) and extra (bpfmasq: the
+# frames its fast path took).
+warm_and_run() {
+	local g=$1 fp0
+	"$g" 20000 $((FLOWS * 4)) >/dev/null || die "warm-up failed"
+	[[ $sys == bpfmasq ]] && fp0=$(bm_stat lan_fastpath)
+	out=$("$g" "$RATE" $((RATE * SECS)) --napi "$GW_NAPI") ||
+		die "$2 failed"
+	[[ $sys == bpfmasq ]] &&
+		extra=" fastpath=$(($(bm_stat lan_fastpath) - fp0))"
+	return 0
+}
+
 # trial SYSTEM: build the lab, warm the flows up, measure once.
 # Appends "SYSTEM ns_per_pkt delivered_pct" to $TMP/results.
 trial() {
-	local sys=$1 out ok sent napi fp0 fp1 extra=
+	local sys=$1 out ok sent napi extra=
 	lab_up "$sys"
-	# First packets of every flow: conntrack entries, bpfmasq flows.
-	gen 20000 $((FLOWS * 4)) >/dev/null || die "warm-up failed"
-	[[ $sys == bpfmasq ]] && fp0=$(bm_stat lan_fastpath)
-	out=$(gen "$RATE" $((RATE * SECS)) --napi "$GW_NAPI") ||
-		die "generator failed"
-	if [[ $sys == bpfmasq ]]; then
-		fp1=$(bm_stat lan_fastpath)
-		extra=" fastpath=$((fp1 - fp0))"
-	fi
+	warm_and_run gen "generator"
 	if [[ -n ${BENCH_DEBUG:-} ]]; then
 		{
 			nsx "$NS_GW" ethtool -S "$IF_LAN" | grep -v ': 0$'
@@ -501,7 +508,7 @@ skb_gen() {
 # skb_trial SYSTEM: fresh lab, warm-up, one measured run.  Appends
 # "SYSTEM ns_per_pkt delivered_pct pkts_per_napi_run" to $TMP/skb.
 skb_trial() {
-	local sys=$1 out ok sent napi runs fp0 fp1 extra= q
+	local sys=$1 out ok sent napi runs extra= q
 	lab_up "$sys"
 	# TSO off on the client's veth: veth hands a frame to the gateway
 	# LAN's NAPI ring only if it could be GROed (TSO off on the sender,
@@ -513,15 +520,7 @@ skb_trial() {
 	nsx "$NS_CLI" tc qdisc replace dev "$IF_CLI" root pfifo limit 1000 ||
 		die "cannot give the client's veth a qdisc"
 	[[ $SKB_GEN == trafgen ]] && skb_trafgen_cfg >"$TMP/skb.cfg"
-	# First packets of every flow: conntrack entries, bpfmasq flows.
-	skb_gen 20000 $((FLOWS * 4)) >/dev/null || die "warm-up failed"
-	[[ $sys == bpfmasq ]] && fp0=$(bm_stat lan_fastpath)
-	out=$(skb_gen "$RATE" $((RATE * SECS)) --napi "$GW_NAPI") ||
-		die "skb generator failed"
-	if [[ $sys == bpfmasq ]]; then
-		fp1=$(bm_stat lan_fastpath)
-		extra=" fastpath=$((fp1 - fp0))"
-	fi
+	warm_and_run skb_gen "skb generator"
 	q=$(nsx "$NS_CLI" tc -s qdisc show dev "$IF_CLI" | sed -n \
 		's/.*(dropped \([0-9]*\), overlimits [0-9]* requeues \([0-9]*\)).*/qdisc_drops=\1 requeues=\2/p')
 	if [[ -n ${BENCH_DEBUG:-} ]]; then
