@@ -331,7 +331,8 @@ srv_udp_echo() {
 	wait_until 5 listening srv udp "$INET:$port"
 }
 
-# srv_tcp_echo [PORT]: TCP echo (tcpecho.py) on 198.51.100.1 (default port 9000).
+# srv_tcp_echo [PORT]: TCP echo (tcpecho.py) on 198.51.100.1 (default port
+# 9000).
 srv_tcp_echo() {
 	local port=${1:-9000}
 	lab_bg srv "$LAB_TMP/tcpecho$port.log" "$PY" "$LAB_REPO/tests/lab/tcpecho.py" \
@@ -367,8 +368,8 @@ check_transfers() {
 	fi
 }
 
-# echo_diagnostics: what a stalled echo left behind (non-zero counters,
-# the server's sockets, the veths' XDP drops).
+# echo_diagnostics: what a stalled echo left behind (bpfmasq's non-zero
+# counters, the server's sockets, the veths' packet and drop counters).
 echo_diagnostics() {
 	local n
 	is_bpfmasq && bm stats wan0 2>&1 | grep -v ' 0$' | sed 's/^/  # stats: /'
