@@ -80,7 +80,8 @@ install: $(OUTPUT)/bpfmasq
 deps:
 	$(Q)scripts/deps.sh
 
-UNIT_BINS := $(OUTPUT)/tests/test_nat $(OUTPUT)/tests/test_alg $(OUTPUT)/tests/test_diff
+UNIT_BINS := $(OUTPUT)/tests/test_nat $(OUTPUT)/tests/test_alg $(OUTPUT)/tests/test_diff \
+	     $(OUTPUT)/tests/test_registry
 
 unit: deps $(OUTPUT)/bpfmasq $(UNIT_BINS)
 	$(Q)tests/run.sh unit

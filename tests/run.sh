@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run bpfmasq's tests and sum up: tests/run.sh [unit|lab|all]
 #
-# unit: build/tests/test_nat, test_alg, test_diff, a short fuzz run; lab: every
-# tests/lab/test_*.sh (network namespaces).  Output is streamed; lines
+# unit: build/tests/test_nat, test_alg, test_diff, test_registry, a short
+# fuzz run; lab: every tests/lab/test_*.sh (network namespaces).  Output is streamed; lines
 # beginning "PASS ", "FAIL " (once per failing name) and "SKIP " are
 # counted, and a test program that exits non-zero without printing FAIL
 # counts as one failure.  The last line is "N passed, N failed[, N
@@ -57,7 +57,7 @@ run() {
 }
 
 if [[ $MODE == unit || $MODE == all ]]; then
-	for name in test_nat test_alg test_diff; do
+	for name in test_nat test_alg test_diff test_registry; do
 		unit=$ROOT/build/tests/$name
 		if [[ -x $unit ]]; then
 			run "unit/$name" "$unit"

@@ -14,36 +14,132 @@
 #include "instance.h"
 #include "util.h"
 
+#define MAP(n, field, req) \
+	{ #n, #n, OBJ_MAP, offsetof(struct instance, field), req }
+#define PROG(n, field, req) \
+	{ #n, #n, OBJ_PROG, offsetof(struct instance, field), req }
+
+/*
+ * Every map and program of bpfmasq.bpf.c, once: `up` fills an instance
+ * from the loaded object by it, instance_find() from the kernel, and
+ * pinning, unpinning and closing walk it.  Everything is pinned, so that
+ * bpftool shows a running instance whole.  "Required": without it the
+ * data plane cannot translate; the ALG and event maps go with the tc
+ * egress program, the LAN programs with --lan.
+ */
+const struct instance_obj instance_objs[] = {
+	PROG(masq_wan_in, prog_in_fd, true),
+	PROG(masq_wan_in_tc, prog_in_tc_fd, false),
+	PROG(masq_wan_out, prog_out_fd, false),
+	PROG(masq_lan_fast, prog_lan_fast_fd, false),
+	PROG(masq_lan_open, prog_lan_open_fd, false),
+	PROG(masq_lan_hairpin, prog_lan_hairpin_fd, false),
+	MAP(flows, flows_fd, true),
+	MAP(binds, binds_fd, true),
+	MAP(state, state_fd, true),
+	MAP(internal_nets, internal_fd, true),
+	MAP(stats, stats_fd, true),
+	MAP(fwd_ports, fwd_ports_fd, true),
+	MAP(events, events_fd, false),
+	MAP(seqadj, seqadj_fd, false),
+	MAP(alg_handed, alg_handed_fd, false),
+	MAP(alg_sent, alg_sent_fd, false),
+	MAP(frags, frags_fd, false),
+	MAP(icmp_scratch, icmp_scratch_fd, false),
+	/* The kernel calls it "bpfmasq_.rodata" (object name, cut short). */
+	{ ".rodata", "rodata", OBJ_MAP, offsetof(struct instance, rodata_fd), true },
+};
+const size_t instance_nr_objs = sizeof(instance_objs) / sizeof(instance_objs[0]);
+
+#define for_each_obj(o) \
+	for (const struct instance_obj *o = instance_objs; \
+	     o < instance_objs + instance_nr_objs; o++)
+
+const struct instance_obj *instance_obj_find(enum instance_obj_kind kind,
+					     const char *name)
+{
+	size_t n = strlen(name);
+
+	for_each_obj(o) {
+		size_t on = strlen(o->name);
+
+		if (o->kind != kind)
+			continue;
+		if (o->name[0] == '.') {
+			/* "bpfmasq_.rodata" or libbpf's ".rodata" */
+			if (n >= on && !strcmp(name + n - on, o->name))
+				return o;
+			continue;
+		}
+		if (!strcmp(name, o->name) ||
+		    (n == BPF_OBJ_NAME_LEN - 1 && on > n &&
+		     !strncmp(name, o->name, n)))
+			return o;
+	}
+	return NULL;
+}
+
 void instance_init(struct instance *in)
 {
 	memset(in, 0, sizeof(*in));
-	in->prog_in_fd = in->flows_fd = in->binds_fd = in->state_fd = -1;
-	in->internal_fd = in->stats_fd = in->rodata_fd = -1;
-	in->events_fd = in->fwd_ports_fd = in->seqadj_fd = -1;
-	in->alg_handed_fd = in->alg_sent_fd = -1;
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
+	for_each_obj(o)
+		*instance_slot(in, o) = -1;
 }
 
 void instance_close(struct instance *in)
 {
-	close_fd(&in->prog_in_fd);
-	close_fd(&in->flows_fd);
-	close_fd(&in->binds_fd);
-	close_fd(&in->state_fd);
-	close_fd(&in->internal_fd);
-	close_fd(&in->stats_fd);
-	close_fd(&in->rodata_fd);
-	close_fd(&in->events_fd);
-	close_fd(&in->fwd_ports_fd);
-	close_fd(&in->seqadj_fd);
-	close_fd(&in->alg_handed_fd);
-	close_fd(&in->alg_sent_fd);
+	for_each_obj(o) {
+		int *fd = instance_slot(in, o);
+
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+}
+
+/* Which object lacks, or NULL. */
+static const struct instance_obj *missing_required(const struct instance *in)
+{
+	for_each_obj(o)
+		if (o->required && instance_fd(in, o) < 0)
+			return o;
+	return NULL;
+}
+
+int instance_from_object(struct instance *in, struct bpf_object *obj)
+{
+	const struct instance_obj *lack;
+
+	for_each_obj(o) {
+		int fd = -1;
+
+		if (o->kind == OBJ_MAP) {
+			struct bpf_map *m = bpf_object__find_map_by_name(obj, o->name);
+
+			if (m)
+				fd = bpf_map__fd(m);
+		} else {
+			struct bpf_program *p = bpf_object__find_program_by_name(obj, o->name);
+
+			/* Not loaded (autoload off) leaves it at -1. */
+			if (p)
+				fd = bpf_program__fd(p);
+		}
+		if (fd >= 0) {
+			*instance_slot(in, o) = dup(fd);
+			if (*instance_slot(in, o) < 0) {
+				p_err("dup: %s", strerror(errno));
+				return -1;
+			}
+		}
+	}
+	lack = missing_required(in);
+	if (lack) {
+		p_err("the BPF object has no %s '%s'; rebuild bpfmasq (make clean all)",
+		      lack->kind == OBJ_MAP ? "map" : "program", lack->name);
+		return -1;
+	}
+	return 0;
 }
 
 __u32 xdp_attached_id(int ifindex, __u32 *mode_flags)
@@ -79,34 +175,30 @@ int prog_name_by_id(__u32 id, char *name, size_t len)
 	return 0;
 }
 
-int tc_egress_prog_fd(int ifindex)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_EGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFMASQ_TC_HANDLE,
-			    .priority = BPFMASQ_TC_PRIO);
+#define MAX_PROG_MAPS 32
 
-	if (bpf_tc_query(&hook, &opts))
-		return -1;
-	return bpf_prog_get_fd_by_id(opts.prog_id);
+/* The ids of the maps a program uses; their number, or -errno. */
+static int prog_map_ids(int prog_fd, __u32 *ids, struct bpf_prog_info *info)
+{
+	__u32 info_len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	info->nr_map_ids = MAX_PROG_MAPS;
+	info->map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, info, &info_len))
+		return -errno;
+	return info->nr_map_ids < MAX_PROG_MAPS ? info->nr_map_ids :
+						  MAX_PROG_MAPS;
 }
 
 /* Open the maps a program uses into the instance's slots, by name. */
-static int open_maps_of(struct instance *in, int prog_fd)
+static int open_maps_of(struct instance *in, const __u32 *ids, int n)
 {
-	struct bpf_prog_info info = {};
-	__u32 info_len = sizeof(info);
-	__u32 ids[16];
-
-	info.nr_map_ids = 16;
-	info.map_ids = (__u64)(unsigned long)ids;
-	if (bpf_obj_get_info_by_fd(prog_fd, &info, &info_len))
-		return -errno;
-	for (__u32 i = 0; i < info.nr_map_ids && i < 16; i++) {
+	for (int i = 0; i < n; i++) {
+		const struct instance_obj *o;
 		struct bpf_map_info mi = {};
 		__u32 mi_len = sizeof(mi);
 		int fd = bpf_map_get_fd_by_id(ids[i]);
-		int *slot = NULL;
 
 		if (fd < 0)
 			return -errno;
@@ -114,57 +206,61 @@ static int open_maps_of(struct instance *in, int prog_fd)
 			close(fd);
 			return -errno;
 		}
-		if (!strcmp(mi.name, "flows"))
-			slot = &in->flows_fd;
-		else if (!strcmp(mi.name, "binds"))
-			slot = &in->binds_fd;
-		else if (!strcmp(mi.name, "state"))
-			slot = &in->state_fd;
-		else if (!strcmp(mi.name, "internal_nets"))
-			slot = &in->internal_fd;
-		else if (!strcmp(mi.name, "stats"))
-			slot = &in->stats_fd;
-		else if (!strcmp(mi.name, "events"))
-			slot = &in->events_fd;
-		else if (!strcmp(mi.name, "fwd_ports"))
-			slot = &in->fwd_ports_fd;
-		else if (!strcmp(mi.name, "seqadj"))
-			slot = &in->seqadj_fd;
-		else if (!strcmp(mi.name, "alg_handed"))
-			slot = &in->alg_handed_fd;
-		else if (!strcmp(mi.name, "alg_sent"))
-			slot = &in->alg_sent_fd;
-		else if (strstr(mi.name, ".rodata"))
-			slot = &in->rodata_fd;
-		if (slot && *slot < 0)
-			*slot = fd;
+		o = instance_obj_find(OBJ_MAP, mi.name);
+		if (o && *instance_slot(in, o) < 0)
+			*instance_slot(in, o) = fd;
 		else
 			close(fd);
 	}
 	return 0;
 }
 
-/* The maps of an attached instance: most are used by masq_wan_in, the
- * event ring only by the tc egress program. */
-static int open_maps(struct instance *in)
+static bool shares_a_map(const __u32 *a, int na, const __u32 *b, int nb)
 {
-	int out_fd, err;
+	for (int i = 0; i < na; i++)
+		for (int j = 0; j < nb; j++)
+			if (a[i] == b[j])
+				return true;
+	return false;
+}
 
-	err = open_maps_of(in, in->prog_in_fd);
+/*
+ * The objects of an attached instance: its programs are those in the
+ * kernel that are named like ours and share a map with the anchor (each
+ * `up` loads its own maps), wherever they are attached or pinned, and
+ * the maps are theirs.
+ */
+static int open_objects(struct instance *in)
+{
+	__u32 anchor_ids[MAX_PROG_MAPS], ids[MAX_PROG_MAPS], id = 0;
+	struct bpf_prog_info info;
+	int n_anchor, n, err;
+
+	n_anchor = prog_map_ids(in->prog_in_fd, anchor_ids, &info);
+	if (n_anchor < 0)
+		return n_anchor;
+	err = open_maps_of(in, anchor_ids, n_anchor);
 	if (err)
 		return err;
-	out_fd = tc_egress_prog_fd(in->ifindex);
-	if (out_fd >= 0) {
-		err = open_maps_of(in, out_fd);
-		close(out_fd);
+	while (!bpf_prog_get_next_id(id, &id)) {
+		const struct instance_obj *o;
+		int fd = bpf_prog_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;	/* unloaded meanwhile */
+		n = prog_map_ids(fd, ids, &info);
+		o = n > 0 ? instance_obj_find(OBJ_PROG, info.name) : NULL;
+		if (!o || *instance_slot(in, o) >= 0 ||
+		    !shares_a_map(ids, n, anchor_ids, n_anchor)) {
+			close(fd);
+			continue;
+		}
+		*instance_slot(in, o) = fd;
+		err = open_maps_of(in, ids, n);
 		if (err)
 			return err;
 	}
-	if (in->flows_fd < 0 || in->binds_fd < 0 || in->state_fd < 0 ||
-	    in->internal_fd < 0 || in->stats_fd < 0 || in->rodata_fd < 0 ||
-	    in->fwd_ports_fd < 0)
-		return -ENOENT;
-	return 0;
+	return missing_required(in) ? -ENOENT : 0;
 }
 
 static int read_config(struct instance *in)
@@ -211,7 +307,7 @@ int instance_find(const char *ifname, struct instance *in)
 		      strerror(errno));
 		return -1;
 	}
-	err = open_maps(in);
+	err = open_objects(in);
 	if (!err)
 		err = read_config(in);
 	if (err) {
@@ -268,12 +364,6 @@ void pin_dir(char *buf, size_t len, const char *ifname)
 		 ifname);
 }
 
-static const char *const pin_names[] = {
-	"flows", "binds", "state", "internal_nets", "stats", "events",
-	"fwd_ports", "seqadj",
-	"masq_wan_in", "masq_wan_out", "masq_lan_fast",
-};
-
 static int pin_one(const char *dir, const char *name, int fd)
 {
 	char path[PATH_MAX + 64];
@@ -289,12 +379,8 @@ static int pin_one(const char *dir, const char *name, int fd)
 	return 0;
 }
 
-int instance_pin(const struct instance *in, int prog_out_fd, int prog_lan_fd)
+int instance_pin(const struct instance *in)
 {
-	int fds[] = { in->flows_fd, in->binds_fd, in->state_fd,
-		      in->internal_fd, in->stats_fd, in->events_fd,
-		      in->fwd_ports_fd, in->seqadj_fd, in->prog_in_fd,
-		      prog_out_fd, prog_lan_fd };
 	char dir[PATH_MAX];
 
 	if (ensure_bpffs(BPFMASQ_PIN_ROOT))
@@ -306,8 +392,8 @@ int instance_pin(const struct instance *in, int prog_out_fd, int prog_lan_fd)
 		p_err("cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (pin_one(dir, pin_names[i], fds[i]))
+	for_each_obj(o)
+		if (pin_one(dir, o->pin, instance_fd(in, o)))
 			return -1;
 	return 0;
 }
@@ -317,8 +403,8 @@ void instance_unpin(const char *ifname)
 	char dir[PATH_MAX], path[PATH_MAX + 64];
 
 	pin_dir(dir, sizeof(dir), ifname);
-	for (size_t i = 0; i < sizeof(pin_names) / sizeof(pin_names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
+	for_each_obj(o) {
+		snprintf(path, sizeof(path), "%s/%s", dir, o->pin);
 		unlink(path);
 	}
 	rmdir(dir);

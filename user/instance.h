@@ -13,7 +13,10 @@
 
 #include <net/if.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <linux/types.h>
+#include <bpf/libbpf.h>
 #include "bpfmasq.h"
 #include "bpfmasq.skel.h"
 
@@ -23,10 +26,17 @@
 #define BPFMASQ_TC_HANDLE	0xb9a5
 #define BPFMASQ_TC_PRIO		0xb9a5
 
+/* The fds of an instance's maps and programs; -1 when absent.  Which
+ * object fills which fd is written once, in instance_objs[]. */
 struct instance {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
-	int prog_in_fd;		/* masq_wan_in (XDP on the WAN) */
+	int prog_in_fd;		/* masq_wan_in (XDP on the WAN): the anchor */
+	int prog_in_tc_fd;
+	int prog_out_fd;
+	int prog_lan_fast_fd;	/* at most one of the two LAN XDP programs */
+	int prog_lan_open_fd;	/* is loaded (`up` picks by --lan-new) */
+	int prog_lan_hairpin_fd;
 	int flows_fd;
 	int binds_fd;
 	int state_fd;
@@ -38,8 +48,43 @@ struct instance {
 	int seqadj_fd;		/* -1 when the tc egress program is gone */
 	int alg_handed_fd;	/* likewise */
 	int alg_sent_fd;
+	int frags_fd;
+	int icmp_scratch_fd;
 	struct bpfmasq_bpf__rodata cfg;
 };
+
+enum instance_obj_kind { OBJ_MAP, OBJ_PROG };
+
+/* One map or program of the BPF object, and what an instance does with it. */
+struct instance_obj {
+	const char *name;	/* as in the BPF object */
+	const char *pin;	/* its pin's file name in pin_dir() */
+	enum instance_obj_kind kind;
+	size_t slot;		/* offsetof() its fd in struct instance */
+	bool required;		/* an instance without it is broken */
+};
+
+/* Every map and program of bpfmasq.bpf.c (tests/unit/test_registry.c
+ * checks that against the skeleton). */
+extern const struct instance_obj instance_objs[];
+extern const size_t instance_nr_objs;
+
+static inline int *instance_slot(struct instance *in,
+				 const struct instance_obj *o)
+{
+	return (int *)((char *)in + o->slot);
+}
+
+static inline int instance_fd(const struct instance *in,
+			      const struct instance_obj *o)
+{
+	return *(const int *)((const char *)in + o->slot);
+}
+
+/* The entry a name from the BPF object or from the kernel (which cuts
+ * names to BPF_OBJ_NAME_LEN - 1 and prefixes .rodata) stands for. */
+const struct instance_obj *instance_obj_find(enum instance_obj_kind kind,
+					     const char *name);
 
 enum instance_find_result {
 	INSTANCE_FOUND = 0,
@@ -60,12 +105,15 @@ __u32 xdp_attached_id(int ifindex, __u32 *mode_flags);
 /* Add n to counter idx (on CPU 0): what the controller itself counts. */
 void stats_add(int stats_fd, __u32 idx, __u64 n);
 
-/* Our tc egress program on ifindex, or -1. */
-int tc_egress_prog_fd(int ifindex);
 int prog_name_by_id(__u32 id, char *name, size_t len);
 
-/* Pins under /sys/fs/bpf/bpfmasq/IFNAME (mounting bpffs if needed). */
-int instance_pin(const struct instance *in, int prog_out_fd, int prog_lan_fd);
+/* The fds of a loaded object's maps and programs (dups), by instance_objs[];
+ * -1 after printing an error when a required one is missing. */
+int instance_from_object(struct instance *in, struct bpf_object *obj);
+
+/* Pins every object the instance holds under /sys/fs/bpf/bpfmasq/IFNAME
+ * (mounting bpffs if needed). */
+int instance_pin(const struct instance *in);
 void instance_unpin(const char *ifname);
 void pin_dir(char *buf, size_t len, const char *ifname);
 

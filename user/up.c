@@ -512,7 +512,7 @@ static void print_up(const struct instance *in, bool adopted, int pid)
 static int adopt(struct up_opts *o, struct instance *in)
 {
 	struct nat_state st;
-	int out_fd, pid;
+	int pid;
 
 	if (instance_get_state(in, &st)) {
 		p_err("cannot read the state of %s: %s", o->ifname, strerror(errno));
@@ -526,14 +526,8 @@ static int adopt(struct up_opts *o, struct instance *in)
 	if (o->settings_given && !json_output)
 		fprintf(stderr, "Note: %s keeps its running settings; run 'bpfmasq down %s' first to change them\n",
 			o->ifname, o->ifname);
-	out_fd = tc_egress_prog_fd(in->ifindex);
-	if (instance_pin(in, out_fd, -1)) {
-		if (out_fd >= 0)
-			close(out_fd);
+	if (instance_pin(in))
 		return 1;
-	}
-	if (out_fd >= 0)
-		close(out_fd);
 	pid = start_controller(in, o);
 	if (pid < 0)
 		return 1;
@@ -549,21 +543,7 @@ static int instance_from_skel(struct instance *in, const struct up_opts *o,
 	snprintf(in->ifname, sizeof(in->ifname), "%s", o->ifname);
 	in->ifindex = o->ifindex;
 	in->cfg = *skel->rodata;
-	in->prog_in_fd = dup(bpf_program__fd(skel->progs.masq_wan_in));
-	in->flows_fd = dup(bpf_map__fd(skel->maps.flows));
-	in->binds_fd = dup(bpf_map__fd(skel->maps.binds));
-	in->state_fd = dup(bpf_map__fd(skel->maps.state));
-	in->internal_fd = dup(bpf_map__fd(skel->maps.internal_nets));
-	in->stats_fd = dup(bpf_map__fd(skel->maps.stats));
-	in->rodata_fd = dup(bpf_map__fd(skel->maps.rodata));
-	in->events_fd = dup(bpf_map__fd(skel->maps.events));
-	in->fwd_ports_fd = dup(bpf_map__fd(skel->maps.fwd_ports));
-	in->seqadj_fd = dup(bpf_map__fd(skel->maps.seqadj));
-	in->alg_handed_fd = dup(bpf_map__fd(skel->maps.alg_handed));
-	in->alg_sent_fd = dup(bpf_map__fd(skel->maps.alg_sent));
-	return in->prog_in_fd < 0 || in->flows_fd < 0 || in->binds_fd < 0 ||
-	       in->state_fd < 0 || in->internal_fd < 0 || in->stats_fd < 0 ||
-	       in->rodata_fd < 0 ? -1 : 0;
+	return instance_from_object(in, skel->obj);
 }
 
 int cmd_up(int argc, char **argv)
@@ -612,6 +592,12 @@ int cmd_up(int argc, char **argv)
 		skel->rodata->cfg_ftp_ports[i] = o.ftp_ports[i];
 		skel->rodata->cfg_irc_ports[i] = o.irc_ports[i];
 	}
+	/* A program that is loaded but attached nowhere lives only as long
+	 * as its pin: one that a restarted controller could not find. */
+	bpf_program__set_autoload(skel->progs.masq_lan_fast,
+				  o.n_lan && !o.lan_new);
+	bpf_program__set_autoload(skel->progs.masq_lan_open,
+				  o.n_lan && o.lan_new);
 	bpf_map__set_max_entries(skel->maps.flows, 2 * o.max_flows);
 	bpf_map__set_max_entries(skel->maps.binds, binds_entries(&o));
 	err = bpfmasq_bpf__load(skel);
@@ -673,9 +659,7 @@ int cmd_up(int argc, char **argv)
 	}
 	tc_up = true;
 
-	if (instance_from_skel(&in, &o, skel) ||
-	    instance_pin(&in, bpf_program__fd(skel->progs.masq_wan_out),
-			 o.n_lan ? bpf_program__fd(lan_prog(skel)) : -1))
+	if (instance_from_skel(&in, &o, skel) || instance_pin(&in))
 		goto fail_pinned;
 	pid = start_controller(&in, &o);
 	if (pid < 0)

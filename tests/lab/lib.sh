@@ -547,3 +547,44 @@ show_ctl_log() {
 	done
 	return 0
 }
+
+# skel_objects: "map NAME" and "prog NAME" for every map and program of the
+# BPF skeleton (what `up` loads and pins).
+skel_objects() {
+	sed -n -e 's/^\t\tstruct bpf_map \*\([a-z_0-9]*\);$/map \1/p' \
+		-e 's/^\t\tstruct bpf_program \*\([a-z_0-9]*\);$/prog \1/p' \
+		"$LAB_REPO/build/bpfmasq.skel.h"
+}
+
+# check_pins NAME PID FILE [PROG...]: every map and program of the
+# skeleton but the PROGs named (not loaded in this configuration) is
+# pinned under /sys/fs/bpf/bpfmasq/wan0 of controller PID's mount
+# namespace (`ip netns exec` gives each command its own bpffs), as itself;
+# FILE gets "name:id" of each pin, for a later comparison.
+check_pins() {
+	local name=$1 pid=$2 file=$3 kind obj dir bad= got
+	shift 3
+	: >"$file"
+	dir=/proc/$pid/root/sys/fs/bpf/bpfmasq/wan0
+	while read -r kind obj; do
+		[[ " $* " == *" $obj "* ]] && continue
+		if [[ ! -e $dir/$obj ]]; then
+			bad+=" $obj"
+			continue
+		fi
+		got=$(bpftool -j "$kind" show pinned "$dir/$obj" 2>/dev/null |
+			jq_py '"%s:%s" % (d["name"], d["id"])')
+		# Names may be cut to 15 characters; .rodata gets a prefix.
+		if [[ ${got%%:*} != "$obj" && ${got%%:*} != "${obj:0:15}" &&
+		      ${got%%:*} != *."$obj" ]]; then
+			bad+=" $obj(is ${got%%:*})"
+			continue
+		fi
+		echo "$obj:${got#*:}" >>"$file"
+	done < <(skel_objects)
+	if [[ -n $bad ]]; then
+		fail "$name" "not pinned (or pinned as something else) in $dir:$bad"
+		return 1
+	fi
+	pass "$name"
+}

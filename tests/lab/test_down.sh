@@ -32,7 +32,8 @@ pins() {
 
 has_clsact && { fail down_precondition "wan0 has a clsact qdisc before up"; exit 1; }
 
-bm_up wan0 --lan lan0 || { fail down_up "bpfmasq up wan0 --lan lan0 failed"; exit 1; }
+bm_up wan0 --lan lan0 --lan-new ||
+	{ fail down_up "bpfmasq up wan0 --lan lan0 --lan-new failed"; exit 1; }
 check down_up_attaches_wan_xdp "no XDP program on wan0 after up" has_xdp wan0
 check down_up_attaches_lan_xdp "no XDP program on lan0 after up" has_xdp lan0
 check down_up_attaches_tc "no tc egress filter on wan0 after up" \
@@ -40,6 +41,11 @@ check down_up_attaches_tc "no tc egress filter on wan0 after up" \
 check down_up_traffic "cli1 cannot fetch through the NAT" \
 	fetch cli1 http://$INET/hello.txt
 ctl=$(bm_ctl_pid)
+# --lan-new: masq_lan_open is loaded and pinned under its own name,
+# masq_lan_fast is not loaded at all.
+if [[ $ctl =~ ^[0-9]+$ ]]; then
+	check_pins down_up_pins_everything "$ctl" "$LAB_TMP/pins" masq_lan_fast
+fi
 
 if bm down wan0 >"$LAB_TMP/down.out" 2>"$LAB_TMP/down.err"; then
 	pass down_exit_status

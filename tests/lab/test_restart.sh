@@ -12,7 +12,7 @@ fi
 lab_standard || { fail restart_topology "could not build the lab"; exit 1; }
 srv_nginx || { fail restart_nginx "nginx did not start on srv"; exit 1; }
 srv_tcp_echo 9000 || { fail restart_echo_server "the TCP echo server did not start on srv"; exit 1; }
-nat_up || { fail restart_up "bpfmasq up failed"; exit 1; }
+nat_up --lan lan0 || { fail restart_up "bpfmasq up failed"; exit 1; }
 
 # A long-lived TCP connection: cli1's socat reads lines from a fifo that
 # this script holds open, and writes the echoes to a file.
@@ -38,6 +38,9 @@ else
 	fail restart_controller_pid "status -j gave controller_pid '$pid'"
 	exit 1
 fi
+# Every map and program is pinned (masq_lan_open is not loaded without
+# --lan-new), and again by the controller that adopts them.
+check_pins restart_pins_after_up "$pid" "$LAB_TMP/pins.before" masq_lan_open
 kill -9 "$pid"
 wait_until 5 eval "! alive $pid"
 
@@ -60,6 +63,14 @@ if [[ $newpid =~ ^[0-9]+$ ]] && ((newpid > 1)) && ((newpid != pid)) &&
 	pass restart_new_controller
 else
 	fail restart_new_controller "controller_pid after restart: '$newpid' (old $pid)"
+fi
+
+if [[ $newpid =~ ^[0-9]+$ ]] &&
+   check_pins restart_pins_after_adopt "$newpid" "$LAB_TMP/pins.after" masq_lan_open; then
+	# The same objects: adopted, not loaded again.
+	check restart_pins_same_objects \
+		"pins differ: $(diff "$LAB_TMP/pins.before" "$LAB_TMP/pins.after" | tr '\n' ' ')" \
+		cmp "$LAB_TMP/pins.before" "$LAB_TMP/pins.after"
 fi
 
 echo after >&7

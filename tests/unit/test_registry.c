@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * instance_objs[] against the skeleton: every map and program of
+ * bpfmasq.bpf.c has one entry with a pin, every entry names something
+ * the object has, each fd field of struct instance belongs to exactly one
+ * entry, and the names the kernel reports (cut to 15 characters, .rodata
+ * prefixed with the object's name) find their entries.  Loaded, the object
+ * fills every slot through instance_from_object().
+ *
+ * Output: "PASS name" or "FAIL name: why" lines; the exit status says
+ * whether anything failed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "instance.h"
+
+static int fails;
+
+static void verdict(bool ok, const char *name, const char *fmt, const char *arg)
+{
+	if (ok) {
+		printf("PASS %s\n", name);
+		return;
+	}
+	printf("FAIL %s: ", name);
+	printf(fmt, arg);
+	putchar('\n');
+	fails++;
+}
+
+static bool in_object(struct bpf_object *obj, const struct instance_obj *o)
+{
+	if (o->kind == OBJ_MAP)
+		return bpf_object__find_map_by_name(obj, o->name);
+	return bpf_object__find_program_by_name(obj, o->name);
+}
+
+static void test_object_has_entries(struct bpfmasq_bpf *skel)
+{
+	const struct instance_obj *o;
+	struct bpf_program *p;
+	struct bpf_map *m;
+	bool all = true;
+
+	bpf_object__for_each_map(m, skel->obj) {
+		o = instance_obj_find(OBJ_MAP, bpf_map__name(m));
+		if (!o || !o->pin) {
+			verdict(false, "registry_every_map_pinned",
+				"map '%s' has no pinned entry in instance_objs[]",
+				bpf_map__name(m));
+			all = false;
+		}
+	}
+	bpf_object__for_each_program(p, skel->obj) {
+		o = instance_obj_find(OBJ_PROG, bpf_program__name(p));
+		if (!o || !o->pin) {
+			verdict(false, "registry_every_prog_pinned",
+				"program '%s' has no pinned entry in instance_objs[]",
+				bpf_program__name(p));
+			all = false;
+		}
+	}
+	if (all)
+		verdict(true, "registry_every_object_pinned", NULL, NULL);
+}
+
+static void test_entries_exist(struct bpfmasq_bpf *skel)
+{
+	bool all = true;
+
+	for (size_t i = 0; i < instance_nr_objs; i++) {
+		if (!in_object(skel->obj, &instance_objs[i])) {
+			verdict(false, "registry_entries_exist",
+				"'%s' is not in the BPF object",
+				instance_objs[i].name);
+			all = false;
+		}
+	}
+	if (all)
+		verdict(true, "registry_entries_exist", NULL, NULL);
+}
+
+/* The fds sit from prog_in_fd up to cfg: one entry each, none shared. */
+static void test_slots(void)
+{
+	size_t first = offsetof(struct instance, prog_in_fd);
+	size_t n = (offsetof(struct instance, cfg) - first) / sizeof(int);
+	int owners[64] = {};
+	bool ok = n == instance_nr_objs && n <= 64;
+
+	for (size_t i = 0; ok && i < instance_nr_objs; i++) {
+		size_t s = (instance_objs[i].slot - first) / sizeof(int);
+
+		if (instance_objs[i].slot < first || s >= n || owners[s]++)
+			ok = false;
+	}
+	verdict(ok, "registry_one_entry_per_fd",
+		"struct instance's fds and instance_objs[] do not pair up one to one%s",
+		"");
+}
+
+static void test_kernel_names(void)
+{
+	const struct instance_obj *o;
+
+	o = instance_obj_find(OBJ_PROG, "masq_lan_hairpi");
+	verdict(o && !strcmp(o->name, "masq_lan_hairpin"),
+		"registry_kernel_cut_name", "'%s' not found by its 15-character kernel name",
+		"masq_lan_hairpin");
+	o = instance_obj_find(OBJ_MAP, "bpfmasq_.rodata");
+	verdict(o && !strcmp(o->name, ".rodata"), "registry_kernel_rodata",
+		"'%s' not found", "bpfmasq_.rodata");
+	verdict(!instance_obj_find(OBJ_PROG, "masq_lan_hairpinX") &&
+		!instance_obj_find(OBJ_MAP, "flowsx") &&
+		!instance_obj_find(OBJ_MAP, "flows.rodata_x"),
+		"registry_no_false_match", "%s", "a name not ours matched");
+}
+
+static void test_from_object(void)
+{
+	struct bpfmasq_bpf *skel = bpfmasq_bpf__open_and_load();
+	struct instance in;
+	bool ok;
+
+	if (!skel) {
+		verdict(false, "registry_from_object", "cannot load the object: %s",
+			strerror(errno));
+		return;
+	}
+	instance_init(&in);
+	ok = !instance_from_object(&in, skel->obj);
+	for (size_t i = 0; ok && i < instance_nr_objs; i++)
+		if (instance_fd(&in, &instance_objs[i]) < 0) {
+			verdict(false, "registry_from_object", "no fd for '%s'",
+				instance_objs[i].name);
+			ok = false;
+			break;
+		}
+	if (ok)
+		verdict(true, "registry_from_object", NULL, NULL);
+	instance_close(&in);
+	bpfmasq_bpf__destroy(skel);
+}
+
+int main(void)
+{
+	struct bpfmasq_bpf *skel = bpfmasq_bpf__open();
+
+	if (!skel) {
+		printf("FAIL registry_open: cannot open the BPF object: %s\n",
+		       strerror(errno));
+		return 1;
+	}
+	test_object_has_entries(skel);
+	test_entries_exist(skel);
+	bpfmasq_bpf__destroy(skel);
+	test_slots();
+	test_kernel_names();
+	test_from_object();
+	return fails ? 1 : 0;
+}
