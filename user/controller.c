@@ -87,43 +87,57 @@ static int netlink_read(int fd, int ifindex)
 }
 
 /* The WAN's primary address changed: new flows use the new one, flows on
- * the old one cannot work any more and are flushed (as Linux does). */
-static void follow_address(struct instance *in)
+ * the old one cannot work any more and are flushed (as Linux does).
+ * False when the data plane could not be told: try again. */
+static bool follow_address(struct instance *in)
 {
 	struct nat_state st;
 	__be32 now_addr = if_primary_ipv4(in->ifname);
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	unsigned int flushed = 0;
 
-	if (instance_get_state(in, &st))
-		return;
+	if (instance_get_state(in, &st)) {
+		log_msg("%s: cannot read the state: %s", in->ifname,
+			strerror(errno));
+		return false;
+	}
 	if (st.ext_addr == now_addr)
-		return;
+		return true;
 	log_msg("%s: external address %s -> %s", in->ifname,
 	      st.ext_addr ? fmt_addr(a, st.ext_addr) : "none",
 	      now_addr ? fmt_addr(b, now_addr) : "none (translation stopped)");
 	__be32 old = st.ext_addr;
 
 	st.ext_addr = now_addr;
-	instance_set_state(in, &st);
+	if (instance_set_state(in, &st)) {
+		log_msg("%s: cannot hand the new address to the data plane: %s; retrying",
+			in->ifname, strerror(errno));
+		return false;
+	}
 	bindings_move_static(in->binds_fd, now_addr);
 	if (old) {
 		flows_flush(in->flows_fd, in->binds_fd, old, &flushed);
 		log_msg("%s: flushed %u connections on %s", in->ifname, flushed,
 		      fmt_addr(a, old));
 	}
+	return true;
 }
 
 /* The fast path's cached next hops may be wrong now: one batch of news
- * invalidates them all at once (struct flow_nexthop). */
-static void routes_changed(struct instance *in)
+ * invalidates them all at once (struct flow_nexthop).  False when the
+ * data plane could not be told: try again. */
+static bool routes_changed(struct instance *in)
 {
 	struct nat_state st;
 
-	if (instance_get_state(in, &st))
-		return;
-	st.route_gen++;
-	instance_set_state(in, &st);
+	if (!instance_get_state(in, &st)) {
+		st.route_gen++;
+		if (!instance_set_state(in, &st))
+			return true;
+	}
+	log_msg("%s: cannot invalidate cached next hops: %s; retrying",
+		in->ifname, strerror(errno));
+	return false;
 }
 
 /* One expiry walk; returns the milliseconds to the next. */
@@ -156,15 +170,33 @@ static __u64 expire(struct instance *in, bool free_bindings)
 	return expire_interval_ms(&st);
 }
 
-/* from == 0: take over unconditionally (the previous one is gone). */
-static void set_controller_pid(struct instance *in, __u32 from, __u32 to)
+/* from == 0: take over unconditionally (the previous one is gone), and
+ * forget an unfinished `down`.  -1 with errno set when the state could
+ * not be read or written. */
+static int set_controller_pid(struct instance *in, __u32 from, __u32 to)
 {
 	struct nat_state st;
 
-	if (instance_get_state(in, &st) || (from && st.controller_pid != from))
-		return;
+	if (instance_get_state(in, &st))
+		return -1;
+	if (from && st.controller_pid != from)
+		return 0;
 	st.controller_pid = to;
-	instance_set_state(in, &st);
+	if (!from)
+		st.flags &= ~STATE_GOING_DOWN;
+	return instance_set_state(in, &st);
+}
+
+/* What stays behind a controller that stops, for its last log line. */
+static const char *left_behind(const struct instance *in, bool gone)
+{
+	struct nat_state st;
+
+	if (gone)
+		return "the interface and its programs are gone";
+	if (!instance_get_state(in, &st) && (st.flags & STATE_GOING_DOWN))
+		return "'bpfmasq down' removes the programs, pins and flows";
+	return "programs and flows stay in place ('bpfmasq up' adopts them, 'bpfmasq down' removes them)";
 }
 
 int controller_run(struct instance *in, int ready_fd)
@@ -172,6 +204,7 @@ int controller_run(struct instance *in, int ready_fd)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct events *ev;
 	__u64 next_expire = 0, next_binds = 0;
+	bool addr_pending, routes_pending = false, gone = false;
 	int nl, nl_events;
 
 	sigaction(SIGTERM, &sa, NULL);
@@ -183,9 +216,15 @@ int controller_run(struct instance *in, int ready_fd)
 		log_msg("cannot open rtnetlink: %s", strerror(errno));
 		return 1;
 	}
-	set_controller_pid(in, 0, getpid());
+	/* `down` finds the controller to stop by this. */
+	if (set_controller_pid(in, 0, getpid())) {
+		log_msg("%s: cannot record the controller in the state map: %s",
+			in->ifname, strerror(errno));
+		close(nl);
+		return 1;
+	}
 	/* An address change while nobody watched is caught up on now. */
-	follow_address(in);
+	addr_pending = !follow_address(in);
 	log_msg("%s: controller running", in->ifname);
 	if (ready_fd >= 0) {
 		char ok = 1;
@@ -213,6 +252,10 @@ int controller_run(struct instance *in, int ready_fd)
 			if (binds)
 				next_binds = now + BIND_GC_INTERVAL_MS;
 		}
+		if (addr_pending)
+			addr_pending = !follow_address(in);
+		if (routes_pending)
+			routes_pending = !routes_changed(in);
 		events_tick(ev);
 		if (poll(pfd, 2, events_timeout_ms(ev, next_expire - now)) <= 0)
 			continue;
@@ -228,17 +271,19 @@ int controller_run(struct instance *in, int ready_fd)
 			log_msg("%s: interface removed; flushed %u connections, stopping",
 			      in->ifname, flushed);
 			instance_unpin(in->ifname);
+			gone = true;
 			break;
 		}
 		if (nl_events & NL_ROUTE)
-			routes_changed(in);
+			routes_pending = !routes_changed(in);
 		if (nl_events & NL_ADDR)
-			follow_address(in);
+			addr_pending = !follow_address(in);
 	}
 	events_close(ev);
-	set_controller_pid(in, getpid(), 0);
-	log_msg("%s: controller stopped; programs and flows stay in place",
-	      in->ifname);
+	if (set_controller_pid(in, getpid(), 0))
+		log_msg("%s: cannot clear the controller's pid in the state map: %s",
+			in->ifname, strerror(errno));
+	log_msg("%s: controller stopped; %s", in->ifname, left_behind(in, gone));
 	close(nl);
 	return 0;
 }

@@ -119,9 +119,10 @@ static int forward_add(int argc, char **argv)
 	struct bind_val vin = { .flags = BIND_STATIC };
 	struct bind_val vout = { .flags = BIND_STATIC };
 	char a[INET_ADDRSTRLEN], b[24];
-	struct bind_val cur;
+	struct bind_val cur, old_out;
 	struct nat_state st;
 	struct instance in;
+	bool had_out;
 	__u32 port;
 	int ret = 1;
 
@@ -165,10 +166,10 @@ static int forward_add(int argc, char **argv)
 			      argv[2], port, fmt_endpoint(b, cur.addr, cur.port));
 		goto out;
 	}
-	if (!bpf_map_lookup_elem(in.binds_fd, &kout, &cur) &&
-	    (cur.flags & BIND_STATIC)) {
+	had_out = !bpf_map_lookup_elem(in.binds_fd, &kout, &old_out);
+	if (had_out && (old_out.flags & BIND_STATIC)) {
 		p_err("%s is already the target of %s port %u; delete that forward first",
-		      argv[4], argv[2], ntohs(cur.port));
+		      argv[4], argv[2], ntohs(old_out.port));
 		goto out;
 	}
 	/* The external side is the lock, exactly as in port allocation. */
@@ -176,9 +177,18 @@ static int forward_add(int argc, char **argv)
 		p_err("cannot add the forward: %s", strerror(errno));
 		goto out;
 	}
-	if (bpf_map_update_elem(in.binds_fd, &kout, &vout, BPF_ANY) ||
-	    fwd_port_mark(&in, kin.port, true)) {
+	if (bpf_map_update_elem(in.binds_fd, &kout, &vout, BPF_ANY)) {
 		p_err("cannot add the forward: %s", strerror(errno));
+		bpf_map_delete_elem(in.binds_fd, &kin);
+		goto out;
+	}
+	if (fwd_port_mark(&in, kin.port, true)) {
+		p_err("cannot add the forward: %s", strerror(errno));
+		/* The server's own dynamic mapping, if it had one, again. */
+		if (had_out)
+			bpf_map_update_elem(in.binds_fd, &kout, &old_out, BPF_ANY);
+		else
+			bpf_map_delete_elem(in.binds_fd, &kout);
 		bpf_map_delete_elem(in.binds_fd, &kin);
 		goto out;
 	}

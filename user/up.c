@@ -116,7 +116,7 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", up_options, NULL)) != -1) {
 		if (c != '?')
-			o->settings_given = c != OPT_FOREGROUND && c != OPT_LOG;
+			o->settings_given |= c != OPT_FOREGROUND && c != OPT_LOG;
 		switch (c) {
 		case OPT_INTERNAL: {
 			struct internal_key *k = &o->internal[o->n_internal];
@@ -459,7 +459,10 @@ static int start_controller(struct instance *in, const struct up_opts *o)
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		p_err("fork: %s", strerror(errno));
+		p_err("cannot start the controller: fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		close(fd);
 		return -1;
 	}
 	if (pid == 0) {
@@ -643,9 +646,13 @@ int cmd_up(int argc, char **argv)
 		      strerror(-err));
 		goto fail;
 	}
-	/* Record what exists so far; a failure below rolls back by it. */
-	bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero), &st,
-			     sizeof(st), BPF_ANY);
+	/* Record what exists so far: `down` removes what it lists. */
+	if (bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero), &st,
+				 sizeof(st), BPF_ANY)) {
+		p_err("cannot record the state of %s: %s", o.ifname,
+		      strerror(errno));
+		goto fail;
+	}
 	tc_up = true;
 	err = tc_attach(o.ifindex, BPF_TC_INGRESS,
 			bpf_program__fd(skel->progs.masq_wan_in_tc));
@@ -716,7 +723,15 @@ int cmd_down(int argc, char **argv)
 		p_err("%s is not up (no bpfmasq program attached to it)", argv[1]);
 		return 1;
 	}
-	instance_get_state(&in, &st);
+	if (instance_get_state(&in, &st)) {
+		if (!json_output)
+			fprintf(stderr, "Warning: cannot read the state of %s (%s); removing what is found without it\n",
+				argv[1], strerror(errno));
+	} else {
+		/* Only the controller's last log line depends on it. */
+		st.flags |= STATE_GOING_DOWN;
+		instance_set_state(&in, &st);
+	}
 	stop_controller(st.controller_pid);
 	detach_all(in.ifindex, &st);
 	instance_unpin(in.ifname);

@@ -74,6 +74,10 @@ if [[ $ctl =~ ^[0-9]+$ ]] && ((ctl > 1)); then
 else
 	fail down_controller_gone "status -j gave no controller_pid ('$ctl')"
 fi
+# The controller's last word must not claim that anything stays.
+last=$(grep 'controller stopped' "$LAB_TMP/ctl-wan0.log")
+check down_log_says_removed "controller log: '$last'" \
+	eval '[[ $last == *"down"*removes* && $last != *"stay in place"* ]]'
 out=$(gw_procs | grep -x bpfmasq)
 check down_no_process "bpfmasq processes left in the gateway namespace" test -z "$out"
 out=$(nsx gw bpftool -j net show 2>/dev/null | grep -o 'masq_[a-z_]*' | sort -u)

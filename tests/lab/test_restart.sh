@@ -52,11 +52,16 @@ else
 	fail restart_flows_without_controller "no echo while the controller was dead"
 fi
 
-if bm_up wan0; then
+# A setting given to an adopting up is not applied, and up says so,
+# whichever option comes last.
+if bm up wan0 --filter cone --log "$LAB_TMP/ctl-wan0.log" \
+	>"$LAB_TMP/up.out" 2>"$LAB_TMP/up.err"; then
 	pass restart_up_again
 else
 	fail restart_up_again "second up after kill -9: $(cat "$LAB_TMP/up.err")"
 fi
+check restart_up_notes_settings "no note that wan0 keeps its settings: '$(cat "$LAB_TMP/up.err")'" \
+	grep -q 'keeps its running settings' "$LAB_TMP/up.err"
 newpid=$(bm_ctl_pid)
 if [[ $newpid =~ ^[0-9]+$ ]] && ((newpid > 1)) && ((newpid != pid)) &&
    alive "$newpid"; then
