@@ -21,7 +21,7 @@ static int cmd_help(int argc, char **argv)
 "Usage: bpfmasq [OPTIONS] COMMAND [ARGS]\n"
 "\n"
 "Commands (unique prefixes work):\n"
-"  up IFNAME [--internal CIDR]... [--ports LO-HI] [--lan IFNAME]...\n"
+"  up IFNAME [--internal ADDR/LEN]... [--ports LO-HI] [--lan IFNAME]...\n"
 "            [--lan-inbound] [--lan-new]"
 " [--filter strict|cone] [--max-flows N]\n"
 "            [--foreground] [--log FILE]\n"
@@ -100,8 +100,11 @@ int main(int argc, char **argv)
 	}
 	jw_init(&jw, stdout, pretty_output);
 	libbpf_set_print(libbpf_print);
-	if (optind >= argc)
-		return cmd_help(0, NULL);
+	/* As bpftool: no command is a mistake, answered in one line. */
+	if (optind >= argc) {
+		p_err("usage: bpfmasq [OPTIONS] COMMAND [ARGS] (see 'bpfmasq help' for the commands)");
+		return 1;
+	}
 	cmd = argv[optind];
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strncmp(cmd, commands[i].name, strlen(cmd)))

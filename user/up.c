@@ -70,27 +70,30 @@ static const struct option up_options[] = {
 	{ 0 }
 };
 
-/* "21,2121": at most four ports, for an ALG's control connections. */
+/* "21,2121": at most four ports, for an ALG's control connections; no
+ * empty item ("21," is a typo, not a list of one). */
 static int parse_port_list(const char *opt, const char *s, __u16 *ports)
 {
-	char buf[64], *tok, *save;
+	char buf[64], *tok, *next;
 	int n = 0;
 
 	memset(ports, 0, 4 * sizeof(*ports));
 	if (strlen(s) >= sizeof(buf))
 		goto bad;
 	strcpy(buf, s);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (tok = buf; tok; tok = next) {
 		__u32 p;
 
-		if (n == 4)
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = '\0';
+		if (n == 4 || !*tok)
 			goto bad;
 		if (parse_u32(opt, tok, 1, 65535, &p))
 			return -1;
 		ports[n++] = p;
 	}
-	if (n)
-		return 0;
+	return 0;
 bad:
 	p_err("bad %s '%s': expected up to 4 ports like 21,2121", opt, s);
 	return -1;
@@ -114,8 +117,9 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 
 	optind = 0;	/* GNU getopt: reinitialise, main() parsed with "+" */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", up_options, NULL)) != -1) {
-		if (c != '?')
+	/* ':' first: a missing value is told apart from an unknown option. */
+	while ((c = getopt_long(argc, argv, ":", up_options, NULL)) != -1) {
+		if (c != '?' && c != ':')
 			o->settings_given |= c != OPT_FOREGROUND && c != OPT_LOG;
 		switch (c) {
 		case OPT_INTERNAL: {
@@ -125,7 +129,8 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 				p_err("at most %d --internal prefixes", MAX_INTERNAL);
 				return -1;
 			}
-			if (parse_cidr(optarg, &k->addr, &k->prefixlen))
+			if (parse_cidr("--internal", optarg, &k->addr,
+				       &k->prefixlen))
 				return -1;
 			o->n_internal++;
 			break;
@@ -213,6 +218,10 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 		case OPT_LOG:
 			o->log_path = optarg;
 			break;
+		case ':':
+			p_err("option '%s' needs a value (see 'bpfmasq help')",
+			      argv[optind - 1]);
+			return -1;
 		default:
 			p_err("unknown option '%s' for up (see 'bpfmasq help')",
 			      argv[optind - 1]);

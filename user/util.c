@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <limits.h>
@@ -58,9 +59,11 @@ int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u32 *out)
 	unsigned long v;
 	char *end;
 
+	/* strtoul() would take " 5", "+5" and "-5" too. */
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (!*s || *end || errno || v < min || v > max || s[0] == '-') {
+	if (!isdigit((unsigned char)s[0]) || *end || errno || v < min ||
+	    v > max) {
 		p_err("bad %s '%s': expected a number from %u to %u", what, s,
 		      min, max);
 		return -1;
@@ -69,28 +72,34 @@ int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u32 *out)
 	return 0;
 }
 
-int parse_cidr(const char *s, __be32 *addr, __u32 *prefixlen)
+int parse_cidr(const char *what, const char *s, __be32 *addr, __u32 *prefixlen)
 {
 	char buf[64], *slash;
 	struct in_addr in;
-	__u32 plen = 32;
+	__u32 plen;
 
 	if (strlen(s) >= sizeof(buf))
 		goto bad;
 	strcpy(buf, s);
 	slash = strchr(buf, '/');
-	if (slash) {
+	if (slash)
 		*slash = '\0';
-		if (parse_u32("prefix length", slash + 1, 0, 32, &plen))
-			return -1;
-	}
 	if (inet_pton(AF_INET, buf, &in) != 1)
 		goto bad;
+	/* "10.0.0.0" alone almost surely meant a /8 or a /24: taking it as
+	 * one host would leave the rest untranslated. */
+	if (!slash) {
+		p_err("bad %s '%s': give the prefix length, like %s/24 (or %s/32 for the one host)",
+		      what, s, s, s);
+		return -1;
+	}
+	if (parse_u32("prefix length", slash + 1, 0, 32, &plen))
+		return -1;
 	*addr = in.s_addr;
 	*prefixlen = plen;
 	return 0;
 bad:
-	p_err("bad CIDR '%s': expected an IPv4 prefix like 10.0.0.0/8", s);
+	p_err("bad %s '%s': expected an IPv4 prefix like 10.0.0.0/8", what, s);
 	return -1;
 }
 

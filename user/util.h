@@ -18,7 +18,8 @@ extern struct json jw;		/* stdout, valid when json_output */
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void p_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-int parse_cidr(const char *s, __be32 *addr, __u32 *prefixlen);
+/* ADDR/LEN, the length required; what names the option in errors. */
+int parse_cidr(const char *what, const char *s, __be32 *addr, __u32 *prefixlen);
 int parse_port_range(const char *s, __u16 *lo, __u16 *hi);
 int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u32 *out);
 

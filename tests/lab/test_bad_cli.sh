@@ -30,8 +30,8 @@ attached() {
 	done
 }
 
-# bad NAME ARGS...: bpfmasq ARGS must refuse with exactly one stderr line
-# and leave the gateway as it was.
+# [SAYS=ERE] bad NAME ARGS...: bpfmasq ARGS must refuse with exactly one
+# stderr line (matching ERE) and leave the gateway as it was.
 bad() {
 	local name=$1 rc lines left
 	shift
@@ -47,6 +47,8 @@ bad() {
 		fail badcli_$name "'bpfmasq $*' wrote $lines stderr lines: $(head -c 300 "$LAB_TMP/err" | tr '\n' '|')"
 	elif [[ -n $left ]]; then
 		fail badcli_$name "'bpfmasq $*' left: $left"
+	elif [[ -n ${SAYS:-} ]] && ! grep -qE -- "$SAYS" "$LAB_TMP/err"; then
+		fail badcli_$name "'bpfmasq $*' said '$(cat "$LAB_TMP/err")', expected /$SAYS/"
 	else
 		pass badcli_$name
 		note "$(cat "$LAB_TMP/err")"
@@ -69,6 +71,18 @@ bad down_no_such_if down nosuchif
 bad status_not_up status wan0
 bad unknown_command frobnicate
 bad unknown_option up wan0 --frobnicate
+# As bpftool: no command is an error in one line, not the help with status 0.
+SAYS='usage: bpfmasq' bad no_command
+SAYS="'--internal' needs a value" bad internal_missing_value up wan0 --internal
+bad internal_empty_length up wan0 --internal 10.0.0.0/
+bad irc_ports_trailing_comma up wan0 --irc-ports 6667,
+bad ftp_ports_empty_item up wan0 --ftp-ports 21,,2121
+bad irc_ports_leading_space up wan0 --irc-ports " 6667"
+bad timeout_leading_space up wan0 --timeout-udp " 30"
+bad max_flows_plus_sign up wan0 --max-flows +1000
+# 10.0.0.0 alone surely meant a /8 or /24, not one host.  (Last: an up
+# that wrongly succeeded would spoil the cases after it.)
+SAYS='/32' bad internal_bare_address up wan0 --internal 10.0.0.0
 
 # up twice: the second refuses ("already up") and the first keeps working.
 if ! bm_up wan0; then
