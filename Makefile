@@ -15,9 +15,12 @@ CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	     -Wall -Wno-unused-function -Ivmlinux/$(ARCH) -Iheaders -Ibpf
 LDLIBS    := -lbpf -lelf -lz
+# The compilers list the headers each output was made from (OUT.d): a
+# changed header rebuilds exactly what includes it.  -MP: a header that
+# is gone is no error.
+DEPFLAGS   = -MMD -MP -MF $@.d -MT $@
 
 BPF_SRCS  := bpf/bpfmasq.bpf.c
-BPF_HDRS  := $(wildcard bpf/*.h) headers/bpfmasq.h
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 LIB_OBJS  := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
@@ -41,17 +44,21 @@ all: $(OUTPUT)/bpfmasq
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX) | $(OUTPUT)
+# Every output also depends on the Makefile: new flags rebuild, and
+# outputs made before the .d files existed get them.
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) Makefile | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name bpfmasq_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(SKEL) $(wildcard user/*.h) headers/bpfmasq.h | $(OUTPUT)/user
+# The skeleton is generated: it must exist before the first compile, so
+# it is named here and not only in the .d files.
+$(OUTPUT)/user/%.o: user/%.c $(SKEL) Makefile | $(OUTPUT)/user
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUTPUT)/bpfmasq: $(USER_OBJS)
 	$(call msg,LINK,$@)
@@ -61,13 +68,23 @@ $(OUTPUT)/bpfmasq: $(USER_OBJS)
 ALG_SRCS  := user/alg_ftp.c user/alg_irc.c
 FUZZ_SECONDS ?= 10
 
-$(OUTPUT)/tests/test_alg: tests/unit/test_alg.c $(ALG_SRCS) $(wildcard user/alg_*.h) headers/seqadj.h | $(OUTPUT)/tests
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(ALG_SRCS) -o $@
+ALG_OBJS  := $(patsubst user/%.c,$(OUTPUT)/tests/alg/%.o,$(ALG_SRCS))
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(SKEL) | $(OUTPUT)/tests
+$(OUTPUT)/tests/alg:
+	$(Q)mkdir -p $@
+
+# Compiled apart from build/user/: these need no skeleton.
+$(OUTPUT)/tests/alg/%.o: user/%.c Makefile | $(OUTPUT)/tests/alg
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/tests/test_alg: tests/unit/test_alg.c $(ALG_OBJS) Makefile | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $< $(ALG_OBJS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(SKEL) Makefile | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -o $@
 
 # vmlinux.h for this machine's kernel (CO-RE: any BTF kernel can run it).
 vmlinux:
@@ -141,3 +158,6 @@ bench: deps
 
 clean:
 	rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d \
+		    $(OUTPUT)/tests/alg/*.d)

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run bpfmasq's tests and sum up: tests/run.sh [unit|lab|all]
 #
-# unit: build/tests/test_nat, test_alg, test_diff, test_registry, a short
-# fuzz run; lab: every tests/lab/test_*.sh (network namespaces).  Output is streamed; lines
+# unit: build/tests/test_nat, test_alg, test_diff, test_registry, the
+# build's header dependencies, a short fuzz run; lab: every
+# tests/lab/test_*.sh (network namespaces).  Output is streamed; lines
 # beginning "PASS ", "FAIL " (once per failing name) and "SKIP " are
 # counted, and a test program that exits non-zero without printing FAIL
 # counts as one failure.  The last line is "N passed, N failed[, N
@@ -66,6 +67,7 @@ if [[ $MODE == unit || $MODE == all ]]; then
 			failed=$((failed + 1))
 		fi
 	done
+	run build_deps bash "$ROOT/tests/unit/build_deps.sh"
 	# The ALG parsers take bytes from the network: a short fuzz run on
 	# every test run, longer ones with `make fuzz FUZZ_SECONDS=N`.
 	run fuzz bash "$ROOT/tests/fuzz/run.sh" "${FUZZ_SECONDS:-5}"
