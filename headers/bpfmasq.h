@@ -148,7 +148,7 @@ struct nat_state {
 
 enum nat_state_flags {
 	STATE_OWN_CLSACT = 1 << 0,	/* `up` created the WAN's clsact qdisc */
-	STATE_GOING_DOWN = 1 << 1,	/* `down` is removing the instance */
+	STATE_GOING_DOWN = 1 << 2,	/* `down` is removing the instance */
 	/* bit 8 + i: `up` created the clsact qdisc of lan_ifindex[i] */
 	STATE_LAN_OWN_CLSACT_SHIFT = 8,
 };

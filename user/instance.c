@@ -175,6 +175,18 @@ int prog_name_by_id(__u32 id, char *name, size_t len)
 	return 0;
 }
 
+int tc_egress_prog_fd(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFMASQ_TC_HANDLE,
+			    .priority = BPFMASQ_TC_PRIO);
+
+	if (bpf_tc_query(&hook, &opts))
+		return -1;
+	return bpf_prog_get_fd_by_id(opts.prog_id);
+}
+
 #define MAX_PROG_MAPS 32
 
 /* The ids of the maps a program uses; their number, or -errno. */

@@ -105,6 +105,8 @@ __u32 xdp_attached_id(int ifindex, __u32 *mode_flags);
 /* Add n to counter idx (on CPU 0): what the controller itself counts. */
 void stats_add(int stats_fd, __u32 idx, __u64 n);
 
+/* Our tc egress program on ifindex, or -1. */
+int tc_egress_prog_fd(int ifindex);
 int prog_name_by_id(__u32 id, char *name, size_t len);
 
 /* The fds of a loaded object's maps and programs (dups), by instance_objs[];
