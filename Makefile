@@ -61,7 +61,7 @@ $(OUTPUT)/bpfmasq: $(USER_OBJS)
 ALG_SRCS  := user/alg_ftp.c user/alg_irc.c
 FUZZ_SECONDS ?= 10
 
-$(OUTPUT)/tests/test_alg: tests/unit/test_alg.c $(ALG_SRCS) $(wildcard user/alg_*.h) headers/seqadj.h | $(OUTPUT)/tests
+$(OUTPUT)/tests/test_alg: tests/unit/test_alg.c $(ALG_SRCS) $(wildcard user/alg_*.h) user/inet_csum.h headers/seqadj.h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(ALG_SRCS) -o $@
 
