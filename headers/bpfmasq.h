@@ -273,6 +273,7 @@ struct internal_key {
 	X(CNT_ALG_FORGED,	"alg_forged_left_alone")		\
 	X(CNT_ALG_MALFORMED,	"alg_malformed_left_alone")		\
 	X(CNT_ALG_PARTIAL,	"alg_split_command_dropped")		\
+	X(CNT_ALG_BAD_CSUM,	"alg_bad_checksum_dropped")		\
 	X(CNT_EXPECT_EXPIRED,	"alg_expectations_expired")		\
 	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\
 	X(DROP_MALFORMED_L4,	"drop_malformed_l4")			\

@@ -230,20 +230,22 @@ static int seqadj_add(struct alg_ctl *a, const struct flow_key *key,
 	return 0;
 }
 
-/* Fix lengths and the TCP checksum after the payload changed. */
+/*
+ * The IP length and a complete TCP checksum of every segment sent on,
+ * rewritten or not.  A raw socket's skb is CHECKSUM_NONE: nothing after
+ * this completes a partial checksum (what a sender with TX offload, a
+ * veth, leaves in the field), and the data plane's tc helpers update the
+ * field incrementally as if it were complete.  Recomputing it always is
+ * the simplest way to be right whatever the segment arrived with; it
+ * vouches for nothing it should not, since segment_handle() only takes
+ * segments whose checksum was sound on arrival.
+ */
 static void tcp_finish(__u8 *pkt, size_t ihl, size_t len)
 {
-	__u8 *th = pkt + ihl;
 	__u16 tot = htons(len);
-	__be16 check;
-	__u32 sum;
 
 	memcpy(pkt + 2, &tot, 2);
-	th[16] = th[17] = 0;
-	sum = csum_add(0, pkt + 12, 8);	/* saddr, daddr */
-	sum += IPPROTO_TCP + (len - ihl);
-	check = csum_finish(csum_add(sum, th, len - ihl));
-	memcpy(th + 16, &check, 2);
+	tcp_csum_set(pkt, ihl, len);
 	/* The kernel fills in the IP checksum of a raw IP_HDRINCL packet. */
 }
 
@@ -468,6 +470,13 @@ static void segment_handle(struct alg_ctl *a, const struct bpfmasq_alg_event *ev
 	long nlen;
 	int n;
 
+	/* Damaged on its way: what it says cannot be trusted to set up an
+	 * expectation, and its receiver would drop it anyway; the sender
+	 * retransmits it. */
+	if (tcp_csum_state(pkt, ihl, len) == TCP_CSUM_BAD) {
+		stat_add(a, CNT_ALG_BAD_CSUM);
+		return;
+	}
 	if (inbound)
 		n = irc_in_rewrites(c, payload, plen, rw);
 	else if (ev->alg == ALG_FTP)
@@ -502,8 +511,7 @@ static void segment_handle(struct alg_ctl *a, const struct bpfmasq_alg_event *ev
 	}
 	if (inbound)
 		translate_in(a, ev, entry, pkt, ihl, thl);
-	if (n > 0 || inbound)
-		tcp_finish(pkt, ihl, len);
+	tcp_finish(pkt, ihl, len);
 	send_on(a, pkt, len);
 }
 

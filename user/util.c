@@ -178,21 +178,3 @@ uint64_t now_coarse_ns(void)
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
-
-__u32 csum_add(__u32 sum, const void *p, size_t len)
-{
-	const __u8 *b = p;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += b[i] << 8 | b[i + 1];
-	if (len & 1)
-		sum += b[len - 1] << 8;
-	return sum;
-}
-
-__be16 csum_finish(__u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons(~sum & 0xffff);
-}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
+#include "inet_csum.h"
 #include "json.h"
 
 extern bool json_output;
@@ -29,14 +30,6 @@ __be32 if_primary_ipv4(const char *ifname);
 /* "a.b.c.d:port" into buf (at least 22 bytes). */
 char *fmt_endpoint(char *buf, __be32 addr, __be16 port);
 char *fmt_addr(char *buf, __be32 addr);
-
-/*
- * The Internet checksum (RFC 1071) of what the controller builds or
- * rewrites itself: csum_add() sums bytes as big-endian words onto sum,
- * csum_finish() folds it and returns the checksum in network order.
- */
-__u32 csum_add(__u32 sum, const void *p, size_t len);
-__be16 csum_finish(__u32 sum);
 
 /* Make sure `dir` is a bpffs, mounting one there if it is not. */
 int ensure_bpffs(const char *dir);

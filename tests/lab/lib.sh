@@ -522,6 +522,28 @@ def walk(d):
 print(" ".join(walk(json.load(sys.stdin))))'
 }
 
+# alg_offload_host NS ADDR: an inside host NS (ADDR/24 on its eth0) on a
+# bridge in gw (acbr0, 10.0.3.1/24; its port is "ac" NS), as a container on
+# a host.  Its veth keeps the checksum offload a veth has (tx on), so its
+# TCP segments reach the gateway CHECKSUM_PARTIAL: the checksum field holds
+# only the pseudo-header sum.  False when the offload is not on after all.
+# The gateway's names start with "ac": other lab runs on the machine use
+# br0 and the like, and bpfmasq keeps state under /run/bpfmasq/IFNAME.
+alg_offload_host() {
+	local n=$1 a=$2
+	if ! nsx gw ip link show acbr0 >/dev/null 2>&1; then
+		nsx gw ip link add acbr0 type bridge stp_state 0 || return 1
+		addr gw acbr0 10.0.3.1/24
+		nsx gw ip link set acbr0 up
+	fi
+	ns_add "$n" || return 1
+	veth "$n" eth0 gw "ac$n" || return 1
+	nsx gw ip link set "ac$n" master acbr0
+	addr "$n" eth0 "$a/24"
+	nsx "$n" ip route add default via 10.0.3.1
+	nsx "$n" ethtool -k eth0 | grep -q '^tx-checksumming: on'
+}
+
 # pending_expectations [ERE]: EXPECT rows of `bpfmasq conns` (to inside
 # endpoints matching ERE).
 pending_expectations() {

@@ -7,7 +7,9 @@
 # ever sees the gateway.  Also: lftp in active mode, two clients at once,
 # loss on the control connection after rewrites (retransmissions and SACK
 # translated, checked from a capture), a forged PORT left alone, an FTP
-# server behind a port forward (227/229 rewritten), --ftp-ports and
+# server behind a port forward (227/229 rewritten), an inside client with
+# checksum offload on (partial checksums) whose forged and malformed PORTs
+# and the command behind them get their replies, --ftp-ports and
 # --no-alg ftp.
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
@@ -368,6 +370,38 @@ if bm forward add wan0 tcp 21 10.0.1.3:21 >"$LAB_TMP/fwd.out" 2>&1; then
 	bm forward del wan0 tcp 21 >/dev/null 2>&1
 else
 	fail ftp_forward_add "$(cat "$LAB_TMP/fwd.out")"
+fi
+
+# ---- an inside client whose segments carry a partial checksum -------------
+
+# acftp sits on a bridge in the gateway with its veth's checksum offload on
+# (a container): its segments reach tc egress with only the pseudo-header
+# sum in the TCP checksum field.  A genuine PORT (rewritten), then forged
+# and malformed ones that the controller sends on unchanged: each must get
+# its reply, and so must the NOOP behind them (a segment sent on with the
+# partial sum is never acknowledged and the session is dead from there).
+if alg_offload_host acftp 10.0.3.2; then
+	forged0=$(bm_stat alg_forged_left_alone)
+	bad0=$(bm_stat alg_malformed_left_alone)
+	nsx acftp timeout 20 "$PY" "$HERE/ftpctl.py" forged $INET \
+		"PORT 10,0,3,2,19,140" "PORT 10,0,1,3,19,137" \
+		"PORT 10,0,3,2,300,1" "EPRT |1|10.0.1.99|5002|" \
+		>"$LAB_TMP/acftp.out" 2>&1
+	f=$(stat_delta alg_forged_left_alone "$forged0")
+	m=$(stat_delta alg_malformed_left_alone "$bad0")
+	if grep -q '^PORT 10,0,3,2,19,140 -> 200 ' "$LAB_TMP/acftp.out" &&
+	   grep -q '^PORT 10,0,1,3,19,137 -> 500 ' "$LAB_TMP/acftp.out" &&
+	   grep -q '^PORT 10,0,3,2,300,1 -> [0-9]' "$LAB_TMP/acftp.out" &&
+	   grep -q '^EPRT |1|10.0.1.99|5002| -> [0-9]' "$LAB_TMP/acftp.out" &&
+	   grep -q '^NOOP -> 200' "$LAB_TMP/acftp.out" &&
+	   grep -q '"PORT 10,0,1,3,19,137"' "$LAB_TMP/main.log" &&
+	   ((f == 2 && m == 1)); then
+		pass ftp_offload_left_alone_and_next_arrive
+	else
+		fail ftp_offload_left_alone_and_next_arrive "client: $(tr '\n' '|' <"$LAB_TMP/acftp.out") alg_forged_left_alone grew by $f (want 2), alg_malformed_left_alone by $m (want 1)"
+	fi
+else
+	fail ftp_offload_host "no inside host with checksum offload on a bridge"
 fi
 
 # ---- --ftp-ports ----------------------------------------------------------

@@ -9,7 +9,10 @@
 # rewrites of different lengths the session still carries ordinary
 # messages intact both ways (sequence adjustment), also a message written
 # right behind an offer; an interrupted SEND is resumed (RESUME and ACCEPT
-# translated both ways); --no-alg irc leaves offers alone.
+# translated both ways); an inside host on a bridge in the gateway whose
+# veth has checksum offload on (partial checksums): its offers, and the
+# forged, malformed and CTCP messages left alone, arrive, and so does the
+# message behind each; --no-alg irc leaves offers alone.
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
@@ -393,6 +396,76 @@ if [[ $(stat -c %s "$LAB_TMP/resumed.bin" 2>/dev/null) == "$half" ]]; then
 	fi
 else
 	fail irc_resume_interrupted "the first, interrupted transfer: $(cat "$LAB_TMP/resume-get1.log")"
+fi
+
+# ---- an inside host whose segments carry a partial checksum ---------------
+
+# acin sits on a bridge in the gateway with its veth's checksum offload on
+# (a container): its segments reach tc egress with only the pseudo-header
+# sum in the TCP checksum field.  After two genuine offers (rewritten), an
+# offer naming another inside host, a malformed one and a CTCP that is no
+# offer go to the controller and are sent on unchanged: each must arrive,
+# and so must the ordinary message behind it (a segment sent on with the
+# partial sum is never acknowledged and the session is dead from there).
+# Then the other way: a RESUME of acin's offer, and a message behind it.
+AC_DEC=167772930	# 10.0.3.2, acin
+if alg_offload_host acin 10.0.3.2 && irc_client acin acin; then
+	ok=1
+	why=
+	for p in 5050 5051; do
+		say acin "PRIVMSG outside :$(ctcp "DCC SEND ac$p.bin $AC_DEC $p 10")"$'\r\n'
+		line=$(heard outside "PRIVMSG outside :\\x01DCC SEND ac$p\\.bin ")
+		read -r ip port <<<"$(offer_fields "$line")"
+		eval "acport$p=\$port"
+		[[ $ip == "$GW_DEC" ]] || {
+			ok=0
+			why+="offer of port $p arrived as '$(cat -v <<<"$line")'; "
+		}
+	done
+	if ((ok)); then
+		pass irc_offload_offers_rewritten
+	else
+		fail irc_offload_offers_rewritten "$why"
+	fi
+	forged0=$(bm_stat alg_forged_left_alone)
+	bad0=$(bm_stat alg_malformed_left_alone)
+	ok=1
+	why=
+	i=0
+	for off in "DCC SEND acvictim.bin 167772419 5001 100" \
+		   "DCC SEND acbad.bin $AC_DEC 99999 1" "ACTION waves"; do
+		i=$((i + 1))
+		say acin "PRIVMSG outside :$(ctcp "$off")"$'\r\n'
+		line=$(heard outside "PRIVMSG outside :\\x01${off%% *} ${off#* }" 3)
+		[[ $(text_of "$line") == "$(ctcp "$off")" ]] || {
+			ok=0
+			why+="sent '$off', outside got '$(cat -v <<<"$line")'; "
+		}
+		say acin "PRIVMSG outside :acin goes on $i"$'\r\n'
+		line=$(heard outside "PRIVMSG outside :acin goes on $i\$" 3)
+		[[ -n $line ]] || {
+			ok=0
+			why+="the message after '$off' did not arrive; "
+		}
+	done
+	f=$(($(bm_stat alg_forged_left_alone) - forged0))
+	m=$(($(bm_stat alg_malformed_left_alone) - bad0))
+	if ((ok && f == 1 && m == 1)); then
+		pass irc_offload_left_alone_and_next_arrive
+	else
+		fail irc_offload_left_alone_and_next_arrive "${why}alg_forged_left_alone grew by $f, alg_malformed_left_alone by $m (want 1 each)"
+	fi
+	say outside "PRIVMSG acin :$(ctcp "DCC RESUME ac5050.bin ${acport5050:-1} 5")"$'\r\n'
+	line=$(heard acin 'PRIVMSG acin :\x01DCC RESUME ac5050\.bin ' 3)
+	say outside "PRIVMSG acin :after the resume"$'\r\n'
+	if [[ $(text_of "$line") == "$(ctcp "DCC RESUME ac5050.bin 5050 5")" ]] &&
+	   [[ -n $(heard acin 'PRIVMSG acin :after the resume$' 3) ]]; then
+		pass irc_offload_resume_and_next_arrive
+	else
+		fail irc_offload_resume_and_next_arrive "acin got '$(cat -v <<<"$line")' for a RESUME of port $acport5050"
+	fi
+else
+	fail irc_offload_host "no inside host with checksum offload on a bridge: $(cat "$LAB_TMP/acin.log" 2>/dev/null)"
 fi
 
 # ---- --no-alg irc -----------------------------------------------------------

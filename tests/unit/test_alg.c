@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the ALG parsers (FTP, IRC DCC) and of the TCP sequence
- * adjustment model.  Plain C, no BPF: tables of payloads with the verdict
- * and the exact match expected, format round trips, and step tables for
- * the sequence adjustment.
+ * Unit tests of the ALG parsers (FTP, IRC DCC), of the TCP sequence
+ * adjustment model and of the checksum of the segments the controller
+ * sends on.  Plain C, no BPF: tables of payloads with the verdict and the
+ * exact match expected, format round trips, step tables for the sequence
+ * adjustment, segments with complete, partial and damaged checksums.
  *
  * Prints "PASS name" or "FAIL name: details" per case and a final
  * "N passed, N failed"; exits non-zero when anything failed.
@@ -17,6 +18,7 @@
 #include "alg_common.h"
 #include "alg_ftp.h"
 #include "alg_irc.h"
+#include "inet_csum.h"
 #include "seqadj.h"
 
 static int passed, failed;
@@ -794,6 +796,147 @@ static void test_seqadj(void)
 	}
 }
 
+/*
+ * The TCP checksum of a segment, by the book (RFC 793: the pseudo-header
+ * laid out in memory, then the segment, 16-bit words summed in 32 bits),
+ * so the controller's helpers are checked against something they do not
+ * share.  with_field: sum the checksum field as it is (the verification
+ * sum, 0xffff when right) rather than as zero.
+ */
+static __u16 ref_sum(const __u8 *pkt, size_t len, bool pseudo_only,
+		     bool with_field)
+{
+	__u8 buf[12 + 1600] = { 0 };
+	size_t ihl = (pkt[0] & 0xf) * 4, tl = len - ihl, n = 12;
+	__u32 sum = 0;
+
+	memcpy(buf, pkt + 12, 8);
+	buf[9] = IPPROTO_TCP;
+	buf[10] = tl >> 8;
+	buf[11] = tl & 0xff;
+	if (!pseudo_only) {
+		memcpy(buf + 12, pkt + ihl, tl);
+		if (!with_field)
+			buf[12 + 16] = buf[12 + 17] = 0;
+		n += tl;
+	}
+	for (size_t i = 0; i < n; i += 2)
+		sum += buf[i] << 8 | buf[i + 1];
+	while (sum > 0xffff)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/* An IPv4 TCP segment (timestamps option) from src to dst with text. */
+static size_t csum_segment(__u8 *pkt, __be32 src, __be32 dst, const char *text)
+{
+	static const __u8 hdr[52] = {
+		0x45, 0, 0, 0, 0x12, 0x34, 0x40, 0, 64, IPPROTO_TCP, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0,
+		0xb7, 0x4a, 0x1a, 0x0b, 0x96, 0xd3, 0x1c, 0x23,
+		0x9d, 0x37, 0x6c, 0xba, 0x80, 0x18, 0x00, 0x3e, 0, 0, 0, 0,
+		1, 1, 8, 10, 0x19, 0xf6, 0x9e, 0x5c, 0x7e, 0xd9, 0x38, 0x9b,
+	};
+	size_t len = sizeof(hdr) + strlen(text);
+
+	memcpy(pkt, hdr, sizeof(hdr));
+	memcpy(pkt + 12, &src, 4);
+	memcpy(pkt + 16, &dst, 4);
+	memcpy(pkt + sizeof(hdr), text, strlen(text));
+	pkt[2] = len >> 8;
+	pkt[3] = len & 0xff;
+	return len;
+}
+
+static void set_field(__u8 *pkt, __u16 v)
+{
+	pkt[20 + 16] = v >> 8;
+	pkt[20 + 17] = v & 0xff;
+}
+
+static __u16 get_field(const __u8 *pkt)
+{
+	return pkt[20 + 16] << 8 | pkt[20 + 17];
+}
+
+/*
+ * A segment the controller sends on must leave with a complete checksum
+ * whatever its field held on arrival: complete, or partial (a sender with
+ * TX offload), odd payload lengths included; a damaged one is recognised
+ * as such.
+ */
+static void test_tcp_csum(void)
+{
+	static const char *const texts[] = {
+		"PRIVMSG outside :\001DCC SEND a.bin 167772419 5001 100\001\r\n",
+		"PORT 10,0,1,3,19,137\r\n",	/* odd length */
+		"",
+	};
+	__u8 pkt[1600];
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		size_t len = csum_segment(pkt, ip("10.0.3.2"),
+					  ip("198.51.100.1"), texts[i]);
+		__u16 full, partial;
+		char name[40];
+
+		full = ~ref_sum(pkt, len, false, false) & 0xffff;
+		partial = ref_sum(pkt, len, true, false);
+
+		snprintf(name, sizeof(name), "tcp_csum_complete_%zu", i);
+		set_field(pkt, full);
+		if (tcp_csum_state(pkt, 20, len) != TCP_CSUM_COMPLETE ||
+		    ref_sum(pkt, len, false, true) != 0xffff)
+			fail(name, "a complete checksum %04x not recognised", full);
+		else
+			pass(name);
+
+		snprintf(name, sizeof(name), "tcp_csum_partial_%zu", i);
+		set_field(pkt, partial);
+		if (tcp_csum_state(pkt, 20, len) != TCP_CSUM_PARTIAL)
+			fail(name, "a partial checksum %04x not recognised",
+			     partial);
+		else
+			pass(name);
+
+		snprintf(name, sizeof(name), "tcp_csum_completed_%zu", i);
+		tcp_csum_set(pkt, 20, len);
+		if (get_field(pkt) != full)
+			fail(name, "partial %04x became %04x, want %04x",
+			     partial, get_field(pkt), full);
+		else
+			pass(name);
+
+		snprintf(name, sizeof(name), "tcp_csum_damaged_%zu", i);
+		pkt[len - 1] ^= 0x10;	/* a bit flipped on the way */
+		if (tcp_csum_state(pkt, 20, len) != TCP_CSUM_BAD)
+			fail(name, "a damaged segment passed as sound");
+		else
+			pass(name);
+	}
+
+	/* A pseudo-header that sums to 0xffff: a partial field of 0x0000
+	 * or 0xffff is the same number. */
+	{
+		size_t len = csum_segment(pkt, 0, ip("198.51.100.1"), "x");
+		__u16 rest = ref_sum(pkt, len, true, false);
+		__be32 src = htonl(0xffff - rest);
+		bool ok;
+
+		memcpy(pkt + 12, &src, 4);
+		ok = ref_sum(pkt, len, true, false) == 0xffff;
+		set_field(pkt, 0);
+		ok = ok && tcp_csum_state(pkt, 20, len) == TCP_CSUM_PARTIAL;
+		set_field(pkt, 0xffff);
+		ok = ok && tcp_csum_state(pkt, 20, len) == TCP_CSUM_PARTIAL;
+		if (ok)
+			pass("tcp_csum_partial_zero_is_ffff");
+		else
+			fail("tcp_csum_partial_zero_is_ffff",
+			     "a partial field of 0 or 0xffff not recognised");
+	}
+}
+
 int main(void)
 {
 	test_ftp_parse();
@@ -803,6 +946,7 @@ int main(void)
 	test_irc_rewrite();
 	test_forged_helpers();
 	test_seqadj();
+	test_tcp_csum();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
