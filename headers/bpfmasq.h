@@ -148,9 +148,8 @@ struct nat_state {
 
 enum nat_state_flags {
 	STATE_OWN_CLSACT = 1 << 0,	/* `up` created the WAN's clsact qdisc */
+	STATE_NO_HAIRPIN = 1 << 1,	/* --no-hairpin */
 	STATE_GOING_DOWN = 1 << 2,	/* `down` is removing the instance */
-	/* bit 8 + i: `up` created the clsact qdisc of lan_ifindex[i] */
-	STATE_LAN_OWN_CLSACT_SHIFT = 8,
 };
 
 /* What the data plane tells the controller through the `events` ring. */

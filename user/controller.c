@@ -14,6 +14,8 @@
 #include "events.h"
 #include "log.h"
 #include "flowtable.h"
+#include "hairpin.h"
+#include "progload.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -48,6 +50,7 @@ enum nl_event {
 	NL_GONE = 1 << 1,	/* the WAN interface was deleted */
 	NL_LOST = 1 << 2,	/* events overflowed: re-read everything */
 	NL_ROUTE = 1 << 3,	/* a route, neighbour or link changed */
+	NL_LINK = 1 << 4,	/* a link or route came or went */
 };
 
 static int netlink_read(int fd, int ifindex)
@@ -74,15 +77,16 @@ static int netlink_read(int fd, int ifindex)
 			}
 			if (nh->nlmsg_type == RTM_NEWROUTE ||
 			    nh->nlmsg_type == RTM_DELROUTE ||
-			    nh->nlmsg_type == RTM_NEWNEIGH ||
-			    nh->nlmsg_type == RTM_DELNEIGH ||
 			    nh->nlmsg_type == RTM_NEWLINK ||
 			    nh->nlmsg_type == RTM_DELLINK)
+				events |= NL_ROUTE | NL_LINK;
+			if (nh->nlmsg_type == RTM_NEWNEIGH ||
+			    nh->nlmsg_type == RTM_DELNEIGH)
 				events |= NL_ROUTE;
 		}
 	}
 	if (len < 0 && errno == ENOBUFS)
-		events |= NL_LOST | NL_ADDR | NL_ROUTE;
+		events |= NL_LOST | NL_ADDR | NL_ROUTE | NL_LINK;
 	return events;
 }
 
@@ -199,13 +203,37 @@ static const char *left_behind(const struct instance *in, bool gone)
 	return "programs and flows stay in place ('bpfmasq up' adopts them, 'bpfmasq down' removes them)";
 }
 
+/*
+ * Hairpinning needs masq_lan_hairpin on inside interfaces that may appear
+ * at any time: the controller holds its own copy, loaded over the running
+ * maps.  -1 with --no-hairpin, or (logged) when it cannot be loaded.
+ */
+static int hairpin_start(struct instance *in)
+{
+	struct nat_state st;
+	int fd, n;
+
+	if (instance_get_state(in, &st) || (st.flags & STATE_NO_HAIRPIN))
+		return -1;
+	/* `up`'s copy, or one a previous controller attached somewhere. */
+	fd = in->prog_lan_hairpin_fd >= 0 ? dup(in->prog_lan_hairpin_fd) :
+	     instance_load_prog(in, "masq_lan_hairpin");
+	if (fd < 0)
+		return -1;
+	n = hairpin_sync(in, fd);
+	if (n == 0)
+		log_msg("%s: no inside interface to hairpin on yet", in->ifname);
+	return fd;
+}
+
 int controller_run(struct instance *in, int ready_fd)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct events *ev;
 	__u64 next_expire = 0, next_binds = 0;
 	bool addr_pending, routes_pending = false, gone = false;
-	int nl, nl_events;
+	int nl, nl_events, hairpin_fd;
+	struct nat_state st;
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -225,6 +253,14 @@ int controller_run(struct instance *in, int ready_fd)
 	}
 	/* An address change while nobody watched is caught up on now. */
 	addr_pending = !follow_address(in);
+	hairpin_fd = hairpin_start(in);
+	if (hairpin_fd < 0 && !instance_get_state(in, &st) &&
+	    !(st.flags & STATE_NO_HAIRPIN)) {
+		log_msg("%s: cannot hairpin, stopping", in->ifname);
+		set_controller_pid(in, getpid(), 0);
+		close(nl);
+		return 1;
+	}
 	log_msg("%s: controller running", in->ifname);
 	if (ready_fd >= 0) {
 		char ok = 1;
@@ -276,10 +312,14 @@ int controller_run(struct instance *in, int ready_fd)
 		}
 		if (nl_events & NL_ROUTE)
 			routes_pending = !routes_changed(in);
+		if ((nl_events & NL_LINK) && hairpin_fd >= 0)
+			hairpin_sync(in, hairpin_fd);
 		if (nl_events & NL_ADDR)
 			addr_pending = !follow_address(in);
 	}
 	events_close(ev);
+	if (hairpin_fd >= 0)
+		close(hairpin_fd);
 	if (set_controller_pid(in, getpid(), 0))
 		log_msg("%s: cannot clear the controller's pid in the state map: %s",
 			in->ifname, strerror(errno));

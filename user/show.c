@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include "commands.h"
 #include "flowtable.h"
+#include "hairpin.h"
 #include "instance.h"
 #include "util.h"
 
@@ -88,20 +89,43 @@ static int for_instances(int argc, char **argv, const char *cmd, show_fn fn,
 	return err ? 1 : 0;
 }
 
-static void lan_names(const struct nat_state *st, char *buf, size_t len)
+static void if_names(const int *ifindex, int n, char *buf, size_t len)
 {
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (int i = 0; i < BPFMASQ_MAX_LAN && st->lan_ifindex[i]; i++) {
+	for (int i = 0; i < n; i++) {
 		char name[IF_NAMESIZE];
 
-		if (!if_indextoname(st->lan_ifindex[i], name))
-			snprintf(name, sizeof(name), "#%u", st->lan_ifindex[i]);
+		if (!if_indextoname(ifindex[i], name))
+			snprintf(name, sizeof(name), "#%d", ifindex[i]);
 		off += snprintf(buf + off, len - off, "%s%s", i ? " " : "", name);
 		if (off >= len)
 			break;
 	}
+}
+
+static void lan_names(const struct nat_state *st, char *buf, size_t len)
+{
+	int idx[BPFMASQ_MAX_LAN], n = 0;
+
+	for (; n < BPFMASQ_MAX_LAN && st->lan_ifindex[n]; n++)
+		idx[n] = st->lan_ifindex[n];
+	if_names(idx, n, buf, len);
+}
+
+/* Where hairpinning is on, or why nowhere. */
+static void hairpin_str(const struct instance *in, const struct nat_state *st,
+			const int *ifindex, int n, char *buf, size_t len)
+{
+	if (st->flags & STATE_NO_HAIRPIN)
+		snprintf(buf, len, "off (--no-hairpin)");
+	else if (!n)
+		snprintf(buf, len, "no inside interface found%s",
+			 in->cfg.cfg_match_all_sources ? "" :
+			 " (none has a route into --internal)");
+	else
+		if_names(ifindex, n, buf, len);
 }
 
 static size_t count_conns(const struct instance *in)
@@ -153,6 +177,8 @@ static int show_status(struct instance *in)
 	char ftp[32], irc[32];
 	struct nat_state st = {};
 	char addr[INET_ADDRSTRLEN], lans[128], ports[16], pins[PATH_MAX + 32];
+	char hairpin[1024], name[IF_NAMESIZE];
+	int hp[HAIRPIN_MAX_IFS], n_hp;
 	bool alive;
 	size_t n;
 
@@ -166,6 +192,8 @@ static int show_status(struct instance *in)
 	port_list_str(in->cfg.cfg_ftp_ports, ftp, sizeof(ftp));
 	port_list_str(in->cfg.cfg_irc_ports, irc, sizeof(irc));
 	lan_names(&st, lans, sizeof(lans));
+	n_hp = hairpin_ifaces(in->ifindex, hp, HAIRPIN_MAX_IFS);
+	hairpin_str(in, &st, hp, n_hp, hairpin, sizeof(hairpin));
 	snprintf(ports, sizeof(ports), "%u-%u", in->cfg.cfg_port_lo,
 		 in->cfg.cfg_port_hi);
 	if (st.ext_addr)
@@ -180,6 +208,14 @@ static int show_status(struct instance *in)
 		jw_kv_string(&jw, "ports", ports);
 		jw_kv_string(&jw, "filter", in->cfg.cfg_filter_cone ? "cone" : "strict");
 		jw_kv_string(&jw, "lan", lans);
+		jw_key(&jw, "hairpin");
+		jw_start_array(&jw);
+		for (int i = 0; i < n_hp; i++)
+			if (if_indextoname(hp[i], name))
+				jw_string(&jw, name);
+		jw_end_array(&jw);
+		jw_key(&jw, "no_hairpin");
+		jw_bool(&jw, st.flags & STATE_NO_HAIRPIN);
 		jw_key(&jw, "lan_inbound");
 		jw_bool(&jw, in->cfg.cfg_lan_inbound);
 		jw_key(&jw, "lan_new");
@@ -213,6 +249,7 @@ static int show_status(struct instance *in)
 	       lans[0] && in->cfg.cfg_lan_inbound ? ", replies too" : "",
 	       lans[0] && in->cfg.cfg_lan_new ? ", new connections too" : "",
 	       st.route_gen);
+	printf("    hairpin: %s\n", hairpin);
 	printf("    pinned state: %s\n", pins);
 	printf("    alg: ftp %s, irc %s\n", ftp, irc);
 	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us; idle flows looked for every %.1fs\n",

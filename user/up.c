@@ -16,8 +16,10 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "attach.h"
 #include "commands.h"
 #include "controller.h"
+#include "hairpin.h"
 #include "instance.h"
 #include "util.h"
 
@@ -35,6 +37,7 @@ struct up_opts {
 	int n_lan;
 	bool lan_inbound;
 	bool lan_new;
+	bool no_hairpin;
 	bool cone;
 	__u32 max_flows;
 	__u32 timeout_tcp_est, timeout_tcp_trans, timeout_udp, timeout_icmp;
@@ -48,6 +51,7 @@ enum {
 	OPT_INTERNAL = 256, OPT_PORTS, OPT_LAN, OPT_FILTER, OPT_MAX_FLOWS,
 	OPT_FOREGROUND, OPT_LOG, OPT_TCP_EST, OPT_TCP_TRANS, OPT_UDP, OPT_ICMP,
 	OPT_FTP_PORTS, OPT_IRC_PORTS, OPT_NO_ALG, OPT_LAN_INBOUND, OPT_LAN_NEW,
+	OPT_NO_HAIRPIN,
 };
 
 static const struct option up_options[] = {
@@ -56,6 +60,7 @@ static const struct option up_options[] = {
 	{ "lan", required_argument, NULL, OPT_LAN },
 	{ "lan-inbound", no_argument, NULL, OPT_LAN_INBOUND },
 	{ "lan-new", no_argument, NULL, OPT_LAN_NEW },
+	{ "no-hairpin", no_argument, NULL, OPT_NO_HAIRPIN },
 	{ "filter", required_argument, NULL, OPT_FILTER },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "timeout-tcp-established", required_argument, NULL, OPT_TCP_EST },
@@ -158,6 +163,9 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 			break;
 		case OPT_LAN_NEW:
 			o->lan_new = true;
+			break;
+		case OPT_NO_HAIRPIN:
+			o->no_hairpin = true;
 			break;
 		case OPT_FILTER:
 			if (!strcmp(optarg, "cone")) {
@@ -307,75 +315,6 @@ static void warn_port_overlap(const struct up_opts *o)
 	fclose(f);
 }
 
-static int xdp_attach_any_mode(int ifindex, int prog_fd, __u32 *mode)
-{
-	__u32 flags = XDP_FLAGS_UPDATE_IF_NOEXIST;
-	int err;
-
-	*mode = XDP_FLAGS_DRV_MODE;
-	err = bpf_xdp_attach(ifindex, prog_fd, flags | *mode, NULL);
-	if (err == -EOPNOTSUPP || err == -EINVAL) {
-		/* No native XDP in this driver: the generic hook still
-		 * translates, only slower. */
-		*mode = XDP_FLAGS_SKB_MODE;
-		err = bpf_xdp_attach(ifindex, prog_fd, flags | *mode, NULL);
-	}
-	return err;
-}
-
-static void xdp_detach_ours(int ifindex, const char *prog_name)
-{
-	char name[BPF_OBJ_NAME_LEN];
-	__u32 mode, id = xdp_attached_id(ifindex, &mode);
-
-	if (id && !prog_name_by_id(id, name, sizeof(name)) &&
-	    !strcmp(name, prog_name))
-		bpf_xdp_detach(ifindex, mode, NULL);
-}
-
-static int tc_attach(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = point);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFMASQ_TC_HANDLE,
-			    .priority = BPFMASQ_TC_PRIO, .prog_fd = prog_fd);
-
-	return bpf_tc_attach(&hook, &opts);
-}
-
-static void tc_detach_ours(int ifindex, bool own_clsact)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_EGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFMASQ_TC_HANDLE,
-			    .priority = BPFMASQ_TC_PRIO);
-
-	bpf_tc_detach(&hook, &opts);
-	hook.attach_point = BPF_TC_INGRESS;
-	bpf_tc_detach(&hook, &opts);
-	if (own_clsact) {
-		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-		bpf_tc_hook_destroy(&hook);
-	}
-}
-
-/* A clsact qdisc to attach to; *own says whether we made it (and so must
- * remove it again). */
-static int tc_hook_ensure(int ifindex, bool *own)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_INGRESS);
-	int err = bpf_tc_hook_create(&hook);
-
-	*own = !err;
-	return err == -EEXIST ? 0 : err;
-}
-
-static bool lan_own_clsact(const struct nat_state *st, int i)
-{
-	return st->flags & (1U << (STATE_LAN_OWN_CLSACT_SHIFT + i));
-}
-
 /* The LAN's XDP program: with --lan-new the one that also opens flows. */
 static struct bpf_program *lan_prog(struct bpfmasq_bpf *skel)
 {
@@ -387,17 +326,13 @@ static void detach_lan(const struct nat_state *st, int i)
 {
 	xdp_detach_ours(st->lan_ifindex[i], "masq_lan_fast");
 	xdp_detach_ours(st->lan_ifindex[i], "masq_lan_open");
-	tc_detach_ours(st->lan_ifindex[i], lan_own_clsact(st, i));
 }
 
-/*
- * A LAN gets the XDP fast path and, at tc ingress, hairpinning.  On
- * failure nothing of it stays attached.
- */
+/* A LAN gets the XDP fast path (hairpinning is the controller's, on every
+ * inside interface).  On failure nothing of it stays attached. */
 static int attach_lan(struct bpfmasq_bpf *skel, struct nat_state *st, int i,
 		      const char *name, bool inbound)
 {
-	bool own;
 	__u32 mode;
 	int err;
 
@@ -416,18 +351,7 @@ static int attach_lan(struct bpfmasq_bpf *skel, struct nat_state *st, int i,
 		detach_lan(st, i);
 		return -EOPNOTSUPP;
 	}
-	err = tc_hook_ensure(st->lan_ifindex[i], &own);
-	if (own)
-		st->flags |= 1U << (STATE_LAN_OWN_CLSACT_SHIFT + i);
-	if (!err)
-		err = tc_attach(st->lan_ifindex[i], BPF_TC_INGRESS,
-				bpf_program__fd(skel->progs.masq_lan_hairpin));
-	if (err) {
-		p_err("cannot attach the hairpin program to --lan %s: %s", name,
-		      strerror(-err));
-		detach_lan(st, i);
-	}
-	return err;
+	return 0;
 }
 
 /* Remove whatever `up` attached, from the state it recorded. */
@@ -435,6 +359,7 @@ static void detach_all(int wan_ifindex, const struct nat_state *st)
 {
 	for (int i = 0; i < BPFMASQ_MAX_LAN && st->lan_ifindex[i]; i++)
 		detach_lan(st, i);
+	hairpin_detach_all(wan_ifindex);
 	tc_detach_ours(wan_ifindex, st->flags & STATE_OWN_CLSACT);
 	xdp_detach_ours(wan_ifindex, "masq_wan_in");
 }
@@ -624,6 +549,8 @@ int cmd_up(int argc, char **argv)
 	st.timeout_udp = o.timeout_udp;
 	st.timeout_icmp = o.timeout_icmp;
 	st.ext_addr = if_primary_ipv4(o.ifname);
+	if (o.no_hairpin)
+		st.flags |= STATE_NO_HAIRPIN;
 	for (int i = 0; i < o.n_lan; i++)
 		st.lan_ifindex[i] = o.lan_ifindex[i];
 	for (int i = 0; i < o.n_internal; i++) {
@@ -663,10 +590,10 @@ int cmd_up(int argc, char **argv)
 		goto fail;
 	}
 	tc_up = true;
-	err = tc_attach(o.ifindex, BPF_TC_INGRESS,
+	err = tc_attach(o.ifindex, BPF_TC_INGRESS, BPFMASQ_TC_HANDLE,
 			bpf_program__fd(skel->progs.masq_wan_in_tc));
 	if (!err)
-		err = tc_attach(o.ifindex, BPF_TC_EGRESS,
+		err = tc_attach(o.ifindex, BPF_TC_EGRESS, BPFMASQ_TC_HANDLE,
 				bpf_program__fd(skel->progs.masq_wan_out));
 	if (err) {
 		p_err("cannot attach the tc programs to %s: %s", o.ifname,
@@ -689,6 +616,8 @@ int cmd_up(int argc, char **argv)
 fail_pinned:
 	instance_unpin(o.ifname);
 	instance_close(&in);
+	hairpin_detach_all(o.ifindex);	/* a controller that failed may
+					 * have started on them */
 fail:
 	for (int i = 0; i < lan_up; i++)
 		detach_lan(&st, i);

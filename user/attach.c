@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <string.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+#include "instance.h"
+
+int xdp_attach_any_mode(int ifindex, int prog_fd, __u32 *mode)
+{
+	__u32 flags = XDP_FLAGS_UPDATE_IF_NOEXIST;
+	int err;
+
+	*mode = XDP_FLAGS_DRV_MODE;
+	err = bpf_xdp_attach(ifindex, prog_fd, flags | *mode, NULL);
+	if (err == -EOPNOTSUPP || err == -EINVAL) {
+		/* No native XDP in this driver: the generic hook still
+		 * translates, only slower. */
+		*mode = XDP_FLAGS_SKB_MODE;
+		err = bpf_xdp_attach(ifindex, prog_fd, flags | *mode, NULL);
+	}
+	return err;
+}
+
+void xdp_detach_ours(int ifindex, const char *prog_name)
+{
+	char name[BPF_OBJ_NAME_LEN];
+	__u32 mode, id = xdp_attached_id(ifindex, &mode);
+
+	if (id && !prog_name_by_id(id, name, sizeof(name)) &&
+	    !strcmp(name, prog_name))
+		bpf_xdp_detach(ifindex, mode, NULL);
+}
+
+int tc_hook_ensure(int ifindex, bool *own)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS);
+	int err = bpf_tc_hook_create(&hook);
+
+	*own = !err;
+	return err == -EEXIST ? 0 : err;
+}
+
+int tc_attach(int ifindex, enum bpf_tc_attach_point point, __u32 handle,
+	      int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle,
+			    .priority = BPFMASQ_TC_PRIO, .prog_fd = prog_fd);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
+__u32 tc_query(int ifindex, enum bpf_tc_attach_point point, __u32 handle)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle,
+			    .priority = BPFMASQ_TC_PRIO);
+
+	return bpf_tc_query(&hook, &opts) ? 0 : opts.prog_id;
+}
+
+void tc_detach(int ifindex, enum bpf_tc_attach_point point, __u32 handle)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle,
+			    .priority = BPFMASQ_TC_PRIO);
+
+	bpf_tc_detach(&hook, &opts);
+}
+
+void tc_hook_destroy(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	bpf_tc_hook_destroy(&hook);
+}
+
+void tc_detach_ours(int ifindex, bool own_clsact)
+{
+	tc_detach(ifindex, BPF_TC_EGRESS, BPFMASQ_TC_HANDLE);
+	tc_detach(ifindex, BPF_TC_INGRESS, BPFMASQ_TC_HANDLE);
+	if (own_clsact)
+		tc_hook_destroy(ifindex);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Attaching and detaching bpfmasq's programs: XDP on the WAN and the --lan
+ * interfaces, tc clsact filters on the WAN and the hairpin interfaces.
+ * Only what bpfmasq made is ever removed: programs are recognised by name,
+ * tc filters by handle and priority, and a clsact qdisc is destroyed only
+ * by whoever created it.
+ */
+#ifndef BPFMASQ_ATTACH_H
+#define BPFMASQ_ATTACH_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include <bpf/libbpf.h>
+#include "instance.h"	/* BPFMASQ_TC_HANDLE, BPFMASQ_TC_PRIO */
+
+/* Native XDP if the driver has it, else generic; *mode says which. */
+int xdp_attach_any_mode(int ifindex, int prog_fd, __u32 *mode);
+/* Detach the XDP program on ifindex if it is the one named prog_name. */
+void xdp_detach_ours(int ifindex, const char *prog_name);
+
+/* A clsact qdisc to attach to; *own says whether we made it (and so must
+ * remove it again). */
+int tc_hook_ensure(int ifindex, bool *own);
+int tc_attach(int ifindex, enum bpf_tc_attach_point point, __u32 handle,
+	      int prog_fd);
+/* The id of the program in our filter (handle, BPFMASQ_TC_PRIO); 0: none. */
+__u32 tc_query(int ifindex, enum bpf_tc_attach_point point, __u32 handle);
+void tc_detach(int ifindex, enum bpf_tc_attach_point point, __u32 handle);
+/* Both of our WAN filters; the clsact qdisc too when own_clsact. */
+void tc_detach_ours(int ifindex, bool own_clsact);
+void tc_hook_destroy(int ifindex);
+
+#endif

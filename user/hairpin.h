@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Hairpinning on the inside interfaces (RFC 4787 REQ-9, RFC 5382 REQ-8):
+ * masq_lan_hairpin at tc ingress of every interface an inside host may
+ * send from, so that it reaches another inside host through the external
+ * address without anyone naming the interfaces.
+ */
+#ifndef BPFMASQ_HAIRPIN_H
+#define BPFMASQ_HAIRPIN_H
+
+#include <stdbool.h>
+#include "instance.h"
+
+#define HAIRPIN_MAX_IFS 256
+
+/*
+ * Attach prog_fd (masq_lan_hairpin) to every inside interface that lacks
+ * it and take it off those that are no longer inside; logs each change.
+ * Returns how many interfaces carry it, or -1.
+ */
+int hairpin_sync(const struct instance *in, int prog_fd);
+
+/* Take the instance's hairpin filters off every interface. */
+void hairpin_detach_all(int wan_ifindex);
+
+/* The interfaces that carry the instance's hairpin filter (at most max). */
+int hairpin_ifaces(int wan_ifindex, int *ifindex, int max);
+
+#endif
