@@ -285,7 +285,10 @@ struct internal_key {
 	X(DROP_TCP_NOT_SYN,	"drop_tcp_new_without_syn")		\
 	X(DROP_ICMP_BAD_CSUM,	"drop_icmp_bad_checksum")		\
 	X(DROP_ICMP_NO_FLOW,	"drop_icmp_error_without_flow")		\
-	X(DROP_NO_MAPPING,	"drop_unsolicited_no_mapping")
+	X(DROP_NO_MAPPING,	"drop_unsolicited_no_mapping")		\
+	X(DROP_NO_ROUTE,	"drop_no_route")			\
+	X(DROP_TTL_EXPIRED,	"drop_ttl_expired")			\
+	X(DROP_TOO_BIG,		"drop_too_big")
 
 #define BPFMASQ_ENUM(sym, name) sym,
 enum bpfmasq_counter {

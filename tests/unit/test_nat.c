@@ -66,6 +66,7 @@
 #define V0		PORT_VAR(0)
 #define V1		PORT_VAR(1)
 #define V2		PORT_VAR(2)
+#define V3		PORT_VAR(3)
 #define IS_VAR(p)	((p) & 0x10000u)
 
 #define TCP(s, sp, d, dp, fl, ...)					\
@@ -106,7 +107,8 @@
 #define PORT_UNREACH(s, d, ...)						\
 	ICMP_ERR(s, d, ICMP_T_UNREACH, ICMP_C_PORT_UNREACH, __VA_ARGS__)
 
-enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST };
+/* HAIRPIN: masq_lan_hairpin, run as if the frame came in on lan0. */
+enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST, HAIRPIN };
 
 struct cnt_delta {
 	int idx;		/* enum bpfmasq_counter */
@@ -168,6 +170,8 @@ struct step {
 	struct pspec out;	/* else the expected output */
 	bool fold_zero;		/* pick a payload word that makes the
 				 * expected UDP checksum compute to 0 */
+	__u16 gso_size;		/* HAIRPIN: a GSO/GRO super-packet of
+				 * segments this long */
 	struct cnt_delta cnt[4];
 	struct flow_check flows[4];
 	struct bind_check binds[2];
@@ -520,6 +524,7 @@ static int prog_fd(struct env *e, enum prog p)
 {
 	struct bpf_program *prog = p == WAN_OUT ? e->skel->progs.masq_wan_out :
 				   p == WAN_IN ? e->skel->progs.masq_wan_in :
+				   p == HAIRPIN ? e->skel->progs.masq_lan_hairpin :
 				   e->g->lan_new ? e->skel->progs.masq_lan_open :
 						   e->skel->progs.masq_lan_fast;
 
@@ -530,6 +535,7 @@ static void run_step(struct env *e, const struct step *s)
 {
 	static __u8 in_buf[PKT_MAX], got[PKT_MAX + 256], want[PKT_MAX];
 	struct pspec in = s->in, out = s->out;
+	struct __sk_buff skb_ctx = {};
 	__u64 before[CNT_MAX], after[CNT_MAX];
 	long expect[CNT_MAX] = {};
 	size_t in_len, want_len;
@@ -560,6 +566,17 @@ static void run_step(struct env *e, const struct step *s)
 		.data_size_out = sizeof(got),
 		.repeat = 1,
 	);
+	/* The hairpin asks the FIB from the LAN it came in on. */
+	if (s->prog == HAIRPIN) {
+		skb_ctx.ifindex = if_nametoindex("lan0");
+		skb_ctx.ingress_ifindex = skb_ctx.ifindex;
+		skb_ctx.gso_size = s->gso_size;
+		if (s->gso_size)
+			skb_ctx.gso_segs = (in_len + s->gso_size - 1) /
+					   s->gso_size;
+		opts.ctx_in = &skb_ctx;
+		opts.ctx_size_in = sizeof(skb_ctx);
+	}
 	err = bpf_prog_test_run_opts(prog_fd(e, s->prog), &opts);
 	if (err) {
 		fail(e, "BPF_PROG_TEST_RUN: %s", strerror(-err));
@@ -1794,6 +1811,14 @@ static const struct step lan_fast[] = {
 		.verdict = XDP_PASS,
 		.same = true,
 	}, {
+		/* What generic XDP sees of a GRO packet: the stack
+		 * forwards (and segments) it. */
+		.name = "longer than the route mtu: passes untouched",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, REM, 80, F_ACK, .payload = 2896),
+		.verdict = XDP_PASS,
+		.same = true,
+	}, {
 		.name = "slow path creates a flow to an unrouted remote",
 		.prog = WAN_OUT,
 		.in = TCP(IN1, 40001, UNROUTED, 80, F_SYN),
@@ -1903,6 +1928,13 @@ static const struct step lan_inbound[] = {
 		.out = TCP(REM, 80, IN1, 40000, F_ACK, .ttl = 1),
 		.cnt = { IN_XLATED },
 	}, {
+		.name = "longer than the lan mtu: translated for the stack",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_ACK, .payload = 2896),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_ACK, .payload = 2896),
+		.cnt = { IN_XLATED },
+	}, {
 		.name = "inside host without a route on a --lan: for the stack",
 		.prog = WAN_OUT,
 		.in = UDP(UNROUTED_IN, 7000, REM, 53),
@@ -1960,6 +1992,80 @@ static const struct step lan_new[] = {
 		.verdict = XDP_PASS,
 		.same = true,
 		.nflows = COUNT(4),
+	},
+};
+
+/*
+ * Hairpinning (masq_lan_hairpin, cone filtering so that IN2 may open a
+ * flow to IN1's mapping).  A super-packet longer than the LAN's MTU (GSO
+ * from a local sender, GRO on the way in) is forwarded whole: the stack
+ * segments it on the way out.  What cannot be forwarded is dropped under
+ * its own reason.
+ */
+#define HP_NEW		{ CNT_HAIRPINNED, 1 }, { CNT_NEW_FLOWS, 2 }, \
+			{ CNT_NEW_BINDINGS, 1 }
+#define HP_NEW_DROP(r)	{ r, 1 }, { CNT_NEW_FLOWS, 2 }, { CNT_NEW_BINDINGS, 1 }
+static const struct step hairpin[] = {
+	{
+		.name = "in1 maps a port",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "in2 -> ext:mapped: to in1, from in2's mapping, ttl-1",
+		.prog = HAIRPIN,
+		.in = TCP(IN2, 40001, EXT, V0, F_SYN),
+		.verdict = TC_ACT_REDIRECT,
+		.out = TCP(EXT, V1, IN1, 40000, F_SYN, .ttl = 63),
+		.cnt = { HP_NEW },
+		.nflows = COUNT(6), .nbinds = COUNT(4),
+	}, {
+		.name = "a gso super-packet longer than the mtu: forwarded whole",
+		.prog = HAIRPIN,
+		.in = TCP(IN2, 40001, EXT, V0, F_ACK, .payload = 2896),
+		.gso_size = 1448,
+		.verdict = TC_ACT_REDIRECT,
+		.out = TCP(EXT, V1, IN1, 40000, F_ACK, .payload = 2896,
+			   .ttl = 63),
+		.cnt = { { CNT_HAIRPINNED, 1 } },
+	}, {
+		.name = "the same length without gso: too big, dropped as such",
+		.prog = HAIRPIN,
+		.in = TCP(IN2, 40001, EXT, V0, F_ACK, .payload = 2896),
+		.verdict = TC_ACT_SHOT,
+		.out = TCP(EXT, V1, IN1, 40000, F_ACK, .payload = 2896),
+		.cnt = { { DROP_TOO_BIG, 1 } },
+	}, {
+		.name = "a full-size packet: forwarded",
+		.prog = HAIRPIN,
+		.in = TCP(IN2, 40001, EXT, V0, F_ACK, .payload = 1460),
+		.verdict = TC_ACT_REDIRECT,
+		.out = TCP(EXT, V1, IN1, 40000, F_ACK, .payload = 1460,
+			   .ttl = 63),
+		.cnt = { { CNT_HAIRPINNED, 1 } },
+	}, {
+		.name = "ttl 1: dropped as expired",
+		.prog = HAIRPIN,
+		.in = TCP(IN2, 40001, EXT, V0, F_ACK, .ttl = 1),
+		.verdict = TC_ACT_SHOT,
+		.out = TCP(EXT, V1, IN1, 40000, F_ACK, .ttl = 1),
+		.cnt = { { DROP_TTL_EXPIRED, 1 } },
+	}, {
+		.name = "an inside host without a route maps a port",
+		.prog = WAN_OUT,
+		.in = UDP(UNROUTED_IN, 7000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V2, REM, 53),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "hairpin to it: no route, dropped as such",
+		.prog = HAIRPIN,
+		.in = UDP(IN2, 5000, EXT, V2),
+		.verdict = TC_ACT_SHOT,
+		.out = UDP(EXT, V3, UNROUTED_IN, 7000),
+		.cnt = { HP_NEW_DROP(DROP_NO_ROUTE) },
 	},
 };
 
@@ -2656,6 +2762,7 @@ static const struct group groups[] = {
 	{ .name = "lan-fast-internal", .internal = true, .needs_net = true,
 	  .wan_ifindex = true, STEPS(lan_fast_internal) },
 	{ .name = "lan-fast-off", .needs_net = true, STEPS(lan_fast_off) },
+	{ .name = "hairpin", .needs_net = true, .cone = true, STEPS(hairpin) },
 	{ .name = "lan-inbound", .needs_net = true, .wan_ifindex = true,
 	  .lan_inbound = true, STEPS(lan_inbound) },
 	{ .name = "lan-new", .needs_net = true, .wan_ifindex = true,
