@@ -190,6 +190,7 @@ struct group {
 	bool lan_new;		/* --lan-new */
 	bool needs_net;		/* needs the routes of testnet_setup() */
 	bool needs_expire;	/* needs flows_expire() from user/ */
+	__u32 max_flows;	/* flows map entries (0: the default) */
 	const struct step *steps;
 	size_t nsteps;
 };
@@ -399,12 +400,19 @@ static void check_bind(struct env *e, const struct bind_check *bc)
 	if (v.addr != htonl(EXT) || v.port != htons(ep))
 		fail(e, "binding out %u: %08x:%u, expected ext:%u", bc->in_port,
 		     ntohl(v.addr), ntohs(v.port), ep);
+	/* A binding a packet made is live once its flow is stored. */
+	if (v.state != BIND_LIVE)
+		fail(e, "binding out %u: state %u, expected live", bc->in_port,
+		     v.state);
 	in.port = htons(ep);
 	if (bpf_map_lookup_elem(fd, &in, &v))
 		fail(e, "binding in ext:%u missing", ep);
 	else if (v.addr != htonl(bc->in_addr) || v.port != htons(bc->in_port))
 		fail(e, "binding in ext:%u -> %08x:%u, expected %08x:%u", ep,
 		     ntohl(v.addr), ntohs(v.port), bc->in_addr, bc->in_port);
+	else if (v.state != BIND_LIVE)
+		fail(e, "binding in ext:%u: state %u, expected live", ep,
+		     v.state);
 }
 
 /* Every flow entry has its twin pointing back at it; same for bindings.
@@ -872,6 +880,117 @@ static void v2_high_even(struct env *e)
 }
 
 /* ---- the table ---- */
+
+/* ---- bindings planted as other CPUs or the controller leave them ---- */
+
+#define FWD_PORT	8080	/* a forward ext:8080 -> IN2:8080 */
+
+static void bind_plant(struct env *e, __u8 proto, __u32 in_addr,
+		       __u16 in_port, __u16 ext_port, __u16 flags, __u32 state)
+{
+	int fd = bpf_map__fd(e->skel->maps.binds);
+	struct bind_key out = { .addr = htonl(in_addr), .port = htons(in_port),
+				.proto = proto, .dir = DIR_OUT };
+	struct bind_key in = { .addr = htonl(EXT), .port = htons(ext_port),
+			       .proto = proto, .dir = DIR_IN };
+	struct bind_val vo = { .addr = htonl(EXT), .port = htons(ext_port),
+			       .flags = flags, .state = state,
+			       .last_used_ns = now_coarse_ns() };
+	struct bind_val vi = { .addr = htonl(in_addr), .port = htons(in_port),
+			       .flags = flags, .state = state,
+			       .last_used_ns = now_coarse_ns() };
+
+	if (bpf_map_update_elem(fd, &out, &vo, BPF_ANY) ||
+	    bpf_map_update_elem(fd, &in, &vi, BPF_ANY))
+		fail(e, "planting a binding failed");
+}
+
+/* What the state of a binding half is (-1: none). */
+static int bind_state_of(struct env *e, __u8 proto, __u8 dir, __u32 addr,
+			 __u16 port)
+{
+	struct bind_key k = { .addr = htonl(addr), .port = htons(port),
+			      .proto = proto, .dir = dir };
+	struct bind_val v;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.binds), &k, &v))
+		return -1;
+	return v.state;
+}
+
+static void bind_state_is(struct env *e, __u8 dir, __u32 addr, __u16 port,
+			  int want)
+{
+	int got = bind_state_of(e, P_UDP, dir, addr, port);
+
+	if (got != want)
+		fail(e, "binding %s %08x:%u: state %d, expected %d",
+		     dir == DIR_OUT ? "out" : "in", addr, port, got, want);
+}
+
+static void bind_plant_state_out(struct env *e, __u32 addr, __u16 port,
+				 __u32 state)
+{
+	int fd = bpf_map__fd(e->skel->maps.binds);
+	struct bind_key k = { .addr = htonl(addr), .port = htons(port),
+			      .proto = P_UDP, .dir = DIR_OUT };
+	struct bind_val v;
+
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return fail(e, "no binding to change");
+	v.state = state;
+	bpf_map_update_elem(fd, &k, &v, BPF_EXIST);
+}
+
+static void plant_forward(struct env *e)
+{
+	__u32 word = FWD_PORT / 64;
+	__u64 bits = 1ULL << (FWD_PORT % 64);
+
+	bind_plant(e, P_UDP, IN2, FWD_PORT, FWD_PORT, BIND_STATIC, BIND_LIVE);
+	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.fwd_ports), &word,
+				&bits, BPF_ANY))
+		fail(e, "marking the forwarded port failed");
+}
+
+/* Another CPU made these and is storing their first flow. */
+static void plant_new_6000(struct env *e)
+{
+	bind_plant(e, P_UDP, IN1, 6000, 61234, 0, BIND_NEW);
+}
+
+static void plant_gone_6001(struct env *e)
+{
+	bind_plant(e, P_UDP, IN1, 6001, 61235, 0, BIND_GONE);
+}
+
+static void plant_new_6002(struct env *e)
+{
+	bind_plant(e, P_UDP, IN1, 6002, 61236, 0, BIND_NEW);
+}
+
+/* ... and stored it: the outbound half is live, the inbound one not yet. */
+static void plant_half_live_6003(struct env *e)
+{
+	bind_plant(e, P_UDP, IN1, 6003, 61237, 0, BIND_NEW);
+	bind_plant_state_out(e, IN1, 6003, BIND_LIVE);
+}
+
+static void claimed_6000(struct env *e)
+{
+	bind_state_is(e, DIR_OUT, IN1, 6000, BIND_LIVE);
+}
+
+static void still_new_6002(struct env *e)
+{
+	bind_state_is(e, DIR_OUT, IN1, 6002, BIND_NEW);
+	bind_state_is(e, DIR_IN, EXT, 61236, BIND_NEW);
+}
+
+static void in_live_6003(struct env *e)
+{
+	bind_state_is(e, DIR_IN, EXT, 61237, BIND_LIVE);
+}
 
 #define OUT_NEW		{ CNT_OUT_TRANSLATED, 1 }, { CNT_NEW_FLOWS, 1 }, \
 			{ CNT_NEW_BINDINGS, 1 }
@@ -2069,6 +2188,161 @@ static const struct step hairpin[] = {
 	},
 };
 
+/*
+ * A full flows table (--max-flows 2: four entries).  A packet whose flow
+ * cannot be stored leaves no binding behind, or every new endpoint would
+ * hold an external port until the controller's walk; bindings it did not
+ * make (earlier flows', forwards) stay.
+ */
+static const struct step table_full[] = {
+	{
+		.name = "first flow",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 5000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V0, REM, 53),
+		.cnt = { OUT_NEW },
+		.nflows = COUNT(2), .nbinds = COUNT(2),
+	}, {
+		.name = "second flow fills the table",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 5001, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V1, REM, 53),
+		.cnt = { OUT_NEW },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "new udp endpoint: dropped, its binding gone with it",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 5002, REM, 53),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+		.binds = { NO_BIND(P_UDP, IN1, 5002) },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "another one: still no binding left",
+		.prog = WAN_OUT,
+		.in = UDP(IN2, 5003, REM, 53),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+		.binds = { NO_BIND(P_UDP, IN2, 5003) },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "new tcp endpoint: the same",
+		.prog = WAN_OUT,
+		.in = TCP(IN2, 40000, REM, 80, F_SYN),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+		.binds = { NO_BIND(P_TCP, IN2, 40000) },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "existing endpoint, new remote: its binding stays",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 5000, REM2, 53),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+		.binds = { BIND(P_UDP, IN1, 5000, V0) },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "a forward's target going out: the forward stays",
+		.prog = WAN_OUT,
+		.before = plant_forward,
+		.in = UDP(IN2, FWD_PORT, REM, 53),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+		.binds = { BIND(P_UDP, IN2, FWD_PORT, FWD_PORT) },
+		.nflows = COUNT(4), .nbinds = COUNT(6),
+	}, {
+		.name = "a remote opening the forward: the forward stays",
+		.prog = WAN_IN,
+		.in = UDP(REM, 1234, EXT, FWD_PORT),
+		.verdict = XDP_DROP,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+		.binds = { BIND(P_UDP, IN2, FWD_PORT, FWD_PORT) },
+		.nflows = COUNT(4), .nbinds = COUNT(6),
+	},
+};
+
+/* The same in the LAN's XDP (--lan-new), which leaves the drop to the
+ * slow path but must not leave the binding. */
+static const struct step table_full_xdp[] = {
+	{
+		.name = "first flow",
+		.prog = LAN_FAST,
+		.in = UDP(IN1, 5000, REM, 53),
+		.verdict = XDP_REDIRECT,
+		.out = UDP(EXT, V0, REM, 53, .ttl = 63, .wan_macs = true),
+		.cnt = { OUT_NEW, { CNT_LAN_FASTPATH, 1 } },
+	}, {
+		.name = "second flow fills the table",
+		.prog = LAN_FAST,
+		.in = UDP(IN1, 5001, REM, 53),
+		.verdict = XDP_REDIRECT,
+		.out = UDP(EXT, V1, REM, 53, .ttl = 63, .wan_macs = true),
+		.cnt = { OUT_NEW, { CNT_LAN_FASTPATH, 1 } },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "new endpoint: passed to the slow path, no binding left",
+		.prog = LAN_FAST,
+		.in = UDP(IN1, 5002, REM, 53),
+		.verdict = XDP_PASS,
+		.same = true,
+		.binds = { NO_BIND(P_UDP, IN1, 5002) },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	},
+};
+
+/*
+ * Bindings another CPU made and is still storing the first flow of
+ * (BIND_NEW): a flow of this endpoint claims them, so that a rollback
+ * cannot take them; inbound, they are no mapping until live.  Cone
+ * filtering, so that an inbound packet may open a flow.
+ */
+static const struct step bind_claim[] = {
+	{
+		.name = "outbound on a new binding: claimed and used",
+		.prog = WAN_OUT,
+		.before = plant_new_6000,
+		.in = UDP(IN1, 6000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, 61234, REM, 53),
+		.cnt = { OUT_XLATED, { CNT_NEW_FLOWS, 1 } },
+		.after = claimed_6000,
+	}, {
+		.name = "outbound on a binding being rolled back: dropped",
+		.prog = WAN_OUT,
+		.before = plant_gone_6001,
+		.in = UDP(IN1, 6001, REM, 53),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+	}, {
+		.name = "inbound to a new binding: no mapping yet",
+		.prog = WAN_IN,
+		.before = plant_new_6002,
+		.in = UDP(REM, 53, EXT, 61236),
+		.verdict = XDP_DROP,
+		.same = true,
+		.cnt = { { DROP_NO_MAPPING, 1 } },
+		.after = still_new_6002,
+	}, {
+		.name = "inbound once the outbound half is live: opens",
+		.prog = WAN_IN,
+		.before = plant_half_live_6003,
+		.in = UDP(REM, 53, EXT, 61237),
+		.verdict = XDP_PASS,
+		.out = UDP(REM, 53, IN1, 6003),
+		.cnt = { IN_XLATED, { CNT_NEW_FLOWS, 1 } },
+		.after = in_live_6003,
+	},
+};
+
 /* cfg_wan_ifindex unset: the fast path never redirects. */
 static const struct step lan_fast_off[] = {
 	{
@@ -2763,6 +3037,10 @@ static const struct group groups[] = {
 	  .wan_ifindex = true, STEPS(lan_fast_internal) },
 	{ .name = "lan-fast-off", .needs_net = true, STEPS(lan_fast_off) },
 	{ .name = "hairpin", .needs_net = true, .cone = true, STEPS(hairpin) },
+	{ .name = "table-full", .max_flows = 4, STEPS(table_full) },
+	{ .name = "table-full-xdp", .max_flows = 4, .needs_net = true,
+	  .wan_ifindex = true, .lan_new = true, STEPS(table_full_xdp) },
+	{ .name = "bind-claim", .cone = true, STEPS(bind_claim) },
 	{ .name = "lan-inbound", .needs_net = true, .wan_ifindex = true,
 	  .lan_inbound = true, STEPS(lan_inbound) },
 	{ .name = "lan-new", .needs_net = true, .wan_ifindex = true,
@@ -2809,6 +3087,9 @@ static struct bpfmasq_bpf *load(const struct group *g)
 		st.lan_ifindex[0] = if_nametoindex("lan0");
 	}
 	skel->rodata->cfg_lan_new = g->lan_new;
+	if (g->max_flows &&
+	    bpf_map__set_max_entries(skel->maps.flows, g->max_flows))
+		goto err;
 	if (bpfmasq_bpf__load(skel))
 		goto err;
 	if (bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero), &st,
