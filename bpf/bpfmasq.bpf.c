@@ -376,27 +376,46 @@ int masq_lan_open(struct xdp_md *ctx)
  * the stack would not do: its source is now the gateway's own address,
  * which input routing rejects as a martian.  So route it here, age it as
  * forwarding would, and let the kernel resolve the neighbour.
+ *
+ * For the same reason a packet that cannot be forwarded cannot be left to
+ * the stack's ICMP errors either (untranslated, it is addressed to the
+ * gateway and would be delivered, not forwarded): it is dropped, under
+ * its own reason.
  */
 static __always_inline int hairpin_forward(struct __sk_buff *skb,
 					   const struct pkt *p, __be32 daddr)
 {
+	/*
+	 * No tot_len: the FIB would hold the IP length against the MTU, and
+	 * a GSO or GRO super-packet (what a local sender or GRO hands us) is
+	 * longer than the MTU yet is segmented on the way out.  Without it
+	 * the kernel checks the skb against the egress device as the stack's
+	 * forwarding does (is_skb_forwardable(): GSO passes, a plain frame
+	 * must fit).  The neighbour is bpf_redirect_neigh()'s to resolve.
+	 */
 	struct bpf_fib_lookup fib = {
 		.family = AF_INET,
 		.ipv4_src = p->key.saddr,
 		.ipv4_dst = daddr,
 		.l4_protocol = p->key.proto,
-		.tot_len = p->tot_len,
 		.ifindex = skb->ingress_ifindex,
 	};
 	__u32 ttl_off = p->l3_off + offsetof(struct iphdr, ttl);
 	__be16 old_word, new_word;
+	__u32 mtu = 0;
 	long rc;
 
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return -DROP_UNSUPPORTED_PROTO;
 	if (p->ttl <= 1)
-		return -DROP_MALFORMED_IP;
+		return -DROP_TTL_EXPIRED;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return -DROP_TOO_BIG;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return -DROP_NO_ROUTE;
+	/* Kernels whose SKIP_NEIGH answers NO_NEIGH skip that check. */
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH &&
+	    bpf_check_mtu(skb, fib.ifindex, &mtu, 0, 0))
+		return -DROP_TOO_BIG;
 	/* TTL and protocol share a checksum word. */
 	old_word = bpf_htons((__u16)p->ttl << 8 | p->key.proto);
 	new_word = bpf_htons((__u16)(p->ttl - 1) << 8 | p->key.proto);

@@ -115,11 +115,25 @@ static __always_inline bool port_class_range(__u16 in_port, __u32 *lo, __u32 *sp
 }
 
 /*
+ * May a new flow use this binding?  One still BIND_NEW (its maker, on
+ * another CPU, has not stored its first flow yet) is claimed, so that the
+ * maker's rollback leaves it; one BIND_GONE is on its way out.
+ */
+static __always_inline bool bind_claim(struct bind_val *b)
+{
+	return b->state == BIND_LIVE ||
+	       __sync_val_compare_and_swap(&b->state, BIND_NEW, BIND_LIVE) !=
+	       BIND_GONE;
+}
+
+/*
  * Claim a free external port for an inside endpoint: the inside port itself
  * when it is in range, else random ports, the first half of them with the
  * inside port's parity (RFC 4787 REQ-4).  The
  * DIR_IN binding is the lock: BPF_NOEXIST makes exactly one CPU win each
  * port.  Ports a gateway socket uses toward this remote are skipped.
+ * Returns 1 when it made the binding (BIND_NEW: see bind_settle()), 0
+ * when another CPU made it first, or a negative drop reason.
  */
 static __always_inline int port_alloc(void *ctx, const struct flow_key *out_key,
 				      __be32 ext, __be16 *out_port)
@@ -132,8 +146,10 @@ static __always_inline int port_alloc(void *ctx, const struct flow_key *out_key,
 				   .port = out_key->sport,
 				   .proto = out_key->proto, .dir = DIR_OUT };
 	struct bind_val bv_in = { .addr = out_key->saddr,
-				  .port = out_key->sport, .last_used_ns = now };
-	struct bind_val bv_out = { .addr = ext, .last_used_ns = now };
+				  .port = out_key->sport, .last_used_ns = now,
+				  .state = BIND_NEW };
+	struct bind_val bv_out = { .addr = ext, .last_used_ns = now,
+				   .state = BIND_NEW };
 	struct bind_val *raced;
 	__u32 lo, span, start, i;
 	long err;
@@ -179,16 +195,15 @@ static __always_inline int port_alloc(void *ctx, const struct flow_key *out_key,
 		bv_out.port = port;
 		err = bpf_map_update_elem(&binds, &bk_out, &bv_out, BPF_NOEXIST);
 		if (!err) {
-			count(CNT_NEW_BINDINGS);
 			*out_port = port;
-			return 0;
+			return 1;
 		}
 		bpf_map_delete_elem(&binds, &bk_in);
 		if (err != -EEXIST)
 			return -DROP_TABLE_FULL;
 		/* Another CPU bound this endpoint first: share its port. */
 		raced = bpf_map_lookup_elem(&binds, &bk_out);
-		if (!raced)
+		if (!raced || !bind_claim(raced))
 			return -DROP_TABLE_FULL;
 		*out_port = raced->port;
 		return 0;
@@ -197,7 +212,8 @@ static __always_inline int port_alloc(void *ctx, const struct flow_key *out_key,
 }
 
 /* port_alloc() on a flow key passed in two words; the port (network
- * order) or a negative drop reason. */
+ * order, bit 16 set when this call made the binding) or a negative drop
+ * reason. */
 static __always_inline int port_alloc_words(void *ctx, __u64 k0, __u64 k1,
 					    __be32 ext)
 {
@@ -208,7 +224,7 @@ static __always_inline int port_alloc_words(void *ctx, __u64 k0, __u64 k1,
 	__builtin_memcpy(&key, &k0, sizeof(k0));
 	__builtin_memcpy((char *)&key + sizeof(k0), &k1, sizeof(k1));
 	err = port_alloc(ctx, &key, ext, &port);
-	return err ? err : port;
+	return err < 0 ? err : port | err << 16;
 }
 
 /*
@@ -295,6 +311,46 @@ static __always_inline int flow_pair_create(const struct flow_key *out_key,
 				  (__u32)seen << 24);
 }
 
+/*
+ * The bindings port_alloc() made for an outbound flow, once the flow's
+ * insert has answered (flow key in two words, port | stored << 16).  Not
+ * stored (a full table): they go at once, or every new endpoint would
+ * hold a port until the controller's walk for unused bindings, and a flood
+ * would take the whole range.  Stored, or claimed meanwhile by another
+ * CPU's flow (bind_claim()): they are live, open to inbound flows too.
+ * Scalars only (inside port | protocol << 16, external port | stored <<
+ * 16), so that the callers' stack, near its limit, holds no keys for it.
+ */
+__attribute__((noinline)) int bind_settle_g(__be32 in_addr, __u32 port_proto,
+					    __be32 ext, __u32 port_stored)
+{
+	__be16 port = port_stored & 0xffff;
+	struct bind_key bk_out = { .addr = in_addr,
+				   .port = port_proto & 0xffff,
+				   .proto = port_proto >> 16, .dir = DIR_OUT };
+	struct bind_key bk_in = { .addr = ext, .port = port,
+				  .proto = port_proto >> 16, .dir = DIR_IN };
+	struct bind_val *b;
+
+	b = bpf_map_lookup_elem(&binds, &bk_out);
+	/* (Not ours any more: the controller flushed it.) */
+	if (!b || b->addr != ext || b->port != port)
+		return 0;
+	if (!(port_stored >> 16) &&
+	    __sync_val_compare_and_swap(&b->state, BIND_NEW, BIND_GONE) ==
+	    BIND_NEW) {
+		bpf_map_delete_elem(&binds, &bk_in);
+		bpf_map_delete_elem(&binds, &bk_out);
+		return 0;
+	}
+	b->state = BIND_LIVE;
+	b = bpf_map_lookup_elem(&binds, &bk_in);
+	if (b)
+		b->state = BIND_LIVE;
+	count(CNT_NEW_BINDINGS);
+	return 0;
+}
+
 /* Whether nat_out() may make a flow, and in which kind of program. */
 enum nat_create {
 	CREATE_NONE,	/* look up only: a miss is NAT_PASS */
@@ -311,10 +367,13 @@ static __always_inline int flow_create_out(void *ctx,
 	struct bind_key bk = { .addr = out_key->saddr, .port = out_key->sport,
 			       .proto = out_key->proto, .dir = DIR_OUT };
 	struct bind_val *b = bpf_map_lookup_elem(&binds, &bk);
+	bool made = false;
 	__be16 ext_port;
 	int err;
 
 	if (b && b->addr == ext) {
+		if (!bind_claim(b))
+			return -DROP_TABLE_FULL;	/* being rolled back */
 		ext_port = b->port;
 		b->last_used_ns = bpf_ktime_get_coarse_ns();
 	} else {
@@ -330,9 +389,15 @@ static __always_inline int flow_create_out(void *ctx,
 		      port_alloc_tc(ctx, w[0], w[1], ext);
 		if (err < 0)
 			return err;
-		ext_port = err;
+		ext_port = err & 0xffff;
+		made = err >> 16;
 	}
-	return flow_pair_create(out_key, ext, ext_port, true, seen);
+	err = flow_pair_create(out_key, ext, ext_port, true, seen);
+	if (made)
+		bind_settle_g(out_key->saddr,
+			      out_key->sport | (__u32)out_key->proto << 16, ext,
+			      ext_port | (err ? 0 : 1 << 16));
+	return err;
 }
 
 /* RFC 5382: only a SYN opens a TCP mapping. */
@@ -459,6 +524,29 @@ static __always_inline void expect_fulfilled(struct bind_val *b,
 	count(CNT_EXPECT_USED);
 }
 
+/*
+ * An inbound binding not yet live: is its outbound half live now (another
+ * CPU's flow claimed it)?  Then so is it.  The key in one word; a global
+ * function, as masq_lan_hairpin has no stack left for the second key.
+ */
+__attribute__((noinline)) int bind_in_live_g(__u64 in_key)
+{
+	struct bind_key bk, out;
+	struct bind_val *b, *o;
+
+	__builtin_memcpy(&bk, &in_key, sizeof(bk));
+	b = bpf_map_lookup_elem(&binds, &bk);
+	if (!b)
+		return 0;
+	out = (struct bind_key){ .addr = b->addr, .port = b->port,
+				 .proto = bk.proto, .dir = DIR_OUT };
+	o = bpf_map_lookup_elem(&binds, &out);
+	if (!o || o->state != BIND_LIVE || o->port != bk.port)
+		return 0;
+	b->state = BIND_LIVE;
+	return 1;
+}
+
 /* Full-cone filtering: an unknown remote may open a flow to a binding. */
 static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 					  __be32 ext)
@@ -477,6 +565,16 @@ static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 		       host_socket_owns(ctx, p->key.proto, p->key.saddr,
 					p->key.sport, ext, p->key.dport) ?
 		       NAT_PASS : -DROP_NO_MAPPING;
+	/* Its maker has not stored the first flow yet: no mapping until it
+	 * has (it may yet be rolled back).  Another CPU's flow may have
+	 * claimed the outbound half meanwhile. */
+	if (b->state != BIND_LIVE) {
+		__u64 w;
+
+		__builtin_memcpy(&w, &bk, sizeof(w));
+		if (!bind_in_live_g(w))
+			return -DROP_NO_MAPPING;
+	}
 	if (b->flags & BIND_EXPECT) {
 		/* FTP names the one peer; a DCC offer is open to anyone. */
 		if (b->peer && b->peer != p->key.saddr)

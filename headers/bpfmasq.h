@@ -110,7 +110,7 @@ struct bind_val {
 	__u64 last_used_ns;	/* last flow created on it; guards expiry races */
 	__be32 peer;		/* BIND_EXPECT: the only remote that may use
 				 * it (0: any) */
-	__u32 pad;
+	__u32 state;		/* enum bind_state */
 };
 
 enum bind_flags {
@@ -121,6 +121,20 @@ enum bind_flags {
 				 * may open flows to it, it never expires, and
 				 * the controller moves it to a new external
 				 * address */
+};
+
+/*
+ * A binding the data plane makes is BIND_NEW until its first flow is
+ * stored; if that fails (a full table) its maker removes it at once.
+ * Another CPU that opens a flow on a BIND_NEW binding first claims it
+ * (compare-and-swap to BIND_LIVE), so a rollback never takes a binding
+ * that some stored flow uses.  The controller's bindings (forwards,
+ * expectations) are zeroed, hence BIND_LIVE, and never rolled back.
+ */
+enum bind_state {
+	BIND_LIVE = 0,
+	BIND_NEW = 1,		/* its maker is storing the first flow */
+	BIND_GONE = 2,		/* that failed: its maker is deleting it */
 };
 
 /* fwd_ports: one bit per external port that has a forward, so inbound
@@ -286,7 +300,10 @@ struct internal_key {
 	X(DROP_TCP_NOT_SYN,	"drop_tcp_new_without_syn")		\
 	X(DROP_ICMP_BAD_CSUM,	"drop_icmp_bad_checksum")		\
 	X(DROP_ICMP_NO_FLOW,	"drop_icmp_error_without_flow")		\
-	X(DROP_NO_MAPPING,	"drop_unsolicited_no_mapping")
+	X(DROP_NO_MAPPING,	"drop_unsolicited_no_mapping")		\
+	X(DROP_NO_ROUTE,	"drop_no_route")			\
+	X(DROP_TTL_EXPIRED,	"drop_ttl_expired")			\
+	X(DROP_TOO_BIG,		"drop_too_big")
 
 #define BPFMASQ_ENUM(sym, name) sym,
 enum bpfmasq_counter {

@@ -86,5 +86,54 @@ else
 	fail exh_no_flow_for_third "conns shows the third socket: $(grep 40002 "$LAB_TMP/conns.out")"
 fi
 
+# A full flows table takes no ports: a second instance on dpwan3 (names
+# of their own, see test_hairpin.sh) with --max-flows 16.  One socket
+# fills the table with 16 flows on one binding (16 remote ports), then 10
+# new sockets each send once: their packets are dropped, and the bindings
+# they made must go with them at once, not wait for the controller's walk
+# (before, the binds map grew from 2 to 22 entries).
+# binds_count IFNAME: entries of the binds map of IFNAME's XDP program.
+binds_count() {
+	local prog
+	prog=$(nsx gw ip -j -d link show "$1" | "$PY" -c 'import json, sys
+print(json.load(sys.stdin)[0]["xdp"]["prog"]["id"])') || return 1
+	bpftool -j prog show id "$prog" | "$PY" -c 'import json, subprocess, sys
+for m in json.load(sys.stdin)["map_ids"]:
+    info = json.loads(subprocess.check_output(["bpftool", "-j", "map", "show", "id", str(m)]))
+    if info.get("name") == "binds":
+        dump = json.loads(subprocess.check_output(["bpftool", "-j", "map", "dump", "id", str(m)]))
+        print(len(dump))
+        break'
+}
+if veth gw dpwan3 srv dpu3 && addr gw dpwan3 203.0.113.33/28 &&
+	addr srv dpu3 203.0.113.34/28 &&
+	bm_up dpwan3 --max-flows 16; then
+	nsx cli1 "$PY" - 203.0.113.34 <<'EOF2'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 41999))
+for port in range(1000, 1016):
+    s.sendto(b"fill", (sys.argv[1], port))
+    time.sleep(0.005)
+socks = []
+for i in range(10):
+    t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    t.bind(("0.0.0.0", 42000 + i))
+    t.sendto(b"more", (sys.argv[1], 9))
+    socks.append(t)
+    time.sleep(0.005)
+EOF2
+	flows=$(bm_stat new_flows dpwan3)
+	full=$(bm_stat drop_table_full dpwan3)
+	nb=$(binds_count dpwan3)
+	note "new_flows=$flows drop_table_full=$full binds=$nb"
+	check exh_table_full_counted "new_flows=$flows drop_table_full=$full, expected 16 and 10" \
+		test "$flows" -eq 16 -a "$full" -eq 10
+	check exh_table_full_no_port_leak "binds=$nb, expected 2 (one endpoint, both halves)" \
+		test "$nb" -eq 2
+else
+	fail exh_table_full_up "bpfmasq up dpwan3 --max-flows 16 failed"
+fi
+
 ((LAB_FAILS)) && show_ctl_log
 lab_done

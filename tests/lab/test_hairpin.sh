@@ -141,4 +141,102 @@ fi
 check hairpin_icmp_error_counted "icmp_errors_translated did not grow" \
 	test "$(bm_stat icmp_errors_translated)" -gt "$err0"
 
+# ---- Bulk TCP through the hairpin, segmentation offloads left on ----
+# What local senders hand a veth or a bridge (GSO), and what GRO makes of
+# a veth's segments, are super-packets longer than the MTU: they must be
+# forwarded whole, never dropped.  No offload_like_nic here.  Two more
+# instances in gw, on interfaces of their own (prefix dp: other runs on
+# this machine keep logs per interface name):
+#   direct: dpc1 (10.0.11.2) on dpl1 and dpc2 (10.0.12.2) on dpl2, both
+#           --lan, WAN dpwan1 203.0.113.1;
+#   bridge: dpb1 (10.0.13.2) and dpb2 (10.0.13.3) on gw's bridge dpbr0,
+#           --lan dpbr0, WAN dpwan2 203.0.113.17.
+# dpc2 and dpb2 run the echo server behind a forward of port 9000.
+dp_host() {	# NS GWIF HOSTADDR/LEN GW
+	veth "$1" eth0 gw "$2" && addr "$1" eth0 "$3" &&
+		nsx "$1" ip route add default via "$4"
+}
+dp_lab() {
+	ns_add dpc1 dpc2 dpb1 dpb2 || return 1
+	veth gw dpwan1 srv dpu1 && veth gw dpwan2 srv dpu2 || return 1
+	addr gw dpwan1 203.0.113.1/28 && addr srv dpu1 203.0.113.2/28 &&
+		addr gw dpwan2 203.0.113.17/28 &&
+		addr srv dpu2 203.0.113.18/28 || return 1
+	dp_host dpc1 dpl1 10.0.11.2/24 10.0.11.1 &&
+		dp_host dpc2 dpl2 10.0.12.2/24 10.0.12.1 &&
+		addr gw dpl1 10.0.11.1/24 && addr gw dpl2 10.0.12.1/24 ||
+		return 1
+	nsx gw ip link add dpbr0 type bridge stp_state 0 &&
+		nsx gw ip link set dpbr0 up && addr gw dpbr0 10.0.13.1/24 &&
+		dp_host dpb1 dpv1 10.0.13.2/24 10.0.13.1 &&
+		dp_host dpb2 dpv2 10.0.13.3/24 10.0.13.1 &&
+		nsx gw ip link set dpv1 master dpbr0 &&
+		nsx gw ip link set dpv2 master dpbr0
+}
+
+# dp_drops IFNAME: the instance's non-zero drop counters ("" if none).
+dp_drops() {
+	bm_json stats "$1" | "$PY" -c 'import json, sys
+def walk(d):
+    if isinstance(d, dict):
+        for k, v in d.items():
+            if k.startswith("drop_") and isinstance(v, int):
+                if v:
+                    yield "%s=%d" % (k, v)
+            else:
+                yield from walk(v)
+    elif isinstance(d, list):
+        for v in d:
+            yield from walk(v)
+print(" ".join(walk(json.load(sys.stdin))))'
+}
+
+# dp_bulk NAME WAN CLIENT SERVER SERVERADDR EXT: 1 MiB echoed by SERVER
+# for CLIENT through EXT:9000, both directions hairpinned.
+dp_bulk() {
+	local name=$1 wan=$2 cli=$3 srvns=$4 srvaddr=$5 ext=$6 want got drops
+	lab_bg "$srvns" "$LAB_TMP/$name-echo.log" "$PY" \
+		"$LAB_REPO/tests/lab/tcpecho.py" 0.0.0.0 9000
+	wait_until 5 listening "$srvns" tcp 0.0.0.0:9000 ||
+		{ fail ${name}_server "echo server did not start"; return; }
+	bm forward add "$wan" tcp 9000 "$srvaddr:9000" \
+		>"$LAB_TMP/$name-fa.out" 2>&1 ||
+		{ fail ${name}_forward "$(cat "$LAB_TMP/$name-fa.out")"; return; }
+	note "$name: $cli eth0 $(nsx "$cli" ethtool -k eth0 |
+		grep -E '^(tcp-segmentation|generic-segmentation)-offload' |
+		tr -s ' \n' ' ')"
+	head -c 1048576 /dev/urandom > "$LAB_TMP/$name.bin"
+	want=$(sha256sum < "$LAB_TMP/$name.bin")
+	nsx "$cli" timeout 30 socat -T 10 -t 10 STDIO \
+		TCP4:"$ext":9000,connect-timeout=3,shut-down \
+		< "$LAB_TMP/$name.bin" >"$LAB_TMP/$name.out" \
+		2>"$LAB_TMP/$name.err"
+	got=$(sha256sum < "$LAB_TMP/$name.out")
+	if [[ $got == "$want" ]]; then
+		pass ${name}_bulk_1mib_offloads_on
+	else
+		fail ${name}_bulk_1mib_offloads_on "$(stat -c %s "$LAB_TMP/$name.out") of 1048576 bytes came back; $(cat "$LAB_TMP/$name.err") drops: $(dp_drops "$wan")"
+	fi
+	drops=$(dp_drops "$wan")
+	check ${name}_no_drops "drops: $drops" test -z "$drops"
+	check ${name}_hairpinned "hairpinned=$(bm_stat hairpinned "$wan")" \
+		test "$(bm_stat hairpinned "$wan")" -gt 0
+}
+
+if dp_lab; then
+	if bm_up dpwan1 --lan dpl1 --lan dpl2; then
+		dp_bulk hairpin_direct dpwan1 dpc1 dpc2 10.0.12.2 203.0.113.1
+	else
+		fail hairpin_direct_up "bpfmasq up dpwan1 --lan dpl1 --lan dpl2 failed"
+	fi
+	if bm_up dpwan2 --lan dpbr0; then
+		dp_bulk hairpin_bridge dpwan2 dpb1 dpb2 10.0.13.3 203.0.113.17
+	else
+		fail hairpin_bridge_up "bpfmasq up dpwan2 --lan dpbr0 failed"
+	fi
+else
+	fail hairpin_bulk_topology "could not build the direct and bridge labs"
+fi
+((LAB_FAILS)) && show_ctl_log
+
 lab_done

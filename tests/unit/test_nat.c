@@ -66,6 +66,7 @@
 #define V0		PORT_VAR(0)
 #define V1		PORT_VAR(1)
 #define V2		PORT_VAR(2)
+#define V3		PORT_VAR(3)
 #define IS_VAR(p)	((p) & 0x10000u)
 
 #define TCP(s, sp, d, dp, fl, ...)					\
@@ -106,7 +107,8 @@
 #define PORT_UNREACH(s, d, ...)						\
 	ICMP_ERR(s, d, ICMP_T_UNREACH, ICMP_C_PORT_UNREACH, __VA_ARGS__)
 
-enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST };
+/* HAIRPIN: masq_lan_hairpin, run as if the frame came in on lan0. */
+enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST, HAIRPIN };
 
 struct cnt_delta {
 	int idx;		/* enum bpfmasq_counter */
@@ -168,6 +170,8 @@ struct step {
 	struct pspec out;	/* else the expected output */
 	bool fold_zero;		/* pick a payload word that makes the
 				 * expected UDP checksum compute to 0 */
+	__u16 gso_size;		/* HAIRPIN: a GSO/GRO super-packet of
+				 * segments this long */
 	struct cnt_delta cnt[4];
 	struct flow_check flows[4];
 	struct bind_check binds[2];
@@ -186,6 +190,7 @@ struct group {
 	bool lan_new;		/* --lan-new */
 	bool needs_net;		/* needs the routes of testnet_setup() */
 	bool needs_expire;	/* needs flows_expire() from user/ */
+	__u32 max_flows;	/* flows map entries (0: the default) */
 	const struct step *steps;
 	size_t nsteps;
 };
@@ -395,12 +400,19 @@ static void check_bind(struct env *e, const struct bind_check *bc)
 	if (v.addr != htonl(EXT) || v.port != htons(ep))
 		fail(e, "binding out %u: %08x:%u, expected ext:%u", bc->in_port,
 		     ntohl(v.addr), ntohs(v.port), ep);
+	/* A binding a packet made is live once its flow is stored. */
+	if (v.state != BIND_LIVE)
+		fail(e, "binding out %u: state %u, expected live", bc->in_port,
+		     v.state);
 	in.port = htons(ep);
 	if (bpf_map_lookup_elem(fd, &in, &v))
 		fail(e, "binding in ext:%u missing", ep);
 	else if (v.addr != htonl(bc->in_addr) || v.port != htons(bc->in_port))
 		fail(e, "binding in ext:%u -> %08x:%u, expected %08x:%u", ep,
 		     ntohl(v.addr), ntohs(v.port), bc->in_addr, bc->in_port);
+	else if (v.state != BIND_LIVE)
+		fail(e, "binding in ext:%u: state %u, expected live", ep,
+		     v.state);
 }
 
 /* Every flow entry has its twin pointing back at it; same for bindings.
@@ -520,6 +532,7 @@ static int prog_fd(struct env *e, enum prog p)
 {
 	struct bpf_program *prog = p == WAN_OUT ? e->skel->progs.masq_wan_out :
 				   p == WAN_IN ? e->skel->progs.masq_wan_in :
+				   p == HAIRPIN ? e->skel->progs.masq_lan_hairpin :
 				   e->g->lan_new ? e->skel->progs.masq_lan_open :
 						   e->skel->progs.masq_lan_fast;
 
@@ -530,6 +543,7 @@ static void run_step(struct env *e, const struct step *s)
 {
 	static __u8 in_buf[PKT_MAX], got[PKT_MAX + 256], want[PKT_MAX];
 	struct pspec in = s->in, out = s->out;
+	struct __sk_buff skb_ctx = {};
 	__u64 before[CNT_MAX], after[CNT_MAX];
 	long expect[CNT_MAX] = {};
 	size_t in_len, want_len;
@@ -560,6 +574,17 @@ static void run_step(struct env *e, const struct step *s)
 		.data_size_out = sizeof(got),
 		.repeat = 1,
 	);
+	/* The hairpin asks the FIB from the LAN it came in on. */
+	if (s->prog == HAIRPIN) {
+		skb_ctx.ifindex = if_nametoindex("lan0");
+		skb_ctx.ingress_ifindex = skb_ctx.ifindex;
+		skb_ctx.gso_size = s->gso_size;
+		if (s->gso_size)
+			skb_ctx.gso_segs = (in_len + s->gso_size - 1) /
+					   s->gso_size;
+		opts.ctx_in = &skb_ctx;
+		opts.ctx_size_in = sizeof(skb_ctx);
+	}
 	err = bpf_prog_test_run_opts(prog_fd(e, s->prog), &opts);
 	if (err) {
 		fail(e, "BPF_PROG_TEST_RUN: %s", strerror(-err));
@@ -855,6 +880,117 @@ static void v2_high_even(struct env *e)
 }
 
 /* ---- the table ---- */
+
+/* ---- bindings planted as other CPUs or the controller leave them ---- */
+
+#define FWD_PORT	8080	/* a forward ext:8080 -> IN2:8080 */
+
+static void bind_plant(struct env *e, __u8 proto, __u32 in_addr,
+		       __u16 in_port, __u16 ext_port, __u16 flags, __u32 state)
+{
+	int fd = bpf_map__fd(e->skel->maps.binds);
+	struct bind_key out = { .addr = htonl(in_addr), .port = htons(in_port),
+				.proto = proto, .dir = DIR_OUT };
+	struct bind_key in = { .addr = htonl(EXT), .port = htons(ext_port),
+			       .proto = proto, .dir = DIR_IN };
+	struct bind_val vo = { .addr = htonl(EXT), .port = htons(ext_port),
+			       .flags = flags, .state = state,
+			       .last_used_ns = now_coarse_ns() };
+	struct bind_val vi = { .addr = htonl(in_addr), .port = htons(in_port),
+			       .flags = flags, .state = state,
+			       .last_used_ns = now_coarse_ns() };
+
+	if (bpf_map_update_elem(fd, &out, &vo, BPF_ANY) ||
+	    bpf_map_update_elem(fd, &in, &vi, BPF_ANY))
+		fail(e, "planting a binding failed");
+}
+
+/* What the state of a binding half is (-1: none). */
+static int bind_state_of(struct env *e, __u8 proto, __u8 dir, __u32 addr,
+			 __u16 port)
+{
+	struct bind_key k = { .addr = htonl(addr), .port = htons(port),
+			      .proto = proto, .dir = dir };
+	struct bind_val v;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.binds), &k, &v))
+		return -1;
+	return v.state;
+}
+
+static void bind_state_is(struct env *e, __u8 dir, __u32 addr, __u16 port,
+			  int want)
+{
+	int got = bind_state_of(e, P_UDP, dir, addr, port);
+
+	if (got != want)
+		fail(e, "binding %s %08x:%u: state %d, expected %d",
+		     dir == DIR_OUT ? "out" : "in", addr, port, got, want);
+}
+
+static void bind_plant_state_out(struct env *e, __u32 addr, __u16 port,
+				 __u32 state)
+{
+	int fd = bpf_map__fd(e->skel->maps.binds);
+	struct bind_key k = { .addr = htonl(addr), .port = htons(port),
+			      .proto = P_UDP, .dir = DIR_OUT };
+	struct bind_val v;
+
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return fail(e, "no binding to change");
+	v.state = state;
+	bpf_map_update_elem(fd, &k, &v, BPF_EXIST);
+}
+
+static void plant_forward(struct env *e)
+{
+	__u32 word = FWD_PORT / 64;
+	__u64 bits = 1ULL << (FWD_PORT % 64);
+
+	bind_plant(e, P_UDP, IN2, FWD_PORT, FWD_PORT, BIND_STATIC, BIND_LIVE);
+	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.fwd_ports), &word,
+				&bits, BPF_ANY))
+		fail(e, "marking the forwarded port failed");
+}
+
+/* Another CPU made these and is storing their first flow. */
+static void plant_new_6000(struct env *e)
+{
+	bind_plant(e, P_UDP, IN1, 6000, 61234, 0, BIND_NEW);
+}
+
+static void plant_gone_6001(struct env *e)
+{
+	bind_plant(e, P_UDP, IN1, 6001, 61235, 0, BIND_GONE);
+}
+
+static void plant_new_6002(struct env *e)
+{
+	bind_plant(e, P_UDP, IN1, 6002, 61236, 0, BIND_NEW);
+}
+
+/* ... and stored it: the outbound half is live, the inbound one not yet. */
+static void plant_half_live_6003(struct env *e)
+{
+	bind_plant(e, P_UDP, IN1, 6003, 61237, 0, BIND_NEW);
+	bind_plant_state_out(e, IN1, 6003, BIND_LIVE);
+}
+
+static void claimed_6000(struct env *e)
+{
+	bind_state_is(e, DIR_OUT, IN1, 6000, BIND_LIVE);
+}
+
+static void still_new_6002(struct env *e)
+{
+	bind_state_is(e, DIR_OUT, IN1, 6002, BIND_NEW);
+	bind_state_is(e, DIR_IN, EXT, 61236, BIND_NEW);
+}
+
+static void in_live_6003(struct env *e)
+{
+	bind_state_is(e, DIR_IN, EXT, 61237, BIND_LIVE);
+}
 
 #define OUT_NEW		{ CNT_OUT_TRANSLATED, 1 }, { CNT_NEW_FLOWS, 1 }, \
 			{ CNT_NEW_BINDINGS, 1 }
@@ -1794,6 +1930,14 @@ static const struct step lan_fast[] = {
 		.verdict = XDP_PASS,
 		.same = true,
 	}, {
+		/* What generic XDP sees of a GRO packet: the stack
+		 * forwards (and segments) it. */
+		.name = "longer than the route mtu: passes untouched",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, REM, 80, F_ACK, .payload = 2896),
+		.verdict = XDP_PASS,
+		.same = true,
+	}, {
 		.name = "slow path creates a flow to an unrouted remote",
 		.prog = WAN_OUT,
 		.in = TCP(IN1, 40001, UNROUTED, 80, F_SYN),
@@ -1903,6 +2047,13 @@ static const struct step lan_inbound[] = {
 		.out = TCP(REM, 80, IN1, 40000, F_ACK, .ttl = 1),
 		.cnt = { IN_XLATED },
 	}, {
+		.name = "longer than the lan mtu: translated for the stack",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_ACK, .payload = 2896),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_ACK, .payload = 2896),
+		.cnt = { IN_XLATED },
+	}, {
 		.name = "inside host without a route on a --lan: for the stack",
 		.prog = WAN_OUT,
 		.in = UDP(UNROUTED_IN, 7000, REM, 53),
@@ -1960,6 +2111,235 @@ static const struct step lan_new[] = {
 		.verdict = XDP_PASS,
 		.same = true,
 		.nflows = COUNT(4),
+	},
+};
+
+/*
+ * Hairpinning (masq_lan_hairpin, cone filtering so that IN2 may open a
+ * flow to IN1's mapping).  A super-packet longer than the LAN's MTU (GSO
+ * from a local sender, GRO on the way in) is forwarded whole: the stack
+ * segments it on the way out.  What cannot be forwarded is dropped under
+ * its own reason.
+ */
+#define HP_NEW		{ CNT_HAIRPINNED, 1 }, { CNT_NEW_FLOWS, 2 }, \
+			{ CNT_NEW_BINDINGS, 1 }
+#define HP_NEW_DROP(r)	{ r, 1 }, { CNT_NEW_FLOWS, 2 }, { CNT_NEW_BINDINGS, 1 }
+static const struct step hairpin[] = {
+	{
+		.name = "in1 maps a port",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "in2 -> ext:mapped: to in1, from in2's mapping, ttl-1",
+		.prog = HAIRPIN,
+		.in = TCP(IN2, 40001, EXT, V0, F_SYN),
+		.verdict = TC_ACT_REDIRECT,
+		.out = TCP(EXT, V1, IN1, 40000, F_SYN, .ttl = 63),
+		.cnt = { HP_NEW },
+		.nflows = COUNT(6), .nbinds = COUNT(4),
+	}, {
+		.name = "a gso super-packet longer than the mtu: forwarded whole",
+		.prog = HAIRPIN,
+		.in = TCP(IN2, 40001, EXT, V0, F_ACK, .payload = 2896),
+		.gso_size = 1448,
+		.verdict = TC_ACT_REDIRECT,
+		.out = TCP(EXT, V1, IN1, 40000, F_ACK, .payload = 2896,
+			   .ttl = 63),
+		.cnt = { { CNT_HAIRPINNED, 1 } },
+	}, {
+		.name = "the same length without gso: too big, dropped as such",
+		.prog = HAIRPIN,
+		.in = TCP(IN2, 40001, EXT, V0, F_ACK, .payload = 2896),
+		.verdict = TC_ACT_SHOT,
+		.out = TCP(EXT, V1, IN1, 40000, F_ACK, .payload = 2896),
+		.cnt = { { DROP_TOO_BIG, 1 } },
+	}, {
+		.name = "a full-size packet: forwarded",
+		.prog = HAIRPIN,
+		.in = TCP(IN2, 40001, EXT, V0, F_ACK, .payload = 1460),
+		.verdict = TC_ACT_REDIRECT,
+		.out = TCP(EXT, V1, IN1, 40000, F_ACK, .payload = 1460,
+			   .ttl = 63),
+		.cnt = { { CNT_HAIRPINNED, 1 } },
+	}, {
+		.name = "ttl 1: dropped as expired",
+		.prog = HAIRPIN,
+		.in = TCP(IN2, 40001, EXT, V0, F_ACK, .ttl = 1),
+		.verdict = TC_ACT_SHOT,
+		.out = TCP(EXT, V1, IN1, 40000, F_ACK, .ttl = 1),
+		.cnt = { { DROP_TTL_EXPIRED, 1 } },
+	}, {
+		.name = "an inside host without a route maps a port",
+		.prog = WAN_OUT,
+		.in = UDP(UNROUTED_IN, 7000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V2, REM, 53),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "hairpin to it: no route, dropped as such",
+		.prog = HAIRPIN,
+		.in = UDP(IN2, 5000, EXT, V2),
+		.verdict = TC_ACT_SHOT,
+		.out = UDP(EXT, V3, UNROUTED_IN, 7000),
+		.cnt = { HP_NEW_DROP(DROP_NO_ROUTE) },
+	},
+};
+
+/*
+ * A full flows table (--max-flows 2: four entries).  A packet whose flow
+ * cannot be stored leaves no binding behind, or every new endpoint would
+ * hold an external port until the controller's walk; bindings it did not
+ * make (earlier flows', forwards) stay.
+ */
+static const struct step table_full[] = {
+	{
+		.name = "first flow",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 5000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V0, REM, 53),
+		.cnt = { OUT_NEW },
+		.nflows = COUNT(2), .nbinds = COUNT(2),
+	}, {
+		.name = "second flow fills the table",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 5001, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V1, REM, 53),
+		.cnt = { OUT_NEW },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "new udp endpoint: dropped, its binding gone with it",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 5002, REM, 53),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+		.binds = { NO_BIND(P_UDP, IN1, 5002) },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "another one: still no binding left",
+		.prog = WAN_OUT,
+		.in = UDP(IN2, 5003, REM, 53),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+		.binds = { NO_BIND(P_UDP, IN2, 5003) },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "new tcp endpoint: the same",
+		.prog = WAN_OUT,
+		.in = TCP(IN2, 40000, REM, 80, F_SYN),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+		.binds = { NO_BIND(P_TCP, IN2, 40000) },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "existing endpoint, new remote: its binding stays",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 5000, REM2, 53),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+		.binds = { BIND(P_UDP, IN1, 5000, V0) },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "a forward's target going out: the forward stays",
+		.prog = WAN_OUT,
+		.before = plant_forward,
+		.in = UDP(IN2, FWD_PORT, REM, 53),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+		.binds = { BIND(P_UDP, IN2, FWD_PORT, FWD_PORT) },
+		.nflows = COUNT(4), .nbinds = COUNT(6),
+	}, {
+		.name = "a remote opening the forward: the forward stays",
+		.prog = WAN_IN,
+		.in = UDP(REM, 1234, EXT, FWD_PORT),
+		.verdict = XDP_DROP,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+		.binds = { BIND(P_UDP, IN2, FWD_PORT, FWD_PORT) },
+		.nflows = COUNT(4), .nbinds = COUNT(6),
+	},
+};
+
+/* The same in the LAN's XDP (--lan-new), which leaves the drop to the
+ * slow path but must not leave the binding. */
+static const struct step table_full_xdp[] = {
+	{
+		.name = "first flow",
+		.prog = LAN_FAST,
+		.in = UDP(IN1, 5000, REM, 53),
+		.verdict = XDP_REDIRECT,
+		.out = UDP(EXT, V0, REM, 53, .ttl = 63, .wan_macs = true),
+		.cnt = { OUT_NEW, { CNT_LAN_FASTPATH, 1 } },
+	}, {
+		.name = "second flow fills the table",
+		.prog = LAN_FAST,
+		.in = UDP(IN1, 5001, REM, 53),
+		.verdict = XDP_REDIRECT,
+		.out = UDP(EXT, V1, REM, 53, .ttl = 63, .wan_macs = true),
+		.cnt = { OUT_NEW, { CNT_LAN_FASTPATH, 1 } },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "new endpoint: passed to the slow path, no binding left",
+		.prog = LAN_FAST,
+		.in = UDP(IN1, 5002, REM, 53),
+		.verdict = XDP_PASS,
+		.same = true,
+		.binds = { NO_BIND(P_UDP, IN1, 5002) },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	},
+};
+
+/*
+ * Bindings another CPU made and is still storing the first flow of
+ * (BIND_NEW): a flow of this endpoint claims them, so that a rollback
+ * cannot take them; inbound, they are no mapping until live.  Cone
+ * filtering, so that an inbound packet may open a flow.
+ */
+static const struct step bind_claim[] = {
+	{
+		.name = "outbound on a new binding: claimed and used",
+		.prog = WAN_OUT,
+		.before = plant_new_6000,
+		.in = UDP(IN1, 6000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, 61234, REM, 53),
+		.cnt = { OUT_XLATED, { CNT_NEW_FLOWS, 1 } },
+		.after = claimed_6000,
+	}, {
+		.name = "outbound on a binding being rolled back: dropped",
+		.prog = WAN_OUT,
+		.before = plant_gone_6001,
+		.in = UDP(IN1, 6001, REM, 53),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { DROP_TABLE_FULL, 1 } },
+	}, {
+		.name = "inbound to a new binding: no mapping yet",
+		.prog = WAN_IN,
+		.before = plant_new_6002,
+		.in = UDP(REM, 53, EXT, 61236),
+		.verdict = XDP_DROP,
+		.same = true,
+		.cnt = { { DROP_NO_MAPPING, 1 } },
+		.after = still_new_6002,
+	}, {
+		.name = "inbound once the outbound half is live: opens",
+		.prog = WAN_IN,
+		.before = plant_half_live_6003,
+		.in = UDP(REM, 53, EXT, 61237),
+		.verdict = XDP_PASS,
+		.out = UDP(REM, 53, IN1, 6003),
+		.cnt = { IN_XLATED, { CNT_NEW_FLOWS, 1 } },
+		.after = in_live_6003,
 	},
 };
 
@@ -2656,6 +3036,11 @@ static const struct group groups[] = {
 	{ .name = "lan-fast-internal", .internal = true, .needs_net = true,
 	  .wan_ifindex = true, STEPS(lan_fast_internal) },
 	{ .name = "lan-fast-off", .needs_net = true, STEPS(lan_fast_off) },
+	{ .name = "hairpin", .needs_net = true, .cone = true, STEPS(hairpin) },
+	{ .name = "table-full", .max_flows = 4, STEPS(table_full) },
+	{ .name = "table-full-xdp", .max_flows = 4, .needs_net = true,
+	  .wan_ifindex = true, .lan_new = true, STEPS(table_full_xdp) },
+	{ .name = "bind-claim", .cone = true, STEPS(bind_claim) },
 	{ .name = "lan-inbound", .needs_net = true, .wan_ifindex = true,
 	  .lan_inbound = true, STEPS(lan_inbound) },
 	{ .name = "lan-new", .needs_net = true, .wan_ifindex = true,
@@ -2702,6 +3087,9 @@ static struct bpfmasq_bpf *load(const struct group *g)
 		st.lan_ifindex[0] = if_nametoindex("lan0");
 	}
 	skel->rodata->cfg_lan_new = g->lan_new;
+	if (g->max_flows &&
+	    bpf_map__set_max_entries(skel->maps.flows, g->max_flows))
+		goto err;
 	if (bpfmasq_bpf__load(skel))
 		goto err;
 	if (bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero), &st,
