@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <string.h>
 #include <linux/if_link.h>
+#include <linux/pkt_sched.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "instance.h"
+#include "nl.h"
 
 int xdp_attach_any_mode(int ifindex, int prog_fd, __u32 *mode)
 {
@@ -82,10 +84,48 @@ void tc_hook_destroy(int ifindex)
 	bpf_tc_hook_destroy(&hook);
 }
 
+static int on_filter(const struct nlmsghdr *nh, void *arg)
+{
+	if (nh->nlmsg_type == RTM_NEWTFILTER)
+		*(bool *)arg = true;
+	return 0;
+}
+
+/* Any filter, anyone's, left on the clsact qdisc of ifindex (or unknown)? */
+static bool tc_has_filters(int ifindex)
+{
+	static const __u32 parents[] = {
+		TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS),
+		TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS),
+	};
+	bool found = false;
+
+	for (size_t i = 0; i < 2 && !found; i++) {
+		struct tcmsg t = { .tcm_family = AF_UNSPEC,
+				   .tcm_ifindex = ifindex,
+				   .tcm_parent = parents[i] };
+
+		if (nl_dump(RTM_GETTFILTER, &t, sizeof(t), on_filter, &found))
+			return true;
+	}
+	return found;
+}
+
+/*
+ * A clsact qdisc we created may since hold others' filters (another
+ * instance's, a container runtime's): destroying it would take them too,
+ * so it goes only once it is empty.
+ */
+void tc_hook_destroy_if_empty(int ifindex)
+{
+	if (!tc_has_filters(ifindex))
+		tc_hook_destroy(ifindex);
+}
+
 void tc_detach_ours(int ifindex, bool own_clsact)
 {
 	tc_detach(ifindex, BPF_TC_EGRESS, BPFMASQ_TC_HANDLE);
 	tc_detach(ifindex, BPF_TC_INGRESS, BPFMASQ_TC_HANDLE);
 	if (own_clsact)
-		tc_hook_destroy(ifindex);
+		tc_hook_destroy_if_empty(ifindex);
 }

@@ -30,5 +30,7 @@ void tc_detach(int ifindex, enum bpf_tc_attach_point point, __u32 handle);
 /* Both of our WAN filters; the clsact qdisc too when own_clsact. */
 void tc_detach_ours(int ifindex, bool own_clsact);
 void tc_hook_destroy(int ifindex);
+/* ...only when no filter is left on it, ours or anyone's. */
+void tc_hook_destroy_if_empty(int ifindex);
 
 #endif

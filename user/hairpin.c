@@ -22,6 +22,7 @@
 #include "attach.h"
 #include "hairpin.h"
 #include "log.h"
+#include "nl.h"
 
 /*
  * The filter's handle names its instance (the WAN's ifindex) and says
@@ -63,21 +64,6 @@ static bool is_bpfmasq_wan(int ifindex)
 	       !strcmp(name, "masq_wan_in");
 }
 
-/* Does another instance hairpin on ifindex (and so use its qdisc)? */
-static bool others_hairpin_on(int ifindex, int wan)
-{
-	struct if_nameindex *ifs = if_nameindex(), *it;
-	bool own, found = false;
-
-	for (it = ifs; it && it->if_index && !found; it++)
-		found = (int)it->if_index != wan &&
-			is_bpfmasq_wan(it->if_index) &&
-			hairpin_on(ifindex, it->if_index, &own);
-	if (ifs)
-		if_freenameindex(ifs);
-	return found;
-}
-
 static void hairpin_off(int ifindex, int wan)
 {
 	bool own;
@@ -85,8 +71,8 @@ static void hairpin_off(int ifindex, int wan)
 	if (!hairpin_on(ifindex, wan, &own))
 		return;
 	tc_detach(ifindex, BPF_TC_INGRESS, handle_of(wan, own));
-	if (own && !others_hairpin_on(ifindex, wan))
-		tc_hook_destroy(ifindex);
+	if (own)
+		tc_hook_destroy_if_empty(ifindex);
 }
 
 static int hairpin_attach(int ifindex, int wan, int prog_fd)
@@ -98,7 +84,7 @@ static int hairpin_attach(int ifindex, int wan, int prog_fd)
 		err = tc_attach(ifindex, BPF_TC_INGRESS, handle_of(wan, own),
 				prog_fd);
 	if (err && own)
-		tc_hook_destroy(ifindex);
+		tc_hook_destroy_if_empty(ifindex);
 	return err;
 }
 
@@ -121,59 +107,6 @@ static struct link *link_find(struct links *l, int ifindex)
 		if (l->v[i].ifindex == ifindex)
 			return &l->v[i];
 	return NULL;
-}
-
-/* Send a dump request of type with payload, feed each answer to cb. */
-static int nl_dump(__u16 type, const void *payload, size_t len,
-		   int (*cb)(const struct nlmsghdr *nh, void *arg), void *arg)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	char buf[32768] __attribute__((aligned(4)));
-	struct nlmsghdr *req = (struct nlmsghdr *)buf;
-	int fd, err = 0;
-	bool done = false;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	memset(req, 0, NLMSG_SPACE(len));
-	req->nlmsg_len = NLMSG_LENGTH(len);
-	req->nlmsg_type = type;
-	req->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req->nlmsg_seq = 1;
-	memcpy(NLMSG_DATA(req), payload, len);
-	if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&sa,
-		   sizeof(sa)) < 0) {
-		err = -errno;
-		goto out;
-	}
-	while (!done && !err) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		for (; NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n)) {
-			if (nh->nlmsg_type == NLMSG_DONE) {
-				done = true;
-				break;
-			}
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = NLMSG_DATA(nh);
-
-				err = e->error ? e->error : -EIO;
-				break;
-			}
-			err = cb(nh, arg);
-			if (err)
-				break;
-		}
-	}
-out:
-	close(fd);
-	return err;
 }
 
 static int on_link(const struct nlmsghdr *nh, void *arg)
