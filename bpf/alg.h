@@ -87,25 +87,6 @@ static __always_inline bool alg_worth_inspecting(void *data, void *data_end,
 	return false;
 }
 
-static __always_inline void *pkt_data(void *ctx, bool xdp)
-{
-	return xdp ? ctx_data((struct xdp_md *)ctx) :
-		     ctx_data((struct __sk_buff *)ctx);
-}
-
-static __always_inline void *pkt_end(void *ctx, bool xdp)
-{
-	return xdp ? ctx_data_end((struct xdp_md *)ctx) :
-		     ctx_data_end((struct __sk_buff *)ctx);
-}
-
-static __always_inline int pkt_load(void *ctx, bool xdp, __u32 off, void *buf,
-				    __u32 len)
-{
-	return xdp ? bpf_xdp_load_bytes(ctx, off, buf, len) :
-		     bpf_skb_load_bytes(ctx, off, buf, len);
-}
-
 /* Where a TCP segment's data ends, as sequence number. */
 static __always_inline __u32 seg_end_seq(void *ctx, bool xdp, const struct pkt *p)
 {
@@ -186,10 +167,10 @@ static __always_inline int alg_punt_out(struct __sk_buff *skb,
 
 /*
  * An inbound IRC segment that may carry a DCC RESUME for a port we
- * rewrote (XDP).  v is the flow's inbound entry, which names the inside
+ * rewrote.  v is the flow's inbound entry, which names the inside
  * endpoint.
  */
-static __always_inline int alg_punt_in(struct xdp_md *ctx, const struct pkt *p,
+static __always_inline int alg_punt_in(void *ctx, bool xdp, const struct pkt *p,
 				       const struct flow_val *v)
 {
 	struct flow_key out_key = {
@@ -204,10 +185,10 @@ static __always_inline int alg_punt_in(struct xdp_md *ctx, const struct pkt *p,
 	if (p->key.proto != IPPROTO_TCP ||
 	    !port_listed(cfg_irc_ports, p->key.sport) ||
 	    (!alg_behind(&entry) &&
-	     !alg_worth_inspecting(ctx_data(ctx), ctx_data_end(ctx), p, ALG_IRC,
-				   false)))
+	     !alg_worth_inspecting(pkt_data(ctx, xdp), pkt_end(ctx, xdp), p,
+				   ALG_IRC, false)))
 		return NAT_XLATE;
-	return alg_punt(ctx, true, p, &out_key, &entry, p->key.daddr,
+	return alg_punt(ctx, xdp, p, &out_key, &entry, p->key.daddr,
 			p->key.dport, ALG_IRC, false, DIR_IN);
 }
 

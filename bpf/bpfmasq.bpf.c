@@ -4,8 +4,10 @@
  *
  *   masq_wan_out  tc egress on the WAN: inside sources -> external address
  *   masq_wan_in   XDP on the WAN: replies -> inside; guards the inside
- *   masq_wan_in_tc tc ingress on the WAN: replies whose checksum is partial
- *   masq_lan_hairpin tc ingress on a LAN: inside -> external address
+ *   masq_wan_in_tc tc ingress on the WAN: replies whose checksum is
+ *                 partial; on a layer-3 WAN (no XDP) all of masq_wan_in
+ *   masq_lan_hairpin tc ingress on an inside interface: inside ->
+ *                 external address -> inside (_l3: without Ethernet)
  *   masq_lan_fast XDP on a LAN: established flows translated and
  *                 redirected straight to the WAN, skipping the stack
  *   masq_lan_open the same, also opening new flows (--lan-new)
@@ -37,19 +39,27 @@ char LICENSE[] SEC("license") = "GPL";
  * error is read whole (checksum check, embedded headers).  Pointers are
  * invalid after a pull, so the packet is parsed again.
  */
-static __always_inline int tc_parse(struct __sk_buff *skb, struct pkt *p)
+static __always_inline int tc_parse(struct __sk_buff *skb, __u32 l3_off,
+				    struct pkt *p)
 {
 	int ret;
 
 	if (ctx_data(skb) + 128 > ctx_data_end(skb))
 		bpf_skb_pull_data(skb, skb->len < 128 ? skb->len : 128);
-	ret = parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, p);
+	ret = parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, l3_off, p);
 	if (ret == PARSE_OK && p->is_icmp_error &&
 	    ctx_data(skb) + skb->len > ctx_data_end(skb)) {
 		bpf_skb_pull_data(skb, skb->len);
-		ret = parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, p);
+		ret = parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len,
+				 l3_off, p);
 	}
 	return ret;
+}
+
+/* Where the WAN's frames have their IP header. */
+static __always_inline __u32 wan_l3_off(void)
+{
+	return cfg_wan_l3 ? 0 : ETH_HLEN;
 }
 
 /*
@@ -125,7 +135,7 @@ int masq_wan_out(struct __sk_buff *skb)
 
 	if (!st)
 		return TC_ACT_OK;
-	ret = tc_parse(skb, &p);
+	ret = tc_parse(skb, wan_l3_off(), &p);
 	if (ret == PARSE_NOT_IPV4)
 		return TC_ACT_OK;
 	/*
@@ -196,11 +206,15 @@ static __always_inline bool in_fast_path(const struct pkt *p,
 	       p->has_ports && !p->csum_partial;
 }
 
-SEC("xdp")
-int masq_wan_in(struct xdp_md *ctx)
+/*
+ * The inbound path: replies to the inside, ICMP errors, later fragments,
+ * and the guard that drops what is routed at the inside unasked.  XDP
+ * runs it on an Ethernet WAN and leaves to tc only what its direct writes
+ * cannot rewrite (a partial checksum); a layer-3 WAN has no XDP, and tc
+ * runs all of it.
+ */
+static __always_inline int wan_in(void *ctx, bool xdp)
 {
-	void *data = ctx_data(ctx);
-	void *data_end = ctx_data_end(ctx);
 	struct nat_state *st = state_get();
 	struct flow_val *v = NULL;
 	struct xlate x = {};
@@ -208,37 +222,51 @@ int masq_wan_in(struct xdp_md *ctx)
 	int ret;
 
 	if (!st)
-		return XDP_PASS;
-	ret = parse_ipv4(data, data_end, data_end - data, &p);
+		return ACT_PASS(xdp);
+	if (xdp)
+		ret = parse_ipv4(pkt_data(ctx, xdp), pkt_end(ctx, xdp),
+				 pkt_end(ctx, xdp) - pkt_data(ctx, xdp),
+				 ETH_HLEN, &p);
+	else
+		ret = tc_parse(ctx, wan_l3_off(), &p);
 	if (ret == PARSE_NOT_IPV4)
-		return XDP_PASS;
+		return ACT_PASS(xdp);
+	/* Everything else reached tc translated by XDP already (destination
+	 * no longer the external address), or is the gateway's own. */
+	if (!xdp && !cfg_wan_l3 &&
+	    (ret != PARSE_OK || p.key.daddr != st->ext_addr ||
+	     !st->ext_addr || !p.csum_partial || p.is_icmp_error ||
+	     p.later_fragment))
+		return TC_ACT_OK;
 	if (ret == PARSE_OK) {
 		if (p.key.daddr == st->ext_addr && st->ext_addr &&
 		    p.is_icmp_error) {
 			struct edits *ed = edits_get();
 
 			if (!ed)
-				return XDP_DROP;
-			ret = icmp_error_xlate(ctx, true, data, data_end, &p, false,
+				return ACT_DROP(xdp);
+			ret = icmp_error_xlate(ctx, xdp, pkt_data(ctx, xdp),
+					       pkt_end(ctx, xdp), &p, false,
 					       st->ext_addr, ed);
 			if (ret == NAT_XLATE) {
-				ret = xdp_apply_edits(ctx, ed);
+				ret = xdp ? xdp_apply_edits(ctx, ed) :
+					    tc_apply_edits(ctx, ed);
 				if (!ret) {
 					count(CNT_ICMP_ERR_TRANSLATED);
-					return XDP_PASS;
+					return ACT_PASS(xdp);
 				}
 			}
 		} else if (p.key.daddr == st->ext_addr && st->ext_addr &&
 			   p.later_fragment) {
-			ret = frag_in_later(ctx, &p, &x);
+			ret = frag_in_later(ctx, xdp, &p, &x);
 			if (ret == NAT_HELD) {
 				count(CNT_FRAG_HELD);
-				return XDP_DROP;
+				return ACT_DROP(xdp);
 			}
 		} else if (p.key.daddr == st->ext_addr && st->ext_addr) {
 			/* Left for masq_wan_in_tc, whose csum helpers know
 			 * how to rewrite a partial checksum. */
-			if (p.csum_partial)
+			if (xdp && p.csum_partial)
 				return XDP_PASS;
 			ret = nat_in(ctx, &p, st->ext_addr, &x, &v);
 			if (p.first_fragment && ret >= 0)
@@ -247,79 +275,59 @@ int masq_wan_in(struct xdp_md *ctx)
 		} else if (!cfg_match_all_sources &&
 			   !is_internal(p.key.daddr, st->ext_addr)) {
 			ret = NAT_PASS;
-		} else if (fib_forwards(ctx, &p)) {
+		} else if (fib_forwards(ctx, xdp, &p)) {
 			ret = -DROP_UNSOLICITED;
 		} else {
 			ret = NAT_PASS;
 		}
 	}
-	if (ret == NAT_XLATE && v && alg_punt_in(ctx, &p, v) == NAT_HELD) {
+	if (ret == NAT_XLATE && v && alg_punt_in(ctx, xdp, &p, v) == NAT_HELD) {
 		flow_touch(v, p.tcp_seen);
 		count(CNT_ALG_PUNTED);
-		return XDP_DROP;
+		return ACT_DROP(xdp);
 	}
 	if (ret == NAT_XLATE) {
 		struct flow_nexthop *nh = NULL;
 
-		if (in_fast_path(&p, v))
+		if (xdp && in_fast_path(&p, v))
 			nh = nh_get(ctx, &p, p.key.saddr, x.new_addr, v, st, true);
 		if (!nh)
 			flow_touch(v, p.tcp_seen);
-		ret = xdp_apply(ctx, &p, &x);
-		if (!ret && v && (v->flags & FLOW_SEQADJ))
-			ret = SEQADJ(seqadj_xdp, ctx, &p, DIR_IN);
+		if (xdp) {
+			ret = xdp_apply(ctx, &p, &x);
+			if (!ret && v && (v->flags & FLOW_SEQADJ))
+				ret = SEQADJ(seqadj_xdp, ctx, &p, DIR_IN);
+		} else {
+			ret = tc_apply(ctx, &p, &x);
+			if (!ret && v && (v->flags & FLOW_SEQADJ))
+				ret = SEQADJ(seqadj_tc, ctx, &p, DIR_IN);
+		}
 		if (!ret) {
 			count(x.l3_only ? CNT_FRAG_TRANSLATED : CNT_IN_TRANSLATED);
 			if (!nh)
-				return XDP_PASS;
+				return ACT_PASS(xdp);
 			count(CNT_WAN_FASTPATH);
 			return fast_forward(ctx, nh);
 		}
 	}
 	if (ret < 0) {
 		count(-ret);
-		return XDP_DROP;
+		return ACT_DROP(xdp);
 	}
 	count(CNT_PASS_HOST);
-	return XDP_PASS;
+	return ACT_PASS(xdp);
 }
 
-/*
- * tc ingress on the WAN: translates what masq_wan_in left alone because
- * its checksum is partial.  Everything else reaches it already translated
- * (destination no longer the external address) or is the gateway's own.
- * Drops and host traffic were counted by XDP.
- */
+SEC("xdp")
+int masq_wan_in(struct xdp_md *ctx)
+{
+	return wan_in(ctx, true);
+}
+
 SEC("tc")
 int masq_wan_in_tc(struct __sk_buff *skb)
 {
-	struct nat_state *st = state_get();
-	struct flow_val *v = NULL;
-	struct xlate x = {};
-	struct pkt p = {};
-	int ret;
-
-	if (!st || !st->ext_addr)
-		return TC_ACT_OK;
-	ret = tc_parse(skb, &p);
-	if (ret != PARSE_OK || p.key.daddr != st->ext_addr || !p.csum_partial)
-		return TC_ACT_OK;
-	ret = nat_in(skb, &p, st->ext_addr, &x, &v);
-	if (ret == NAT_XLATE) {
-		flow_touch(v, p.tcp_seen);
-		ret = tc_apply(skb, &p, &x);
-		if (!ret && v && (v->flags & FLOW_SEQADJ))
-			ret = SEQADJ(seqadj_tc, skb, &p, DIR_IN);
-		if (!ret) {
-			count(CNT_IN_TRANSLATED);
-			return TC_ACT_OK;
-		}
-	}
-	if (ret < 0) {
-		count(-ret);
-		return TC_ACT_SHOT;
-	}
-	return TC_ACT_OK;
+	return wan_in(skb, false);
 }
 
 /*
@@ -472,15 +480,18 @@ out:
 }
 
 /*
- * tc ingress on a LAN: hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8).  An
- * inside host that reaches the external address and a NAT port is
- * translated as if its packet had gone out and come back in: the source
- * becomes its own external mapping, the destination the inside endpoint
- * that owns the port, with the same mapping and filtering rules as from
- * outside.  The stack then routes it back into the LAN.
+ * tc ingress on an inside interface: hairpinning (RFC 4787 REQ-9, RFC 5382
+ * REQ-8).  An inside host that reaches the external address and a NAT
+ * port is translated as if its packet had gone out and come back in: the
+ * source becomes its own external mapping, the destination the inside
+ * endpoint that owns the port, with the same mapping and filtering rules
+ * as from outside.  The stack then routes it back into the LAN.
+ *
+ * What is not ours goes on with TC_ACT_UNSPEC rather than TC_ACT_OK, so
+ * that the filters behind ours (another instance's hairpin filter on the
+ * same interface, a container runtime's) still see it.
  */
-SEC("tc")
-int masq_lan_hairpin(struct __sk_buff *skb)
+static __always_inline int lan_hairpin(struct __sk_buff *skb, __u32 l3_off)
 {
 	struct nat_state *st = state_get();
 	struct flow_val *vo = NULL, *vi = NULL;
@@ -489,15 +500,15 @@ int masq_lan_hairpin(struct __sk_buff *skb)
 	int ret;
 
 	if (!st || !st->ext_addr)
-		return TC_ACT_OK;
-	ret = tc_parse(skb, &p);
+		return TC_ACT_UNSPEC;
+	ret = tc_parse(skb, l3_off, &p);
 	if (ret == PARSE_OK && p.key.daddr == st->ext_addr && p.is_icmp_error &&
 	    is_internal(p.key.saddr, st->ext_addr))
 		return hairpin_icmp_error(skb, &p, st->ext_addr);
 	if (ret != PARSE_OK || p.key.daddr != st->ext_addr || !p.has_ports ||
 	    p.key.proto == IPPROTO_ICMP || p.later_fragment ||
 	    !port_is_nat(p.key.dport) || !is_internal(p.key.saddr, st->ext_addr))
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 
 	/* The source was judged above. */
 	ret = nat_out_open(skb, st, &p, &xo, CREATE_TC, &vo);
@@ -525,5 +536,19 @@ int masq_lan_hairpin(struct __sk_buff *skb)
 		count(-ret);
 		return TC_ACT_SHOT;
 	}
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int masq_lan_hairpin(struct __sk_buff *skb)
+{
+	return lan_hairpin(skb, ETH_HLEN);
+}
+
+/* The same on an inside interface without Ethernet (a VPN of inside
+ * hosts); the controller picks by the interface's link type. */
+SEC("tc")
+int masq_lan_hairpin_l3(struct __sk_buff *skb)
+{
+	return lan_hairpin(skb, 0);
 }

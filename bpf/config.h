@@ -24,6 +24,11 @@ const volatile bool cfg_match_all_sources = true;
  * redirects packets that the FIB routes out of it. */
 const volatile __u32 cfg_wan_ifindex = 0;
 
+/* The WAN's frames start at the IP header (PPP, TUN, WireGuard, GRE: no
+ * Ethernet, no MAC, no ARP).  Such an interface gets no XDP: tc ingress
+ * (masq_wan_in_tc) does the whole inbound path there. */
+const volatile bool cfg_wan_l3 = false;
+
 /* --lan-inbound: replies of established flows go from the WAN straight
  * into the --lan interfaces (XDP redirect), not through the stack. */
 const volatile bool cfg_lan_inbound = false;

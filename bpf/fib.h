@@ -9,7 +9,8 @@
  * Would the kernel forward this packet (rather than deliver it locally)?
  * On the WAN that means someone routes straight at an inside address.
  */
-static __always_inline bool fib_forwards(struct xdp_md *ctx, const struct pkt *p)
+static __always_inline bool fib_forwards(void *ctx, bool xdp,
+					 const struct pkt *p)
 {
 	struct bpf_fib_lookup fib = {
 		.family = AF_INET,
@@ -17,7 +18,8 @@ static __always_inline bool fib_forwards(struct xdp_md *ctx, const struct pkt *p
 		.ipv4_dst = p->key.daddr,
 		.l4_protocol = p->key.proto,
 		.tot_len = p->tot_len,
-		.ifindex = ctx->ingress_ifindex,
+		.ifindex = xdp ? ((struct xdp_md *)ctx)->ingress_ifindex :
+				 ((struct __sk_buff *)ctx)->ingress_ifindex,
 	};
 	long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 

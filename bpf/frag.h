@@ -45,7 +45,7 @@ static __always_inline void frag_remember(const struct pkt *p, __be32 nat_addr,
 	bpf_ringbuf_submit(ev, 0);
 }
 
-static __always_inline int frag_hold(struct xdp_md *ctx, const struct pkt *p,
+static __always_inline int frag_hold(void *ctx, bool xdp, const struct pkt *p,
 				     const struct frag_key *k)
 {
 	struct frag_val pending = { .flags = FRAG_PENDING,
@@ -60,7 +60,7 @@ static __always_inline int frag_hold(struct xdp_md *ctx, const struct pkt *p,
 	/* Keep the bound check on the register the helper gets. */
 	asm volatile("" : "+r"(len));
 	if (len > EV_PKT_MAX || len < sizeof(struct iphdr) ||
-	    bpf_xdp_load_bytes(ctx, p->l3_off, h->pkt, len)) {
+	    pkt_load(ctx, xdp, p->l3_off, h->pkt, len)) {
 		bpf_ringbuf_discard(h, 0);
 		return -DROP_FRAGMENT;
 	}
@@ -74,8 +74,8 @@ static __always_inline int frag_hold(struct xdp_md *ctx, const struct pkt *p,
 }
 
 /* A later fragment to the external address. */
-static __always_inline int frag_in_later(struct xdp_md *ctx, const struct pkt *p,
-					 struct xlate *x)
+static __always_inline int frag_in_later(void *ctx, bool xdp,
+					 const struct pkt *p, struct xlate *x)
 {
 	struct frag_val *v;
 	struct frag_key k;
@@ -87,7 +87,7 @@ static __always_inline int frag_in_later(struct xdp_md *ctx, const struct pkt *p
 		v = NULL;
 	}
 	if (!v || (v->flags & FRAG_PENDING))
-		return frag_hold(ctx, p, &k);
+		return frag_hold(ctx, xdp, p, &k);
 	if (v->flags & FRAG_TO_HOST)
 		return NAT_PASS;
 	xlate_fill_l3(x, p, false, v->nat_addr);

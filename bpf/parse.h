@@ -8,6 +8,7 @@
 
 #define ETH_P_IP	0x0800
 #define ETH_ALEN	6
+#define ETH_HLEN	14
 #define IP_MF		0x2000
 #define IP_OFFSET	0x1fff
 #define ICMP_ECHOREPLY	0
@@ -53,20 +54,29 @@ static __always_inline __u8 tcp_seen_of(const struct tcphdr *th)
  * Returns PARSE_OK, PARSE_NOT_IPV4, or a negative drop reason for an IPv4
  * packet whose headers are truncated or inconsistent.  pkt_len is the
  * packet's full length (skb->len for TC), which may exceed what is linear.
+ * l3_off is where the IP header starts: after an Ethernet header
+ * (ETH_HLEN), or at once on a layer-3 interface (PPP, TUN, WireGuard),
+ * where only the version nibble tells IPv4 from IPv6.
  */
 static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
-				      struct pkt *p)
+				      __u32 l3_off, struct pkt *p)
 {
-	struct ethhdr *eth = data;
 	struct iphdr *iph;
 	__u32 ihl_len;
 
-	if ((void *)(eth + 1) > data_end)
-		return PARSE_NOT_IPV4;
-	if (eth->h_proto != bpf_htons(ETH_P_IP))
-		return PARSE_NOT_IPV4;
+	if (l3_off) {
+		struct ethhdr *eth = data;
 
-	p->l3_off = sizeof(*eth);
+		if ((void *)(eth + 1) > data_end)
+			return PARSE_NOT_IPV4;
+		if (eth->h_proto != bpf_htons(ETH_P_IP))
+			return PARSE_NOT_IPV4;
+		l3_off = sizeof(*eth);
+	} else if (data + 1 > data_end || *(__u8 *)data >> 4 != 4) {
+		return PARSE_NOT_IPV4;
+	}
+
+	p->l3_off = l3_off;
 	iph = data + p->l3_off;
 	if ((void *)(iph + 1) > data_end)
 		return -DROP_MALFORMED_IP;

@@ -13,6 +13,7 @@
 #ifndef BPFMASQ_XLATE_H
 #define BPFMASQ_XLATE_H
 
+#define TC_ACT_UNSPEC	(-1)
 #define TC_ACT_OK	0
 #define TC_ACT_SHOT	2
 
@@ -32,6 +33,33 @@
 	})
 #define ctx_data(ctx)		CTX_LOAD_PTR(ctx, data)
 #define ctx_data_end(ctx)	CTX_LOAD_PTR(ctx, data_end)
+
+/*
+ * The same for code that serves both hooks, told which one by a flag that
+ * is a constant once inlined, so that each program keeps only its own
+ * branch.
+ */
+static __always_inline void *pkt_data(void *ctx, bool xdp)
+{
+	return xdp ? ctx_data((struct xdp_md *)ctx) :
+		     ctx_data((struct __sk_buff *)ctx);
+}
+
+static __always_inline void *pkt_end(void *ctx, bool xdp)
+{
+	return xdp ? ctx_data_end((struct xdp_md *)ctx) :
+		     ctx_data_end((struct __sk_buff *)ctx);
+}
+
+static __always_inline int pkt_load(void *ctx, bool xdp, __u32 off, void *buf,
+				    __u32 len)
+{
+	return xdp ? bpf_xdp_load_bytes(ctx, off, buf, len) :
+		     bpf_skb_load_bytes(ctx, off, buf, len);
+}
+
+#define ACT_PASS(xdp)	((xdp) ? XDP_PASS : TC_ACT_OK)
+#define ACT_DROP(xdp)	((xdp) ? XDP_DROP : TC_ACT_SHOT)
 
 /* One rewrite of an address and a port (or ICMP echo identifier). */
 struct xlate {

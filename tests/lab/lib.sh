@@ -11,7 +11,9 @@
 #
 # LAB_NAT=nft runs the same tests with nftables masquerade in the gateway
 # instead of bpfmasq (checks of bpfmasq's own output then SKIP): a check of
-# the lab itself.  LAB_KEEP=1 keeps the temp directory (logs) afterwards.
+# the lab itself.  LAB_WAN=tun puts a layer-3 point-to-point WAN under the
+# same tests (see lab_wan).  LAB_KEEP=1 keeps the temp directory (logs)
+# afterwards.
 
 LAB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BPFMASQ=${BPFMASQ:-$LAB_REPO/build/bpfmasq}
@@ -182,16 +184,57 @@ lab_require_root
 # The WAN side shared by both topologies: gw's wan0 192.0.2.1/24 to srv's
 # up0 192.0.2.2/24; srv owns 198.51.100.1 ("the internet") and has no route
 # back to any inside network, so only masquerade brings replies home.
+#
+# LAB_WAN=tun makes wan0 and up0 a layer-3 point-to-point link instead
+# (link/none: no Ethernet header, no MAC, no ARP; the shape of ppp0, wg0 or
+# a TUN VPN): a TUN device at each end, carried over UDP by socat across a
+# veth "carrier" (car0 - car1).  The addresses stay the same, so a test
+# runs unchanged over either.
+LAB_WAN=${LAB_WAN:-veth}
+CAR_GW=203.0.113.249
+CAR_SRV=203.0.113.250
 lab_wan() {
-	veth gw wan0 srv up0 || return 1
-	addr gw wan0 $WAN_GW/24
-	addr srv up0 $WAN_SRV/24
+	if [[ $LAB_WAN == tun ]]; then
+		veth gw car0 srv car1 || return 1
+		addr gw car0 $CAR_GW/30
+		addr srv car1 $CAR_SRV/30
+		lab_tun_end srv up0 $CAR_SRV $CAR_GW $WAN_SRV/24 || return 1
+		lab_tun_end gw wan0 $CAR_GW $CAR_SRV $WAN_GW/24 || return 1
+	else
+		veth gw wan0 srv up0 || return 1
+		addr gw wan0 $WAN_GW/24
+		addr srv up0 $WAN_SRV/24
+		offload_like_nic srv up0
+		napi_on srv up0
+	fi
 	# No dummy driver on every kernel: lo holds the "internet" address.
 	addr srv lo $INET/24
 	nsx gw sysctl -qw net.ipv4.ip_forward=1
 	nsx gw ip route add 198.51.100.0/24 via $WAN_SRV
-	offload_like_nic srv up0
-	napi_on srv up0
+}
+
+# lab_tun_end NS IF LOCAL REMOTE CIDR: a TUN device IF in NS whose packets
+# socat carries in UDP from LOCAL to REMOTE (port 5555); it lives as long
+# as that socat (its pid: LAB_TUN_PID[NS]).
+declare -A LAB_TUN_PID
+lab_tun_end() {
+	local n=$1 i=$2
+	lab_bg "$n" "$LAB_TMP/tun-$n.log" socat \
+		UDP4-DATAGRAM:"$4":5555,bind="$3":5555 \
+		TUN,tun-name="$i",tun-type=tun,iff-no-pi,iff-up
+	LAB_TUN_PID[$n]=$!
+	wait_until 5 nsx "$n" ip link show dev "$i" || return 1
+	addr "$n" "$i" "$5"
+}
+
+# lab_tun_recreate: gw's end of a LAB_WAN=tun link goes away and comes back
+# as a new interface of the same name (a PPP reconnect, a VPN restarted),
+# with its address and route, as pppd's ip-up would restore them.
+lab_tun_recreate() {
+	kill "${LAB_TUN_PID[gw]}" 2>/dev/null
+	wait_until 5 eval '! nsx gw ip link show dev wan0' || return 1
+	lab_tun_end gw wan0 $CAR_GW $CAR_SRV $WAN_GW/24 || return 1
+	nsx gw ip route add 198.51.100.0/24 via $WAN_SRV
 }
 
 # Standard lab: cli1 (10.0.1.2) and cli2 (10.0.1.3) on a switch (bridge in
