@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <linux/if_link.h>
 #include <linux/pkt_sched.h>
 #include <bpf/bpf.h>
@@ -128,4 +134,52 @@ void tc_detach_ours(int ifindex, bool own_clsact)
 	tc_detach(ifindex, BPF_TC_INGRESS, BPFMASQ_TC_HANDLE);
 	if (own_clsact)
 		tc_hook_destroy_if_empty(ifindex);
+}
+
+/* The kinds of link the data plane reads, by what `ip link` calls them. */
+static const struct {
+	unsigned short type;
+	const char *name;
+	enum link_layer layer;
+} link_types[] = {
+	{ ARPHRD_ETHER, "ether", LINK_ETHER },
+	{ ARPHRD_PPP, "ppp", LINK_L3 },		/* PPP, PPPoE */
+	{ ARPHRD_NONE, "none", LINK_L3 },	/* TUN, WireGuard */
+	{ ARPHRD_RAWIP, "rawip", LINK_L3 },	/* WWAN modems */
+	{ ARPHRD_TUNNEL, "ipip", LINK_L3 },
+	{ ARPHRD_TUNNEL6, "tunnel6", LINK_L3 },	/* ip6tnl carries IPv4 too */
+	{ ARPHRD_IPGRE, "gre", LINK_L3 },
+	{ ARPHRD_LOOPBACK, "loopback", LINK_OTHER },
+	{ ARPHRD_SIT, "sit", LINK_OTHER },	/* IPv6 only */
+};
+
+enum link_layer link_layer_of(unsigned short type, const char **name)
+{
+	static char buf[24];
+
+	for (size_t i = 0; i < sizeof(link_types) / sizeof(link_types[0]); i++) {
+		if (link_types[i].type == type) {
+			if (name)
+				*name = link_types[i].name;
+			return link_types[i].layer;
+		}
+	}
+	if (name) {
+		snprintf(buf, sizeof(buf), "type %u", type);
+		*name = buf;
+	}
+	return LINK_OTHER;
+}
+
+int link_type(const char *ifname)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	err = ioctl(fd, SIOCGIFHWADDR, &ifr) ? -errno : ifr.ifr_hwaddr.sa_family;
+	close(fd);
+	return err;
 }

@@ -33,4 +33,17 @@ void tc_hook_destroy(int ifindex);
 /* ...only when no filter is left on it, ours or anyone's. */
 void tc_hook_destroy_if_empty(int ifindex);
 
+/*
+ * What a link's frames start with.  Ethernet gets XDP and tc; a layer-3
+ * link (PPP, TUN, WireGuard, GRE: no MAC, no ARP) tc only, since XDP
+ * there is at best the generic hook, no faster than tc; anything else is
+ * refused.
+ */
+enum link_layer { LINK_ETHER, LINK_L3, LINK_OTHER };
+
+/* The ARPHRD_* type of ifname, or a negative errno. */
+int link_type(const char *ifname);
+/* ...and its layer; *name (if given) what `ip link` calls it. */
+enum link_layer link_layer_of(unsigned short type, const char **name);
+
 #endif

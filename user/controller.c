@@ -203,27 +203,32 @@ static const char *left_behind(const struct instance *in, bool gone)
 	return "programs and flows stay in place ('bpfmasq up' adopts them, 'bpfmasq down' removes them)";
 }
 
+/* `up`'s copy of a program, one a previous controller attached, or a new
+ * one loaded over the running maps. */
+static int prog_get(struct instance *in, int fd, const char *name)
+{
+	return fd >= 0 ? dup(fd) : instance_load_prog(in, name);
+}
+
 /*
- * Hairpinning needs masq_lan_hairpin on inside interfaces that may appear
- * at any time: the controller holds its own copy, loaded over the running
- * maps.  -1 with --no-hairpin, or (logged) when it cannot be loaded.
+ * Hairpinning needs its programs on inside interfaces that may appear at
+ * any time: the controller holds them.  false with --no-hairpin, or
+ * (logged) when they cannot be had.
  */
-static int hairpin_start(struct instance *in)
+static bool hairpin_start(struct instance *in, struct hairpin_progs *hp)
 {
 	struct nat_state st;
-	int fd, n;
 
 	if (instance_get_state(in, &st) || (st.flags & STATE_NO_HAIRPIN))
-		return -1;
-	/* `up`'s copy, or one a previous controller attached somewhere. */
-	fd = in->prog_lan_hairpin_fd >= 0 ? dup(in->prog_lan_hairpin_fd) :
-	     instance_load_prog(in, "masq_lan_hairpin");
-	if (fd < 0)
-		return -1;
-	n = hairpin_sync(in, fd);
-	if (n == 0)
+		return false;
+	hp->l2_fd = prog_get(in, in->prog_lan_hairpin_fd, "masq_lan_hairpin");
+	hp->l3_fd = prog_get(in, in->prog_lan_hairpin_l3_fd,
+			     "masq_lan_hairpin_l3");
+	if (hp->l2_fd < 0 || hp->l3_fd < 0)
+		return false;
+	if (hairpin_sync(in, hp) == 0)
 		log_msg("%s: no inside interface to hairpin on yet", in->ifname);
-	return fd;
+	return true;
 }
 
 int controller_run(struct instance *in, int ready_fd)
@@ -232,7 +237,9 @@ int controller_run(struct instance *in, int ready_fd)
 	struct events *ev;
 	__u64 next_expire = 0, next_binds = 0;
 	bool addr_pending, routes_pending = false, gone = false;
-	int nl, nl_events, hairpin_fd;
+	struct hairpin_progs hp = { -1, -1 };
+	int nl, nl_events;
+	bool hairpin;
 	struct nat_state st;
 
 	sigaction(SIGTERM, &sa, NULL);
@@ -253,8 +260,8 @@ int controller_run(struct instance *in, int ready_fd)
 	}
 	/* An address change while nobody watched is caught up on now. */
 	addr_pending = !follow_address(in);
-	hairpin_fd = hairpin_start(in);
-	if (hairpin_fd < 0 && !instance_get_state(in, &st) &&
+	hairpin = hairpin_start(in, &hp);
+	if (!hairpin && !instance_get_state(in, &st) &&
 	    !(st.flags & STATE_NO_HAIRPIN)) {
 		log_msg("%s: cannot hairpin, stopping", in->ifname);
 		set_controller_pid(in, getpid(), 0);
@@ -312,14 +319,16 @@ int controller_run(struct instance *in, int ready_fd)
 		}
 		if (nl_events & NL_ROUTE)
 			routes_pending = !routes_changed(in);
-		if ((nl_events & NL_LINK) && hairpin_fd >= 0)
-			hairpin_sync(in, hairpin_fd);
+		if ((nl_events & NL_LINK) && hairpin)
+			hairpin_sync(in, &hp);
 		if (nl_events & NL_ADDR)
 			addr_pending = !follow_address(in);
 	}
 	events_close(ev);
-	if (hairpin_fd >= 0)
-		close(hairpin_fd);
+	if (hp.l2_fd >= 0)
+		close(hp.l2_fd);
+	if (hp.l3_fd >= 0)
+		close(hp.l3_fd);
 	if (set_controller_pid(in, getpid(), 0))
 		log_msg("%s: cannot clear the controller's pid in the state map: %s",
 			in->ifname, strerror(errno));

@@ -4,7 +4,8 @@
  * route into an --internal prefix; with no --internal (every source but
  * the WAN address is inside), every interface but the WAN, loopback,
  * ports of a bridge or bond (their master sees the packets) and the WAN
- * of another bpfmasq instance.  The controller asks again on every link
+ * of another bpfmasq instance.  Ethernet interfaces get masq_lan_hairpin,
+ * layer-3 ones (a VPN of inside hosts) masq_lan_hairpin_l3.  The controller asks again on every link
  * or route change, so interfaces that come later (a container's bridge,
  * a VPN) are served too.
  */
@@ -94,6 +95,7 @@ struct link {
 	int ifindex;
 	bool eligible;		/* may be inside at all */
 	bool inside;
+	bool l3;		/* no Ethernet header: masq_lan_hairpin_l3 */
 };
 
 struct links {
@@ -116,6 +118,7 @@ static int on_link(const struct nlmsghdr *nh, void *arg)
 	struct links *l = arg;
 	struct rtattr *a;
 	bool enslaved = false;
+	enum link_layer layer;
 
 	if (nh->nlmsg_type != RTM_NEWLINK)
 		return 0;
@@ -131,9 +134,12 @@ static int on_link(const struct nlmsghdr *nh, void *arg)
 		l->v = v;
 		l->cap = cap;
 	}
+	layer = link_layer_of(ifi->ifi_type, NULL);
 	l->v[l->n++] = (struct link){
 		.ifindex = ifi->ifi_index,
-		.eligible = !(ifi->ifi_flags & IFF_LOOPBACK) && !enslaved,
+		.eligible = !(ifi->ifi_flags & IFF_LOOPBACK) && !enslaved &&
+			    layer != LINK_OTHER,
+		.l3 = layer == LINK_L3,
 	};
 	return 0;
 }
@@ -270,7 +276,7 @@ static int find_inside(const struct instance *in, const struct nat_state *st,
 	return 0;
 }
 
-int hairpin_sync(const struct instance *in, int prog_fd)
+int hairpin_sync(const struct instance *in, const struct hairpin_progs *hp)
 {
 	struct links l = {};
 	struct nat_state st;
@@ -293,7 +299,8 @@ int hairpin_sync(const struct instance *in, int prog_fd)
 		if (!if_indextoname(k->ifindex, name))
 			snprintf(name, sizeof(name), "#%d", k->ifindex);
 		if (k->inside && !have) {
-			err = hairpin_attach(k->ifindex, in->ifindex, prog_fd);
+			err = hairpin_attach(k->ifindex, in->ifindex,
+					     k->l3 ? hp->l3_fd : hp->l2_fd);
 			if (err) {
 				log_msg("%s: cannot hairpin on %s: %s",
 					in->ifname, name, strerror(-err));

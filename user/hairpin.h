@@ -13,12 +13,18 @@
 
 #define HAIRPIN_MAX_IFS 256
 
+/* The hairpin programs: for Ethernet and for layer-3 interfaces. */
+struct hairpin_progs {
+	int l2_fd;		/* masq_lan_hairpin */
+	int l3_fd;		/* masq_lan_hairpin_l3 */
+};
+
 /*
- * Attach prog_fd (masq_lan_hairpin) to every inside interface that lacks
- * it and take it off those that are no longer inside; logs each change.
+ * Attach the hairpin program to every inside interface that lacks it and
+ * take it off those that are no longer inside; logs each change.
  * Returns how many interfaces carry it, or -1.
  */
-int hairpin_sync(const struct instance *in, int prog_fd);
+int hairpin_sync(const struct instance *in, const struct hairpin_progs *hp);
 
 /* Take the instance's hairpin filters off every interface. */
 void hairpin_detach_all(int wan_ifindex);

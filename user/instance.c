@@ -11,6 +11,7 @@
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "attach.h"
 #include "instance.h"
 #include "util.h"
 
@@ -28,12 +29,15 @@
  * egress program, the LAN programs with --lan.
  */
 const struct instance_obj instance_objs[] = {
-	PROG(masq_wan_in, prog_in_fd, true),
+	/* One of the two is the anchor: XDP on an Ethernet WAN, tc
+	 * ingress on a layer-3 one. */
+	PROG(masq_wan_in, prog_in_fd, false),
 	PROG(masq_wan_in_tc, prog_in_tc_fd, false),
 	PROG(masq_wan_out, prog_out_fd, false),
 	PROG(masq_lan_fast, prog_lan_fast_fd, false),
 	PROG(masq_lan_open, prog_lan_open_fd, false),
 	PROG(masq_lan_hairpin, prog_lan_hairpin_fd, false),
+	PROG(masq_lan_hairpin_l3, prog_lan_hairpin_l3_fd, false),
 	MAP(flows, flows_fd, true),
 	MAP(binds, binds_fd, true),
 	MAP(state, state_fd, true),
@@ -242,13 +246,13 @@ static bool shares_a_map(const __u32 *a, int na, const __u32 *b, int nb)
  * `up` loads its own maps), wherever they are attached or pinned, and
  * the maps are theirs.
  */
-static int open_objects(struct instance *in)
+static int open_objects(struct instance *in, int anchor_fd)
 {
 	__u32 anchor_ids[MAX_PROG_MAPS], ids[MAX_PROG_MAPS], id = 0;
 	struct bpf_prog_info info;
 	int n_anchor, n, err;
 
-	n_anchor = prog_map_ids(in->prog_in_fd, anchor_ids, &info);
+	n_anchor = prog_map_ids(anchor_fd, anchor_ids, &info);
 	if (n_anchor < 0)
 		return n_anchor;
 	err = open_maps_of(in, anchor_ids, n_anchor);
@@ -298,8 +302,8 @@ static int read_config(struct instance *in)
 int instance_find(const char *ifname, struct instance *in)
 {
 	char name[BPF_OBJ_NAME_LEN];
+	int err, *slot;
 	__u32 id;
-	int err;
 
 	instance_init(in);
 	snprintf(in->ifname, sizeof(in->ifname), "%s", ifname);
@@ -308,18 +312,25 @@ int instance_find(const char *ifname, struct instance *in)
 		p_err("no interface '%s' (see 'ip link')", ifname);
 		return -1;
 	}
+	/* The anchor: XDP on an Ethernet WAN, tc ingress on a layer-3 one
+	 * (or on an Ethernet WAN someone took the XDP program off). */
+	slot = &in->prog_in_fd;
 	id = xdp_attached_id(in->ifindex, NULL);
 	if (!id || prog_name_by_id(id, name, sizeof(name)) ||
-	    strcmp(name, "masq_wan_in"))
-		return INSTANCE_NONE;
-
-	in->prog_in_fd = bpf_prog_get_fd_by_id(id);
-	if (in->prog_in_fd < 0) {
-		p_err("cannot open the XDP program on %s: %s", ifname,
+	    strcmp(name, "masq_wan_in")) {
+		slot = &in->prog_in_tc_fd;
+		id = tc_query(in->ifindex, BPF_TC_INGRESS, BPFMASQ_TC_HANDLE);
+		if (!id || prog_name_by_id(id, name, sizeof(name)) ||
+		    strcmp(name, "masq_wan_in_tc"))
+			return INSTANCE_NONE;
+	}
+	*slot = bpf_prog_get_fd_by_id(id);
+	if (*slot < 0) {
+		p_err("cannot open the bpfmasq program on %s: %s", ifname,
 		      strerror(errno));
 		return -1;
 	}
-	err = open_objects(in);
+	err = open_objects(in, *slot);
 	if (!err)
 		err = read_config(in);
 	if (err) {

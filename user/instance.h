@@ -32,11 +32,12 @@ struct instance {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	int prog_in_fd;		/* masq_wan_in (XDP on the WAN): the anchor */
-	int prog_in_tc_fd;
+	int prog_in_tc_fd;	/* masq_wan_in_tc: the anchor of a layer-3 WAN */
 	int prog_out_fd;
 	int prog_lan_fast_fd;	/* at most one of the two LAN XDP programs */
 	int prog_lan_open_fd;	/* is loaded (`up` picks by --lan-new) */
 	int prog_lan_hairpin_fd;
+	int prog_lan_hairpin_l3_fd;
 	int flows_fd;
 	int binds_fd;
 	int state_fd;

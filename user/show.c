@@ -216,6 +216,8 @@ static int show_status(struct instance *in)
 		jw_end_array(&jw);
 		jw_key(&jw, "no_hairpin");
 		jw_bool(&jw, st.flags & STATE_NO_HAIRPIN);
+		jw_key(&jw, "wan_l3");
+		jw_bool(&jw, in->cfg.cfg_wan_l3);
 		jw_key(&jw, "lan_inbound");
 		jw_bool(&jw, in->cfg.cfg_lan_inbound);
 		jw_key(&jw, "lan_new");
@@ -244,6 +246,9 @@ static int show_status(struct instance *in)
 	}
 	printf("%s: external %s, ports %s, filter %s, flows %zu\n", in->ifname,
 	       addr, ports, in->cfg.cfg_filter_cone ? "cone" : "strict", n);
+	printf("    wan: %s\n", in->cfg.cfg_wan_l3 ?
+	       "layer 3 (no Ethernet): inbound and outbound on tc, no XDP" :
+	       "Ethernet: inbound on XDP, outbound on tc");
 	printf("    lan fast path: %s%s%s (routing generation %u)\n",
 	       lans[0] ? lans : "off",
 	       lans[0] && in->cfg.cfg_lan_inbound ? ", replies too" : "",

@@ -39,6 +39,7 @@ struct up_opts {
 	bool lan_new;
 	bool no_hairpin;
 	bool cone;
+	enum link_layer wan_layer;	/* what check_up() found */
 	__u32 max_flows;
 	__u32 timeout_tcp_est, timeout_tcp_trans, timeout_udp, timeout_icmp;
 	__u16 ftp_ports[4], irc_ports[4];	/* 0-terminated */
@@ -264,8 +265,27 @@ static __u32 binds_entries(const struct up_opts *o)
  * on the way to finding that no instance runs there). */
 static int check_up(struct up_opts *o)
 {
+	const char *type;
 	__u32 id;
+	int t;
 
+	t = link_type(o->ifname);
+	if (t < 0) {
+		p_err("cannot read the link type of %s: %s", o->ifname,
+		      strerror(-t));
+		return -1;
+	}
+	o->wan_layer = link_layer_of(t, &type);
+	if (o->wan_layer == LINK_OTHER) {
+		p_err("%s is a link/%s interface, which bpfmasq cannot serve: it translates on Ethernet and on layer-3 links (ppp, none: TUN and WireGuard, rawip, ipip, gre); masquerade there with nftables",
+		      o->ifname, type);
+		return -1;
+	}
+	if (o->wan_layer == LINK_L3 && o->n_lan) {
+		p_err("--lan: the XDP fast path sends Ethernet frames, and %s is a layer-3 link (link/%s); leave out --lan (the tc path translates everything)",
+		      o->ifname, type);
+		return -1;
+	}
 	if (!if_primary_ipv4(o->ifname)) {
 		p_err("interface %s has no IPv4 address to masquerade as; add one first (ip addr add ADDR/LEN dev %s)",
 		      o->ifname, o->ifname);
@@ -288,6 +308,12 @@ static int check_up(struct up_opts *o)
 	for (int i = 0; i < o->n_lan; i++) {
 		if (o->lan_ifindex[i] == o->ifindex) {
 			p_err("--lan %s is the WAN interface itself", o->lan_name[i]);
+			return -1;
+		}
+		t = link_type(o->lan_name[i]);
+		if (t >= 0 && link_layer_of(t, &type) != LINK_ETHER) {
+			p_err("--lan %s is a link/%s interface, and the XDP fast path reads Ethernet frames; leave it out (hairpinning and the tc path serve it)",
+			      o->lan_name[i], type);
 			return -1;
 		}
 		id = xdp_attached_id(o->lan_ifindex[i], NULL);
@@ -525,6 +551,7 @@ int cmd_up(int argc, char **argv)
 	skel->rodata->cfg_wan_ifindex = o.ifindex;
 	skel->rodata->cfg_lan_inbound = o.lan_inbound;
 	skel->rodata->cfg_lan_new = o.lan_new;
+	skel->rodata->cfg_wan_l3 = o.wan_layer == LINK_L3;
 	for (int i = 0; i < 4; i++) {
 		skel->rodata->cfg_ftp_ports[i] = o.ftp_ports[i];
 		skel->rodata->cfg_irc_ports[i] = o.irc_ports[i];
@@ -535,6 +562,8 @@ int cmd_up(int argc, char **argv)
 				  o.n_lan && !o.lan_new);
 	bpf_program__set_autoload(skel->progs.masq_lan_open,
 				  o.n_lan && o.lan_new);
+	bpf_program__set_autoload(skel->progs.masq_wan_in,
+				  o.wan_layer == LINK_ETHER);
 	bpf_map__set_max_entries(skel->maps.flows, 2 * o.max_flows);
 	bpf_map__set_max_entries(skel->maps.binds, binds_entries(&o));
 	err = bpfmasq_bpf__load(skel);
@@ -562,14 +591,19 @@ int cmd_up(int argc, char **argv)
 	}
 
 	/* Inbound first: once outbound translation starts, replies must
-	 * already find their way back. */
-	err = xdp_attach_any_mode(o.ifindex, bpf_program__fd(skel->progs.masq_wan_in),
-				  &mode);
-	if (err) {
-		p_err("cannot attach XDP to %s: %s", o.ifname, strerror(-err));
-		goto fail;
+	 * already find their way back.  (On a layer-3 WAN inbound is tc
+	 * ingress, attached before egress below.) */
+	if (o.wan_layer == LINK_ETHER) {
+		err = xdp_attach_any_mode(o.ifindex,
+					  bpf_program__fd(skel->progs.masq_wan_in),
+					  &mode);
+		if (err) {
+			p_err("cannot attach XDP to %s: %s", o.ifname,
+			      strerror(-err));
+			goto fail;
+		}
+		wan_up = true;
 	}
-	wan_up = true;
 	for (; lan_up < o.n_lan; lan_up++)
 		if (attach_lan(skel, &st, lan_up, o.lan_name[lan_up],
 			       o.lan_inbound))
