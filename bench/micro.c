@@ -610,7 +610,7 @@ static struct bpfmasq_bpf *load_sized(__u32 max_flows, bool internal)
 	bpf_map__set_max_entries(skel->maps.binds,
 				 2 * max_flows < BINDS_BY_PORTS ?
 				 2 * max_flows : BINDS_BY_PORTS);
-	skel->rodata->cfg_wan_ifindex = if_nametoindex("wan0");
+	st.wan_ifindex = if_nametoindex("wan0");
 	skel->rodata->cfg_match_all_sources = !internal;
 	if (bpfmasq_bpf__load(skel)) {
 		fprintf(stderr, "micro: cannot load bpfmasq with %u flows: %s\n",

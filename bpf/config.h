@@ -20,10 +20,6 @@ const volatile bool cfg_filter_cone = false;
 /* No --internal given: every source that is not the WAN address is inside. */
 const volatile bool cfg_match_all_sources = true;
 
-/* The WAN interface this instance translates for; the LAN fast path only
- * redirects packets that the FIB routes out of it. */
-const volatile __u32 cfg_wan_ifindex = 0;
-
 /* The WAN's frames start at the IP header (PPP, TUN, WireGuard, GRE: no
  * Ethernet, no MAC, no ARP).  Such an interface gets no XDP: tc ingress
  * (masq_wan_in_tc) does the whole inbound path there. */

@@ -60,7 +60,7 @@ static __always_inline bool fib_fast_next_hop(struct xdp_md *ctx,
 
 	if (bpf_fib_lookup(ctx, fib, sizeof(*fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
 		return false;
-	return to_lan ? is_lan(st, fib->ifindex) : fib->ifindex == cfg_wan_ifindex;
+	return to_lan ? is_lan(st, fib->ifindex) : fib->ifindex == st->wan_ifindex;
 }
 
 /*

@@ -158,6 +158,10 @@ struct nat_state {
 	/* Bumped by the controller whenever a route, neighbour or link
 	 * changes: every cached flow_nexthop is asked again. */
 	__u32 route_gen;
+	/* The WAN: the LAN fast path only redirects what the FIB routes out
+	 * of it.  State, not a setting, because a PPP reconnect or a VPN
+	 * restart brings the same WAN back under a new ifindex. */
+	__u32 wan_ifindex;
 };
 
 enum nat_state_flags {

@@ -548,7 +548,6 @@ int cmd_up(int argc, char **argv)
 	skel->rodata->cfg_port_hi = o.port_hi;
 	skel->rodata->cfg_filter_cone = o.cone;
 	skel->rodata->cfg_match_all_sources = o.n_internal == 0;
-	skel->rodata->cfg_wan_ifindex = o.ifindex;
 	skel->rodata->cfg_lan_inbound = o.lan_inbound;
 	skel->rodata->cfg_lan_new = o.lan_new;
 	skel->rodata->cfg_wan_l3 = o.wan_layer == LINK_L3;
@@ -578,6 +577,7 @@ int cmd_up(int argc, char **argv)
 	st.timeout_udp = o.timeout_udp;
 	st.timeout_icmp = o.timeout_icmp;
 	st.ext_addr = if_primary_ipv4(o.ifname);
+	st.wan_ifindex = o.ifindex;
 	if (o.no_hairpin)
 		st.flags |= STATE_NO_HAIRPIN;
 	for (int i = 0; i < o.n_lan; i++)

@@ -2548,7 +2548,7 @@ static int load(void)
 	skel->rodata->cfg_filter_cone = false;
 	skel->rodata->cfg_match_all_sources = true;
 	if (net_ready)
-		skel->rodata->cfg_wan_ifindex = if_nametoindex("wan0");
+		st.wan_ifindex = if_nametoindex("wan0");
 	if (bpfmasq_bpf__load(skel))
 		return -1;
 	if (bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero), &st,

@@ -185,7 +185,7 @@ struct group {
 	__u16 port_lo, port_hi;	/* 0: the program's default range */
 	bool cone;
 	bool internal;		/* --internal 10.0.0.0/24 */
-	bool wan_ifindex;	/* cfg_wan_ifindex = wan0 of the test netns */
+	bool wan_ifindex;	/* state.wan_ifindex = wan0 of the test netns */
 	bool lan_inbound;	/* --lan lan0 --lan-inbound */
 	bool lan_new;		/* --lan-new */
 	bool needs_net;		/* needs the routes of testnet_setup() */
@@ -1837,7 +1837,7 @@ static const struct step guard[] = {
 	},
 };
 
-/* The LAN fast path (cfg_wan_ifindex = wan0, route to REM via wan0). */
+/* The LAN fast path (wan_ifindex = wan0, route to REM via wan0). */
 static const struct step lan_fast[] = {
 	{
 		.name = "no flow: passes untouched, creates nothing",
@@ -2343,7 +2343,7 @@ static const struct step bind_claim[] = {
 	},
 };
 
-/* cfg_wan_ifindex unset: the fast path never redirects. */
+/* wan_ifindex unset: the fast path never redirects. */
 static const struct step lan_fast_off[] = {
 	{
 		.name = "slow path creates the flow",
@@ -3081,7 +3081,7 @@ static struct bpfmasq_bpf *load(const struct group *g)
 	skel->rodata->cfg_filter_cone = g->cone;
 	skel->rodata->cfg_match_all_sources = !g->internal;
 	if (g->wan_ifindex)
-		skel->rodata->cfg_wan_ifindex = if_nametoindex("wan0");
+		st.wan_ifindex = if_nametoindex("wan0");
 	if (g->lan_inbound) {
 		skel->rodata->cfg_lan_inbound = true;
 		st.lan_ifindex[0] = if_nametoindex("lan0");
