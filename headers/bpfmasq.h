@@ -162,6 +162,9 @@ struct nat_state {
 	 * of it.  State, not a setting, because a PPP reconnect or a VPN
 	 * restart brings the same WAN back under a new ifindex. */
 	__u32 wan_ifindex;
+	/* Its name: how `down` finds an instance whose WAN is gone and whose
+	 * controller waits for it to come back. */
+	char wan_name[16];
 };
 
 enum nat_state_flags {

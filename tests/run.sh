@@ -78,6 +78,13 @@ if [[ $MODE == lab || $MODE == all ]]; then
 		[[ -e $t ]] || continue
 		run "lab/$(basename "$t" .sh)" bash "$t"
 	done
+	# The ordinary suite again over a WAN without Ethernet: wan0 a TUN
+	# pair, the shape of PPP and WireGuard links (see lab_wan).  Tests
+	# that need XDP on the WAN or --lan are not in it.
+	for t in masquerade forward unsolicited same_port ftp irc hairpin_auto \
+		 containers; do
+		run "lab-l3wan/test_$t" env LAB_WAN=tun bash "$ROOT/tests/lab/test_$t.sh"
+	done
 fi
 
 summary="$passed passed, $failed failed"

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include "attach.h"
 #include "controller.h"
 #include "events.h"
 #include "log.h"
@@ -51,9 +52,23 @@ enum nl_event {
 	NL_LOST = 1 << 2,	/* events overflowed: re-read everything */
 	NL_ROUTE = 1 << 3,	/* a route, neighbour or link changed */
 	NL_LINK = 1 << 4,	/* a link or route came or went */
+	NL_BACK = 1 << 5,	/* an interface of the WAN's name appeared */
 };
 
-static int netlink_read(int fd, int ifindex)
+/* The interface name an RTM_NEWLINK carries, or NULL. */
+static const char *link_name(struct nlmsghdr *nh)
+{
+	struct ifinfomsg *ifi = NLMSG_DATA(nh);
+	int len = IFLA_PAYLOAD(nh);
+	struct rtattr *a;
+
+	for (a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == IFLA_IFNAME)
+			return RTA_DATA(a);
+	return NULL;
+}
+
+static int netlink_read(int fd, const struct instance *in)
 {
 	char buf[16384] __attribute__((aligned(4)));
 	int events = NL_NONE;
@@ -67,13 +82,20 @@ static int netlink_read(int fd, int ifindex)
 			    nh->nlmsg_type == RTM_DELADDR) {
 				struct ifaddrmsg *ifa = NLMSG_DATA(nh);
 
-				if ((int)ifa->ifa_index == ifindex)
+				if ((int)ifa->ifa_index == in->ifindex)
 					events |= NL_ADDR;
 			} else if (nh->nlmsg_type == RTM_DELLINK) {
 				struct ifinfomsg *ifi = NLMSG_DATA(nh);
 
-				if (ifi->ifi_index == ifindex)
+				if (ifi->ifi_index == in->ifindex)
 					events |= NL_GONE;
+			} else if (nh->nlmsg_type == RTM_NEWLINK) {
+				struct ifinfomsg *ifi = NLMSG_DATA(nh);
+				const char *name = link_name(nh);
+
+				if (ifi->ifi_index != in->ifindex && name &&
+				    !strcmp(name, in->ifname))
+					events |= NL_BACK;
 			}
 			if (nh->nlmsg_type == RTM_NEWROUTE ||
 			    nh->nlmsg_type == RTM_DELROUTE ||
@@ -93,12 +115,28 @@ static int netlink_read(int fd, int ifindex)
 /* The WAN's primary address changed: new flows use the new one, flows on
  * the old one cannot work any more and are flushed (as Linux does).
  * False when the data plane could not be told: try again. */
-static bool follow_address(struct instance *in)
+/*
+ * The WAN beyond what the state map says.  A PPP reconnect or a VPN
+ * restart deletes the interface and creates it again under the same name,
+ * and its address often comes a moment after the link: while the WAN is
+ * gone or has no address yet, the flows of its last address are kept
+ * (translation stops, nothing leaves untranslated), and they carry on if
+ * that address comes back.  Another address flushes them, as a changed
+ * address always has.
+ */
+struct wan {
+	bool gone;		/* deleted, not back yet */
+	bool reconnecting;	/* gone, or back without an address yet */
+	__be32 kept_addr;	/* whose flows wait for it */
+};
+
+static bool follow_address(struct instance *in, struct wan *w)
 {
 	struct nat_state st;
-	__be32 now_addr = if_primary_ipv4(in->ifname);
+	__be32 now_addr = w->gone ? 0 : if_primary_ipv4(in->ifname);
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	unsigned int flushed = 0;
+	__be32 old;
 
 	if (instance_get_state(in, &st)) {
 		log_msg("%s: cannot read the state: %s", in->ifname,
@@ -110,20 +148,89 @@ static bool follow_address(struct instance *in)
 	log_msg("%s: external address %s -> %s", in->ifname,
 	      st.ext_addr ? fmt_addr(a, st.ext_addr) : "none",
 	      now_addr ? fmt_addr(b, now_addr) : "none (translation stopped)");
-	__be32 old = st.ext_addr;
-
+	old = st.ext_addr ? st.ext_addr : w->kept_addr;
 	st.ext_addr = now_addr;
 	if (instance_set_state(in, &st)) {
 		log_msg("%s: cannot hand the new address to the data plane: %s; retrying",
 			in->ifname, strerror(errno));
 		return false;
 	}
+	if (!now_addr && w->reconnecting) {
+		w->kept_addr = old;
+		log_msg("%s: keeping the connections on %s until %s has an address again",
+			in->ifname, fmt_addr(a, old), in->ifname);
+		return true;
+	}
+	w->reconnecting = false;
+	w->kept_addr = 0;
 	bindings_move_static(in->binds_fd, now_addr);
-	if (old) {
+	if (old == now_addr) {
+		log_msg("%s: %s is back; its connections carry on", in->ifname,
+			fmt_addr(a, old));
+	} else if (old) {
 		flows_flush(in->flows_fd, in->binds_fd, old, &flushed);
 		log_msg("%s: flushed %u connections on %s", in->ifname, flushed,
 		      fmt_addr(a, old));
 	}
+	return true;
+}
+
+/*
+ * The WAN came back under a new ifindex: attach the same programs to it
+ * (they live on in the controller's fds, with every map), so that the
+ * flows kept meanwhile carry on.  false (logged) when it cannot be served.
+ */
+static bool wan_reattach(struct instance *in, struct wan *w)
+{
+	int ifindex = if_nametoindex(in->ifname), old = in->ifindex, err = 0;
+	enum link_layer layer;
+	const char *type;
+	struct nat_state st;
+	bool own = false;
+	__u32 mode;
+	int t;
+
+	if (!ifindex)
+		return false;
+	t = link_type(in->ifname);
+	layer = t < 0 ? LINK_OTHER : link_layer_of(t, &type);
+	if (layer != (in->cfg.cfg_wan_l3 ? LINK_L3 : LINK_ETHER)) {
+		log_msg("%s: came back as ifindex %d, a link/%s interface, but the data plane was loaded for %s; run 'bpfmasq down %s' and up again",
+			in->ifname, ifindex, t < 0 ? "?" : type,
+			in->cfg.cfg_wan_l3 ? "a layer-3 link" : "Ethernet",
+			in->ifname);
+		return false;
+	}
+	/* Inbound first, as `up` does. */
+	if (layer == LINK_ETHER)
+		err = xdp_attach_any_mode(ifindex, in->prog_in_fd, &mode);
+	if (!err)
+		err = tc_hook_ensure(ifindex, &own);
+	if (!err)
+		err = tc_attach(ifindex, BPF_TC_INGRESS, BPFMASQ_TC_HANDLE,
+				in->prog_in_tc_fd);
+	if (!err)
+		err = tc_attach(ifindex, BPF_TC_EGRESS, BPFMASQ_TC_HANDLE,
+				in->prog_out_fd);
+	if (err || instance_get_state(in, &st)) {
+		log_msg("%s: came back as ifindex %d but cannot be attached to: %s",
+			in->ifname, ifindex, strerror(err ? -err : errno));
+		xdp_detach_ours(ifindex, "masq_wan_in");
+		tc_detach_ours(ifindex, own);
+		return false;
+	}
+	st.wan_ifindex = ifindex;
+	st.route_gen++;
+	st.flags = (st.flags & ~STATE_OWN_CLSACT) | (own ? STATE_OWN_CLSACT : 0);
+	if (instance_set_state(in, &st))
+		log_msg("%s: cannot record the new ifindex: %s", in->ifname,
+			strerror(errno));
+	in->ifindex = ifindex;
+	w->gone = false;
+	log_msg("%s: back as ifindex %d (was %d); programs attached again",
+		in->ifname, ifindex, old);
+	/* The hairpin filters are named after the WAN's ifindex. */
+	hairpin_detach_all(old);
 	return true;
 }
 
@@ -236,8 +343,9 @@ int controller_run(struct instance *in, int ready_fd)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct events *ev;
 	__u64 next_expire = 0, next_binds = 0;
-	bool addr_pending, routes_pending = false, gone = false;
+	bool addr_pending, routes_pending = false;
 	struct hairpin_progs hp = { -1, -1 };
+	struct wan w = {};
 	int nl, nl_events;
 	bool hairpin;
 	struct nat_state st;
@@ -259,7 +367,7 @@ int controller_run(struct instance *in, int ready_fd)
 		return 1;
 	}
 	/* An address change while nobody watched is caught up on now. */
-	addr_pending = !follow_address(in);
+	addr_pending = !follow_address(in, &w);
 	hairpin = hairpin_start(in, &hp);
 	if (!hairpin && !instance_get_state(in, &st) &&
 	    !(st.flags & STATE_NO_HAIRPIN)) {
@@ -296,7 +404,7 @@ int controller_run(struct instance *in, int ready_fd)
 				next_binds = now + BIND_GC_INTERVAL_MS;
 		}
 		if (addr_pending)
-			addr_pending = !follow_address(in);
+			addr_pending = !follow_address(in, &w);
 		if (routes_pending)
 			routes_pending = !routes_changed(in);
 		events_tick(ev);
@@ -306,23 +414,23 @@ int controller_run(struct instance *in, int ready_fd)
 			events_consume(ev);
 		if (!pfd[0].revents)
 			continue;
-		nl_events = netlink_read(nl, in->ifindex);
+		nl_events = netlink_read(nl, in);
 		if (nl_events & NL_GONE) {
-			unsigned int flushed;
-
-			flows_flush(in->flows_fd, in->binds_fd, 0, &flushed);
-			log_msg("%s: interface removed; flushed %u connections, stopping",
-			      in->ifname, flushed);
-			instance_unpin(in->ifname);
-			gone = true;
-			break;
+			/* With it went every program attached to it; the
+			 * controller's fds keep programs and maps alive. */
+			log_msg("%s: interface removed (ifindex %d); keeping its connections and waiting for it to come back",
+				in->ifname, in->ifindex);
+			w.gone = w.reconnecting = true;
+			nl_events |= NL_ADDR;
 		}
+		if ((nl_events & NL_BACK) && wan_reattach(in, &w))
+			nl_events |= NL_ADDR | NL_LINK;
 		if (nl_events & NL_ROUTE)
 			routes_pending = !routes_changed(in);
 		if ((nl_events & NL_LINK) && hairpin)
 			hairpin_sync(in, &hp);
 		if (nl_events & NL_ADDR)
-			addr_pending = !follow_address(in);
+			addr_pending = !follow_address(in, &w);
 	}
 	events_close(ev);
 	if (hp.l2_fd >= 0)
@@ -332,7 +440,8 @@ int controller_run(struct instance *in, int ready_fd)
 	if (set_controller_pid(in, getpid(), 0))
 		log_msg("%s: cannot clear the controller's pid in the state map: %s",
 			in->ifname, strerror(errno));
-	log_msg("%s: controller stopped; %s", in->ifname, left_behind(in, gone));
+	log_msg("%s: controller stopped; %s", in->ifname,
+		left_behind(in, w.gone));
 	close(nl);
 	return 0;
 }

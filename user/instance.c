@@ -299,6 +299,70 @@ static int read_config(struct instance *in)
 	return err ? -errno : 0;
 }
 
+/* Is pid's network namespace ours? */
+static bool same_netns(__u32 pid)
+{
+	struct stat a, b;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/ns/net", pid);
+	return !stat(path, &a) && !stat("/proc/self/ns/net", &b) &&
+	       a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+int instance_find_gone(const char *ifname, struct instance *in)
+{
+	__u32 id = 0, ids[MAX_PROG_MAPS];
+	struct bpf_prog_info info;
+	int n, err;
+
+	instance_init(in);
+	snprintf(in->ifname, sizeof(in->ifname), "%s", ifname);
+	/* masq_wan_out: the one program every kind of WAN has. */
+	while (!bpf_prog_get_next_id(id, &id)) {
+		int fd = bpf_prog_get_fd_by_id(id);
+		struct nat_state st;
+		bool match = false;
+
+		if (fd < 0)
+			continue;
+		n = prog_map_ids(fd, ids, &info);
+		if (n > 0 && !strcmp(info.name, "masq_wan_out")) {
+			for (int i = 0; i < n && !match; i++) {
+				struct bpf_map_info mi = {};
+				__u32 mi_len = sizeof(mi), zero = 0;
+				int mfd = bpf_map_get_fd_by_id(ids[i]);
+
+				if (mfd < 0)
+					continue;
+				match = !bpf_obj_get_info_by_fd(mfd, &mi, &mi_len) &&
+					!strcmp(mi.name, "state") &&
+					!bpf_map_lookup_elem(mfd, &zero, &st) &&
+					!strncmp(st.wan_name, ifname,
+						 sizeof(st.wan_name)) &&
+					controller_alive(st.controller_pid) &&
+					same_netns(st.controller_pid);
+				close(mfd);
+			}
+		}
+		if (!match) {
+			close(fd);
+			continue;
+		}
+		in->ifindex = st.wan_ifindex;
+		in->prog_out_fd = fd;
+		err = open_objects(in, fd);
+		if (!err)
+			err = read_config(in);
+		if (err) {
+			instance_close(in);
+			return INSTANCE_NONE;
+		}
+		return INSTANCE_FOUND;
+	}
+	return INSTANCE_NONE;
+}
+
 int instance_find(const char *ifname, struct instance *in)
 {
 	char name[BPF_OBJ_NAME_LEN];

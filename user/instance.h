@@ -96,6 +96,9 @@ void instance_init(struct instance *in);
 /* INSTANCE_FOUND, INSTANCE_NONE, or -1 after printing an error. */
 int instance_find(const char *ifname, struct instance *in);
 void instance_close(struct instance *in);
+/* An instance whose WAN interface is gone while its controller waits for
+ * it to come back (a PPP reconnect): INSTANCE_FOUND or INSTANCE_NONE. */
+int instance_find_gone(const char *ifname, struct instance *in);
 
 int instance_get_state(const struct instance *in, struct nat_state *st);
 int instance_set_state(const struct instance *in, const struct nat_state *st);

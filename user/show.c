@@ -216,6 +216,7 @@ static int show_status(struct instance *in)
 		jw_end_array(&jw);
 		jw_key(&jw, "no_hairpin");
 		jw_bool(&jw, st.flags & STATE_NO_HAIRPIN);
+		jw_kv_uint(&jw, "ifindex", in->ifindex);
 		jw_key(&jw, "wan_l3");
 		jw_bool(&jw, in->cfg.cfg_wan_l3);
 		jw_key(&jw, "lan_inbound");
@@ -246,7 +247,7 @@ static int show_status(struct instance *in)
 	}
 	printf("%s: external %s, ports %s, filter %s, flows %zu\n", in->ifname,
 	       addr, ports, in->cfg.cfg_filter_cone ? "cone" : "strict", n);
-	printf("    wan: %s\n", in->cfg.cfg_wan_l3 ?
+	printf("    wan: ifindex %d, %s\n", in->ifindex, in->cfg.cfg_wan_l3 ?
 	       "layer 3 (no Ethernet): inbound and outbound on tc, no XDP" :
 	       "Ethernet: inbound on XDP, outbound on tc");
 	printf("    lan fast path: %s%s%s (routing generation %u)\n",

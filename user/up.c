@@ -578,6 +578,7 @@ int cmd_up(int argc, char **argv)
 	st.timeout_icmp = o.timeout_icmp;
 	st.ext_addr = if_primary_ipv4(o.ifname);
 	st.wan_ifindex = o.ifindex;
+	snprintf(st.wan_name, sizeof(st.wan_name), "%s", o.ifname);
 	if (o.no_hairpin)
 		st.flags |= STATE_NO_HAIRPIN;
 	for (int i = 0; i < o.n_lan; i++)
@@ -688,9 +689,14 @@ int cmd_down(int argc, char **argv)
 		p_err("must be run as root (detaching needs CAP_NET_ADMIN)");
 		return 1;
 	}
-	err = instance_find(argv[1], &in);
-	if (err < 0)
-		return 1;
+	if (!if_nametoindex(argv[1]) &&
+	    instance_find_gone(argv[1], &in) == INSTANCE_FOUND) {
+		err = INSTANCE_FOUND;
+	} else {
+		err = instance_find(argv[1], &in);
+		if (err < 0)
+			return 1;
+	}
 	if (err == INSTANCE_NONE) {
 		p_err("%s is not up (no bpfmasq program attached to it)", argv[1]);
 		return 1;

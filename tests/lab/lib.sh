@@ -215,24 +215,33 @@ lab_wan() {
 
 # lab_tun_end NS IF LOCAL REMOTE CIDR: a TUN device IF in NS whose packets
 # socat carries in UDP from LOCAL to REMOTE (port 5555); it lives as long
-# as that socat (its pid: LAB_TUN_PID[NS]).
-declare -A LAB_TUN_PID
+# as that socat.
 lab_tun_end() {
 	local n=$1 i=$2
 	lab_bg "$n" "$LAB_TMP/tun-$n.log" socat \
-		UDP4-DATAGRAM:"$4":5555,bind="$3":5555 \
+		UDP4-DATAGRAM:"$4":5555,bind="$3":5555,reuseaddr \
 		TUN,tun-name="$i",tun-type=tun,iff-no-pi,iff-up
-	LAB_TUN_PID[$n]=$!
 	wait_until 5 nsx "$n" ip link show dev "$i" || return 1
 	addr "$n" "$i" "$5"
+}
+
+# lab_tun_kill NS IF: the socat that carries IF goes, and IF with it.
+lab_tun_kill() {
+	local p pids=
+	for p in $(ip netns pids "$(ns "$1")"); do
+		tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null |
+			grep -q "tun-name=$2," && pids+=" $p"
+	done
+	[[ -n $pids ]] && kill $pids
+	wait_until 5 eval "! nsx $1 ip link show dev $2" &&
+		wait_until 5 eval "! kill -0 $pids 2>/dev/null"
 }
 
 # lab_tun_recreate: gw's end of a LAB_WAN=tun link goes away and comes back
 # as a new interface of the same name (a PPP reconnect, a VPN restarted),
 # with its address and route, as pppd's ip-up would restore them.
 lab_tun_recreate() {
-	kill "${LAB_TUN_PID[gw]}" 2>/dev/null
-	wait_until 5 eval '! nsx gw ip link show dev wan0' || return 1
+	lab_tun_kill gw wan0 || return 1
 	lab_tun_end gw wan0 $CAR_GW $CAR_SRV $WAN_GW/24 || return 1
 	nsx gw ip route add 198.51.100.0/24 via $WAN_SRV
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# A WAN without Ethernet: wan0 is a TUN device (link/none, no MAC, no ARP;
+# the shape pppd and WireGuard make), carried over UDP by socat, with the
+# inside hosts on a bridge in the gateway.  Masquerade, replies, ICMP
+# errors (traceroute), a forward from outside, an unsolicited packet
+# dropped; the interface deleted and created again mid-test (a PPP
+# reconnect): connections kept, new ones work without a manual `up`.
+# tests/run.sh also runs the ordinary suite with LAB_WAN=tun.
+LAB_WAN=tun
+. "$(dirname "$0")/lib.sh"
+lab_need_bpfmasq
+
+if ! is_bpfmasq; then
+	skip l3wan "LAB_NAT=nft: checks bpfmasq's status and counters"
+	lab_done
+fi
+
+lab_containers || { fail l3wan_topology "could not build the lab"; exit 1; }
+srv_nginx || { fail l3wan_nginx "nginx did not start on srv"; exit 1; }
+srv_udp_echo 7 || { fail l3wan_udp_echo "UDP echo did not start on srv"; exit 1; }
+srv_tcp_echo 9000 || { fail l3wan_tcp_echo "TCP echo did not start on srv"; exit 1; }
+
+check l3wan_is_link_none "wan0 is not a link/none interface" \
+	eval 'nsx gw ip link show dev wan0 | grep -q link/none'
+
+# Refused: the XDP fast path cannot send into a layer-3 link.
+bm up wan0 --lan br0 >"$LAB_TMP/lan.out" 2>"$LAB_TMP/lan.err"
+rc=$?
+if ((rc != 0)) && [[ $(grep -c . "$LAB_TMP/lan.err") == 1 ]] &&
+	grep -q "layer-3 link (link/none)" "$LAB_TMP/lan.err" &&
+	! nsx gw tc qdisc show dev wan0 | grep -q clsact; then
+	pass l3wan_lan_refused
+else
+	fail l3wan_lan_refused "up wan0 --lan br0: rc $rc, '$(cat "$LAB_TMP/lan.err")'"
+fi
+
+bm up lo >"$LAB_TMP/lo.out" 2>"$LAB_TMP/lo.err"
+rc=$?
+if ((rc != 0)) && [[ $(grep -c . "$LAB_TMP/lo.err") == 1 ]] &&
+	grep -q "link/loopback" "$LAB_TMP/lo.err"; then
+	pass l3wan_unknown_link_refused
+else
+	fail l3wan_unknown_link_refused "up lo: rc $rc, '$(cat "$LAB_TMP/lo.err")'"
+fi
+
+bm_up wan0 --internal 10.0.2.0/24 ||
+	{ fail l3wan_up "bpfmasq up wan0 failed: $(cat "$LAB_TMP/up.err")"; exit 1; }
+st=$(bm_json status wan0)
+if [[ $(jq_py 'd["wan_l3"] and not d["lan"]' <<<"$st") == true ]] &&
+	! nsx gw ip -d link show dev wan0 | grep -q prog/xdp; then
+	pass l3wan_status_says_layer3
+else
+	fail l3wan_status_says_layer3 "status: $st"
+fi
+
+# bulk_ok NAME NS: 4 MiB downloaded byte for byte.
+bulk_ok() {
+	local got want
+	want=$(sha256sum < "$NGX/www/big.bin")
+	got=$(fetch "$2" http://$INET/big.bin --max-time 30 | sha256sum)
+	if [[ $got == "$want" ]]; then
+		pass "$1"
+	else
+		fail "$1" "4 MiB download from $2 through the layer-3 WAN differs"
+		show_ctl_log
+	fi
+}
+
+out=$(fetch ct1 http://$INET/hello.txt)
+check l3wan_http "curl from ct1 got '$out'" test "$out" == "hello from srv"
+check l3wan_server_sees_only_gw "nginx saw $(srv_log_addrs | tr '\n' ' ')" srv_log_only_gw
+bulk_ok l3wan_download_4mib ct2
+out=$(udp_echo ct1 $INET 7 40001)
+check l3wan_udp "UDP echo answered '$out'" test "$out" == udp-echo-40001
+check l3wan_ping "ping from ct1 failed" nsx ct1 ping -n -c 2 -W 2 $INET
+
+# traceroute: the outside's port unreachable comes back through the
+# layer-3 path's ICMP error translation.
+if nsx ct1 traceroute -n -U -q 1 -w 2 -m 4 $INET 2>&1 | tail -n 1 | grep -q "$INET"; then
+	pass l3wan_traceroute
+else
+	fail l3wan_traceroute "traceroute from ct1 did not reach $INET"
+fi
+
+# A forward from outside to ct2.
+lab_bg ct2 "$LAB_TMP/fwd.log" socat TCP4-LISTEN:8080,reuseaddr,fork \
+	SYSTEM:'echo hello-forward'
+wait_until 5 listening ct2 tcp 0.0.0.0:8080
+bm forward add wan0 tcp 8080 10.0.2.3:8080 >/dev/null 2>&1
+out=$(nsx srv socat -T 2 - TCP4:$WAN_GW:8080,connect-timeout=2 </dev/null 2>&1)
+check l3wan_forward "srv -> $WAN_GW:8080 got '$out'" test "$out" == hello-forward
+
+# Unsolicited: dropped, counted, nothing arrives inside.
+before=$(bm_stat drop_unsolicited_no_mapping)
+nsx srv "$PY" -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(3): s.sendto(b"x", ("192.0.2.1", 62001))'
+wait_until 3 test "$(bm_stat drop_unsolicited_no_mapping)" -ge $((before + 3))
+after=$(bm_stat drop_unsolicited_no_mapping)
+check l3wan_unsolicited_dropped "drop_unsolicited_no_mapping $before -> $after, expected +3" \
+	test "$after" -ge $((before + 3))
+
+# ---- the WAN goes away and comes back (a PPP reconnect) --------------------
+# A connection open across the reconnect: an echo session on the TCP echo
+# server keeps working afterwards, with the same address.
+coproc ECHO { nsx ct1 socat -T 60 - TCP4:$INET:9000,connect-timeout=3 2>/dev/null; }
+echo before-reconnect >&"${ECHO[1]}"
+read -r -t 5 line <&"${ECHO[0]}"
+check l3wan_conn_before "echo before the reconnect got '$line'" test "$line" == before-reconnect
+
+wan_ifindex() { bm_json status wan0 | jq_py 'd["ifindex"]'; }
+old_if=$(wan_ifindex)
+lab_tun_recreate || fail l3wan_recreate "could not re-create wan0"
+new_if=$(nsx gw cat /sys/class/net/wan0/ifindex 2>/dev/null)
+if wait_until 5 eval '[[ $(wan_ifindex) == "$new_if" ]]'; then
+	pass l3wan_status_follows_new_ifindex
+	note "wan0 ifindex $old_if -> $new_if"
+else
+	fail l3wan_status_follows_new_ifindex "status ifindex $(wan_ifindex), interface $new_if (was $old_if)"
+	show_ctl_log
+fi
+out=$(fetch ct1 http://$INET/hello.txt)
+check l3wan_http_after_reconnect "curl from ct1 after the reconnect got '$out'" \
+	test "$out" == "hello from srv"
+bulk_ok l3wan_download_after_reconnect ct2
+echo after-reconnect >&"${ECHO[1]}"
+read -r -t 5 line <&"${ECHO[0]}"
+check l3wan_conn_survives_reconnect "the echo session opened before the reconnect got '$line'" \
+	test "$line" == after-reconnect
+kill "$ECHO_PID" 2>/dev/null
+check l3wan_reconnect_logged "the controller's log does not say it re-attached" \
+	grep -q "back as ifindex $new_if" "$LAB_TMP/ctl-wan0.log"
+
+# Back with another address: the connections of the old one cannot work
+# any more and are flushed; new ones leave as the new address.
+lab_tun_kill gw wan0 && lab_tun_end gw wan0 $CAR_GW $CAR_SRV 192.0.2.5/24 &&
+	nsx gw ip route add 198.51.100.0/24 via $WAN_SRV ||
+	fail l3wan_recreate_new_addr "could not re-create wan0 as 192.0.2.5"
+check l3wan_new_addr_flushes_old "the controller did not flush 192.0.2.1's connections" \
+	wait_until 5 grep -q "flushed [0-9]* connections on 192.0.2.1" "$LAB_TMP/ctl-wan0.log"
+: > "$NGX/access.log"
+out=$(fetch ct1 http://$INET/hello.txt)
+if [[ $out == "hello from srv" && $(srv_log_addrs) == 192.0.2.5 ]]; then
+	pass l3wan_new_addr_used
+else
+	fail l3wan_new_addr_used "curl got '$out', nginx saw $(srv_log_addrs | tr '\n' ' ')"
+fi
+
+# Gone for good: `down` still finds the instance waiting for it.
+lab_tun_kill gw wan0 || fail l3wan_gone "wan0 did not go away"
+if bm down wan0 >"$LAB_TMP/down.out" 2>&1 &&
+	wait_until 5 eval '[[ -z $(for p in $(ip netns pids "$(ns gw)"); do [[ $(cat /proc/$p/comm 2>/dev/null) == bpfmasq ]] && echo $p; done) ]]'; then
+	pass l3wan_down_while_gone
+	LAB_UP=()
+else
+	fail l3wan_down_while_gone "down wan0 with wan0 gone: $(cat "$LAB_TMP/down.out")"
+fi
+left=$(nsx gw tc filter show dev br0 ingress 2>/dev/null)
+check l3wan_down_took_hairpin "hairpin filter left on br0: $left" test -z "$left"
+
+lab_done
