@@ -4,7 +4,8 @@
 #
 # unit: build/tests/test_nat, test_alg, test_diff, test_registry, the
 # build's header dependencies, a short fuzz run; lab: every
-# tests/lab/test_*.sh (network namespaces).  Output is streamed; lines
+# tests/lab/test_*.sh (network namespaces), and part of them again over a
+# layer-3 WAN (LAB_WAN=tun).  Output is streamed; lines
 # beginning "PASS ", "FAIL " (once per failing name) and "SKIP " are
 # counted, and a test program that exits non-zero without printing FAIL
 # counts as one failure.  The last line is "N passed, N failed[, N
