@@ -56,21 +56,3 @@ out:
 	bpfmasq_bpf__destroy(skel);
 	return fd;
 }
-
-int instance_load_missing(struct instance *in)
-{
-	static const char *const held[] = {
-		"masq_lan_hairpin", "masq_lan_hairpin_l3",
-	};
-
-	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
-		const struct instance_obj *o = instance_obj_find(OBJ_PROG, held[i]);
-
-		if (!o || instance_fd(in, o) >= 0)
-			continue;
-		*instance_slot(in, o) = instance_load_prog(in, held[i]);
-		if (instance_fd(in, o) < 0)
-			return -1;
-	}
-	return 0;
-}

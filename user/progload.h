@@ -15,13 +15,4 @@
  */
 int instance_load_prog(const struct instance *in, const char *name);
 
-/*
- * The hairpin programs live in their filters and pins only, so after a
- * controller died under `ip netns exec` (its pins with it) they may be
- * gone while the rest of the instance runs on: load those that are
- * missing, so that the adopting controller has them and pins them.
- * 0, or -1 after logging why.
- */
-int instance_load_missing(struct instance *in);
-
 #endif

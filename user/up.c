@@ -20,7 +20,6 @@
 #include "commands.h"
 #include "controller.h"
 #include "hairpin.h"
-#include "progload.h"
 #include "instance.h"
 #include "util.h"
 
@@ -490,11 +489,6 @@ static int adopt(struct up_opts *o, struct instance *in)
 	if (o->settings_given && !json_output)
 		fprintf(stderr, "Note: %s keeps its running settings; run 'bpfmasq down %s' first to change them\n",
 			o->ifname, o->ifname);
-	if (instance_load_missing(in)) {
-		p_err("cannot load the hairpin programs over the running data plane of %s; run 'bpfmasq down %s' and up again",
-		      o->ifname, o->ifname);
-		return 1;
-	}
 	if (instance_pin(in))
 		return 1;
 	pid = start_controller(in, o);
