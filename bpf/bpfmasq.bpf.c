@@ -548,7 +548,7 @@ int masq_lan_hairpin(struct __sk_buff *skb)
 /* The same on an inside interface without Ethernet (a VPN of inside
  * hosts); the controller picks by the interface's link type. */
 SEC("tc")
-int masq_lan_hairpin_l3(struct __sk_buff *skb)
+int masq_hairpin_l3(struct __sk_buff *skb)
 {
 	return lan_hairpin(skb, 0);
 }

@@ -310,32 +310,18 @@ static const char *left_behind(const struct instance *in, bool gone)
 	return "programs and flows stay in place ('bpfmasq up' adopts them, 'bpfmasq down' removes them)";
 }
 
-/* `up`'s copy of a program, one a previous controller attached, or a new
- * one loaded over the running maps. */
-static int prog_get(struct instance *in, int fd, const char *name)
-{
-	return fd >= 0 ? dup(fd) : instance_load_prog(in, name);
-}
-
-/*
- * Hairpinning needs its programs on inside interfaces that may appear at
- * any time: the controller holds them.  false with --no-hairpin, or
- * (logged) when they cannot be had.
- */
-static bool hairpin_start(struct instance *in, struct hairpin_progs *hp)
+/* The first hairpin sync; false (logged) when it cannot be done. */
+static bool hairpin_start(struct instance *in)
 {
 	struct nat_state st;
+	int n;
 
 	if (instance_get_state(in, &st) || (st.flags & STATE_NO_HAIRPIN))
 		return false;
-	hp->l2_fd = prog_get(in, in->prog_lan_hairpin_fd, "masq_lan_hairpin");
-	hp->l3_fd = prog_get(in, in->prog_lan_hairpin_l3_fd,
-			     "masq_lan_hairpin_l3");
-	if (hp->l2_fd < 0 || hp->l3_fd < 0)
-		return false;
-	if (hairpin_sync(in, hp) == 0)
+	n = hairpin_sync(in);
+	if (n == 0)
 		log_msg("%s: no inside interface to hairpin on yet", in->ifname);
-	return true;
+	return n >= 0;
 }
 
 int controller_run(struct instance *in, int ready_fd)
@@ -344,7 +330,6 @@ int controller_run(struct instance *in, int ready_fd)
 	struct events *ev;
 	__u64 next_expire = 0, next_binds = 0;
 	bool addr_pending, routes_pending = false;
-	struct hairpin_progs hp = { -1, -1 };
 	struct wan w = {};
 	int nl, nl_events;
 	bool hairpin;
@@ -368,7 +353,7 @@ int controller_run(struct instance *in, int ready_fd)
 	}
 	/* An address change while nobody watched is caught up on now. */
 	addr_pending = !follow_address(in, &w);
-	hairpin = hairpin_start(in, &hp);
+	hairpin = hairpin_start(in);
 	if (!hairpin && !instance_get_state(in, &st) &&
 	    !(st.flags & STATE_NO_HAIRPIN)) {
 		log_msg("%s: cannot hairpin, stopping", in->ifname);
@@ -428,15 +413,11 @@ int controller_run(struct instance *in, int ready_fd)
 		if (nl_events & NL_ROUTE)
 			routes_pending = !routes_changed(in);
 		if ((nl_events & NL_LINK) && hairpin)
-			hairpin_sync(in, &hp);
+			hairpin_sync(in);
 		if (nl_events & NL_ADDR)
 			addr_pending = !follow_address(in, &w);
 	}
 	events_close(ev);
-	if (hp.l2_fd >= 0)
-		close(hp.l2_fd);
-	if (hp.l3_fd >= 0)
-		close(hp.l3_fd);
 	if (set_controller_pid(in, getpid(), 0))
 		log_msg("%s: cannot clear the controller's pid in the state map: %s",
 			in->ifname, strerror(errno));

@@ -5,7 +5,7 @@
  * the WAN address is inside), every interface but the WAN, loopback,
  * ports of a bridge or bond (their master sees the packets) and the WAN
  * of another bpfmasq instance.  Ethernet interfaces get masq_lan_hairpin,
- * layer-3 ones (a VPN of inside hosts) masq_lan_hairpin_l3.  The controller asks again on every link
+ * layer-3 ones (a VPN of inside hosts) masq_hairpin_l3.  The controller asks again on every link
  * or route change, so interfaces that come later (a container's bridge,
  * a VPN) are served too.
  */
@@ -24,6 +24,7 @@
 #include "hairpin.h"
 #include "log.h"
 #include "nl.h"
+#include "progload.h"
 
 /*
  * The filter's handle names its instance (the WAN's ifindex) and says
@@ -95,7 +96,7 @@ struct link {
 	int ifindex;
 	bool eligible;		/* may be inside at all */
 	bool inside;
-	bool l3;		/* no Ethernet header: masq_lan_hairpin_l3 */
+	bool l3;		/* no Ethernet header: masq_hairpin_l3 */
 };
 
 struct links {
@@ -276,7 +277,25 @@ static int find_inside(const struct instance *in, const struct nat_state *st,
 	return 0;
 }
 
-int hairpin_sync(const struct instance *in, const struct hairpin_progs *hp)
+/*
+ * A program held only by its filters and pins would die with a controller
+ * killed under `ip netns exec` (its pins with it) whenever no interface
+ * used it; so none is loaded before some interface needs it.
+ */
+static int hairpin_prog(struct instance *in, bool l3)
+{
+	const char *name = l3 ? "masq_hairpin_l3" : "masq_lan_hairpin";
+	const struct instance_obj *o = instance_obj_find(OBJ_PROG, name);
+
+	if (instance_fd(in, o) < 0) {
+		*instance_slot(in, o) = instance_load_prog(in, name);
+		if (instance_fd(in, o) >= 0 && instance_pin(in))
+			log_msg("%s: cannot pin %s", in->ifname, name);
+	}
+	return instance_fd(in, o);
+}
+
+int hairpin_sync(struct instance *in)
 {
 	struct links l = {};
 	struct nat_state st;
@@ -299,8 +318,10 @@ int hairpin_sync(const struct instance *in, const struct hairpin_progs *hp)
 		if (!if_indextoname(k->ifindex, name))
 			snprintf(name, sizeof(name), "#%d", k->ifindex);
 		if (k->inside && !have) {
-			err = hairpin_attach(k->ifindex, in->ifindex,
-					     k->l3 ? hp->l3_fd : hp->l2_fd);
+			int fd = hairpin_prog(in, k->l3);
+
+			err = fd < 0 ? -ENOENT :
+			      hairpin_attach(k->ifindex, in->ifindex, fd);
 			if (err) {
 				log_msg("%s: cannot hairpin on %s: %s",
 					in->ifname, name, strerror(-err));

@@ -13,18 +13,15 @@
 
 #define HAIRPIN_MAX_IFS 256
 
-/* The hairpin programs: for Ethernet and for layer-3 interfaces. */
-struct hairpin_progs {
-	int l2_fd;		/* masq_lan_hairpin */
-	int l3_fd;		/* masq_lan_hairpin_l3 */
-};
-
 /*
  * Attach the hairpin program to every inside interface that lacks it and
- * take it off those that are no longer inside; logs each change.
+ * take it off those that are no longer inside; logs each change.  The
+ * programs (masq_lan_hairpin for Ethernet, masq_hairpin_l3 for
+ * layer-3 interfaces) are the instance's if it has them, else loaded
+ * over its maps the first time an interface needs one, and pinned.
  * Returns how many interfaces carry it, or -1.
  */
-int hairpin_sync(const struct instance *in, const struct hairpin_progs *hp);
+int hairpin_sync(struct instance *in);
 
 /* Take the instance's hairpin filters off every interface. */
 void hairpin_detach_all(int wan_ifindex);

@@ -37,7 +37,7 @@ const struct instance_obj instance_objs[] = {
 	PROG(masq_lan_fast, prog_lan_fast_fd, false),
 	PROG(masq_lan_open, prog_lan_open_fd, false),
 	PROG(masq_lan_hairpin, prog_lan_hairpin_fd, false),
-	PROG(masq_lan_hairpin_l3, prog_lan_hairpin_l3_fd, false),
+	PROG(masq_hairpin_l3, prog_lan_hairpin_l3_fd, false),
 	MAP(flows, flows_fd, true),
 	MAP(binds, binds_fd, true),
 	MAP(state, state_fd, true),

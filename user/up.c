@@ -563,6 +563,9 @@ int cmd_up(int argc, char **argv)
 				  o.n_lan && o.lan_new);
 	bpf_program__set_autoload(skel->progs.masq_wan_in,
 				  o.wan_layer == LINK_ETHER);
+	/* The controller loads these when an inside interface needs one. */
+	bpf_program__set_autoload(skel->progs.masq_lan_hairpin, false);
+	bpf_program__set_autoload(skel->progs.masq_hairpin_l3, false);
 	bpf_map__set_max_entries(skel->maps.flows, 2 * o.max_flows);
 	bpf_map__set_max_entries(skel->maps.binds, binds_entries(&o));
 	err = bpfmasq_bpf__load(skel);

@@ -42,9 +42,11 @@ check down_up_traffic "cli1 cannot fetch through the NAT" \
 	fetch cli1 http://$INET/hello.txt
 ctl=$(bm_ctl_pid)
 # --lan-new: masq_lan_open is loaded and pinned under its own name,
-# masq_lan_fast is not loaded at all.
+# masq_lan_fast is not loaded at all (nor masq_hairpin_l3, with no
+# layer-3 inside interface).
 if [[ $ctl =~ ^[0-9]+$ ]]; then
-	check_pins down_up_pins_everything "$ctl" "$LAB_TMP/pins" masq_lan_fast
+	check_pins down_up_pins_everything "$ctl" "$LAB_TMP/pins" masq_lan_fast \
+		masq_hairpin_l3
 fi
 
 if bm down wan0 >"$LAB_TMP/down.out" 2>"$LAB_TMP/down.err"; then

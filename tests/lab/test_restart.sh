@@ -39,8 +39,10 @@ else
 	exit 1
 fi
 # Every map and program is pinned (masq_lan_open is not loaded without
-# --lan-new), and again by the controller that adopts them.
-check_pins restart_pins_after_up "$pid" "$LAB_TMP/pins.before" masq_lan_open
+# --lan-new, masq_hairpin_l3 without a layer-3 inside interface), and
+# again by the controller that adopts them.
+check_pins restart_pins_after_up "$pid" "$LAB_TMP/pins.before" masq_lan_open \
+	masq_hairpin_l3
 kill -9 "$pid"
 wait_until 5 eval "! alive $pid"
 
@@ -71,7 +73,8 @@ else
 fi
 
 if [[ $newpid =~ ^[0-9]+$ ]] &&
-   check_pins restart_pins_after_adopt "$newpid" "$LAB_TMP/pins.after" masq_lan_open; then
+   check_pins restart_pins_after_adopt "$newpid" "$LAB_TMP/pins.after" masq_lan_open \
+	masq_hairpin_l3; then
 	# The same objects: adopted, not loaded again.
 	check restart_pins_same_objects \
 		"pins differ: $(diff "$LAB_TMP/pins.before" "$LAB_TMP/pins.after" | tr '\n' ' ')" \
