@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Test packet builder: Ethernet + IPv4 + TCP/UDP/ICMP frames described by a
- * struct pspec.  Every checksum is computed from scratch over the final
+ * struct pspec (with .l3, the same frame without its Ethernet header, as a
+ * PPP, TUN or WireGuard interface carries it).  Every checksum is computed from scratch over the final
  * bytes, never incrementally, so that comparing a BPF-translated frame with
  * a built one checks the programs' incremental updates against an
  * independent computation.
@@ -91,6 +92,10 @@ struct inner_spec {
  */
 struct pspec {
 	__u16 ethertype;	/* 0: IPv4; others get a dummy payload */
+	bool l3;		/* no Ethernet header: the frame starts at
+				 * the IP header (ETHERTYPE_IPV6: at a
+				 * minimal IPv6 header); trunc counts from
+				 * there */
 	bool wan_macs;		/* MACs as the LAN fast path rewrites them */
 	bool stale_nexthop;	/* with wan_macs: the destination MAC a test
 				 * planted in a flow's next-hop cache */
@@ -173,7 +178,7 @@ static inline void put32(__u8 *p, __u32 v)
 
 static inline size_t pkt_l4_off(const struct pspec *s)
 {
-	return ETH_LEN + IP_LEN + s->ip_opts;
+	return (s->l3 ? 0 : ETH_LEN) + IP_LEN + s->ip_opts;
 }
 
 static inline size_t pkt_l4_hlen(const struct pspec *s)
@@ -207,6 +212,7 @@ static inline struct pspec inner_as_pspec(const struct inner_spec *q)
 }
 
 static size_t pkt_build(const struct pspec *s, __u8 *buf);
+static size_t pkt_build_eth(const struct pspec *s, __u8 *buf);
 
 /* Bytes of the quoted packet (IP header on) an error carries. */
 static inline size_t pkt_quote(const struct inner_spec *q, __u8 *out)
@@ -227,6 +233,32 @@ static inline size_t pkt_quote(const struct inner_spec *q, __u8 *out)
 
 /* Writes the frame into buf (PKT_MAX bytes); returns its length. */
 static size_t pkt_build(const struct pspec *s, __u8 *buf)
+{
+	struct pspec e = *s;
+	size_t len;
+
+	if (!s->l3)
+		return pkt_build_eth(s, buf);
+	/* The Ethernet frame, whose header is then taken off. */
+	e.l3 = false;
+	if (s->trunc)
+		e.trunc = s->trunc + ETH_LEN;
+	len = pkt_build_eth(&e, buf) - ETH_LEN;
+	memmove(buf, buf + ETH_LEN, len);
+	memset(buf + len, 0, ETH_LEN);
+	if (s->ethertype == ETHERTYPE_IPV6 && len >= 40) {
+		/* Version 6, no next header: all a parser may look at. */
+		memset(buf, 0, 8);
+		buf[0] = 0x60;
+		put16(buf + 4, len - 40);
+		buf[6] = 59;
+		buf[7] = 64;
+	}
+	return len;
+}
+
+/* pkt_build() of a frame with its Ethernet header. */
+static size_t pkt_build_eth(const struct pspec *s, __u8 *buf)
 {
 	__u8 l4[PKT_MAX];	/* the whole L4 message, for its checksum */
 	size_t l4_off = pkt_l4_off(s), hlen = pkt_l4_hlen(s);
@@ -347,6 +379,13 @@ static size_t pkt_build(const struct pspec *s, __u8 *buf)
 static inline const char *pkt_field_name(const struct pspec *s, size_t off)
 {
 	size_t l4 = pkt_l4_off(s);
+
+	if (s->l3) {
+		struct pspec e = *s;
+
+		e.l3 = false;
+		return pkt_field_name(&e, off + ETH_LEN);
+	}
 
 	if (off < 6)
 		return "eth.dst";

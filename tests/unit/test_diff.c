@@ -32,7 +32,9 @@
  * routes the model knows.  Not modelled (left to test_nat and the lab):
  * the ALGs (no FTP/IRC control port is generated; a flipped byte that
  * makes one is only judged by the invariants), cone filtering, forwards,
- * hairpinning, masq_wan_in_tc, port exhaustion.
+ * hairpinning, masq_wan_in_tc, port exhaustion, and a WAN without
+ * Ethernet (cfg_wan_l3 stays false: every frame here is Ethernet; test_nat's
+ * wan-l3 groups cover that mode).
  *
  * Output: "PASS <class>" per model class (program/outcome) and invariant
  * group; "FAIL <class>: seed S case N (...)" with the input and, for bytes,
@@ -2547,6 +2549,7 @@ static int load(void)
 	skel->rodata->cfg_port_hi = PORT_HI;
 	skel->rodata->cfg_filter_cone = false;
 	skel->rodata->cfg_match_all_sources = true;
+	skel->rodata->cfg_wan_l3 = false;
 	if (net_ready)
 		st.wan_ifindex = if_nametoindex("wan0");
 	if (bpfmasq_bpf__load(skel))

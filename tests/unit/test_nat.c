@@ -107,8 +107,9 @@
 #define PORT_UNREACH(s, d, ...)						\
 	ICMP_ERR(s, d, ICMP_T_UNREACH, ICMP_C_PORT_UNREACH, __VA_ARGS__)
 
-/* HAIRPIN: masq_lan_hairpin, run as if the frame came in on lan0. */
-enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST, HAIRPIN };
+/* HAIRPIN: masq_lan_hairpin, run as if the frame came in on lan0.
+ * WAN_IN_TC: masq_wan_in_tc; HAIRPIN_L3: masq_lan_hairpin_l3 (lantun). */
+enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST, HAIRPIN, WAN_IN_TC, HAIRPIN_L3 };
 
 struct cnt_delta {
 	int idx;		/* enum bpfmasq_counter */
@@ -172,6 +173,9 @@ struct step {
 				 * expected UDP checksum compute to 0 */
 	__u16 gso_size;		/* HAIRPIN: a GSO/GRO super-packet of
 				 * segments this long */
+	bool partial_as_none;	/* in has .l4_partial; expect its L4
+				 * checksum updated as a full one (see
+				 * expect_partial_as_none()) */
 	struct cnt_delta cnt[4];
 	struct flow_check flows[4];
 	struct bind_check binds[2];
@@ -190,6 +194,8 @@ struct group {
 	bool lan_new;		/* --lan-new */
 	bool needs_net;		/* needs the routes of testnet_setup() */
 	bool needs_expire;	/* needs flows_expire() from user/ */
+	bool wan_l3;		/* cfg_wan_l3: a WAN without Ethernet */
+	bool needs_l3;		/* needs testnet_add_l3()'s interfaces */
 	__u32 max_flows;	/* flows map entries (0: the default) */
 	const struct step *steps;
 	size_t nsteps;
@@ -211,7 +217,7 @@ static const char *const counter_names[CNT_MAX] = {
 };
 
 static int n_passed, n_failed;
-static bool net_ready;
+static bool net_ready, l3_ready;
 static int ncpus;
 
 static void fail(struct env *e, const char *fmt, ...)
@@ -533,10 +539,97 @@ static int prog_fd(struct env *e, enum prog p)
 	struct bpf_program *prog = p == WAN_OUT ? e->skel->progs.masq_wan_out :
 				   p == WAN_IN ? e->skel->progs.masq_wan_in :
 				   p == HAIRPIN ? e->skel->progs.masq_lan_hairpin :
+				   p == WAN_IN_TC ? e->skel->progs.masq_wan_in_tc :
+				   p == HAIRPIN_L3 ? e->skel->progs.masq_lan_hairpin_l3 :
 				   e->g->lan_new ? e->skel->progs.masq_lan_open :
 						   e->skel->progs.masq_lan_fast;
 
 	return bpf_program__fd(prog);
+}
+
+/*
+ * BPF_PROG_TEST_RUN never hands a program a CHECKSUM_PARTIAL skb (it
+ * makes CHECKSUM_NONE ones), and on those bpf_l4_csum_replace() updates
+ * the field as a full checksum, whatever it holds: inet_proto_csum_replace4()
+ * does csum_replace4() unless ip_summed is CHECKSUM_PARTIAL.  So a field
+ * that only holds the pseudo-header sum comes out moved by exactly what
+ * moves a full checksum of the same translation: P + (C_out - C_in), in
+ * ones' complement, where C_in and C_out are the full checksums of the
+ * input and of the expected output.  want holds the expected output built
+ * with a full checksum; its field is rewritten to that.
+ */
+static void expect_partial_as_none(const struct pspec *in,
+				   const struct pspec *out, __u8 *want)
+{
+	static __u8 buf[PKT_MAX];
+	struct pspec full = *in;
+	size_t off = pkt_l4_off(out) + (out->proto == P_TCP ? 16 : 6);
+	size_t in_off = pkt_l4_off(in) + (in->proto == P_TCP ? 16 : 6);
+	__u32 p, c_in, c_out = (want[off] << 8) | want[off + 1], sum;
+
+	pkt_build(in, buf);
+	p = (buf[in_off] << 8) | buf[in_off + 1];
+	full.l4_partial = false;
+	pkt_build(&full, buf);
+	c_in = (buf[in_off] << 8) | buf[in_off + 1];
+	sum = (~p & 0xffff) + (~c_out & 0xffff) + c_in;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~sum & 0xffff;
+	/* BPF_F_MARK_MANGLED_0: a UDP checksum that comes to 0 is sent
+	 * as all ones. */
+	if (out->proto == P_UDP && !sum)
+		sum = 0xffff;
+	put16(want + off, sum);
+}
+
+/*
+ * The __sk_buff a tc step runs with.  The hairpin asks the FIB from the
+ * inside interface the frame came in on.
+ *
+ * A frame without Ethernet (pspec .l3) is run as if on a TUN interface of
+ * the test netns, but the kernel has no faithful way to make a layer-3 skb
+ * for BPF_PROG_TEST_RUN.  bpf_prog_test_run_skb() (net/bpf/test_run.c)
+ * refuses data shorter than ETH_HLEN, takes ctx->ifindex (> 1) as
+ * skb->dev and then calls eth_type_trans(skb, dev) whatever dev->type is:
+ * it pulls ETH_HLEN bytes of what is our IP header, sets skb->protocol from
+ * bytes 12-13 (the top of the IPv4 source address) and pkt_type from byte
+ * 0, and leaves the network header 14 bytes in.  For SCHED_CLS (is_l2) it
+ * then pushes back hh_len, which is the constant ETH_HLEN and not
+ * dev->hard_header_len, so data..data_end and skb->len are exactly the IP
+ * packet, as on a real PPP/TUN/WireGuard ingress or egress.  What stays
+ * wrong (skb->protocol, pkt_type, the mac and network header offsets) is
+ * what the programs never read: no skb->protocol or pkt_type access, no
+ * bpf_skb_load_bytes_relative(), adjust_room or change_proto; their
+ * offsets come from parse_ipv4(l3_off 0).  The one kernel check keyed on
+ * that protocol (IPv4/IPv6 EtherType with a short L3 header: EINVAL) never
+ * sees 0x0800 or 0x86dd here, as no test address begins with 8.0 or
+ * 134.221.  So: frames under 14 bytes cannot be tested; for the rest,
+ * skb->dev and skb_iif are those of a layer-3 interface, which is what the
+ * FIB lookups (WAN guard, hairpin) see.
+ */
+static bool tc_ctx_of(const struct step *s, const struct pspec *in,
+		      size_t in_len, struct __sk_buff *ctx)
+{
+	const char *dev = NULL;
+
+	memset(ctx, 0, sizeof(*ctx));
+	if (s->prog == HAIRPIN)
+		dev = "lan0";
+	else if (s->prog == HAIRPIN_L3)
+		dev = "lantun";
+	else if (in->l3 && (s->prog == WAN_OUT || s->prog == WAN_IN_TC))
+		dev = "wantun";
+	if (!dev)
+		return false;
+	ctx->ifindex = if_nametoindex(dev);
+	/* Egress keeps the skb_iif of wherever the packet came from. */
+	if (s->prog != WAN_OUT)
+		ctx->ingress_ifindex = ctx->ifindex;
+	ctx->gso_size = s->gso_size;
+	if (s->gso_size)
+		ctx->gso_segs = (in_len + s->gso_size - 1) / s->gso_size;
+	return true;
 }
 
 static void run_step(struct env *e, const struct step *s)
@@ -574,14 +667,7 @@ static void run_step(struct env *e, const struct step *s)
 		.data_size_out = sizeof(got),
 		.repeat = 1,
 	);
-	/* The hairpin asks the FIB from the LAN it came in on. */
-	if (s->prog == HAIRPIN) {
-		skb_ctx.ifindex = if_nametoindex("lan0");
-		skb_ctx.ingress_ifindex = skb_ctx.ifindex;
-		skb_ctx.gso_size = s->gso_size;
-		if (s->gso_size)
-			skb_ctx.gso_segs = (in_len + s->gso_size - 1) /
-					   s->gso_size;
+	if (tc_ctx_of(s, &in, in_len, &skb_ctx)) {
 		opts.ctx_in = &skb_ctx;
 		opts.ctx_size_in = sizeof(skb_ctx);
 	}
@@ -604,6 +690,8 @@ static void run_step(struct env *e, const struct step *s)
 			    pkt_dport_off(&out));
 		if (spec_resolve(e, &out)) {
 			want_len = pkt_build(&out, want);
+			if (s->partial_as_none)
+				expect_partial_as_none(&in, &out, want);
 			check_bytes(e, &out, want, want_len, got,
 				    opts.data_size_out);
 		}
@@ -2189,6 +2277,292 @@ static const struct step hairpin[] = {
 };
 
 /*
+ * A WAN without Ethernet (cfg_wan_l3: PPP, TUN, WireGuard): frames start at
+ * the IP header, masq_wan_out translates them on the way out and
+ * masq_wan_in_tc does the whole inbound path (no XDP there).  Run as if on
+ * wantun; see tc_ctx_of() for how faithful that is.
+ */
+#define L3		.l3 = true
+#define IPV6_L3(len)	{ .ethertype = ETHERTYPE_IPV6, .payload = len, L3 }
+#define L3_DROP(r)	{ r, 1 }
+
+static const struct step wan_l3[] = {
+	{
+		.name = "unsolicited syn to a nat port with no binding: dropped",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, EXT, 61000, F_SYN, L3),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { L3_DROP(DROP_NO_MAPPING) },
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "syn routed at an inside address: dropped",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, IN1, 40000, F_SYN, L3),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { L3_DROP(DROP_UNSOLICITED) },
+		.nflows = COUNT(0),
+	}, {
+		.name = "later fragment in before its first fragment is held",
+		.prog = WAN_IN_TC,
+		.in = UDP(REM, 53, EXT, 61000, .frag = 185, .udp_nocsum = true,
+			  L3),
+		.verdict = TC_ACT_SHOT,
+		.same = true,
+		.cnt = { { CNT_FRAG_HELD, 1 } },
+		.nflows = COUNT(0),
+	}, {
+		.name = "tcp syn out",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN, L3),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN, L3),
+		.cnt = { OUT_NEW },
+		.flows = { FLOW_OUT(P_TCP, IN1, 40000, REM, 80, V0, SEEN_SYN,
+				    .ts = TS_SET),
+			   FLOW_IN(P_TCP, REM, 80, V0, IN1, 40000, 0,
+				   .ts = TS_ZERO) },
+		.binds = { BIND(P_TCP, IN1, 40000, V0) },
+		.nflows = COUNT(2), .nbinds = COUNT(2),
+	}, {
+		.name = "tcp syn-ack in",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, EXT, V0, F_SYN | F_ACK, L3),
+		.verdict = TC_ACT_OK,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK, L3),
+		.cnt = { IN_XLATED },
+		.flows = { FLOW_IN(P_TCP, REM, 80, V0, IN1, 40000,
+				   SEEN_SYN | SEEN_ACK, .ts = TS_SET) },
+	}, {
+		.name = "tcp data in (odd length)",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, EXT, V0, F_ACK | F_PSH, .payload = 1001, L3),
+		.verdict = TC_ACT_OK,
+		.out = TCP(REM, 80, IN1, 40000, F_ACK | F_PSH, .payload = 1001,
+			   L3),
+		.cnt = { IN_XLATED },
+	}, {
+		/* No XDP to leave it to: translated here (see
+		 * expect_partial_as_none() for the checksum field). */
+		.name = "tcp in with a partial checksum is translated",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, EXT, V0, F_ACK, .payload = 100,
+			  .l4_partial = true, L3),
+		.verdict = TC_ACT_OK,
+		.out = TCP(REM, 80, IN1, 40000, F_ACK, .payload = 100, L3),
+		.partial_as_none = true,
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "tcp data out with ip options",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_ACK, .payload = 50,
+			  .ip_opts = 8, L3),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_ACK, .payload = 50, .ip_opts = 8,
+			   L3),
+		.cnt = { OUT_XLATED },
+	}, {
+		.name = "udp out",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 40001, REM, 53, L3),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V1, REM, 53, L3),
+		.cnt = { OUT_NEW },
+		.flows = { FLOW_OUT(P_UDP, IN1, 40001, REM, 53, V1, 0) },
+		.nflows = COUNT(4), .nbinds = COUNT(4),
+	}, {
+		.name = "udp reply in",
+		.prog = WAN_IN_TC,
+		.in = UDP(REM, 53, EXT, V1, .payload = 301, L3),
+		.verdict = TC_ACT_OK,
+		.out = UDP(REM, 53, IN1, 40001, .payload = 301, L3),
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "udp reply in without checksum keeps 0",
+		.prog = WAN_IN_TC,
+		.in = UDP(REM, 53, EXT, V1, .udp_nocsum = true, L3),
+		.verdict = TC_ACT_OK,
+		.out = UDP(REM, 53, IN1, 40001, .udp_nocsum = true, L3),
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "udp reply in with a partial checksum is translated",
+		.prog = WAN_IN_TC,
+		.in = UDP(REM, 53, EXT, V1, .l4_partial = true, L3),
+		.verdict = TC_ACT_OK,
+		.out = UDP(REM, 53, IN1, 40001, L3),
+		.partial_as_none = true,
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "echo request out",
+		.prog = WAN_OUT,
+		.in = ECHO(IN1, REM, 0x1234, L3),
+		.verdict = TC_ACT_OK,
+		.out = ECHO(EXT, REM, V2, L3),
+		.cnt = { OUT_NEW },
+		.flows = { FLOW_OUT(P_ICMP, IN1, 0x1234, REM, 0, V2, 0) },
+	}, {
+		.name = "echo reply in",
+		.prog = WAN_IN_TC,
+		.in = ECHO_REPLY(REM, EXT, V2, L3),
+		.verdict = TC_ACT_OK,
+		.out = ECHO_REPLY(REM, IN1, 0x1234, L3),
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "echo request in to ext is the host's",
+		.prog = WAN_IN_TC,
+		.in = ECHO(REM, EXT, V2, L3),
+		.verdict = TC_ACT_OK,
+		.same = true,
+		.cnt = { PASS_HOST },
+	}, {
+		.name = "port unreachable in quoting the translated udp",
+		.prog = WAN_IN_TC,
+		.in = PORT_UNREACH(REM, EXT, QUOTE_UDP(EXT, V1, REM, 53,
+						       .quote = QUOTE_ALL), L3),
+		.verdict = TC_ACT_OK,
+		.out = PORT_UNREACH(REM, IN1, QUOTE_UDP(IN1, 40001, REM, 53,
+							.quote = QUOTE_ALL), L3),
+		.cnt = { { CNT_ICMP_ERR_TRANSLATED, 1 } },
+	}, {
+		.name = "time exceeded in quoting the tcp syn, 8 bytes",
+		.prog = WAN_IN_TC,
+		.in = TIME_EXCEEDED(ROUTER, EXT,
+				    QUOTE_TCP(EXT, V0, REM, 80, F_SYN), L3),
+		.verdict = TC_ACT_OK,
+		.out = TIME_EXCEEDED(ROUTER, IN1,
+				     QUOTE_TCP(IN1, 40000, REM, 80, F_SYN), L3),
+		.cnt = { { CNT_ICMP_ERR_TRANSLATED, 1 } },
+	}, {
+		.name = "port unreachable out from inside about a reply",
+		.prog = WAN_OUT,
+		.in = PORT_UNREACH(IN1, REM, QUOTE_UDP(REM, 53, IN1, 40001), L3),
+		.verdict = TC_ACT_OK,
+		.out = PORT_UNREACH(EXT, REM, QUOTE_UDP(REM, 53, EXT, V1), L3),
+		.cnt = { { CNT_ICMP_ERR_TRANSLATED, 1 } },
+	}, {
+		.name = "first fragment of a big datagram in",
+		.prog = WAN_IN_TC,
+		.in = UDP(REM, 53, EXT, V1, .frag = 0x2000, .payload = 1472,
+			  .udp_len = 4008, L3),
+		.verdict = TC_ACT_OK,
+		.out = UDP(REM, 53, IN1, 40001, .frag = 0x2000, .payload = 1472,
+			   .udp_len = 4008, L3),
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "later fragment in follows its first fragment",
+		.prog = WAN_IN_TC,
+		.in = UDP(REM, 53, EXT, V1, .frag = 185, .udp_nocsum = true, L3),
+		.verdict = TC_ACT_OK,
+		.out = UDP(REM, 53, IN1, V1, .frag = 185, .udp_nocsum = true, L3),
+		.cnt = { { CNT_FRAG_TRANSLATED, 1 } },
+	}, {
+		.name = "later fragment out gets the external source",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 40001, REM, 53, .frag = 185, .udp_nocsum = true,
+			  L3),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, 40001, REM, 53, .frag = 185, .udp_nocsum = true,
+			   L3),
+		.cnt = { { CNT_FRAG_TRANSLATED, 1 } },
+		.nflows = COUNT(6), .nbinds = COUNT(6),
+	},
+};
+
+/* Fresh maps: IGNORED and MALFORMED expect none.  Frames under 14 bytes
+ * cannot be run at all (tc_ctx_of()). */
+static const struct step wan_l3_malformed[] = {
+	MALFORMED(WAN_IN_TC, "in: ip header cut at 16 bytes",
+		  SYN_IN(.trunc = 16, L3), TC_ACT_SHOT, DROP_MALFORMED_IP),
+	MALFORMED(WAN_IN_TC, "in: tcp header cut at 10 bytes",
+		  SYN_IN(.tot_len = IP_LEN + 10, .trunc = IP_LEN + 10, L3),
+		  TC_ACT_SHOT, DROP_MALFORMED_L4),
+	MALFORMED(WAN_IN_TC, "in: tot_len beyond the frame",
+		  SYN_IN(.tot_len = 200, L3), TC_ACT_SHOT, DROP_MALFORMED_IP),
+	MALFORMED(WAN_OUT, "out: ip header cut at 16 bytes",
+		  SYN_OUT(.trunc = 16, L3), TC_ACT_SHOT, DROP_MALFORMED_IP),
+	MALFORMED(WAN_OUT, "out: ihl 4",
+		  SYN_OUT(.ihl = 4, L3), TC_ACT_SHOT, DROP_MALFORMED_IP),
+	MALFORMED(WAN_OUT, "out: udp len beyond the ip payload",
+		  UDP(IN1, 40000, REM, 53, .udp_len = 100, L3), TC_ACT_SHOT,
+		  DROP_MALFORMED_L4),
+	IGNORED(WAN_IN_TC, "in: ipv6 passes untouched", IPV6_L3(60),
+		TC_ACT_OK),
+	IGNORED(WAN_OUT, "out: ipv6 passes untouched", IPV6_L3(60),
+		TC_ACT_OK),
+	/* An Ethernet IPv4 frame on it is no IPv4 packet: byte 0 is 0x02. */
+	IGNORED(WAN_IN_TC, "in: an ethernet frame is not ipv4",
+		SYN_IN(), TC_ACT_OK),
+};
+
+/*
+ * masq_lan_hairpin_l3 on lantun, an inside VPN (10.8.0.0/24) without
+ * Ethernet, on a gateway whose WAN has none either; cone filtering, so a
+ * second inside host may open a flow to the first one's mapping.  These
+ * steps check the verdict and the bytes handed to bpf_redirect_neigh();
+ * the test run never carries the redirect out.  On a real layer-3
+ * ingress it would not happen either: __bpf_redirect_neigh() (net/core/
+ * filter.c) drops an skb whose mac_header is not before its network
+ * header, which is what a TUN/PPP/WireGuard ingress skb is.  Known bug of
+ * masq_lan_hairpin_l3, not caught here.
+ */
+#define VPN1		IP4(10, 8, 0, 2)
+#define VPN2		IP4(10, 8, 0, 3)
+
+static const struct step hairpin_l3[] = {
+	{
+		.name = "vpn1 maps a port",
+		.prog = WAN_OUT,
+		.in = UDP(VPN1, 5000, REM, 53, L3),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V0, REM, 53, L3),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "in1 (on lan0) maps a port",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN, L3),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V1, REM, 80, F_SYN, L3),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "vpn2 -> ext:mapped: to vpn1, from vpn2's mapping, ttl-1",
+		.prog = HAIRPIN_L3,
+		.in = UDP(VPN2, 6000, EXT, V0, L3),
+		.verdict = TC_ACT_REDIRECT,
+		.out = UDP(EXT, V2, VPN1, 5000, .ttl = 63, L3),
+		.cnt = { HP_NEW },
+		.nflows = COUNT(8), .nbinds = COUNT(6),
+	}, {
+		.name = "vpn2 -> ext:mapped of a host on lan0",
+		.prog = HAIRPIN_L3,
+		.in = TCP(VPN2, 6001, EXT, V1, F_SYN, L3),
+		.verdict = TC_ACT_REDIRECT,
+		.out = TCP(EXT, V3, IN1, 40000, F_SYN, .ttl = 63, L3),
+		.cnt = { HP_NEW },
+	}, {
+		.name = "ttl 1: dropped as expired",
+		.prog = HAIRPIN_L3,
+		.in = UDP(VPN2, 6000, EXT, V0, .ttl = 1, L3),
+		.verdict = TC_ACT_SHOT,
+		.out = UDP(EXT, V2, VPN1, 5000, .ttl = 1, L3),
+		.cnt = { { DROP_TTL_EXPIRED, 1 } },
+	}, {
+		.name = "to a remote: not ours, the next filter's",
+		.prog = HAIRPIN_L3,
+		.in = UDP(VPN2, 6000, REM, 53, L3),
+		.verdict = TC_ACT_UNSPEC,
+		.same = true,
+	}, {
+		.name = "ipv6: not ours",
+		.prog = HAIRPIN_L3,
+		.in = IPV6_L3(60),
+		.verdict = TC_ACT_UNSPEC,
+		.same = true,
+		.nflows = COUNT(12), .nbinds = COUNT(8),
+	},
+};
+
+/*
  * A full flows table (--max-flows 2: four entries).  A packet whose flow
  * cannot be stored leaves no binding behind, or every new endpoint would
  * hold an external port until the controller's walk; bindings it did not
@@ -3057,6 +3431,12 @@ static const struct group groups[] = {
 #endif
 	{ .name = "csum-partial", .needs_net = true, .wan_ifindex = true,
 	  STEPS(csum_partial) },
+	{ .name = "wan-l3", .wan_l3 = true, .needs_net = true, .needs_l3 = true,
+	  STEPS(wan_l3) },
+	{ .name = "wan-l3-malformed", .wan_l3 = true, .needs_net = true,
+	  .needs_l3 = true, STEPS(wan_l3_malformed) },
+	{ .name = "hairpin-l3", .wan_l3 = true, .cone = true, .needs_net = true,
+	  .needs_l3 = true, STEPS(hairpin_l3) },
 };
 
 /* ---- setup ---- */
@@ -3087,6 +3467,7 @@ static struct bpfmasq_bpf *load(const struct group *g)
 		st.lan_ifindex[0] = if_nametoindex("lan0");
 	}
 	skel->rodata->cfg_lan_new = g->lan_new;
+	skel->rodata->cfg_wan_l3 = g->wan_l3;
 	if (g->max_flows &&
 	    bpf_map__set_max_entries(skel->maps.flows, g->max_flows))
 		goto err;
@@ -3111,6 +3492,11 @@ static void run_group(const struct group *g)
 
 	if (g->needs_net && !net_ready) {
 		printf("SKIP %s: needs the test network namespace\n", g->name);
+		return;
+	}
+	if (g->needs_l3 && !l3_ready) {
+		printf("SKIP %s: needs the TUN interfaces of the test netns\n",
+		       g->name);
 		return;
 	}
 #ifdef HAVE_FLOWTABLE
@@ -3151,6 +3537,7 @@ int main(void)
 		return 1;
 	}
 	net_ready = testnet_setup();
+	l3_ready = net_ready && testnet_add_l3();
 
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		run_group(&groups[i]);

@@ -45,4 +45,26 @@ static inline bool testnet_setup(void)
 	return true;
 }
 
+/*
+ * test_nat only: two interfaces without Ethernet (TUN, persistent, no
+ * process behind them: up, without carrier, which routing does not mind):
+ * wantun, a layer-3 WAN, and lantun, the inside VPN 10.8.0.0/24.  The
+ * layer-3 groups run their frames as if on them (see run_step()).
+ */
+static inline bool testnet_add_l3(void)
+{
+	static const char script[] =
+		"set -e; exec >/dev/null 2>&1;"
+		"ip tuntap add dev wantun mode tun;"
+		"ip tuntap add dev lantun mode tun;"
+		"ip link set wantun up; ip link set lantun up;"
+		"ip addr add 10.8.0.1/24 dev lantun";
+
+	if (system(script)) {
+		printf("# no TUN interfaces (is /dev/net/tun there?): layer-3 cases skipped\n");
+		return false;
+	}
+	return true;
+}
+
 #endif
