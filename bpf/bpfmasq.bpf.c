@@ -431,6 +431,12 @@ static __always_inline int hairpin_forward(struct __sk_buff *skb,
 				old_word, new_word, 2) ||
 	    bpf_skb_store_bytes(skb, ttl_off, (__u8 *)&new_word, 1, 0))
 		return -DROP_MALFORMED_IP;
+	/* bpf_redirect_neigh() drops an skb with no MAC header before its
+	 * network header, and one from a layer-3 ingress (TUN, PPP) has
+	 * none: give it room for one.  The bytes are never read; the
+	 * egress device's own header (or none) is built in their place. */
+	if (!p->l3_off && bpf_skb_change_head(skb, ETH_HLEN, 0))
+		return -DROP_NO_MEMORY;
 	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 }
 

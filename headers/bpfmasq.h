@@ -310,7 +310,8 @@ struct internal_key {
 	X(DROP_NO_MAPPING,	"drop_unsolicited_no_mapping")		\
 	X(DROP_NO_ROUTE,	"drop_no_route")			\
 	X(DROP_TTL_EXPIRED,	"drop_ttl_expired")			\
-	X(DROP_TOO_BIG,		"drop_too_big")
+	X(DROP_TOO_BIG,		"drop_too_big")				\
+	X(DROP_NO_MEMORY,	"drop_no_memory")
 
 #define BPFMASQ_ENUM(sym, name) sym,
 enum bpfmasq_counter {

@@ -21,6 +21,15 @@ srv_nginx || { fail l3wan_nginx "nginx did not start on srv"; exit 1; }
 srv_udp_echo 7 || { fail l3wan_udp_echo "UDP echo did not start on srv"; exit 1; }
 srv_tcp_echo 9000 || { fail l3wan_tcp_echo "TCP echo did not start on srv"; exit 1; }
 
+# An inside network without Ethernet too: a VPN host (namespace vpn,
+# 10.0.5.2) behind the gateway's TUN vpn0 (10.0.5.1), carried like wan0.
+ns_add vpn && veth gw vcar0 vpn vcar1 &&
+	addr gw vcar0 203.0.113.245/30 && addr vpn vcar1 203.0.113.246/30 &&
+	lab_tun_end vpn vpn1 203.0.113.246 203.0.113.245 10.0.5.2/24 &&
+	lab_tun_end gw vpn0 203.0.113.245 203.0.113.246 10.0.5.1/24 &&
+	nsx vpn ip route add default via 10.0.5.1 ||
+	{ fail l3wan_vpn_topology "could not build the inside VPN"; exit 1; }
+
 check l3wan_is_link_none "wan0 is not a link/none interface" \
 	eval 'nsx gw ip link show dev wan0 | grep -q link/none'
 
@@ -44,7 +53,7 @@ else
 	fail l3wan_unknown_link_refused "up lo: rc $rc, '$(cat "$LAB_TMP/lo.err")'"
 fi
 
-bm_up wan0 --internal 10.0.2.0/24 ||
+bm_up wan0 --internal 10.0.2.0/24 --internal 10.0.5.0/24 ||
 	{ fail l3wan_up "bpfmasq up wan0 failed: $(cat "$LAB_TMP/up.err")"; exit 1; }
 st=$(bm_json status wan0)
 if [[ $(jq_py 'd["wan_l3"] and not d["lan"]' <<<"$st") == true ]] &&
@@ -90,6 +99,24 @@ wait_until 5 listening ct2 tcp 0.0.0.0:8080
 bm forward add wan0 tcp 8080 10.0.2.3:8080 >/dev/null 2>&1
 out=$(nsx srv socat -T 2 - TCP4:$WAN_GW:8080,connect-timeout=2 </dev/null 2>&1)
 check l3wan_forward "srv -> $WAN_GW:8080 got '$out'" test "$out" == hello-forward
+
+# The VPN host: out through the layer-3 WAN, and hairpinned both ways
+# between the layer-3 inside interface and the bridge.
+out=$(fetch vpn http://$INET/hello.txt)
+check l3wan_vpn_http "curl from the VPN host got '$out'" test "$out" == "hello from srv"
+hp=$(bm_json status wan0 | jq_py '" ".join(d["hairpin"])')
+check l3wan_vpn_hairpin_listed "status says hairpin on '$hp'" \
+	eval '[[ " $hp " == *" vpn0 "* && " $hp " == *" br0 "* ]]'
+out=$(nsx vpn socat -T 2 - TCP4:$WAN_GW:8080,connect-timeout=2 </dev/null 2>&1)
+check l3wan_hairpin_from_l3 "VPN host -> $WAN_GW:8080 (ct2) got '$out'" \
+	test "$out" == hello-forward
+lab_bg vpn "$LAB_TMP/vpnsrv.log" socat TCP4-LISTEN:8081,reuseaddr,fork \
+	SYSTEM:'echo hello-vpn'
+wait_until 5 listening vpn tcp 0.0.0.0:8081
+bm forward add wan0 tcp 8081 10.0.5.2:8081 >/dev/null 2>&1
+out=$(nsx ct1 socat -T 2 - TCP4:$WAN_GW:8081,connect-timeout=2 </dev/null 2>&1)
+check l3wan_hairpin_to_l3 "ct1 -> $WAN_GW:8081 (the VPN host) got '$out'" \
+	test "$out" == hello-vpn
 
 # Unsolicited: dropped, counted, nothing arrives inside.
 before=$(bm_stat drop_unsolicited_no_mapping)

@@ -96,6 +96,9 @@ struct pspec {
 				 * the IP header (ETHERTYPE_IPV6: at a
 				 * minimal IPv6 header); trunc counts from
 				 * there */
+	bool blank_eth;		/* an Ethernet header of zeros: the room
+				 * bpf_skb_change_head() gives a layer-3
+				 * packet before bpf_redirect_neigh() */
 	bool wan_macs;		/* MACs as the LAN fast path rewrites them */
 	bool stale_nexthop;	/* with wan_macs: the destination MAC a test
 				 * planted in a flow's next-hop cache */
@@ -237,6 +240,11 @@ static size_t pkt_build(const struct pspec *s, __u8 *buf)
 	struct pspec e = *s;
 	size_t len;
 
+	if (s->blank_eth) {
+		len = pkt_build_eth(s, buf);
+		memset(buf, 0, ETH_LEN);
+		return len;
+	}
 	if (!s->l3)
 		return pkt_build_eth(s, buf);
 	/* The Ethernet frame, whose header is then taken off. */
