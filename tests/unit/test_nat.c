@@ -107,8 +107,9 @@
 #define PORT_UNREACH(s, d, ...)						\
 	ICMP_ERR(s, d, ICMP_T_UNREACH, ICMP_C_PORT_UNREACH, __VA_ARGS__)
 
-/* HAIRPIN: masq_lan_hairpin, run as if the frame came in on lan0. */
-enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST, HAIRPIN };
+/* HAIRPIN: masq_lan_hairpin, run as if the frame came in on lan0.
+ * WAN_IN_TC: masq_wan_in_tc, all of the inbound path on a layer-3 WAN. */
+enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST, HAIRPIN, WAN_IN_TC };
 
 struct cnt_delta {
 	int idx;		/* enum bpfmasq_counter */
@@ -188,6 +189,9 @@ struct group {
 	bool wan_ifindex;	/* cfg_wan_ifindex = wan0 of the test netns */
 	bool lan_inbound;	/* --lan lan0 --lan-inbound */
 	bool lan_new;		/* --lan-new */
+	bool wan_l3;		/* a WAN without Ethernet: frames go in and
+				 * come out from their IP header on */
+	__u16 mss_clamp;	/* --mss-clamp (MSS_CLAMP_AUTO: auto) */
 	bool needs_net;		/* needs the routes of testnet_setup() */
 	bool needs_expire;	/* needs flows_expire() from user/ */
 	__u32 max_flows;	/* flows map entries (0: the default) */
@@ -475,7 +479,7 @@ static void hexdump(const char *label, const __u8 *b, size_t len, size_t from)
 	printf("\n");
 }
 
-static void check_bytes(struct env *e, const struct pspec *layout,
+static void check_bytes(struct env *e, const struct pspec *layout, size_t l2,
 			const __u8 *want, size_t want_len,
 			const __u8 *got, size_t got_len)
 {
@@ -489,7 +493,7 @@ static void check_bytes(struct env *e, const struct pspec *layout,
 		fail(e, "output length %zu, expected %zu", got_len, want_len);
 	else
 		fail(e, "output differs at byte %zu (%s): 0x%02x, expected 0x%02x",
-		     i, pkt_field_name(layout, i), got[i], want[i]);
+		     i, pkt_field_name(layout, i + l2), got[i], want[i]);
 	i &= ~(size_t)15;
 	hexdump("expected", want, want_len, i);
 	hexdump("actual", got, got_len, i);
@@ -533,6 +537,7 @@ static int prog_fd(struct env *e, enum prog p)
 	struct bpf_program *prog = p == WAN_OUT ? e->skel->progs.masq_wan_out :
 				   p == WAN_IN ? e->skel->progs.masq_wan_in :
 				   p == HAIRPIN ? e->skel->progs.masq_lan_hairpin :
+				   p == WAN_IN_TC ? e->skel->progs.masq_wan_in_tc :
 				   e->g->lan_new ? e->skel->progs.masq_lan_open :
 						   e->skel->progs.masq_lan_fast;
 
@@ -543,6 +548,8 @@ static void run_step(struct env *e, const struct step *s)
 {
 	static __u8 in_buf[PKT_MAX], got[PKT_MAX + 256], want[PKT_MAX];
 	struct pspec in = s->in, out = s->out;
+	/* On a layer-3 WAN the frames lose what pkt_build() puts first. */
+	size_t l2 = e->g->wan_l3 ? ETH_LEN : 0;
 	struct __sk_buff skb_ctx = {};
 	__u64 before[CNT_MAX], after[CNT_MAX];
 	long expect[CNT_MAX] = {};
@@ -568,8 +575,8 @@ static void run_step(struct env *e, const struct step *s)
 	in_len = pkt_build(&in, in_buf);
 	counters_read(e, before);
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = in_buf,
-		.data_size_in = in_len,
+		.data_in = in_buf + l2,
+		.data_size_in = in_len - l2,
 		.data_out = got,
 		.data_size_out = sizeof(got),
 		.repeat = 1,
@@ -596,15 +603,16 @@ static void run_step(struct env *e, const struct step *s)
 		fail(e, "verdict %d, expected %d", opts.retval, s->verdict);
 
 	if (s->same) {
-		check_bytes(e, &in, in_buf, in_len, got, opts.data_size_out);
+		check_bytes(e, &in, l2, in_buf + l2, in_len - l2, got,
+			    opts.data_size_out);
 	} else {
 		var_capture(e, out.sport, got, opts.data_size_out,
-			    pkt_sport_off(&out));
+			    pkt_sport_off(&out) - l2);
 		var_capture(e, out.dport, got, opts.data_size_out,
-			    pkt_dport_off(&out));
+			    pkt_dport_off(&out) - l2);
 		if (spec_resolve(e, &out)) {
 			want_len = pkt_build(&out, want);
-			check_bytes(e, &out, want, want_len, got,
+			check_bytes(e, &out, l2, want + l2, want_len - l2, got,
 				    opts.data_size_out);
 		}
 	}
@@ -3004,6 +3012,241 @@ static const struct step expire_many_steps[] = {
 };
 #endif
 
+/*
+ * --mss-clamp: SYN and SYN-ACK segments crossing the WAN (out at tc, in at
+ * XDP, or at tc on a layer-3 WAN) leave with their MSS option lowered and
+ * the checksum pkt.h computes from scratch; nothing else changes.
+ */
+#define MSS_CLAMPED	{ CNT_MSS_CLAMPED, 1 }
+/* SACK-permitted, timestamps, NOP, window scale: the MSS after them all. */
+#define OPTS_BUSY	.opts_before = { 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, \
+					 1, 3, 3, 7 }, .opts_before_len = 16
+/* One NOP: the MSS value then straddles two checksum words. */
+#define OPTS_ODD	.opts_before = { 1 }, .opts_before_len = 1
+
+static const struct step mss_fixed[] = {
+	{
+		.name = "syn out: mss 1460 lowered to 1360",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN, .mss = 1460),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN, .mss = 1360),
+		.cnt = { OUT_NEW, MSS_CLAMPED },
+	}, {
+		.name = "syn-ack in: mss 1460 lowered to 1360",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_SYN | F_ACK, .mss = 1460),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK, .mss = 1360),
+		.cnt = { IN_XLATED, MSS_CLAMPED },
+	}, {
+		.name = "an ack carrying an mss option is left alone",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_ACK, .mss = 1460),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_ACK, .mss = 1460),
+		.cnt = { OUT_XLATED },
+	}, {
+		.name = "same on the way in",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_ACK, .mss = 1460),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_ACK, .mss = 1460),
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "syn out: a smaller mss (1200) is not raised",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40001, REM, 80, F_SYN, .mss = 1200),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V1, REM, 80, F_SYN, .mss = 1200),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "syn out: the mss equal to the clamp stays",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40002, REM, 80, F_SYN, .mss = 1360),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V2, REM, 80, F_SYN, .mss = 1360),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "syn out without an mss option gets none",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40003, REM, 80, F_SYN, .opts_before = { 4, 2 },
+			  .opts_before_len = 2),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V3, REM, 80, F_SYN, .opts_before = { 4, 2 },
+			   .opts_before_len = 2),
+		.cnt = { OUT_NEW },
+	},
+};
+
+/* Where the option is: after others, at an odd offset. */
+static const struct step mss_where[] = {
+	{
+		.name = "syn out: mss after sack-perm, timestamps, wscale",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN, .mss = 1460, OPTS_BUSY),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN, .mss = 1360, OPTS_BUSY),
+		.cnt = { OUT_NEW, MSS_CLAMPED },
+	}, {
+		.name = "syn-ack in: the same",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_SYN | F_ACK, .mss = 1460, OPTS_BUSY),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK, .mss = 1360,
+			   OPTS_BUSY),
+		.cnt = { IN_XLATED, MSS_CLAMPED },
+	}, {
+		.name = "syn out: mss at an odd offset",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40001, REM, 80, F_SYN, .mss = 0xffff, OPTS_ODD),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V1, REM, 80, F_SYN, .mss = 1360, OPTS_ODD),
+		.cnt = { OUT_NEW, MSS_CLAMPED },
+	}, {
+		.name = "syn-ack in: mss at an odd offset",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V1, F_SYN | F_ACK, .mss = 1461, OPTS_ODD),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40001, F_SYN | F_ACK, .mss = 1360,
+			   OPTS_ODD),
+		.cnt = { IN_XLATED, MSS_CLAMPED },
+	}, {
+		.name = "an option list cut short (EOL) ends the walk",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40002, REM, 80, F_SYN, .mss = 1460,
+			  .opts_before = { 0 }, .opts_before_len = 1),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V2, REM, 80, F_SYN, .mss = 1460,
+			   .opts_before = { 0 }, .opts_before_len = 1),
+		.cnt = { OUT_NEW },
+	},
+};
+
+/* Off (the default): the same segments as mss_fixed keep their MSS. */
+static const struct step mss_off[] = {
+	{
+		.name = "syn out keeps mss 1460",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN, .mss = 1460),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN, .mss = 1460),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "syn-ack in keeps mss 1460",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_SYN | F_ACK, .mss = 1460),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK, .mss = 1460),
+		.cnt = { IN_XLATED },
+	},
+};
+
+/*
+ * auto: the WAN route's MTU - 40, per remote.  testnet_setup() gives REM3
+ * a route of locked MTU 1400; REM's is wan0's 1500; UNROUTED has none out
+ * of the WAN, and keeps its MSS.
+ */
+static const struct step mss_auto[] = {
+	{
+		.name = "syn out to a 1500-byte route keeps mss 1460",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN, .mss = 1460),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN, .mss = 1460),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "syn out to a 1500-byte route: 8960 lowered to 1460",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40001, REM, 80, F_SYN, .mss = 8960),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V1, REM, 80, F_SYN, .mss = 1460),
+		.cnt = { OUT_NEW, MSS_CLAMPED },
+	}, {
+		.name = "syn out to a 1400-byte route: 1460 lowered to 1360",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40002, REM3, 80, F_SYN, .mss = 1460),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V2, REM3, 80, F_SYN, .mss = 1360),
+		.cnt = { OUT_NEW, MSS_CLAMPED },
+	}, {
+		.name = "syn-ack in from behind that route: lowered to 1360",
+		.prog = WAN_IN,
+		.in = TCP(REM3, 80, EXT, V2, F_SYN | F_ACK, .mss = 1460),
+		.verdict = XDP_PASS,
+		.out = TCP(REM3, 80, IN1, 40002, F_SYN | F_ACK, .mss = 1360),
+		.cnt = { IN_XLATED, MSS_CLAMPED },
+	}, {
+		.name = "syn out with no route out of the wan keeps its mss",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40003, UNROUTED, 80, F_SYN, .mss = 8960),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V3, UNROUTED, 80, F_SYN, .mss = 8960),
+		.cnt = { OUT_NEW },
+	},
+};
+
+/* A layer-3 WAN: tc does the inbound side too (masq_wan_in_tc). */
+static const struct step mss_l3[] = {
+	{
+		.name = "syn out: lowered to 1360",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN, .mss = 1460),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN, .mss = 1360),
+		.cnt = { OUT_NEW, MSS_CLAMPED },
+	}, {
+		.name = "syn-ack in at tc: lowered to 1360",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, EXT, V0, F_SYN | F_ACK, .mss = 1460),
+		.verdict = TC_ACT_OK,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK, .mss = 1360),
+		.cnt = { IN_XLATED, MSS_CLAMPED },
+	}, {
+		.name = "syn-ack in at tc, mss at an odd offset",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, EXT, V0, F_SYN | F_ACK, .mss = 1460, OPTS_ODD),
+		.verdict = TC_ACT_OK,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK, .mss = 1360,
+			   OPTS_ODD),
+		.cnt = { IN_XLATED, MSS_CLAMPED },
+	}, {
+		.name = "ack in at tc is left alone",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, EXT, V0, F_ACK, .mss = 1460),
+		.verdict = TC_ACT_OK,
+		.out = TCP(REM, 80, IN1, 40000, F_ACK, .mss = 1460),
+		.cnt = { IN_XLATED },
+	},
+};
+
+/* --lan-new: a SYN takes the stack (and tc egress, where it is clamped)
+ * instead of the XDP redirect, which would skip tc. */
+static const struct step mss_lan_new[] = {
+	{
+		.name = "syn from the lan is left to the stack",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN, .mss = 1460),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(0),
+	}, {
+		.name = "which clamps it at tc egress",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN, .mss = 1460),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN, .mss = 1360),
+		.cnt = { OUT_NEW, MSS_CLAMPED },
+	}, {
+		.name = "the rest of the connection takes the fast path",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, REM, 80, F_ACK),
+		.verdict = XDP_REDIRECT,
+		.out = TCP(EXT, V0, REM, 80, F_ACK, .ttl = 63, .wan_macs = true),
+		.cnt = { OUT_XLATED, { CNT_LAN_FASTPATH, 1 } },
+	},
+};
+
 #define STEPS(a)	.steps = a, .nsteps = sizeof(a) / sizeof(a[0])
 
 static const struct group groups[] = {
@@ -3057,6 +3300,18 @@ static const struct group groups[] = {
 #endif
 	{ .name = "csum-partial", .needs_net = true, .wan_ifindex = true,
 	  STEPS(csum_partial) },
+	{ .name = "mss-clamp", .needs_net = true, .wan_ifindex = true,
+	  .mss_clamp = 1360, STEPS(mss_fixed) },
+	{ .name = "mss-clamp-where", .needs_net = true, .wan_ifindex = true,
+	  .mss_clamp = 1360, STEPS(mss_where) },
+	{ .name = "mss-clamp-off", .needs_net = true, .wan_ifindex = true,
+	  STEPS(mss_off) },
+	{ .name = "mss-clamp-auto", .needs_net = true, .wan_ifindex = true,
+	  .mss_clamp = MSS_CLAMP_AUTO, STEPS(mss_auto) },
+	{ .name = "mss-clamp-l3", .needs_net = true, .wan_ifindex = true,
+	  .wan_l3 = true, .mss_clamp = 1360, STEPS(mss_l3) },
+	{ .name = "mss-clamp-lan-new", .needs_net = true, .wan_ifindex = true,
+	  .lan_new = true, .mss_clamp = 1360, STEPS(mss_lan_new) },
 };
 
 /* ---- setup ---- */
@@ -3087,6 +3342,8 @@ static struct bpfmasq_bpf *load(const struct group *g)
 		st.lan_ifindex[0] = if_nametoindex("lan0");
 	}
 	skel->rodata->cfg_lan_new = g->lan_new;
+	skel->rodata->cfg_wan_l3 = g->wan_l3;
+	skel->rodata->cfg_mss_clamp = g->mss_clamp;
 	if (g->max_flows &&
 	    bpf_map__set_max_entries(skel->maps.flows, g->max_flows))
 		goto err;
