@@ -31,6 +31,7 @@
 #include "frag.h"
 #include "alg.h"
 #include "fib.h"
+#include "mss.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -176,6 +177,9 @@ int masq_wan_out(struct __sk_buff *skb)
 			ret = tc_apply(skb, &p, &x);
 			if (!ret && v && (v->flags & FLOW_SEQADJ))
 				ret = SEQADJ(seqadj_tc, skb, &p, DIR_OUT);
+			if (!ret && mss_wanted(&p))
+				ret = mss_clamp_tc(skb, mss_offsets(&p),
+						   p.key.daddr, x.new_addr);
 			if (!ret) {
 				count(x.l3_only ? CNT_FRAG_TRANSLATED :
 						  CNT_OUT_TRANSLATED);
@@ -297,10 +301,16 @@ static __always_inline int wan_in(void *ctx, bool xdp)
 			ret = xdp_apply(ctx, &p, &x);
 			if (!ret && v && (v->flags & FLOW_SEQADJ))
 				ret = SEQADJ(seqadj_xdp, ctx, &p, DIR_IN);
+			if (!ret && mss_wanted(&p))
+				ret = mss_clamp_xdp(ctx, mss_offsets(&p),
+						    p.key.saddr, st->ext_addr);
 		} else {
 			ret = tc_apply(ctx, &p, &x);
 			if (!ret && v && (v->flags & FLOW_SEQADJ))
 				ret = SEQADJ(seqadj_tc, ctx, &p, DIR_IN);
+			if (!ret && mss_wanted(&p))
+				ret = mss_clamp_tc(ctx, mss_offsets(&p),
+						   p.key.saddr, st->ext_addr);
 		}
 		if (!ret) {
 			count(x.l3_only ? CNT_FRAG_TRANSLATED : CNT_IN_TRANSLATED);
@@ -347,6 +357,10 @@ static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 	/* A partial checksum cannot survive the redirect (the frame loses
 	 * its skb); the TC slow path completes it. */
 	if (!parse_fast(ctx_data(ctx), ctx_data_end(ctx), &p))
+		return XDP_PASS;
+	/* A redirect skips tc egress, where --mss-clamp works on SYNs
+	 * leaving (an inside client's, a forwarded server's SYN-ACK). */
+	if (mss_wanted(&p))
 		return XDP_PASS;
 	/* Established flows, and with --lan-new new ones too; any drop
 	 * decision is the slow path's, so it is taken (and counted) in one

@@ -35,6 +35,11 @@ const volatile bool cfg_lan_inbound = false;
  * Only recorded here, for `status`. */
 const volatile bool cfg_lan_new = false;
 
+/* --mss-clamp: the MSS option of SYN segments crossing the WAN is
+ * lowered to this (MSS_CLAMP_AUTO: the WAN route's MTU - 40); 0 is off,
+ * and then the verifier drops every bit of it. */
+const volatile __u16 cfg_mss_clamp = 0;
+
 /* Control connections the ALGs watch (server ports, host order; 0 ends
  * the list).  `--no-alg NAME` empties a list, so the verifier drops that
  * ALG's code entirely. */

@@ -295,6 +295,7 @@ struct internal_key {
 	X(CNT_ALG_PARTIAL,	"alg_split_command_dropped")		\
 	X(CNT_ALG_BAD_CSUM,	"alg_bad_checksum_dropped")		\
 	X(CNT_EXPECT_EXPIRED,	"alg_expectations_expired")		\
+	X(CNT_MSS_CLAMPED,	"mss_clamped")				\
 	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\
 	X(DROP_MALFORMED_L4,	"drop_malformed_l4")			\
 	X(DROP_FRAGMENT,	"drop_fragment")			\
@@ -320,6 +321,16 @@ enum bpfmasq_counter {
 };
 #undef BPFMASQ_ENUM
 
+/* Drop reasons come last, from here on (the differential tests tell drops
+ * from other counters by it): a new counter that is no drop goes above. */
 #define CNT_FIRST_DROP DROP_MALFORMED_IP
+
+/* cfg_mss_clamp (bpf/config.h): 0 is off, this is "auto" (the route MTU
+ * minus 40), anything else the MSS itself.  No MSS reaches it: an IPv4
+ * packet of 65535 bytes carries at most 65495. */
+#define MSS_CLAMP_AUTO	0xffff
+#define MSS_CLAMP_MIN	536	/* RFC 9293's default MSS, which every host
+				 * must accept */
+#define MSS_CLAMP_MAX	65495
 
 #endif /* BPFMASQ_H */

@@ -23,7 +23,7 @@ static int cmd_help(int argc, char **argv)
 "Commands (unique prefixes work):\n"
 "  up IFNAME [--internal ADDR/LEN]... [--ports LO-HI] [--lan IFNAME]...\n"
 "            [--lan-inbound] [--lan-new] [--no-hairpin]\n"
-"            [--filter strict|cone] [--max-flows N]\n"
+"            [--filter strict|cone] [--max-flows N] [--mss-clamp auto|N]\n"
 "            [--foreground] [--log FILE]\n"
 "            [--timeout-tcp-established S] [--timeout-tcp-transitory S]\n"
 "            [--timeout-udp S] [--timeout-icmp S]\n"
@@ -47,7 +47,7 @@ static int cmd_help(int argc, char **argv)
 "Defaults: ports 61000-65535 (above the kernel's ephemeral range),\n"
 "internal = every source but the WAN address, filter strict,\n"
 "max-flows 131072, timeouts tcp 7440s/240s, udp 300s, icmp 60s,\n"
-"FTP ALG on port 21, IRC DCC ALG on port 6667.\n");
+"FTP ALG on port 21, IRC DCC ALG on port 6667, MSS clamping off.\n");
 	return 0;
 }
 

@@ -172,9 +172,20 @@ static void port_list_str(const volatile __u16 *list, char *buf, size_t len)
 		snprintf(buf, len, "off");
 }
 
+/* --mss-clamp as given: "off", "auto" or the MSS. */
+static void mss_clamp_str(__u16 v, char *buf, size_t len)
+{
+	if (!v)
+		snprintf(buf, len, "off");
+	else if (v == MSS_CLAMP_AUTO)
+		snprintf(buf, len, "auto");
+	else
+		snprintf(buf, len, "%u", v);
+}
+
 static int show_status(struct instance *in)
 {
-	char ftp[32], irc[32];
+	char ftp[32], irc[32], mss[8];
 	struct nat_state st = {};
 	char addr[INET_ADDRSTRLEN], lans[128], ports[16], pins[PATH_MAX + 32];
 	char hairpin[1024], name[IF_NAMESIZE];
@@ -196,6 +207,7 @@ static int show_status(struct instance *in)
 	hairpin_str(in, &st, hp, n_hp, hairpin, sizeof(hairpin));
 	snprintf(ports, sizeof(ports), "%u-%u", in->cfg.cfg_port_lo,
 		 in->cfg.cfg_port_hi);
+	mss_clamp_str(in->cfg.cfg_mss_clamp, mss, sizeof(mss));
 	if (st.ext_addr)
 		fmt_addr(addr, st.ext_addr);
 	else
@@ -223,6 +235,7 @@ static int show_status(struct instance *in)
 		jw_bool(&jw, in->cfg.cfg_lan_inbound);
 		jw_key(&jw, "lan_new");
 		jw_bool(&jw, in->cfg.cfg_lan_new);
+		jw_kv_string(&jw, "mss_clamp", mss);
 		jw_kv_uint(&jw, "flows", n);
 		jw_kv_uint(&jw, "route_gen", st.route_gen);
 		jw_kv_uint(&jw, "controller_pid", alive ? st.controller_pid : 0);
@@ -256,6 +269,8 @@ static int show_status(struct instance *in)
 	       lans[0] && in->cfg.cfg_lan_new ? ", new connections too" : "",
 	       st.route_gen);
 	printf("    hairpin: %s\n", hairpin);
+	printf("    mss clamp: %s\n", in->cfg.cfg_mss_clamp == MSS_CLAMP_AUTO ?
+	       "auto (WAN route MTU - 40)" : mss);
 	printf("    pinned state: %s\n", pins);
 	printf("    alg: ftp %s, irc %s\n", ftp, irc);
 	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us; idle flows looked for every %.1fs\n",

@@ -2,6 +2,7 @@
 /* `bpfmasq up` and `bpfmasq down`: load, attach, pin, start the controller;
  * and the exact reverse. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -39,6 +40,7 @@ struct up_opts {
 	bool lan_new;
 	bool no_hairpin;
 	bool cone;
+	__u16 mss_clamp;	/* 0, MSS_CLAMP_AUTO or the MSS */
 	enum link_layer wan_layer;	/* what check_up() found */
 	__u32 max_flows;
 	__u32 timeout_tcp_est, timeout_tcp_trans, timeout_udp, timeout_icmp;
@@ -52,7 +54,7 @@ enum {
 	OPT_INTERNAL = 256, OPT_PORTS, OPT_LAN, OPT_FILTER, OPT_MAX_FLOWS,
 	OPT_FOREGROUND, OPT_LOG, OPT_TCP_EST, OPT_TCP_TRANS, OPT_UDP, OPT_ICMP,
 	OPT_FTP_PORTS, OPT_IRC_PORTS, OPT_NO_ALG, OPT_LAN_INBOUND, OPT_LAN_NEW,
-	OPT_NO_HAIRPIN,
+	OPT_NO_HAIRPIN, OPT_MSS_CLAMP,
 };
 
 static const struct option up_options[] = {
@@ -64,6 +66,7 @@ static const struct option up_options[] = {
 	{ "no-hairpin", no_argument, NULL, OPT_NO_HAIRPIN },
 	{ "filter", required_argument, NULL, OPT_FILTER },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "mss-clamp", required_argument, NULL, OPT_MSS_CLAMP },
 	{ "timeout-tcp-established", required_argument, NULL, OPT_TCP_EST },
 	{ "timeout-tcp-transitory", required_argument, NULL, OPT_TCP_TRANS },
 	{ "timeout-udp", required_argument, NULL, OPT_UDP },
@@ -103,6 +106,29 @@ static int parse_port_list(const char *opt, const char *s, __u16 *ports)
 bad:
 	p_err("bad %s '%s': expected up to 4 ports like 21,2121", opt, s);
 	return -1;
+}
+
+/* "auto" or an MSS: below 536 every host must accept anyway, above 65495
+ * no IPv4 segment fits. */
+static int parse_mss_clamp(const char *s, __u16 *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!strcmp(s, "auto")) {
+		*out = MSS_CLAMP_AUTO;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)s[0]) || *end || errno ||
+	    v < MSS_CLAMP_MIN || v > MSS_CLAMP_MAX) {
+		p_err("bad --mss-clamp '%s': use auto (the WAN route's MTU - 40) or an MSS from %u to %u",
+		      s, MSS_CLAMP_MIN, MSS_CLAMP_MAX);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 static int parse_up_opts(int argc, char **argv, struct up_opts *o)
@@ -180,6 +206,10 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 		case OPT_MAX_FLOWS:
 			if (parse_u32("--max-flows", optarg, 16, 1U << 24,
 				      &o->max_flows))
+				return -1;
+			break;
+		case OPT_MSS_CLAMP:
+			if (parse_mss_clamp(optarg, &o->mss_clamp))
 				return -1;
 			break;
 		case OPT_TCP_EST:
@@ -551,6 +581,7 @@ int cmd_up(int argc, char **argv)
 	skel->rodata->cfg_lan_inbound = o.lan_inbound;
 	skel->rodata->cfg_lan_new = o.lan_new;
 	skel->rodata->cfg_wan_l3 = o.wan_layer == LINK_L3;
+	skel->rodata->cfg_mss_clamp = o.mss_clamp;
 	for (int i = 0; i < 4; i++) {
 		skel->rodata->cfg_ftp_ports[i] = o.ftp_ports[i];
 		skel->rodata->cfg_irc_ports[i] = o.irc_ports[i];

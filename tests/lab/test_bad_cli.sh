@@ -80,6 +80,8 @@ bad ftp_ports_empty_item up wan0 --ftp-ports 21,,2121
 bad irc_ports_leading_space up wan0 --irc-ports " 6667"
 bad timeout_leading_space up wan0 --timeout-udp " 30"
 bad max_flows_plus_sign up wan0 --max-flows +1000
+SAYS='auto .* 536 to 65495' bad mss_clamp_too_small up wan0 --mss-clamp 500
+SAYS='auto .* 536 to 65495' bad mss_clamp_word up wan0 --mss-clamp max
 # 10.0.0.0 alone surely meant a /8 or /24, not one host.  (Last: an up
 # that wrongly succeeded would spoil the cases after it.)
 SAYS='/32' bad internal_bare_address up wan0 --internal 10.0.0.0

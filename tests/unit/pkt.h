@@ -106,6 +106,11 @@ struct pspec {
 	__u8 proto;
 	__u32 sport, dport;
 	__u8 tcp_flags;
+	/* TCP options: opts_before[] as given (NOPs, SACK-permitted...),
+	 * then an MSS option if mss is not 0, then EOL padding to 4 bytes. */
+	__u8 opts_before[16];
+	__u8 opts_before_len;
+	__u16 mss;
 	__u8 icmp_type;
 	__u8 ip_opts;		/* bytes of IP options, multiple of 4, <= 40 */
 	__u16 frag;		/* flags + fragment offset field */
@@ -184,9 +189,16 @@ static inline size_t pkt_l4_off(const struct pspec *s)
 	return (s->l3 ? 0 : ETH_LEN) + IP_LEN + s->ip_opts;
 }
 
+/* Bytes of TCP options, padding included. */
+static inline size_t pkt_tcp_opts_len(const struct pspec *s)
+{
+	return (s->opts_before_len + (s->mss ? 4 : 0) + 3) & ~(size_t)3;
+}
+
 static inline size_t pkt_l4_hlen(const struct pspec *s)
 {
-	return s->proto == P_TCP ? TCP_LEN : s->proto == P_UDP ? UDP_LEN :
+	return s->proto == P_TCP ? TCP_LEN + pkt_tcp_opts_len(s) :
+	       s->proto == P_UDP ? UDP_LEN :
 	       s->proto == P_ICMP ? ICMP_LEN : 0;
 }
 
@@ -308,9 +320,18 @@ static size_t pkt_build_eth(const struct pspec *s, __u8 *buf)
 		put16(l4 + 2, s->dport);
 		put32(l4 + 4, 0x11111111);
 		put32(l4 + 8, s->tcp_flags & F_ACK ? 0x22222222 : 0);
-		l4[12] = (s->doff ? s->doff : 5) << 4;
+		l4[12] = (s->doff ? s->doff : hlen / 4) << 4;
 		l4[13] = s->tcp_flags;
 		put16(l4 + 14, 65535);
+		/* The padding stays zero: EOL. */
+		memcpy(l4 + TCP_LEN, s->opts_before, s->opts_before_len);
+		if (s->mss) {
+			__u8 *o = l4 + TCP_LEN + s->opts_before_len;
+
+			o[0] = 2;
+			o[1] = 4;
+			put16(o + 2, s->mss);
+		}
 	} else if (s->proto == P_UDP) {
 		put16(l4, s->sport);
 		put16(l4 + 2, s->dport);
@@ -429,6 +450,8 @@ static inline const char *pkt_field_name(const struct pspec *s, size_t off)
 	if (s->proto == P_TCP && off < TCP_LEN)
 		return off < 2 ? "tcp.sport" : off < 4 ? "tcp.dport" :
 		       off == 16 || off == 17 ? "tcp.check" : "tcp.header";
+	if (s->proto == P_TCP && off < pkt_l4_hlen(s))
+		return "tcp.options";
 	if (s->proto == P_UDP && off < UDP_LEN)
 		return off < 2 ? "udp.sport" : off < 4 ? "udp.dport" :
 		       off < 6 ? "udp.len" : "udp.check";

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * --mss-clamp: the MSS option of SYN segments crossing the WAN, either
+ * way, is lowered so that neither end sends segments the WAN's route
+ * cannot carry whole.  Path MTU discovery would find that out too, if the
+ * frag-needed errors came; behind PPPoE (MTU 1492) or a tunnel they often
+ * do not, and connections stall on their first full-size segment.  It is
+ * what nftables' `tcp option maxseg size set rt mtu` does.
+ *
+ * Only SYN segments carry an MSS option, so the callers test the SYN bit
+ * (a field the parse already has) before anything here runs.
+ */
+#ifndef BPFMASQ_MSS_H
+#define BPFMASQ_MSS_H
+
+#define TCPOPT_MSS	2
+#define TCPOLEN_MSS	4
+/* IPv4 and TCP headers without options: what the kernel's own advmss and
+ * nftables' rt mtu take off the MTU (options are the sender's to fit). */
+#define MSS_HDRS	40
+
+/*
+ * The MTU of the route toward remote through the WAN, or 0.  With tot_len
+ * set, bpf_ipv4_fib_lookup() holds it against ip_mtu_from_fib_result():
+ * a route's MTU only if locked (or with ip_forward_use_pmtu), else a path
+ * MTU learned for that destination, else the device's MTU, less any
+ * lwtunnel headroom.  When that is smaller it answers
+ * BPF_FIB_LKUP_RET_FRAG_NEEDED with it in mtu_result, before it looks at
+ * neighbours.  Any other answer (no route out of the WAN, which
+ * BPF_FIB_LOOKUP_OUTPUT with the WAN as output interface demands; an MTU
+ * of 0xffff or more, which no MSS needs clamping for) leaves the MSS
+ * alone.
+ */
+static __always_inline __u32 wan_route_mtu(void *ctx, __be32 remote,
+					   __be32 local)
+{
+	struct nat_state *st = state_get();
+	struct bpf_fib_lookup fib = {
+		.family = AF_INET,
+		.l4_protocol = IPPROTO_TCP,
+		.tot_len = 0xffff,
+		.ipv4_src = local,
+		.ipv4_dst = remote,
+	};
+
+	if (!st)
+		return 0;
+	fib.ifindex = st->wan_ifindex;
+	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT) !=
+	    BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return 0;
+	return fib.mtu_result;
+}
+
+/* Where the MSS option of a TCP header is, or 0: the walk of sack_find(),
+ * bounded the same way (40 bytes of options, a NOP at a time at worst). */
+static __always_inline __u32 mss_find(void *ctx, bool xdp, __u32 opt, __u32 end)
+{
+	for (int i = 0; i < 40; i++) {
+		__u8 kl[2];
+
+		if (opt + 2 > end || pkt_load(ctx, xdp, opt, kl, 2) ||
+		    kl[0] == TCPOPT_EOL)
+			return 0;
+		if (kl[0] == TCPOPT_NOP) {
+			opt++;
+			continue;
+		}
+		if (kl[1] < 2)
+			return 0;
+		if (kl[0] == TCPOPT_MSS)
+			return kl[1] == TCPOLEN_MSS && opt + TCPOLEN_MSS <= end ?
+			       opt : 0;
+		opt += kl[1];
+	}
+	return 0;
+}
+
+/*
+ * Lower the MSS option of a translated SYN segment to the configured
+ * value, or to the WAN route's MTU - 40 toward remote.  Never raised, and
+ * an absent option stays absent (the peer then assumes 536, RFC 9293).
+ * 0, or a negative drop reason when the segment cannot be rewritten.
+ *
+ * The checksum counts 16-bit words from the start of the TCP header, and
+ * the option may sit at an odd offset, the value then straddling two
+ * words.  So the rewrite covers the 4 bytes from the word boundary at or
+ * before the option: (kind, len, MSS) at an even offset, (len, MSS, next
+ * byte) at an odd one.  That next byte is always in the header: a header
+ * ends on a multiple of 4, and an option at an odd offset cannot.
+ */
+static __always_inline int mss_clamp(void *ctx, bool xdp, __u32 l4_off,
+				     __u32 l4_hlen, __be32 remote, __be32 local)
+{
+	__u32 csum_off = l4_off + offsetof(struct tcphdr, check);
+	__u32 opt, odd, win, shift, words, mss, want;
+	__be32 old, new;
+
+	/* The offsets travel in a byte each (see mss_offsets()); what real
+	 * headers reach (14 + 60 + 60) also keeps XDP_PTR() exact. */
+	if (l4_off + l4_hlen > 0xff)
+		return 0;
+	opt = mss_find(ctx, xdp, l4_off + sizeof(struct tcphdr),
+		       l4_off + l4_hlen);
+	if (!opt)
+		return 0;
+	odd = (opt - l4_off) & 1;
+	win = opt + odd;
+	if (pkt_load(ctx, xdp, win, &old, sizeof(old)))
+		return 0;
+	/* Shifts rather than an index into the bytes: the verifier refuses
+	 * a stack read at a variable offset. */
+	shift = odd ? 8 : 0;
+	words = bpf_ntohl(old);
+	mss = (words >> shift) & 0xffff;
+	if (cfg_mss_clamp == MSS_CLAMP_AUTO) {
+		want = wan_route_mtu(ctx, remote, local);
+		if (want <= MSS_HDRS)
+			return 0;
+		want -= MSS_HDRS;
+	} else {
+		want = cfg_mss_clamp;
+	}
+	if (mss <= want)
+		return 0;
+
+	new = bpf_htonl((words & ~(0xffffU << shift)) | want << shift);
+	if (xdp) {
+		__u8 *b = (__u8 *)XDP_PTR((struct xdp_md *)ctx, win, __be32);
+		__sum16 *sum = XDP_PTR((struct xdp_md *)ctx, csum_off, __sum16);
+
+		if (!b || !sum)
+			return -DROP_MALFORMED_L4;
+		csum_replace4(sum, old, new);
+		__builtin_memcpy(b, &new, sizeof(new));
+	} else if (bpf_l4_csum_replace(ctx, csum_off, old, new, sizeof(new)) ||
+		   bpf_skb_store_bytes(ctx, win, &new, sizeof(new), 0)) {
+		/* The helper knows a partial checksum, which covers the
+		 * header later: then it leaves the field alone. */
+		return -DROP_MALFORMED_L4;
+	}
+	count(CNT_MSS_CLAMPED);
+	return 0;
+}
+
+/*
+ * The entry points, as global functions: the verifier walks the options
+ * once on their own rather than inside every path of the programs that
+ * call them, and their stack (the FIB lookup's) is not the caller's.
+ * Offsets travel packed as for seqadj_tc().
+ */
+static __always_inline __u32 mss_offsets(const struct pkt *p)
+{
+	return p->l4_off | (__u32)p->l4_hlen << 8;
+}
+
+__attribute__((noinline)) int mss_clamp_tc(struct __sk_buff *skb, __u32 offs,
+					   __be32 remote, __be32 local)
+{
+	return mss_clamp(skb, false, offs & 0xff, (offs >> 8) & 0xff, remote,
+			 local);
+}
+
+__attribute__((noinline)) int mss_clamp_xdp(struct xdp_md *ctx, __u32 offs,
+					    __be32 remote, __be32 local)
+{
+	return mss_clamp(ctx, true, offs & 0xff, (offs >> 8) & 0xff, remote,
+			 local);
+}
+
+/* Is this translated segment one whose MSS option --mss-clamp lowers?
+ * A constant false when it is off. */
+static __always_inline bool mss_wanted(const struct pkt *p)
+{
+	return cfg_mss_clamp && (p->tcp_seen & SEEN_SYN);
+}
+
+#endif
