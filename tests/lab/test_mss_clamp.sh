@@ -104,14 +104,7 @@ fi
 
 bm down wan0 >/dev/null 2>&1
 LAB_UP=()
-# The socats that carry the TUN pair, found in our namespaces by their
-# command line: LAB_TUN_PID holds the subshell that started each one.
-for n in gw srv; do
-	for p in $(ip netns pids "$(ns $n)"); do
-		grep -qa 'tun-name=' /proc/$p/cmdline 2>/dev/null && kill $p
-	done
-done
-wait_until 5 eval '! nsx gw ip link show dev wan0 && ! nsx srv ip link show dev up0' ||
+lab_tun_kill gw wan0 && lab_tun_kill srv up0 ||
 	{ fail mss_veth_topology "the TUN pair did not go away"; exit 1; }
 nsx gw ip link del car0
 LAB_WAN=veth
