@@ -3510,9 +3510,9 @@ static const struct step mss_off[] = {
 };
 
 /*
- * auto: the WAN route's MTU - 40, per remote.  testnet_setup() gives REM3
- * a route of locked MTU 1400; REM's is wan0's 1500; UNROUTED has none out
- * of the WAN, and keeps its MSS.
+ * auto: the WAN route's MTU - 40, per remote.  testnet_add_small_mtu()
+ * gives REM3 a route of locked MTU 1400; REM's is wan0's 1500; UNROUTED
+ * has none out of the WAN, and keeps its MSS.
  */
 static const struct step mss_auto[] = {
 	{
@@ -3788,6 +3788,8 @@ int main(void)
 	}
 	net_ready = testnet_setup();
 	l3_ready = net_ready && testnet_add_l3();
+	if (net_ready)
+		testnet_add_small_mtu();
 
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		run_group(&groups[i]);
