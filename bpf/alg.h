@@ -12,9 +12,6 @@
 #ifndef BPFMASQ_ALG_H
 #define BPFMASQ_ALG_H
 
-#define TCPOPT_EOL	0
-#define TCPOPT_NOP	1
-#define TCPOPT_SACK	5
 #define SACK_MAX_EDGES	8	/* four blocks */
 #define IRC_SCAN_MAX	512	/* where a CTCP marker is looked for */
 
@@ -226,23 +223,7 @@ static __always_inline int seq_rewrite(void *ctx, bool xdp, const struct pkt *p,
  */
 static __always_inline __u32 sack_find(void *ctx, bool xdp, __u32 opt, __u32 end)
 {
-	for (int i = 0; i < 40; i++) {
-		__u8 kl[2];
-
-		if (opt + 2 > end || pkt_load(ctx, xdp, opt, kl, 2) ||
-		    kl[0] == TCPOPT_EOL)
-			return 0;
-		if (kl[0] == TCPOPT_NOP) {
-			opt++;
-			continue;
-		}
-		if (kl[1] < 2)
-			return 0;
-		if (kl[0] == TCPOPT_SACK)
-			return opt << 8 | kl[1];
-		opt += kl[1];
-	}
-	return 0;
+	return tcp_opt_find(ctx, xdp, opt, end, TCPOPT_SACK);
 }
 
 __attribute__((noinline)) __u32 sack_find_tc(struct __sk_buff *skb, __u32 opt,

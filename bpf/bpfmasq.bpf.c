@@ -26,6 +26,7 @@
 #include "csum.h"
 #include "parse.h"
 #include "xlate.h"
+#include "tcpopt.h"
 #include "nat.h"
 #include "icmp.h"
 #include "frag.h"

@@ -13,8 +13,6 @@
 #ifndef BPFMASQ_MSS_H
 #define BPFMASQ_MSS_H
 
-#define TCPOPT_MSS	2
-#define TCPOLEN_MSS	4
 /* IPv4 and TCP headers without options: what the kernel's own advmss and
  * nftables' rt mtu take off the MTU (options are the sender's to fit). */
 #define MSS_HDRS	40
@@ -52,28 +50,14 @@ static __always_inline __u32 wan_route_mtu(void *ctx, __be32 remote,
 	return fib.mtu_result;
 }
 
-/* Where the MSS option of a TCP header is, or 0: the walk of sack_find(),
- * bounded the same way (40 bytes of options, a NOP at a time at worst). */
+/* Where the MSS option of a TCP header is, or 0. */
 static __always_inline __u32 mss_find(void *ctx, bool xdp, __u32 opt, __u32 end)
 {
-	for (int i = 0; i < 40; i++) {
-		__u8 kl[2];
+	__u32 found = tcp_opt_find(ctx, xdp, opt, end, TCPOPT_MSS);
 
-		if (opt + 2 > end || pkt_load(ctx, xdp, opt, kl, 2) ||
-		    kl[0] == TCPOPT_EOL)
-			return 0;
-		if (kl[0] == TCPOPT_NOP) {
-			opt++;
-			continue;
-		}
-		if (kl[1] < 2)
-			return 0;
-		if (kl[0] == TCPOPT_MSS)
-			return kl[1] == TCPOLEN_MSS && opt + TCPOLEN_MSS <= end ?
-			       opt : 0;
-		opt += kl[1];
-	}
-	return 0;
+	opt = found >> 8;
+	return found && (found & 0xff) == TCPOLEN_MSS &&
+	       opt + TCPOLEN_MSS <= end ? opt : 0;
 }
 
 /*

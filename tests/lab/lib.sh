@@ -194,6 +194,15 @@ LAB_WAN=${LAB_WAN:-veth}
 CAR_GW=203.0.113.249
 CAR_SRV=203.0.113.250
 lab_wan() {
+	lab_wan_link || return 1
+	# No dummy driver on every kernel: lo holds the "internet" address.
+	addr srv lo $INET/24
+	nsx gw sysctl -qw net.ipv4.ip_forward=1
+	nsx gw ip route add 198.51.100.0/24 via $WAN_SRV
+}
+
+# lab_wan_link: wan0 and up0 with their addresses, of the kind LAB_WAN says.
+lab_wan_link() {
 	if [[ $LAB_WAN == tun ]]; then
 		veth gw car0 srv car1 || return 1
 		addr gw car0 $CAR_GW/30
@@ -207,10 +216,6 @@ lab_wan() {
 		offload_like_nic srv up0
 		napi_on srv up0
 	fi
-	# No dummy driver on every kernel: lo holds the "internet" address.
-	addr srv lo $INET/24
-	nsx gw sysctl -qw net.ipv4.ip_forward=1
-	nsx gw ip route add 198.51.100.0/24 via $WAN_SRV
 }
 
 # lab_tun_end NS IF LOCAL REMOTE CIDR: a TUN device IF in NS whose packets
@@ -558,21 +563,28 @@ EOF
 
 # ---- the ALGs (FTP and IRC tests) ----
 
-# alg_stats: every alg_* counter, for a failure's context.
-alg_stats() {
-	bm_json stats wan0 | "$PY" -c 'import json, sys
+# stats_named PREFIX [IFNAME [nonzero]]: "name=value" of every counter of
+# IFNAME (wan0) whose name starts with PREFIX; with "nonzero", only those
+# that moved.  For a failure's context.
+stats_named() {
+	bm_json stats "${2:-wan0}" | "$PY" -c 'import json, sys
+prefix, nonzero = sys.argv[1], sys.argv[2] == "nonzero"
 def walk(d):
     if isinstance(d, dict):
         for k, v in d.items():
-            if k.startswith("alg_") and not isinstance(v, (dict, list)):
-                yield "%s=%s" % (k, v)
+            if k.startswith(prefix) and isinstance(v, int):
+                if v or not nonzero:
+                    yield "%s=%d" % (k, v)
             else:
                 yield from walk(v)
     elif isinstance(d, list):
         for v in d:
             yield from walk(v)
-print(" ".join(walk(json.load(sys.stdin))))'
+print(" ".join(walk(json.load(sys.stdin))))' "$1" "${3:-}"
 }
+
+# alg_stats: every alg_* counter, for a failure's context.
+alg_stats() { stats_named alg_; }
 
 # alg_offload_host NS ADDR: an inside host NS (ADDR/24 on its eth0) on a
 # bridge in gw (acbr0, 10.0.3.1/24; its port is "ac" NS), as a container on

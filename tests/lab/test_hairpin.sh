@@ -175,21 +175,7 @@ dp_lab() {
 }
 
 # dp_drops IFNAME: the instance's non-zero drop counters ("" if none).
-dp_drops() {
-	bm_json stats "$1" | "$PY" -c 'import json, sys
-def walk(d):
-    if isinstance(d, dict):
-        for k, v in d.items():
-            if k.startswith("drop_") and isinstance(v, int):
-                if v:
-                    yield "%s=%d" % (k, v)
-            else:
-                yield from walk(v)
-    elif isinstance(d, list):
-        for v in d:
-            yield from walk(v)
-print(" ".join(walk(json.load(sys.stdin))))'
-}
+dp_drops() { stats_named drop_ "$1" nonzero; }
 
 # dp_bulk NAME WAN CLIENT SERVER SERVERADDR EXT: 1 MiB echoed by SERVER
 # for CLIENT through EXT:9000, both directions hairpinned.

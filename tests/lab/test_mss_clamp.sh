@@ -93,11 +93,8 @@ else
 	fail mss_tun_no_fragments "gateway made $((f - frags)) fragments, sent $((u - unreach)) unreachables"
 fi
 n=$(bm_stat mss_clamped)
-if ((n >= 4)); then
-	pass mss_tun_counter
-else
-	fail mss_tun_counter "mss_clamped=$n, expected a SYN and a SYN-ACK of each of 2+ connections"
-fi
+check mss_tun_counter "mss_clamped=$n, expected a SYN and a SYN-ACK of each of 2+ connections" \
+	test "$n" -ge 4
 ((LAB_FAILS)) && show_ctl_log
 
 # ---- veth WAN, --mss-clamp 1300 ----
@@ -108,11 +105,7 @@ lab_tun_kill gw wan0 && lab_tun_kill srv up0 ||
 	{ fail mss_veth_topology "the TUN pair did not go away"; exit 1; }
 nsx gw ip link del car0
 LAB_WAN=veth
-veth gw wan0 srv up0 || { fail mss_veth_topology "no veth WAN"; exit 1; }
-addr gw wan0 $WAN_GW/24
-addr srv up0 $WAN_SRV/24
-offload_like_nic srv up0
-napi_on srv up0
+lab_wan_link || { fail mss_veth_topology "no veth WAN"; exit 1; }
 nsx gw ip route add 198.51.100.0/24 via $WAN_SRV
 
 if ! bm_up wan0 --mss-clamp 1300; then
@@ -128,11 +121,7 @@ body=$(fetch cli1 http://$INET/hello.txt)
 seen veth_syn_outside "mss 1300"
 seen veth_synack_inside "mss 1300"
 n=$(bm_stat mss_clamped)
-if ((n >= 2)); then
-	pass mss_veth_counter
-else
-	fail mss_veth_counter "mss_clamped=$n after a SYN and a SYN-ACK"
-fi
+check mss_veth_counter "mss_clamped=$n after a SYN and a SYN-ACK" test "$n" -ge 2
 
 ((LAB_FAILS)) && show_ctl_log
 lab_done
