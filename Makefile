@@ -14,7 +14,7 @@ CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
 	     -I$(OUTPUT) -Iheaders -Iuser
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	     -Wall -Wno-unused-function -Ivmlinux/$(ARCH) -Iheaders -Ibpf
-LDLIBS    := -lbpf -lelf -lz
+LDLIBS    := -lbpf -lelf -lz -lsystemd
 # The compilers list the headers each output was made from (OUT.d): a
 # changed header rebuilds exactly what includes it.  -MP: a header that
 # is gone is no error.
@@ -39,7 +39,7 @@ endif
 # The BPF object is an input of the skeleton, not a throwaway.
 .SECONDARY: $(OUTPUT)/bpfmasq.bpf.o
 
-all: $(OUTPUT)/bpfmasq
+all: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -90,8 +90,15 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(SKEL) Makefile | $(OUTPUT)/tests
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
 
-install: $(OUTPUT)/bpfmasq
-	install -D -m 0755 $< $(DESTDIR)$(PREFIX)/sbin/bpfmasq
+# The systemd unit names the binary where `make install` puts it.
+$(OUTPUT)/bpfmasq@.service: packaging/bpfmasq@.service.in Makefile | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)sed 's|@SBINDIR@|$(PREFIX)/sbin|g' $< > $@
+
+install: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service
+	install -D -m 0755 $(OUTPUT)/bpfmasq $(DESTDIR)$(PREFIX)/sbin/bpfmasq
+	install -D -m 0644 $(OUTPUT)/bpfmasq@.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/bpfmasq@.service
 
 # Debian packages for building, testing and the demo (idempotent).
 deps:

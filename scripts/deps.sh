@@ -7,6 +7,7 @@ set -euo pipefail
 PKGS=(
 	# build
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
+	libsystemd-dev
 	# fuzzing the ALG parsers (libFuzzer, sanitizers)
 	libclang-rt-14-dev
 	# lab tests and demo
@@ -19,6 +20,8 @@ PKGS=(
 	# FTP and IRC ALG lab tests: real servers and clients (run only inside
 	# the lab's namespaces, never as host services; see below)
 	vsftpd lftp ngircd
+	# the systemd unit: systemd-analyze verify (no systemd need run)
+	systemd
 )
 
 # Packages that ship a daemon, and its service name.  The lab starts its

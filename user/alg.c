@@ -255,7 +255,7 @@ static void send_on(struct alg_ctl *a, const __u8 *pkt, size_t len)
 
 	memcpy(&to.sin_addr, pkt + 16, 4);
 	if (sendto(a->raw_fd, pkt, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
-		log_msg("%s: cannot send an ALG segment on: %s", a->in->ifname,
+		log_err("%s: cannot send an ALG segment on: %s", a->in->ifname,
 			strerror(errno));
 }
 
@@ -500,7 +500,7 @@ static void segment_handle(struct alg_ctl *a, const struct bpfmasq_alg_event *ev
 	if (n > 0 && (nlen < 0 ||
 		      bpf_map_lookup_elem(a->in->flows_fd, entry, &val) ||
 		      seqadj_add(a, entry, &val, seq, (__s32)(nlen - plen)))) {
-		log_msg("%s: cannot rewrite an ALG segment; sent unchanged",
+		log_err("%s: cannot rewrite an ALG segment; sent unchanged",
 			a->in->ifname);
 		memcpy(pkt, ev->pkt, len);	/* never half-rewritten */
 		n = 0;

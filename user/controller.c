@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <systemd/sd-daemon.h>
 #include "attach.h"
 #include "controller.h"
 #include "events.h"
@@ -139,7 +140,7 @@ static bool follow_address(struct instance *in, struct wan *w)
 	__be32 old;
 
 	if (instance_get_state(in, &st)) {
-		log_msg("%s: cannot read the state: %s", in->ifname,
+		log_err("%s: cannot read the state: %s", in->ifname,
 			strerror(errno));
 		return false;
 	}
@@ -151,7 +152,7 @@ static bool follow_address(struct instance *in, struct wan *w)
 	old = st.ext_addr ? st.ext_addr : w->kept_addr;
 	st.ext_addr = now_addr;
 	if (instance_set_state(in, &st)) {
-		log_msg("%s: cannot hand the new address to the data plane: %s; retrying",
+		log_err("%s: cannot hand the new address to the data plane: %s; retrying",
 			in->ifname, strerror(errno));
 		return false;
 	}
@@ -195,7 +196,7 @@ static bool wan_reattach(struct instance *in, struct wan *w)
 	t = link_type(in->ifname);
 	layer = t < 0 ? LINK_OTHER : link_layer_of(t, &type);
 	if (layer != (in->cfg.cfg_wan_l3 ? LINK_L3 : LINK_ETHER)) {
-		log_msg("%s: came back as ifindex %d, a link/%s interface, but the data plane was loaded for %s; run 'bpfmasq down %s' and up again",
+		log_err("%s: came back as ifindex %d, a link/%s interface, but the data plane was loaded for %s; run 'bpfmasq down %s' and up again",
 			in->ifname, ifindex, t < 0 ? "?" : type,
 			in->cfg.cfg_wan_l3 ? "a layer-3 link" : "Ethernet",
 			in->ifname);
@@ -223,7 +224,7 @@ static bool wan_reattach(struct instance *in, struct wan *w)
 	st.route_gen++;
 	st.flags = (st.flags & ~STATE_OWN_CLSACT) | (own ? STATE_OWN_CLSACT : 0);
 	if (instance_set_state(in, &st))
-		log_msg("%s: cannot record the new ifindex: %s", in->ifname,
+		log_err("%s: cannot record the new ifindex: %s", in->ifname,
 			strerror(errno));
 	in->ifindex = ifindex;
 	w->gone = false;
@@ -246,7 +247,7 @@ static bool routes_changed(struct instance *in)
 		if (!instance_set_state(in, &st))
 			return true;
 	}
-	log_msg("%s: cannot invalidate cached next hops: %s; retrying",
+	log_err("%s: cannot invalidate cached next hops: %s; retrying",
 		in->ifname, strerror(errno));
 	return false;
 }
@@ -341,12 +342,12 @@ int controller_run(struct instance *in, int ready_fd)
 
 	nl = netlink_open();
 	if (nl < 0) {
-		log_msg("cannot open rtnetlink: %s", strerror(errno));
+		log_err("cannot open rtnetlink: %s", strerror(errno));
 		return 1;
 	}
 	/* `down` finds the controller to stop by this. */
 	if (set_controller_pid(in, 0, getpid())) {
-		log_msg("%s: cannot record the controller in the state map: %s",
+		log_err("%s: cannot record the controller in the state map: %s",
 			in->ifname, strerror(errno));
 		close(nl);
 		return 1;
@@ -356,23 +357,26 @@ int controller_run(struct instance *in, int ready_fd)
 	hairpin = hairpin_start(in);
 	if (!hairpin && !instance_get_state(in, &st) &&
 	    !(st.flags & STATE_NO_HAIRPIN)) {
-		log_msg("%s: cannot hairpin, stopping", in->ifname);
+		log_err("%s: cannot hairpin, stopping", in->ifname);
 		set_controller_pid(in, getpid(), 0);
 		close(nl);
 		return 1;
 	}
 	log_msg("%s: controller running", in->ifname);
+	/* Under systemd (Type=notify): every program was attached before
+	 * the controller started, so from here on traffic is translated. */
+	sd_notifyf(0, "READY=1\nSTATUS=masquerading on %s", in->ifname);
 	if (ready_fd >= 0) {
 		char ok = 1;
 
 		if (write(ready_fd, &ok, 1) != 1)
-			log_msg("cannot signal readiness: %s", strerror(errno));
+			log_err("cannot signal readiness: %s", strerror(errno));
 		close(ready_fd);
 	}
 
 	ev = events_open(in);
 	if (!ev)
-		log_msg("%s: cannot read data plane events (%s); port exhaustion gets no ICMP answer",
+		log_err("%s: cannot read data plane events (%s); port exhaustion gets no ICMP answer",
 			in->ifname, strerror(errno));
 	while (!stop_requested) {
 		struct pollfd pfd[2] = {
@@ -417,9 +421,10 @@ int controller_run(struct instance *in, int ready_fd)
 		if (nl_events & NL_ADDR)
 			addr_pending = !follow_address(in, &w);
 	}
+	sd_notify(0, "STOPPING=1");
 	events_close(ev);
 	if (set_controller_pid(in, getpid(), 0))
-		log_msg("%s: cannot clear the controller's pid in the state map: %s",
+		log_err("%s: cannot clear the controller's pid in the state map: %s",
 			in->ifname, strerror(errno));
 	log_msg("%s: controller stopped; %s", in->ifname,
 		left_behind(in, w.gone));

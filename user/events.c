@@ -80,7 +80,7 @@ static void answer_exhausted(struct events *ev, const struct bpfmasq_event *e)
 	if (ev->raw_fd >= 0 && len &&
 	    sendto(ev->raw_fd, msg, len, 0, (struct sockaddr *)&to,
 		   sizeof(to)) < 0)
-		log_msg("%s: cannot send ICMP to %s: %s", ev->ifname,
+		log_err("%s: cannot send ICMP to %s: %s", ev->ifname,
 			inet_ntop(AF_INET, &to.sin_addr, src, sizeof(src)),
 			strerror(errno));
 	if (ev->sent == 1)

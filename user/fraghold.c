@@ -99,7 +99,7 @@ unsigned int fraghold_release(struct fraghold *fh,
 		memcpy(&to.sin_addr, s->pkt + 16, 4);
 		if (sendto(fh->raw_fd, s->pkt, s->len, 0,
 			   (struct sockaddr *)&to, sizeof(to)) < 0)
-			log_msg("cannot send a held fragment on: %s",
+			log_err("cannot send a held fragment on: %s",
 				strerror(errno));
 		else
 			sent++;

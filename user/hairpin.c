@@ -290,7 +290,7 @@ static int hairpin_prog(struct instance *in, bool l3)
 	if (instance_fd(in, o) < 0) {
 		*instance_slot(in, o) = instance_load_prog(in, name);
 		if (instance_fd(in, o) >= 0 && instance_pin(in))
-			log_msg("%s: cannot pin %s", in->ifname, name);
+			log_err("%s: cannot pin %s", in->ifname, name);
 	}
 	return instance_fd(in, o);
 }
@@ -306,7 +306,7 @@ int hairpin_sync(struct instance *in)
 		return -1;
 	err = find_inside(in, &st, &l);
 	if (err) {
-		log_msg("%s: cannot list interfaces and routes: %s", in->ifname,
+		log_err("%s: cannot list interfaces and routes: %s", in->ifname,
 			strerror(-err));
 		free(l.v);
 		return -1;
@@ -323,7 +323,7 @@ int hairpin_sync(struct instance *in)
 			err = fd < 0 ? -ENOENT :
 			      hairpin_attach(k->ifindex, in->ifindex, fd);
 			if (err) {
-				log_msg("%s: cannot hairpin on %s: %s",
+				log_err("%s: cannot hairpin on %s: %s",
 					in->ifname, name, strerror(-err));
 				continue;
 			}

@@ -14,7 +14,7 @@ int instance_load_prog(const struct instance *in, const char *name)
 	int fd = -1, err;
 
 	if (!skel) {
-		log_msg("%s: cannot open the BPF object: %s", in->ifname,
+		log_err("%s: cannot open the BPF object: %s", in->ifname,
 			strerror(errno));
 		return -1;
 	}
@@ -33,20 +33,20 @@ int instance_load_prog(const struct instance *in, const char *name)
 		if (instance_fd(in, o) < 0) {
 			if (bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_ARRAY)
 				continue;
-			log_msg("%s: the running data plane has no map '%s'; run 'bpfmasq down %s' and up again",
+			log_err("%s: the running data plane has no map '%s'; run 'bpfmasq down %s' and up again",
 				in->ifname, o->name, in->ifname);
 			goto out;
 		}
 		err = bpf_map__reuse_fd(m, instance_fd(in, o));
 		if (err) {
-			log_msg("%s: cannot reuse map '%s': %s", in->ifname,
+			log_err("%s: cannot reuse map '%s': %s", in->ifname,
 				o->name, strerror(-err));
 			goto out;
 		}
 	}
 	err = bpfmasq_bpf__load(skel);
 	if (err) {
-		log_msg("%s: cannot load %s over the running maps (%s); run 'bpfmasq down %s' and up again",
+		log_err("%s: cannot load %s over the running maps (%s); run 'bpfmasq down %s' and up again",
 			in->ifname, name, strerror(-err), in->ifname);
 		goto out;
 	}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The systemd unit, without systemd as PID 1 (this machine has none):
+# systemd-analyze verify finds nothing to say about it, and its ExecStart
+# and ExecStop lines, run in the lab as systemd would run them (the
+# instance name for %i, NOTIFY_SOCKET a datagram socket the test reads,
+# JOURNAL_STREAM set), say READY=1 once traffic is translated, log with
+# syslog priorities, and STOPPING=1 when the NAT is taken down.
+. "$(dirname "$0")/lib.sh"
+lab_need_bpfmasq
+if ! is_bpfmasq; then
+	skip systemd "LAB_NAT=nft: tests bpfmasq's unit"
+	lab_done
+fi
+
+UNIT_IN=$LAB_REPO/packaging/bpfmasq@.service.in
+# The unit as `make install` would write it, naming this build's binary.
+sed "s|@SBINDIR@|$(dirname "$BPFMASQ")|g" "$UNIT_IN" > "$LAB_TMP/bpfmasq@.service"
+
+out=$(cd "$LAB_TMP" && systemd-analyze verify ./bpfmasq@wan0.service 2>&1)
+rc=$?
+check systemd_unit_verifies "systemd-analyze verify: rc $rc, '$out'" \
+	test "$rc" -eq 0 -a -z "$out"
+
+# unit_line KEY: the unit's KEY= command for instance wan0.
+unit_line() {
+	sed -n "s/^$1=//p" "$LAB_TMP/bpfmasq@.service" | sed 's/%i/wan0/g'
+}
+start=$(unit_line ExecStart)
+stop=$(unit_line ExecStop)
+check systemd_unit_foreground "ExecStart is '$start'" \
+	eval '[[ $start == *" up wan0 --foreground" ]]'
+
+lab_standard || { fail systemd_topology "could not build the lab"; exit 1; }
+srv_udp_echo 7 || { fail systemd_udp_echo "UDP echo did not start on srv"; exit 1; }
+
+# The notification socket systemd would listen on: every datagram, with
+# the time it came, one line each.
+cat > "$LAB_TMP/notify.py" <<'EOF'
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], "a", buffering=1)
+while True:
+    msg = s.recv(4096).decode()
+    out.write(msg.replace("\n", " ") + "\n")
+EOF
+lab_bg gw "$LAB_TMP/notify.log" "$PY" "$LAB_TMP/notify.py" \
+	"$LAB_TMP/notify.sock" "$LAB_TMP/notify.out"
+wait_until 5 test -S "$LAB_TMP/notify.sock" ||
+	{ fail systemd_notify_socket "the notification socket did not appear"; exit 1; }
+
+# ExecStart as systemd runs it: the main process, in the foreground.
+NOTIFY_SOCKET=$LAB_TMP/notify.sock JOURNAL_STREAM=8:1 \
+	lab_bg gw "$LAB_TMP/journal.log" $start
+main=$!
+LAB_UP+=(wan0)
+if wait_until 10 grep -q READY=1 "$LAB_TMP/notify.out"; then
+	pass systemd_ready
+else
+	fail systemd_ready "no READY=1: $(cat "$LAB_TMP/notify.out" "$LAB_TMP/journal.log")"
+	exit 1
+fi
+# Ready means translating: the first datagram after it comes back.
+out=$(udp_echo cli1 $INET 7 40100)
+check systemd_translating_when_ready "UDP echo right after READY=1 answered '$out'" \
+	test "$out" == udp-echo-40100
+check systemd_status_line "no STATUS= with READY=1: $(cat "$LAB_TMP/notify.out")" \
+	grep -q "STATUS=masquerading on wan0" "$LAB_TMP/notify.out"
+check systemd_journal_priorities "the log has no <6> priority lines: $(head -n 3 "$LAB_TMP/journal.log")" \
+	grep -q '^<6>wan0: controller running' "$LAB_TMP/journal.log"
+
+# ExecStop takes the NAT down; the main process says STOPPING=1 and ends.
+eval "ip netns exec $(ns gw) $stop" >"$LAB_TMP/stop.out" 2>&1
+rc=$?
+check systemd_stop_runs "ExecStop: rc $rc, $(cat "$LAB_TMP/stop.out")" test "$rc" -eq 0
+check systemd_stopping "no STOPPING=1: $(cat "$LAB_TMP/notify.out")" \
+	wait_until 5 grep -q STOPPING=1 "$LAB_TMP/notify.out"
+left=$(nsx gw ip -d link show dev wan0 | grep -c prog/xdp)
+check systemd_stop_detaches "programs left on wan0 after ExecStop" test "$left" -eq 0
+LAB_UP=()
+
+lab_done
