@@ -7,11 +7,13 @@
 #ifndef BPFMASQ_CONFIG_H
 #define BPFMASQ_CONFIG_H
 
+#include "defaults.h"
+
 /* External port range (host order) that NAT may hand out.  The default stays
  * above the kernel's ephemeral range so that NAT ports never shadow the
  * gateway's own sockets. */
-const volatile __u16 cfg_port_lo = 61000;
-const volatile __u16 cfg_port_hi = 65535;
+const volatile __u16 cfg_port_lo = BPFMASQ_DEF_PORT_LO;
+const volatile __u16 cfg_port_hi = BPFMASQ_DEF_PORT_HI;
 
 /* Endpoint-independent ("full cone") filtering instead of the default
  * address-and-port-dependent one. */
@@ -42,9 +44,8 @@ const volatile __u16 cfg_mss_clamp = 0;
 
 /* Control connections the ALGs watch (server ports, host order; 0 ends
  * the list).  `--no-alg NAME` empties a list, so the verifier drops that
- * ALG's code entirely. */
-#define ALG_MAX_PORTS 4
-const volatile __u16 cfg_ftp_ports[ALG_MAX_PORTS] = { 21 };
-const volatile __u16 cfg_irc_ports[ALG_MAX_PORTS] = { 6667 };
+ * ALG's code entirely.  (ALG_MAX_PORTS: headers/defaults.h) */
+const volatile __u16 cfg_ftp_ports[ALG_MAX_PORTS] = { BPFMASQ_DEF_FTP_PORT };
+const volatile __u16 cfg_irc_ports[ALG_MAX_PORTS] = { BPFMASQ_DEF_IRC_PORT };
 
 #endif

@@ -9,6 +9,12 @@ int cmd_conns(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 
+#include <stdio.h>
+
+/* Their grammar, for `bpfmasq help` and `bpfmasq CMD help`. */
+void help_up(FILE *f);
+void help_forward(FILE *f);
+
 #include <stdbool.h>
 
 struct instance;

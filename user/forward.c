@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
+#include "cmd.h"
 #include "commands.h"
 #include "flowtable.h"
 #include "instance.h"
@@ -347,14 +348,52 @@ static int forward_list(int argc, char **argv)
 	return 0;
 }
 
+static void help_forward_add(FILE *f)
+{
+	cmd_usage_line(f, "forward add IFNAME tcp|udp PORT IP:PORT",
+		       "forward external PORT to an inside server");
+}
+
+static void help_forward_del(FILE *f)
+{
+	cmd_usage_line(f, "forward del IFNAME tcp|udp PORT",
+		       "delete that forward and its connections");
+}
+
+static void help_forward_list(FILE *f)
+{
+	cmd_usage_line(f, "forward list IFNAME", "the forwards of IFNAME");
+}
+
+static int do_forward_help(int argc, char **argv);
+
+static const struct cmd forward_cmds[] = {
+	{ "add", forward_add, help_forward_add },
+	{ "del", forward_del, help_forward_del },
+	{ "list", forward_list, help_forward_list },
+	{ "help", do_forward_help, NULL },
+	{ NULL }
+};
+
+void help_forward(FILE *f)
+{
+	for (const struct cmd *c = forward_cmds; c->help; c++)
+		c->help(f);
+}
+
+static int do_forward_help(int argc, char **argv)
+{
+	printf("Usage: bpfmasq forward COMMAND [ARGS] (unique prefixes work)\n");
+	help_forward(stdout);
+	cmd_usage_line(stdout, "forward help", "this text");
+	return 0;
+}
+
 int cmd_forward(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "add"))
-		return forward_add(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "del"))
-		return forward_del(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "list"))
-		return forward_list(argc - 1, argv + 1);
-	p_err("usage: bpfmasq forward add|del|list IFNAME ... (see 'bpfmasq help')");
-	return 1;
+	if (argc < 2) {
+		p_err("usage: bpfmasq forward add|del|list IFNAME ... (see 'bpfmasq forward help')");
+		return 1;
+	}
+	return cmd_select(forward_cmds, "bpfmasq forward", argc - 1, argv + 1);
 }

@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <string.h>
+#include "cmd.h"
 #include "commands.h"
 #include "util.h"
 
@@ -15,54 +16,58 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return debug_output ? vfprintf(stderr, fmt, ap) : 0;
 }
 
-static int cmd_help(int argc, char **argv)
+static void help_down(FILE *f)
 {
-	printf(
-"Usage: bpfmasq [OPTIONS] COMMAND [ARGS]\n"
-"\n"
-"Commands (unique prefixes work):\n"
-"  up IFNAME [--internal ADDR/LEN]... [--ports LO-HI] [--lan IFNAME]...\n"
-"            [--lan-inbound] [--lan-new] [--no-hairpin]\n"
-"            [--filter strict|cone] [--max-flows N] [--mss-clamp auto|N]\n"
-"            [--foreground] [--log FILE]\n"
-"            [--timeout-tcp-established S] [--timeout-tcp-transitory S]\n"
-"            [--timeout-udp S] [--timeout-icmp S]\n"
-"            [--ftp-ports LIST] [--irc-ports LIST] [--no-alg ftp|irc]\n"
-"                     masquerade traffic leaving IFNAME as IFNAME's address\n"
-"  down IFNAME        detach and remove everything 'up' made\n"
-"  status [IFNAME]    settings, external address, controller\n"
-"  conns [IFNAME]     translated connections (inside, outside, remote)\n"
-"  stats [IFNAME]     packet counters and every drop reason\n"
-"  forward add IFNAME tcp|udp PORT IP:PORT\n"
-"  forward del IFNAME tcp|udp PORT\n"
-"  forward list IFNAME\n"
-"                     static port forwards to inside servers\n"
-"  help               this text\n"
-"\n"
-"Options:\n"
-"  -j, --json         JSON output\n"
-"  -p, --pretty       pretty JSON output (implies -j)\n"
-"  -d, --debug        libbpf and verifier messages, controller details\n"
-"\n"
-"Defaults: ports 61000-65535 (above the kernel's ephemeral range),\n"
-"internal = every source but the WAN address, filter strict,\n"
-"max-flows 131072, timeouts tcp 7440s/240s, udp 300s, icmp 60s,\n"
-"FTP ALG on port 21, IRC DCC ALG on port 6667, MSS clamping off.\n");
-	return 0;
+	cmd_usage_line(f, "down IFNAME", "detach and remove everything 'up' made");
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-} commands[] = {
-	{ "up", cmd_up },
-	{ "down", cmd_down },
-	{ "status", cmd_status },
-	{ "conns", cmd_conns },
-	{ "stats", cmd_stats },
-	{ "forward", cmd_forward },
-	{ "help", cmd_help },
+static void help_status(FILE *f)
+{
+	cmd_usage_line(f, "status [IFNAME]", "settings, external address, controller");
+}
+
+static void help_conns(FILE *f)
+{
+	cmd_usage_line(f, "conns [IFNAME]",
+		       "translated connections (inside, outside, remote)");
+}
+
+static void help_stats(FILE *f)
+{
+	cmd_usage_line(f, "stats [IFNAME]", "packet counters and every drop reason");
+}
+
+static int do_help(int argc, char **argv);
+
+static const struct cmd cmds[] = {
+	{ "up", cmd_up, help_up },
+	{ "down", cmd_down, help_down },
+	{ "status", cmd_status, help_status },
+	{ "conns", cmd_conns, help_conns },
+	{ "stats", cmd_stats, help_stats },
+	{ "forward", cmd_forward, help_forward },
+	{ "help", do_help, NULL },
+	{ NULL }
 };
+
+/* The grammar, from the tables: each command prints its own part. */
+static int do_help(int argc, char **argv)
+{
+	printf("Usage: bpfmasq [OPTIONS] COMMAND [ARGS]\n"
+	       "       bpfmasq COMMAND help\n"
+	       "\n"
+	       "Commands (unique prefixes work):\n");
+	for (const struct cmd *c = cmds; c->name; c++)
+		if (c->help)
+			c->help(stdout);
+	cmd_usage_line(stdout, "help", "this text");
+	printf("\n"
+	       "Options:\n"
+	       "  -j, --json         JSON output\n"
+	       "  -p, --pretty       pretty JSON output (implies -j)\n"
+	       "  -d, --debug        libbpf and verifier messages, controller details\n");
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -73,8 +78,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *cmd;
-	int c, match = -1;
+	int c;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* '+': stop at the command; its own options are parsed by it. */
@@ -91,7 +95,7 @@ int main(int argc, char **argv)
 			debug_output = true;
 			break;
 		case 'h':
-			return cmd_help(0, NULL);
+			return do_help(0, NULL);
 		default:
 			p_err("unknown option '%s' (see 'bpfmasq help')",
 			      argv[optind - 1]);
@@ -105,19 +109,5 @@ int main(int argc, char **argv)
 		p_err("usage: bpfmasq [OPTIONS] COMMAND [ARGS] (see 'bpfmasq help' for the commands)");
 		return 1;
 	}
-	cmd = argv[optind];
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strncmp(cmd, commands[i].name, strlen(cmd)))
-			continue;
-		if (match >= 0) {
-			p_err("command '%s' is ambiguous (see 'bpfmasq help')", cmd);
-			return 1;
-		}
-		match = i;
-	}
-	if (match < 0) {
-		p_err("unknown command '%s' (see 'bpfmasq help')", cmd);
-		return 1;
-	}
-	return commands[match].fn(argc - optind, argv + optind);
+	return cmd_select(cmds, "bpfmasq", argc - optind, argv + optind);
 }

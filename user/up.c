@@ -2,10 +2,8 @@
 /* `bpfmasq up` and `bpfmasq down`: load, attach, pin, start the controller;
  * and the exact reverse. */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,258 +20,10 @@
 #include "controller.h"
 #include "hairpin.h"
 #include "instance.h"
+#include "up.h"
 #include "util.h"
 
-#define MAX_INTERNAL 64
 #define RUN_DIR "/run/bpfmasq"
-
-struct up_opts {
-	const char *ifname;
-	int ifindex;
-	struct internal_key internal[MAX_INTERNAL];
-	int n_internal;
-	__u16 port_lo, port_hi;
-	int lan_ifindex[BPFMASQ_MAX_LAN];
-	const char *lan_name[BPFMASQ_MAX_LAN];
-	int n_lan;
-	bool lan_inbound;
-	bool lan_new;
-	bool no_hairpin;
-	bool cone;
-	__u16 mss_clamp;	/* 0, MSS_CLAMP_AUTO or the MSS */
-	enum link_layer wan_layer;	/* what check_up() found */
-	__u32 max_flows;
-	__u32 timeout_tcp_est, timeout_tcp_trans, timeout_udp, timeout_icmp;
-	__u16 ftp_ports[4], irc_ports[4];	/* 0-terminated */
-	bool foreground;
-	const char *log_path;
-	bool settings_given;	/* anything beyond IFNAME on the command line */
-};
-
-enum {
-	OPT_INTERNAL = 256, OPT_PORTS, OPT_LAN, OPT_FILTER, OPT_MAX_FLOWS,
-	OPT_FOREGROUND, OPT_LOG, OPT_TCP_EST, OPT_TCP_TRANS, OPT_UDP, OPT_ICMP,
-	OPT_FTP_PORTS, OPT_IRC_PORTS, OPT_NO_ALG, OPT_LAN_INBOUND, OPT_LAN_NEW,
-	OPT_NO_HAIRPIN, OPT_MSS_CLAMP,
-};
-
-static const struct option up_options[] = {
-	{ "internal", required_argument, NULL, OPT_INTERNAL },
-	{ "ports", required_argument, NULL, OPT_PORTS },
-	{ "lan", required_argument, NULL, OPT_LAN },
-	{ "lan-inbound", no_argument, NULL, OPT_LAN_INBOUND },
-	{ "lan-new", no_argument, NULL, OPT_LAN_NEW },
-	{ "no-hairpin", no_argument, NULL, OPT_NO_HAIRPIN },
-	{ "filter", required_argument, NULL, OPT_FILTER },
-	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
-	{ "mss-clamp", required_argument, NULL, OPT_MSS_CLAMP },
-	{ "timeout-tcp-established", required_argument, NULL, OPT_TCP_EST },
-	{ "timeout-tcp-transitory", required_argument, NULL, OPT_TCP_TRANS },
-	{ "timeout-udp", required_argument, NULL, OPT_UDP },
-	{ "timeout-icmp", required_argument, NULL, OPT_ICMP },
-	{ "ftp-ports", required_argument, NULL, OPT_FTP_PORTS },
-	{ "irc-ports", required_argument, NULL, OPT_IRC_PORTS },
-	{ "no-alg", required_argument, NULL, OPT_NO_ALG },
-	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
-	{ "log", required_argument, NULL, OPT_LOG },
-	{ 0 }
-};
-
-/* "21,2121": at most four ports, for an ALG's control connections; no
- * empty item ("21," is a typo, not a list of one). */
-static int parse_port_list(const char *opt, const char *s, __u16 *ports)
-{
-	char buf[64], *tok, *next;
-	int n = 0;
-
-	memset(ports, 0, 4 * sizeof(*ports));
-	if (strlen(s) >= sizeof(buf))
-		goto bad;
-	strcpy(buf, s);
-	for (tok = buf; tok; tok = next) {
-		__u32 p;
-
-		next = strchr(tok, ',');
-		if (next)
-			*next++ = '\0';
-		if (n == 4 || !*tok)
-			goto bad;
-		if (parse_u32(opt, tok, 1, 65535, &p))
-			return -1;
-		ports[n++] = p;
-	}
-	return 0;
-bad:
-	p_err("bad %s '%s': expected up to 4 ports like 21,2121", opt, s);
-	return -1;
-}
-
-/* "auto" or an MSS: below 536 every host must accept anyway, above 65495
- * no IPv4 segment fits. */
-static int parse_mss_clamp(const char *s, __u16 *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!strcmp(s, "auto")) {
-		*out = MSS_CLAMP_AUTO;
-		return 0;
-	}
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (!isdigit((unsigned char)s[0]) || *end || errno ||
-	    v < MSS_CLAMP_MIN || v > MSS_CLAMP_MAX) {
-		p_err("bad --mss-clamp '%s': use auto (the WAN route's MTU - 40) or an MSS from %u to %u",
-		      s, MSS_CLAMP_MIN, MSS_CLAMP_MAX);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_up_opts(int argc, char **argv, struct up_opts *o)
-{
-	int c;
-
-	memset(o, 0, sizeof(*o));
-	o->port_lo = 61000;
-	o->port_hi = 65535;
-	o->max_flows = 131072;
-	/* RFC 5382 REQ-5, RFC 4787 REQ-5 (5 min recommended), RFC 5508. */
-	o->timeout_tcp_est = 7440;
-	o->timeout_tcp_trans = 240;
-	o->timeout_udp = 300;
-	o->timeout_icmp = 60;
-	o->ftp_ports[0] = 21;
-	o->irc_ports[0] = 6667;
-
-	optind = 0;	/* GNU getopt: reinitialise, main() parsed with "+" */
-	opterr = 0;
-	/* ':' first: a missing value is told apart from an unknown option. */
-	while ((c = getopt_long(argc, argv, ":", up_options, NULL)) != -1) {
-		if (c != '?' && c != ':')
-			o->settings_given |= c != OPT_FOREGROUND && c != OPT_LOG;
-		switch (c) {
-		case OPT_INTERNAL: {
-			struct internal_key *k = &o->internal[o->n_internal];
-
-			if (o->n_internal == MAX_INTERNAL) {
-				p_err("at most %d --internal prefixes", MAX_INTERNAL);
-				return -1;
-			}
-			if (parse_cidr("--internal", optarg, &k->addr,
-				       &k->prefixlen))
-				return -1;
-			o->n_internal++;
-			break;
-		}
-		case OPT_PORTS:
-			if (parse_port_range(optarg, &o->port_lo, &o->port_hi))
-				return -1;
-			break;
-		case OPT_LAN:
-			if (o->n_lan == BPFMASQ_MAX_LAN) {
-				p_err("at most %d --lan interfaces", BPFMASQ_MAX_LAN);
-				return -1;
-			}
-			o->lan_name[o->n_lan] = optarg;
-			o->lan_ifindex[o->n_lan] = if_nametoindex(optarg);
-			if (!o->lan_ifindex[o->n_lan]) {
-				p_err("no interface '%s' for --lan (see 'ip link')",
-				      optarg);
-				return -1;
-			}
-			o->n_lan++;
-			break;
-		case OPT_LAN_INBOUND:
-			o->lan_inbound = true;
-			break;
-		case OPT_LAN_NEW:
-			o->lan_new = true;
-			break;
-		case OPT_NO_HAIRPIN:
-			o->no_hairpin = true;
-			break;
-		case OPT_FILTER:
-			if (!strcmp(optarg, "cone")) {
-				o->cone = true;
-			} else if (strcmp(optarg, "strict")) {
-				p_err("bad --filter '%s': use 'strict' (address and port dependent) or 'cone'",
-				      optarg);
-				return -1;
-			}
-			break;
-		case OPT_MAX_FLOWS:
-			if (parse_u32("--max-flows", optarg, 16, 1U << 24,
-				      &o->max_flows))
-				return -1;
-			break;
-		case OPT_MSS_CLAMP:
-			if (parse_mss_clamp(optarg, &o->mss_clamp))
-				return -1;
-			break;
-		case OPT_TCP_EST:
-			if (parse_u32("--timeout-tcp-established", optarg, 1,
-				      1U << 30, &o->timeout_tcp_est))
-				return -1;
-			break;
-		case OPT_TCP_TRANS:
-			if (parse_u32("--timeout-tcp-transitory", optarg, 1,
-				      1U << 30, &o->timeout_tcp_trans))
-				return -1;
-			break;
-		case OPT_UDP:
-			if (parse_u32("--timeout-udp", optarg, 1, 1U << 30,
-				      &o->timeout_udp))
-				return -1;
-			break;
-		case OPT_ICMP:
-			if (parse_u32("--timeout-icmp", optarg, 1, 1U << 30,
-				      &o->timeout_icmp))
-				return -1;
-			break;
-		case OPT_FTP_PORTS:
-			if (parse_port_list("--ftp-ports", optarg, o->ftp_ports))
-				return -1;
-			break;
-		case OPT_IRC_PORTS:
-			if (parse_port_list("--irc-ports", optarg, o->irc_ports))
-				return -1;
-			break;
-		case OPT_NO_ALG:
-			/* RFC 4787 REQ-10a: every ALG can be switched off. */
-			if (!strcmp(optarg, "ftp")) {
-				memset(o->ftp_ports, 0, sizeof(o->ftp_ports));
-			} else if (!strcmp(optarg, "irc")) {
-				memset(o->irc_ports, 0, sizeof(o->irc_ports));
-			} else {
-				p_err("bad --no-alg '%s': use ftp or irc", optarg);
-				return -1;
-			}
-			break;
-		case OPT_FOREGROUND:
-			o->foreground = true;
-			break;
-		case OPT_LOG:
-			o->log_path = optarg;
-			break;
-		case ':':
-			p_err("option '%s' needs a value (see 'bpfmasq help')",
-			      argv[optind - 1]);
-			return -1;
-		default:
-			p_err("unknown option '%s' for up (see 'bpfmasq help')",
-			      argv[optind - 1]);
-			return -1;
-		}
-	}
-	if (optind != argc - 1) {
-		p_err("usage: bpfmasq up IFNAME [OPTIONS] (see 'bpfmasq help')");
-		return -1;
-	}
-	o->ifname = argv[optind];
-	return 0;
-}
 
 /*
  * Bindings are per inside endpoint, so they never outnumber the external
@@ -284,7 +34,7 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
  */
 static __u32 binds_entries(const struct up_opts *o)
 {
-	__u64 by_ports = 2ULL * 3 * (o->port_hi - o->port_lo + 1) + 4096;
+	__u64 by_ports = 2ULL * 3 * (o->ports.hi - o->ports.lo + 1) + 4096;
 	__u64 by_flows = 2ULL * o->max_flows;
 
 	return by_ports < by_flows ? by_ports : by_flows;
@@ -363,11 +113,11 @@ static void warn_port_overlap(const struct up_opts *o)
 
 	if (!f)
 		return;
-	if (fscanf(f, "%u %u", &lo, &hi) == 2 && o->port_lo <= hi &&
-	    o->port_hi >= lo && !json_output)
+	if (fscanf(f, "%u %u", &lo, &hi) == 2 && o->ports.lo <= hi &&
+	    o->ports.hi >= lo && !json_output)
 		fprintf(stderr,
 			"Warning: NAT ports %u-%u overlap the kernel's ephemeral range %u-%u; the gateway's own connections may collide with NAT mappings\n",
-			o->port_lo, o->port_hi, lo, hi);
+			o->ports.lo, o->ports.hi, lo, hi);
 	fclose(f);
 }
 
@@ -574,15 +324,15 @@ int cmd_up(int argc, char **argv)
 		p_err("cannot open the BPF object: %s", strerror(errno));
 		return 1;
 	}
-	skel->rodata->cfg_port_lo = o.port_lo;
-	skel->rodata->cfg_port_hi = o.port_hi;
-	skel->rodata->cfg_filter_cone = o.cone;
+	skel->rodata->cfg_port_lo = o.ports.lo;
+	skel->rodata->cfg_port_hi = o.ports.hi;
+	skel->rodata->cfg_filter_cone = o.filter == FILTER_CONE;
 	skel->rodata->cfg_match_all_sources = o.n_internal == 0;
 	skel->rodata->cfg_lan_inbound = o.lan_inbound;
 	skel->rodata->cfg_lan_new = o.lan_new;
 	skel->rodata->cfg_wan_l3 = o.wan_layer == LINK_L3;
 	skel->rodata->cfg_mss_clamp = o.mss_clamp;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < ALG_MAX_PORTS; i++) {
 		skel->rodata->cfg_ftp_ports[i] = o.ftp_ports[i];
 		skel->rodata->cfg_irc_ports[i] = o.irc_ports[i];
 	}

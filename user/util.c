@@ -76,7 +76,8 @@ int parse_cidr(const char *what, const char *s, __be32 *addr, __u32 *prefixlen)
 {
 	char buf[64], *slash;
 	struct in_addr in;
-	__u32 plen;
+	unsigned int plen;
+	char tail;
 
 	if (strlen(s) >= sizeof(buf))
 		goto bad;
@@ -93,8 +94,13 @@ int parse_cidr(const char *what, const char *s, __be32 *addr, __u32 *prefixlen)
 		      what, s, s, s);
 		return -1;
 	}
-	if (parse_u32("prefix length", slash + 1, 0, 32, &plen))
+	/* parse_u32() would name the length alone, not the option. */
+	if (!isdigit((unsigned char)slash[1]) ||
+	    sscanf(slash + 1, "%u%c", &plen, &tail) != 1 || plen > 32) {
+		p_err("bad %s '%s': the prefix length must be a number from 0 to 32",
+		      what, s);
 		return -1;
+	}
 	*addr = in.s_addr;
 	*prefixlen = plen;
 	return 0;
@@ -103,15 +109,15 @@ bad:
 	return -1;
 }
 
-int parse_port_range(const char *s, __u16 *lo, __u16 *hi)
+int parse_port_range(const char *what, const char *s, __u16 *lo, __u16 *hi)
 {
 	unsigned int a, b;
 	char tail;
 
 	if (sscanf(s, "%u-%u%c", &a, &b, &tail) != 2 || a < 1 || b > 65535 ||
 	    a > b) {
-		p_err("bad port range '%s': expected LO-HI with 1 <= LO <= HI <= 65535",
-		      s);
+		p_err("bad %s '%s': expected LO-HI with 1 <= LO <= HI <= 65535",
+		      what, s);
 		return -1;
 	}
 	*lo = a;

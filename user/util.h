@@ -19,9 +19,14 @@ extern struct json jw;		/* stdout, valid when json_output */
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void p_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* External ports, host order, lo <= hi. */
+struct port_range {
+	__u16 lo, hi;
+};
+
 /* ADDR/LEN, the length required; what names the option in errors. */
 int parse_cidr(const char *what, const char *s, __be32 *addr, __u32 *prefixlen);
-int parse_port_range(const char *s, __u16 *lo, __u16 *hi);
+int parse_port_range(const char *what, const char *s, __u16 *lo, __u16 *hi);
 int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u32 *out);
 
 /* The interface's primary IPv4 address, or 0 when it has none. */

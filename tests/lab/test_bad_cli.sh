@@ -30,6 +30,24 @@ attached() {
 	done
 }
 
+# good NAME ERE ARGS...: bpfmasq ARGS must exit 0, say nothing on stderr and
+# print ERE on stdout (help, which changes nothing).
+good() {
+	local name=$1 says=$2 rc
+	shift 2
+	bm "$@" >"$LAB_TMP/out" 2>"$LAB_TMP/err"
+	rc=$?
+	if ((rc != 0)); then
+		fail badcli_$name "'bpfmasq $*' exited $rc: $(head -c 300 "$LAB_TMP/err" | tr '\n' '|')"
+	elif [[ -s $LAB_TMP/err ]]; then
+		fail badcli_$name "'bpfmasq $*' wrote to stderr: $(head -c 300 "$LAB_TMP/err" | tr '\n' '|')"
+	elif ! grep -qE -- "$says" "$LAB_TMP/out"; then
+		fail badcli_$name "'bpfmasq $*' printed '$(head -c 300 "$LAB_TMP/out" | tr '\n' '|')', expected /$says/"
+	else
+		pass badcli_$name
+	fi
+}
+
 # [SAYS=ERE] bad NAME ARGS...: bpfmasq ARGS must refuse with exactly one
 # stderr line (matching ERE) and leave the gateway as it was.
 bad() {
@@ -82,6 +100,36 @@ bad timeout_leading_space up wan0 --timeout-udp " 30"
 bad max_flows_plus_sign up wan0 --max-flows +1000
 SAYS='auto .* 536 to 65495' bad mss_clamp_too_small up wan0 --mss-clamp 500
 SAYS='auto .* 536 to 65495' bad mss_clamp_word up wan0 --mss-clamp max
+SAYS="--filter 'wrong': use strict .* or cone" bad filter_names_values up wan0 --filter wrong
+SAYS="--no-alg 'sip': use ftp or irc" bad no_alg_wrong up wan0 --no-alg sip
+SAYS="--lan-inbound takes no value" bad flag_with_value up wan0 --lan-inbound=yes
+SAYS="--ports '5000-4000'" bad ports_names_option up wan0 --ports 5000-4000
+# Commands: unique prefixes, an ambiguous one names the candidates.
+SAYS="'sta' is ambiguous: status, stats" bad ambiguous_prefix sta wan0
+# -j: the error is a JSON object on stdout.
+if bm -j s >"$LAB_TMP/out" 2>"$LAB_TMP/err"; then
+	fail badcli_ambiguous_prefix_json "'bpfmasq -j s' exited 0"
+elif grep -qE '^\{"error": ?"command .s. is ambiguous: status, stats' "$LAB_TMP/out" &&
+     [[ ! -s $LAB_TMP/err ]]; then
+	pass badcli_ambiguous_prefix_json
+else
+	fail badcli_ambiguous_prefix_json "stdout '$(cat "$LAB_TMP/out")', stderr '$(cat "$LAB_TMP/err")'"
+fi
+SAYS="usage: bpfmasq forward del " bad forward_d_is_del forward d wan0 tcp
+SAYS="see 'bpfmasq forward help'" bad forward_no_command forward
+SAYS="unknown command 'frob' for bpfmasq forward" bad forward_unknown forward frob wan0
+SAYS="wan0 is not up" bad forward_l_is_list forward l wan0
+# Help at every level: the grammar on stdout, status 0.
+good help_top '^  forward add IFNAME tcp\|udp PORT IP:PORT' help
+good help_prefix '^  up IFNAME \[OPTIONS\]' he
+good help_forward '^  forward del IFNAME tcp\|udp PORT' forward help
+good help_forward_prefix '^  forward list IFNAME' forward h
+good help_forward_dashes '^  forward add ' forward --help
+good help_up '^    --timeout-udp S +.*default: 300' up --help
+good help_up_word '^    --filter strict\|cone' up help
+good help_status '^  status \[IFNAME\]' status -h
+good help_down '^  down IFNAME' down --help
+good help_forward_add '^  forward add ' forward add wan0 --help
 # 10.0.0.0 alone surely meant a /8 or /24, not one host.  (Last: an up
 # that wrongly succeeded would spoil the cases after it.)
 SAYS='/32' bad internal_bare_address up wan0 --internal 10.0.0.0
