@@ -39,7 +39,7 @@ endif
 # The BPF object is an input of the skeleton, not a throwaway.
 .SECONDARY: $(OUTPUT)/bpfmasq.bpf.o
 
-all: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service
+all: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -95,8 +95,14 @@ $(OUTPUT)/bpfmasq@.service: packaging/bpfmasq@.service.in Makefile | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)sed 's|@SBINDIR@|$(PREFIX)/sbin|g' $< > $@
 
-install: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service
+$(OUTPUT)/bpfmasq.8: man/bpfmasq.8.scd | $(OUTPUT)
+	$(call msg,SCDOC,$@)
+	$(Q)scdoc < $< > $@
+
+install: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8
 	install -D -m 0755 $(OUTPUT)/bpfmasq $(DESTDIR)$(PREFIX)/sbin/bpfmasq
+	install -D -m 0644 $(OUTPUT)/bpfmasq.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/bpfmasq.8
 	install -D -m 0644 $(OUTPUT)/bpfmasq@.service \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/bpfmasq@.service
 

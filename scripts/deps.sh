@@ -8,6 +8,8 @@ PKGS=(
 	# build
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 	libsystemd-dev
+	# the man page
+	scdoc
 	# fuzzing the ALG parsers (libFuzzer, sanitizers)
 	libclang-rt-14-dev
 	# lab tests and demo

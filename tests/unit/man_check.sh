@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# bpfmasq(8) against the program: scdoc builds it, groff renders it without
+# a warning, and its OPTIONS OF UP section documents exactly the options
+# `bpfmasq help` lists (the option table), no fewer and none stale; the
+# same for the commands.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SRC=$ROOT/man/bpfmasq.8.scd
+BIN=$ROOT/build/bpfmasq
+fails=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: ${*:2}"; fails=$((fails + 1)); }
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+if scdoc < "$SRC" > "$out" 2>/dev/null; then
+	pass man_builds
+else
+	fail man_builds "scdoc refuses $SRC"
+fi
+warn=$(MANWIDTH=80 man --warnings -l "$out" 2>&1 >/dev/null)
+if [[ -z $warn ]]; then
+	pass man_renders_cleanly
+else
+	fail man_renders_cleanly "$warn"
+fi
+
+# The options `bpfmasq help` prints for up, and those the page documents
+# in its OPTIONS OF UP section (lines "*--name*" that start an item).
+want=$("$BIN" help | sed -n 's/^    \(--[a-z0-9-]*\).*/\1/p' | sort -u)
+have=$(sed -n '/^# OPTIONS OF UP/,/^# /p' "$SRC" |
+	sed -n 's/^\*\(--[a-z0-9-]*\)\*.*/\1/p' | sort -u)
+missing=$(comm -23 <(echo "$want") <(echo "$have") | tr '\n' ' ')
+stale=$(comm -13 <(echo "$want") <(echo "$have") | tr '\n' ' ')
+if [[ -n $want && -z $missing && -z $stale ]]; then
+	pass man_options_match_table
+else
+	fail man_options_match_table "undocumented: ${missing:-none}; stale: ${stale:-none}"
+fi
+
+# Every command of `bpfmasq help` has an item in COMMANDS.
+cmds=$("$BIN" help | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p' | sort -u)
+missing=
+for c in $cmds; do
+	sed -n '/^# COMMANDS/,/^# /p' "$SRC" | grep -q "^\*$c\b" || missing+=" $c"
+done
+if [[ -n $cmds && -z $missing ]]; then
+	pass man_commands_documented
+else
+	fail man_commands_documented "undocumented:${missing:- none (no commands found)}"
+fi
+exit $((fails > 0))
