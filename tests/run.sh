@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run bpfmasq's tests and sum up: tests/run.sh [unit|lab|all]
 #
-# unit: build/tests/test_nat, test_alg, test_diff, test_registry, the
+# unit: build/tests/test_nat, test_alg, test_diff, test_registry,
+# test_metrics, the
 # build's header dependencies, a short fuzz run; lab: every
 # tests/lab/test_*.sh (network namespaces), and part of them again over a
 # layer-3 WAN (LAB_WAN=tun).  Output is streamed; lines
@@ -59,7 +60,7 @@ run() {
 }
 
 if [[ $MODE == unit || $MODE == all ]]; then
-	for name in test_nat test_alg test_diff test_registry; do
+	for name in test_nat test_alg test_diff test_registry test_metrics; do
 		unit=$ROOT/build/tests/$name
 		if [[ -x $unit ]]; then
 			run "unit/$name" "$unit"
