@@ -111,7 +111,8 @@ deps:
 	$(Q)scripts/deps.sh
 
 UNIT_BINS := $(OUTPUT)/tests/test_nat $(OUTPUT)/tests/test_alg $(OUTPUT)/tests/test_diff \
-	     $(OUTPUT)/tests/test_registry $(OUTPUT)/tests/test_opts
+	     $(OUTPUT)/tests/test_registry $(OUTPUT)/tests/test_opts \
+	     $(OUTPUT)/tests/test_metrics
 
 unit: deps $(OUTPUT)/bpfmasq $(UNIT_BINS)
 	$(Q)tests/run.sh unit

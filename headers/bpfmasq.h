@@ -281,6 +281,7 @@ struct internal_key {
 	X(CNT_WAN_FASTPATH,	"wan_fastpath")				\
 	X(CNT_NEW_FLOWS,	"new_flows")				\
 	X(CNT_NEW_BINDINGS,	"new_bindings")				\
+	X(CNT_CONNS_DELETED,	"conns_deleted")	/* by the CLI */	\
 	X(CNT_PASS_HOST,	"pass_host")				\
 	X(CNT_ICMP_ERR_TRANSLATED, "icmp_errors_translated")		\
 	X(CNT_FRAG_TRANSLATED,	"fragments_translated")			\

@@ -3,9 +3,9 @@
 # Run bpfmasq's tests and sum up: tests/run.sh [unit|lab|all]
 #
 # unit: build/tests/test_nat, test_alg, test_diff, test_registry, test_opts
-# (up's option table against README.md and `bpfmasq help`), the man page
-# against the same (man_check.sh), the build's header dependencies, a
-# short fuzz run; lab: every
+# (up's option table against README.md and `bpfmasq help`), test_metrics,
+# the man page against the option table (man_check.sh), the build's header
+# dependencies, a short fuzz run; lab: every
 # tests/lab/test_*.sh (network namespaces), and part of them again over a
 # layer-3 WAN (LAB_WAN=tun).  Output is streamed; lines
 # beginning "PASS ", "FAIL " (once per failing name) and "SKIP " are
@@ -61,7 +61,8 @@ run() {
 }
 
 if [[ $MODE == unit || $MODE == all ]]; then
-	for name in test_nat test_alg test_diff test_registry test_opts; do
+	for name in test_nat test_alg test_diff test_registry test_opts \
+		    test_metrics; do
 		unit=$ROOT/build/tests/$name
 		if [[ -x $unit ]]; then
 			run "unit/$name" "$unit"

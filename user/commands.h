@@ -18,7 +18,18 @@ void help_forward(FILE *f);
 #include <stdbool.h>
 
 struct instance;
-/* Forwards (and ALG expectations) of an instance, as `conns` rows. */
-void bindings_show(const struct instance *in, bool expectations);
+
+/*
+ * Run fn for IFNAME (NULL: for every interface with bpfmasq on it, quietly
+ * skipping the others; *found says how many).  In JSON mode the output is
+ * one array of what fn prints without IFNAME; with it, fn's output alone,
+ * or wrapped in an array when fn prints a list.  0, or 1 after an error.
+ */
+typedef int (*instance_fn)(struct instance *in);
+int instances_each(const char *ifname, instance_fn fn, bool fn_prints_list,
+		   int *found);
+
+/* The forwards of an instance, as `conns` rows (conns.c). */
+void forwards_print(const struct instance *in);
 
 #endif

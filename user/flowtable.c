@@ -292,10 +292,16 @@ static bool endpoint_live(const struct endpoint_set *s, __u64 w)
 	return s->slot[endpoint_slot(s, w)] == w;
 }
 
-/* Free bindings no live flow uses; the DIR_IN half goes last because it is
- * what port allocation locks on. */
+/*
+ * Free bindings no live flow uses; the DIR_IN half goes last because it is
+ * what port allocation locks on.  A binding that opened a flow less than
+ * grace_ns before now_ns stays (the flow may be on its way into the map,
+ * or have come after the dump of `live`).  With `only`, just the bindings
+ * of those inside endpoints are looked at, and no expectation.
+ */
 static int bindings_gc(int binds_fd, const struct endpoint_set *live,
-		       __u64 now_ns, struct expire_result *r)
+		       const struct endpoint_set *only, __u64 now_ns,
+		       __u64 grace_ns, struct expire_result *r)
 {
 	struct bind_key *bk = NULL;
 	struct bind_val *bv = NULL;
@@ -311,19 +317,19 @@ static int bindings_gc(int binds_fd, const struct endpoint_set *live,
 		__u64 e;
 
 		if (bv[i].flags & BIND_EXPECT) {
-			if (age_ns(bv[i].last_used_ns, now_ns) > EXPECT_TIMEOUT_NS &&
+			if (!only && age_ns(bv[i].last_used_ns, now_ns) > EXPECT_TIMEOUT_NS &&
 			    !bpf_map_delete_elem(binds_fd, &bk[i]))
 				r->expectations_expired++;
 			continue;
 		}
 		if (bv[i].flags & BIND_STATIC ||
-		    age_ns(bv[i].last_used_ns, now_ns) < BIND_GRACE_NS)
+		    age_ns(bv[i].last_used_ns, now_ns) < grace_ns)
 			continue;
 		if (bk[i].dir == DIR_OUT)
 			e = endpoint_word(bk[i].proto, bk[i].addr, bk[i].port);
 		else
 			e = endpoint_word(bk[i].proto, bv[i].addr, bv[i].port);
-		if (endpoint_live(live, e))
+		if (endpoint_live(live, e) || (only && !endpoint_live(only, e)))
 			continue;
 		if (bk[i].dir == DIR_IN) {
 			/* Orphan lock whose owner is gone (or never came). */
@@ -497,13 +503,74 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 		}
 	}
 	delete_keys(flows_fd, (const char *)del, ndel, sizeof(*del));
-	err = free_bindings ? bindings_gc(binds_fd, &live, now_ns, r) : 0;
+	err = free_bindings ? bindings_gc(binds_fd, &live, NULL, now_ns,
+					  BIND_GRACE_NS, r) : 0;
 out:
 	free(x.slot);
 	free(handled);
 	free(del);
 	free(live.slot);
 	flow_dump_free(&d);
+	return err;
+}
+
+int conns_delete(int flows_fd, int binds_fd, const struct conn *c, size_t n,
+		 const struct bind_key *expect, size_t nexp,
+		 struct delete_result *r)
+{
+	struct endpoint_set only = {}, live = {};
+	struct expire_result gc = {};
+	struct flow_dump d;
+	__u64 now;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < nexp; i++)
+		if (!bpf_map_delete_elem(binds_fd, &expect[i]))
+			r->expectations_deleted++;
+	err = endpoint_set_init(&only, n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		/* The inbound half first, as on expiry (see delete_pair()). */
+		bool in = !bpf_map_delete_elem(flows_fd, &c[i].in_key);
+		bool out = !bpf_map_delete_elem(flows_fd, &c[i].out_key);
+
+		if (!in && !out)
+			continue;	/* expired or deleted meanwhile */
+		r->conns_deleted++;
+		endpoint_add(&only, endpoint_word(c[i].out_key.proto,
+						  c[i].out_key.saddr,
+						  c[i].out_key.sport));
+	}
+	if (!r->conns_deleted)
+		goto out;
+	/* What still uses an endpoint: every entry left, half pairs too.
+	 * The clock is read first: a flow opened after it is younger than
+	 * the grace, and so is its binding's stamp. */
+	now = now_coarse_ns();
+	err = flow_dump(flows_fd, &d);
+	if (err)
+		goto out;
+	err = endpoint_set_init(&live, d.n);
+	if (!err) {
+		for (size_t i = 0; i < d.n; i++) {
+			const struct flow_key *k = &d.keys[i];
+			const struct flow_val *v = &d.vals[i];
+
+			endpoint_add(&live, k->dir == DIR_OUT ?
+				     endpoint_word(k->proto, k->saddr, k->sport) :
+				     endpoint_word(k->proto, v->nat_addr,
+						   v->nat_port));
+		}
+		err = bindings_gc(binds_fd, &live, &only, now,
+				  BIND_DELETE_GRACE_NS, &gc);
+		r->bindings_freed = gc.bindings_freed;
+	}
+	flow_dump_free(&d);
+out:
+	free(only.slot);
+	free(live.slot);
 	return err;
 }
 

@@ -73,6 +73,29 @@ __u32 expire_interval_ms(const struct nat_state *st);
 int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 		 __u64 now_ns, bool free_bindings, struct expire_result *r);
 
+/*
+ * A binding that opened a flow this recently is left to the controller's
+ * next walk when `conns delete` frees bindings: its flow may still be on
+ * its way into the map (microseconds; the coarse clock ticks in ms).
+ */
+#define BIND_DELETE_GRACE_NS (1ULL * 1000000000ULL)
+
+struct delete_result {
+	unsigned int conns_deleted;
+	unsigned int expectations_deleted;
+	unsigned int bindings_freed;
+};
+
+/*
+ * Delete connections c (both directions) and ALG expectations (DIR_IN keys
+ * of BIND_EXPECT bindings), then free the bindings of the deleted
+ * connections' inside endpoints that no other flow uses, as expiry does
+ * (forwards never).  What the data plane removed meanwhile is not counted.
+ */
+int conns_delete(int flows_fd, int binds_fd, const struct conn *c, size_t n,
+		 const struct bind_key *expect, size_t nexp,
+		 struct delete_result *r);
+
 /* Delete every connection and binding on external address ext (0: all). */
 int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed);
 

@@ -55,11 +55,6 @@ bad:
 	return -1;
 }
 
-static const char *proto_str(__u8 proto)
-{
-	return proto == IPPROTO_TCP ? "tcp" : "udp";
-}
-
 static int fwd_port_mark(const struct instance *in, __be16 port, bool on)
 {
 	__u32 p = ntohs(port), word = p / 64;
@@ -279,53 +274,6 @@ out:
 	return ret;
 }
 
-/*
- * The static bindings (forwards) of an instance as `conns` rows, and with
- * expectations also the ALG's pending expectations.
- */
-void bindings_show(const struct instance *in, bool expectations)
-{
-	__u64 now = now_coarse_ns();
-	struct bind_key *bk;
-	struct bind_val *bv;
-	size_t n;
-
-	if (bindings_dump(in->binds_fd, &bk, &bv, &n))
-		return;
-	for (size_t i = 0; i < n; i++) {
-		char outside[24], inside[24], remote[24] = "*";
-		bool expect = bv[i].flags & BIND_EXPECT;
-		const char *state = expect ? "EXPECT" : "FORWARD";
-
-		if (bk[i].dir != DIR_IN || !(bv[i].flags & BIND_STATIC ||
-					     (expectations && expect)))
-			continue;
-		fmt_endpoint(outside, bk[i].addr, bk[i].port);
-		fmt_endpoint(inside, bv[i].addr, bv[i].port);
-		if (expect && bv[i].peer)
-			fmt_addr(remote, bv[i].peer);
-		if (json_output) {
-			jw_start_object(&jw);
-			jw_kv_string(&jw, "ifname", in->ifname);
-			jw_kv_string(&jw, "proto", proto_str(bk[i].proto));
-			jw_kv_string(&jw, "state", state);
-			jw_kv_string(&jw, "outside", outside);
-			jw_kv_string(&jw, "inside", inside);
-			jw_kv_string(&jw, "remote", remote);
-			if (expect)
-				jw_kv_uint(&jw, "age", age_ns(bv[i].last_used_ns, now) /
-						       1000000000ULL);
-			jw_end_object(&jw);
-		} else {
-			printf("%-4s %-11s inside %-21s outside %-21s remote %s\n",
-			       proto_str(bk[i].proto), state, inside, outside,
-			       remote);
-		}
-	}
-	free(bk);
-	free(bv);
-}
-
 static int forward_list(int argc, char **argv)
 {
 	struct nat_state st;
@@ -339,7 +287,7 @@ static int forward_list(int argc, char **argv)
 		return 1;
 	if (json_output)
 		jw_start_array(&jw);
-	bindings_show(&in, false);
+	forwards_print(&in);
 	if (json_output) {
 		jw_end_array(&jw);
 		jw_finish(&jw);

@@ -28,13 +28,25 @@ static void help_status(FILE *f)
 
 static void help_conns(FILE *f)
 {
-	cmd_usage_line(f, "conns [IFNAME]",
-		       "translated connections (inside, outside, remote)");
+	cmd_usage_line(f, "conns [list] [IFNAME] [FILTERS]",
+		       "translated connections (inside, outside, remote), forwards and ALG expectations, sorted");
+	cmd_usage_line(f, "conns count [IFNAME] [FILTERS]", NULL);
+	cmd_usage_line(f, "conns delete [IFNAME] FILTERS",
+		       "delete connections (both directions; forwards stay)");
+	cmd_usage_line(f, "conns flush [IFNAME]",
+		       "delete every connection and expectation");
+	fprintf(f,
+"     FILTERS := [-p tcp|udp|icmp] [--inside ADDR[/LEN][:PORT]]\n"
+"                [--outside-port PORT[-PORT]] [--remote ADDR[/LEN][:PORT]]\n"
+"                [--state STATE[,STATE...]]\n"
+"     STATE := SYN_SENT | ESTABLISHED | FIN_WAIT | CLOSE | REPLIED |\n"
+"              UNREPLIED | EXPECT | FORWARD\n");
 }
 
 static void help_stats(FILE *f)
 {
-	cmd_usage_line(f, "stats [IFNAME]", "packet counters and every drop reason");
+	cmd_usage_line(f, "stats [IFNAME] [--prometheus]",
+		       "packet counters and every drop reason; --prometheus: the Prometheus text format, with table gauges");
 }
 
 static int do_help(int argc, char **argv);

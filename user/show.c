@@ -13,41 +13,35 @@
 #include "flowtable.h"
 #include "hairpin.h"
 #include "instance.h"
+#include "metrics.h"
 #include "util.h"
 
 #define NSEC_PER_SEC 1000000000ULL
 
 typedef int (*show_fn)(struct instance *in);
 
-/*
- * Run fn for IFNAME, or for every interface with bpfmasq on it.  In JSON
- * mode the output is one array of what fn prints without IFNAME; with it,
- * fn's output alone, or wrapped in an array when fn prints a list.
- */
-static int for_instances(int argc, char **argv, const char *cmd, show_fn fn,
-			 bool fn_prints_list)
+int instances_each(const char *ifname, instance_fn fn, bool fn_prints_list,
+		   int *found)
 {
 	struct if_nameindex *ifs, *it;
 	struct instance in;
-	int found = 0, err = 0;
+	int err = 0;
 
-	if (argc > 2) {
-		p_err("usage: bpfmasq %s [IFNAME]", cmd);
-		return 1;
-	}
+	*found = 0;
 	if (geteuid()) {
 		p_err("must be run as root (reading BPF maps needs CAP_BPF)");
 		return 1;
 	}
-	if (argc == 2) {
-		err = instance_find(argv[1], &in);
+	if (ifname) {
+		err = instance_find(ifname, &in);
 		if (err < 0)
 			return 1;
 		if (err == INSTANCE_NONE) {
 			p_err("%s is not up (start it with 'bpfmasq up %s')",
-			      argv[1], argv[1]);
+			      ifname, ifname);
 			return 1;
 		}
+		*found = 1;
 		if (json_output && fn_prints_list)
 			jw_start_array(&jw);
 		err = fn(&in);
@@ -75,7 +69,7 @@ static int for_instances(int argc, char **argv, const char *cmd, show_fn fn,
 		json_output = saved;
 		if (r != INSTANCE_FOUND)
 			continue;
-		found++;
+		(*found)++;
 		err |= fn(&in);
 		instance_close(&in);
 	}
@@ -83,10 +77,25 @@ static int for_instances(int argc, char **argv, const char *cmd, show_fn fn,
 	if (json_output) {
 		jw_end_array(&jw);
 		jw_finish(&jw);
-	} else if (!found) {
-		printf("no interface is up; start one with 'bpfmasq up IFNAME'\n");
 	}
 	return err ? 1 : 0;
+}
+
+/* `CMD [IFNAME]`: fn for IFNAME or for every interface (see above). */
+static int for_instances(int argc, char **argv, const char *cmd, show_fn fn,
+			 bool fn_prints_list)
+{
+	int found, err;
+
+	if (argc > 2) {
+		p_err("usage: bpfmasq %s [IFNAME]", cmd);
+		return 1;
+	}
+	err = instances_each(argc == 2 ? argv[1] : NULL, fn, fn_prints_list,
+			     &found);
+	if (argc < 2 && !found && !json_output && !err)
+		printf("no interface is up; start one with 'bpfmasq up IFNAME'\n");
+	return err;
 }
 
 static void if_names(const int *ifindex, int n, char *buf, size_t len)
@@ -284,91 +293,6 @@ static int show_status(struct instance *in)
 	return 0;
 }
 
-static const char *proto_name(__u8 proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMP:
-		return "icmp";
-	default:
-		return "?";
-	}
-}
-
-static bool port_listed(const volatile __u16 *list, __be16 port)
-{
-	for (int i = 0; i < 4; i++)
-		if (list[i] && list[i] == ntohs(port))
-			return true;
-	return false;
-}
-
-/* Is this an ALG control connection (as the data plane decides)? */
-static const char *conn_alg(const struct instance *in, const struct conn *c)
-{
-	if (c->out_key.proto != IPPROTO_TCP)
-		return NULL;
-	if (port_listed(in->cfg.cfg_ftp_ports, c->out_key.dport) ||
-	    port_listed(in->cfg.cfg_ftp_ports, c->out_key.sport))
-		return "ftp";
-	if (port_listed(in->cfg.cfg_irc_ports, c->out_key.dport))
-		return "irc";
-	return NULL;
-}
-
-static int show_conns(struct instance *in)
-{
-	__u64 now = now_coarse_ns();
-	struct conn *c;
-	size_t n;
-	int err;
-
-	err = conns_list(in->flows_fd, &c, &n);
-	if (err) {
-		p_err("cannot read flows of %s: %s", in->ifname, strerror(-err));
-		return -1;
-	}
-	bindings_show(in, true);
-	for (size_t i = 0; i < n; i++) {
-		char inside[24], outside[24], remote[24];
-		__u64 last = conn_last_seen(&c[i]);
-		__u64 idle = age_ns(last, now) / NSEC_PER_SEC;
-
-		fmt_endpoint(inside, c[i].out_key.saddr, c[i].out_key.sport);
-		fmt_endpoint(outside, c[i].out.nat_addr, c[i].out.nat_port);
-		fmt_endpoint(remote, c[i].out_key.daddr, c[i].out_key.dport);
-		const char *alg = conn_alg(in, &c[i]);
-
-		if (json_output) {
-			jw_start_object(&jw);
-			jw_kv_string(&jw, "ifname", in->ifname);
-			jw_kv_string(&jw, "proto", proto_name(c[i].out_key.proto));
-			jw_kv_string(&jw, "state", conn_state_name(&c[i]));
-			jw_kv_string(&jw, "inside", inside);
-			jw_kv_string(&jw, "outside", outside);
-			jw_kv_string(&jw, "remote", remote);
-			jw_kv_uint(&jw, "idle", idle);
-			if (alg) {
-				jw_kv_string(&jw, "alg", alg);
-				jw_key(&jw, "seq_adjusted");
-				jw_bool(&jw, c[i].out.flags & FLOW_SEQADJ);
-			}
-			jw_end_object(&jw);
-		} else {
-			printf("%-4s %-11s inside %-21s outside %-21s remote %-21s idle %llus%s%s\n",
-			       proto_name(c[i].out_key.proto),
-			       conn_state_name(&c[i]), inside, outside, remote,
-			       (unsigned long long)idle, alg ? " alg " : "",
-			       alg ? alg : "");
-		}
-	}
-	free(c);
-	return 0;
-}
-
 static const char *const counter_names[] = {
 #define BPFMASQ_NAME(sym, name) [sym] = name,
 	BPFMASQ_COUNTERS(BPFMASQ_NAME)
@@ -377,12 +301,11 @@ static const char *const counter_names[] = {
 
 static int show_stats(struct instance *in)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(__u64));
+	__u64 sums[CNT_MAX];
 
-	if (!vals || ncpu <= 0) {
-		free(vals);
-		p_err("cannot size per-CPU counters");
+	if (stats_read(in->stats_fd, sums)) {
+		p_err("cannot read the counters of %s: %s", in->ifname,
+		      strerror(errno));
 		return -1;
 	}
 	if (json_output) {
@@ -392,28 +315,15 @@ static int show_stats(struct instance *in)
 		printf("%s:\n", in->ifname);
 	}
 	for (__u32 i = 0; i < CNT_MAX; i++) {
-		__u64 sum = 0;
-
-		if (bpf_map_lookup_elem(in->stats_fd, &i, vals))
-			memset(vals, 0, ncpu * sizeof(__u64));
-		for (int c = 0; c < ncpu; c++)
-			sum += vals[c];
 		if (json_output)
-			jw_kv_uint(&jw, counter_names[i], sum);
+			jw_kv_uint(&jw, counter_names[i], sums[i]);
 		else
 			printf("    %-28s %llu\n", counter_names[i],
-			       (unsigned long long)sum);
+			       (unsigned long long)sums[i]);
 	}
 	if (json_output)
 		jw_end_object(&jw);
-	free(vals);
 	return 0;
-}
-
-/* conns -j is one flat array across interfaces, like conntrack -L. */
-int cmd_conns(int argc, char **argv)
-{
-	return for_instances(argc, argv, "conns", show_conns, true);
 }
 
 int cmd_status(int argc, char **argv)
@@ -421,7 +331,26 @@ int cmd_status(int argc, char **argv)
 	return for_instances(argc, argv, "status", show_status, false);
 }
 
+/* stats [IFNAME] [--prometheus] */
 int cmd_stats(int argc, char **argv)
 {
-	return for_instances(argc, argv, "stats", show_stats, false);
+	const char *ifname = NULL;
+	bool prom = false;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--prometheus"))
+			prom = true;
+		else if (argv[i][0] == '-' || ifname)
+			goto usage;
+		else
+			ifname = argv[i];
+	}
+	if (prom)
+		return metrics_cmd(ifname);
+	return for_instances(ifname ? 2 : 1, argv, "stats", show_stats, false);
+usage:
+	p_err("bad argument '%s': usage: bpfmasq stats [IFNAME] [--prometheus]",
+	      argv[i]);
+	return 1;
 }

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The Prometheus exposition of `bpfmasq stats --prometheus`.  Names follow
+ * Prometheus practice: prefix bpfmasq_, counters in _total, one family per
+ * quantity with labels telling its parts apart (a drop reason is a label
+ * of one counter), so that summing a family over a label means something.
+ * Every interface's samples carry interface="IFNAME".
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "commands.h"
+#include "flowtable.h"
+#include "instance.h"
+#include "metrics.h"
+#include "util.h"
+
+#define FEED(...) .nfeed = sizeof((struct metric_feed[]){ __VA_ARGS__ }) / \
+			   sizeof(struct metric_feed), .feed = { __VA_ARGS__ }
+
+/*
+ * Every metric family, in output order.  Each counter of
+ * BPFMASQ_COUNTERS feeds exactly one family (tests/unit/test_metrics.c
+ * checks): a new counter that is no drop reason must be added here.
+ */
+const struct metric_family metric_families[] = {
+	{ .name = "bpfmasq_packets_translated_total", .type = "counter",
+	  .help = "Packets translated, by direction (out: inside to outside).",
+	  .label = "direction", .src = MS_COUNTERS,
+	  FEED({ CNT_OUT_TRANSLATED, "out" }, { CNT_IN_TRANSLATED, "in" }) },
+	{ .name = "bpfmasq_packets_fastpath_total", .type = "counter",
+	  .help = "Translated packets an XDP fast path redirected (also in bpfmasq_packets_translated_total): lan = outbound (--lan), wan = replies (--lan-inbound).",
+	  .label = "path", .src = MS_COUNTERS,
+	  FEED({ CNT_LAN_FASTPATH, "lan" }, { CNT_WAN_FASTPATH, "wan" }) },
+	{ .name = "bpfmasq_connections_opened_total", .type = "counter",
+	  .help = "Connections opened (flows stored, each both directions).",
+	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_NEW_FLOWS, NULL }) },
+	{ .name = "bpfmasq_connections_deleted_total", .type = "counter",
+	  .help = "Connections deleted by 'bpfmasq conns delete' or 'conns flush' (not expired ones).",
+	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_CONNS_DELETED, NULL }) },
+	{ .name = "bpfmasq_bindings_created_total", .type = "counter",
+	  .help = "Endpoint-independent mappings (external ports) handed out.",
+	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_NEW_BINDINGS, NULL }) },
+	{ .name = "bpfmasq_packets_passed_to_host_total", .type = "counter",
+	  .help = "Inbound packets left to the gateway's own stack (not NAT traffic).",
+	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_PASS_HOST, NULL }) },
+	{ .name = "bpfmasq_icmp_errors_translated_total", .type = "counter",
+	  .help = "ICMP errors translated, quoted packet included.",
+	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_ICMP_ERR_TRANSLATED, NULL }) },
+	{ .name = "bpfmasq_fragments_total", .type = "counter",
+	  .help = "Later fragments: translated, or held in the controller until their first fragment came.",
+	  .label = "action", .src = MS_COUNTERS,
+	  FEED({ CNT_FRAG_TRANSLATED, "translated" }, { CNT_FRAG_HELD, "held" }) },
+	{ .name = "bpfmasq_packets_hairpinned_total", .type = "counter",
+	  .help = "Packets from an inside host to the external address sent back inside.",
+	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_HAIRPINNED, NULL }) },
+	{ .name = "bpfmasq_alg_segments_total", .type = "counter",
+	  .help = "FTP/IRC control segments that may carry a command: handed to the controller, or translated without inspection (the ring was full).",
+	  .label = "result", .src = MS_COUNTERS,
+	  FEED({ CNT_ALG_PUNTED, "to_controller" },
+	       { CNT_ALG_UNHANDLED, "not_inspected" }) },
+	{ .name = "bpfmasq_alg_commands_total", .type = "counter",
+	  .help = "What the FTP/IRC ALGs did with a command they parsed.",
+	  .label = "result", .src = MS_COUNTERS,
+	  FEED({ CNT_ALG_REWRITTEN, "rewritten" },
+	       { CNT_ALG_FORGED, "forged_left_alone" },
+	       { CNT_ALG_MALFORMED, "malformed_left_alone" },
+	       { CNT_ALG_PARTIAL, "split_command_dropped" },
+	       { CNT_ALG_BAD_CSUM, "bad_checksum_dropped" }) },
+	{ .name = "bpfmasq_alg_expectations_ended_total", .type = "counter",
+	  .help = "ALG expectations (announced data connections) that were used, or expired unused after 300 s.",
+	  .label = "result", .src = MS_COUNTERS,
+	  FEED({ CNT_EXPECT_USED, "used" }, { CNT_EXPECT_EXPIRED, "expired" }) },
+	{ .name = "bpfmasq_mss_clamped_total", .type = "counter",
+	  .help = "TCP SYN and SYN-ACK segments whose MSS option --mss-clamp lowered.",
+	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_MSS_CLAMPED, NULL }) },
+	{ .name = "bpfmasq_packets_dropped_total", .type = "counter",
+	  .help = "Packets dropped, by reason (the drop_* counters of 'bpfmasq stats', less drop_).",
+	  .label = "reason", .src = MS_DROPS },
+	{ .name = "bpfmasq_connections", .type = "gauge",
+	  .help = "Connections in the flows table.",
+	  .label = NULL, .src = MS_CONNS },
+	{ .name = "bpfmasq_connections_limit", .type = "gauge",
+	  .help = "Connections the flows table holds (--max-flows); new ones are dropped as table_full beyond.",
+	  .label = NULL, .src = MS_CONNS_LIMIT },
+	{ .name = "bpfmasq_bindings", .type = "gauge",
+	  .help = "Endpoint-independent mappings held: dynamic ones and port forwards.",
+	  .label = "type", .src = MS_BINDINGS },
+	{ .name = "bpfmasq_alg_expectations", .type = "gauge",
+	  .help = "ALG expectations waiting for their data connection.",
+	  .label = NULL, .src = MS_EXPECTATIONS },
+	{ .name = "bpfmasq_nat_ports_used", .type = "gauge",
+	  .help = "External ports (ICMP: echo identifiers) of the NAT range held by a mapping, forward or expectation, per protocol.",
+	  .label = "proto", .src = MS_PORTS_USED },
+	{ .name = "bpfmasq_nat_ports_free", .type = "gauge",
+	  .help = "External ports (ICMP: echo identifiers) of the NAT range free for new mappings, per protocol; at 0 new connections are dropped as ports_exhausted.",
+	  .label = "proto", .src = MS_PORTS_FREE },
+	{ .name = "bpfmasq_controller_running", .type = "gauge",
+	  .help = "1 when the controller (expiry, address changes, ALGs) runs.",
+	  .label = NULL, .src = MS_CONTROLLER },
+};
+
+const size_t metric_nr_families = sizeof(metric_families) /
+				  sizeof(metric_families[0]);
+
+static const char *const counter_names[] = {
+#define BPFMASQ_NAME(sym, name) [sym] = name,
+	BPFMASQ_COUNTERS(BPFMASQ_NAME)
+#undef BPFMASQ_NAME
+};
+
+int stats_read(int stats_fd, __u64 *sums)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	if (ncpu <= 0) {
+		errno = -ncpu;
+		return -1;
+	}
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -1;
+	for (__u32 i = 0; i < CNT_MAX; i++) {
+		sums[i] = 0;
+		/* A counter the loaded program does not have (an older
+		 * data plane adopted by a newer CLI) reads as 0. */
+		if (bpf_map_lookup_elem(stats_fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sums[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+static const char *const proto_label[MP_MAX] = { "tcp", "udp", "icmp" };
+
+static int metrics_proto(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return MP_TCP;
+	case IPPROTO_UDP:
+		return MP_UDP;
+	case IPPROTO_ICMP:
+		return MP_ICMP;
+	default:
+		return -1;
+	}
+}
+
+static int read_bindings(const struct instance *in, struct metrics_snap *s,
+			 __be32 ext)
+{
+	__u32 lo = in->cfg.cfg_port_lo, hi = in->cfg.cfg_port_hi;
+	struct bind_key *bk;
+	struct bind_val *bv;
+	size_t n;
+	int err;
+
+	err = bindings_dump(in->binds_fd, &bk, &bv, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		__u32 port = ntohs(bk[i].port);
+		int p;
+
+		/* The external side: one entry per port held. */
+		if (bk[i].dir != DIR_IN)
+			continue;
+		if (bv[i].flags & BIND_EXPECT)
+			s->expectations++;
+		else if (bv[i].flags & BIND_STATIC)
+			s->bindings_forward++;
+		else
+			s->bindings_dynamic++;
+		p = metrics_proto(bk[i].proto);
+		/* Mappings left on an old address hold no port of the new. */
+		if (p >= 0 && port >= lo && port <= hi && (!ext || bk[i].addr == ext))
+			s->ports_used[p]++;
+	}
+	for (int p = 0; p < MP_MAX; p++) {
+		__u64 range = hi >= lo ? hi - lo + 1 : 0;
+
+		s->ports_free[p] = range > s->ports_used[p] ?
+				   range - s->ports_used[p] : 0;
+	}
+	free(bk);
+	free(bv);
+	return 0;
+}
+
+int metrics_read(const struct instance *in, struct metrics_snap *s)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct nat_state st = {};
+	struct conn *c;
+	size_t n;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->ifname, sizeof(s->ifname), "%s", in->ifname);
+	if (stats_read(in->stats_fd, s->counters)) {
+		p_err("cannot read the counters of %s: %s", in->ifname,
+		      strerror(errno));
+		return -1;
+	}
+	if (instance_get_state(in, &st)) {
+		p_err("cannot read the state of %s: %s", in->ifname,
+		      strerror(errno));
+		return -1;
+	}
+	s->controller_running = controller_alive(st.controller_pid);
+	err = conns_list(in->flows_fd, &c, &n);
+	if (!err) {
+		free(c);
+		s->conns = n;
+		err = bpf_obj_get_info_by_fd(in->flows_fd, &info, &len) ? -errno : 0;
+		s->conns_limit = info.max_entries / 2;
+	}
+	if (!err)
+		err = read_bindings(in, s, st.ext_addr);
+	if (err) {
+		p_err("cannot read the tables of %s: %s", in->ifname,
+		      strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+/* A label value, escaped as the text format wants (\\, \", \n). */
+static void print_escaped(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f);
+		if (*v == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*v, f);
+	}
+}
+
+static void print_sample(FILE *f, const struct metric_family *m,
+			 const struct metrics_snap *s, const char *value,
+			 __u64 v)
+{
+	fprintf(f, "%s{interface=\"", m->name);
+	print_escaped(f, s->ifname);
+	fputc('"', f);
+	if (m->label && value)
+		fprintf(f, ",%s=\"%s\"", m->label, value);
+	fprintf(f, "} %llu\n", (unsigned long long)v);
+}
+
+static void print_family(FILE *f, const struct metric_family *m,
+			 const struct metrics_snap *s)
+{
+	switch (m->src) {
+	case MS_COUNTERS:
+		for (unsigned int i = 0; i < m->nfeed; i++)
+			print_sample(f, m, s, m->feed[i].value,
+				     s->counters[m->feed[i].counter]);
+		break;
+	case MS_DROPS:
+		for (__u32 i = CNT_FIRST_DROP; i < CNT_MAX; i++)
+			print_sample(f, m, s, counter_names[i] + strlen("drop_"),
+				     s->counters[i]);
+		break;
+	case MS_CONNS:
+		print_sample(f, m, s, NULL, s->conns);
+		break;
+	case MS_CONNS_LIMIT:
+		print_sample(f, m, s, NULL, s->conns_limit);
+		break;
+	case MS_BINDINGS:
+		print_sample(f, m, s, "dynamic", s->bindings_dynamic);
+		print_sample(f, m, s, "forward", s->bindings_forward);
+		break;
+	case MS_EXPECTATIONS:
+		print_sample(f, m, s, NULL, s->expectations);
+		break;
+	case MS_PORTS_USED:
+	case MS_PORTS_FREE:
+		for (int p = 0; p < MP_MAX; p++)
+			print_sample(f, m, s, proto_label[p],
+				     m->src == MS_PORTS_USED ? s->ports_used[p] :
+							       s->ports_free[p]);
+		break;
+	case MS_CONTROLLER:
+		print_sample(f, m, s, NULL, s->controller_running);
+		break;
+	}
+}
+
+void metrics_print(FILE *f, const struct metrics_snap *s, size_t n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < metric_nr_families; i++) {
+		const struct metric_family *m = &metric_families[i];
+
+		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help,
+			m->name, m->type);
+		for (size_t j = 0; j < n; j++)
+			print_family(f, m, &s[j]);
+	}
+}
+
+static struct metrics_snap *snaps;
+static size_t nsnaps;
+
+static int collect(struct instance *in)
+{
+	struct metrics_snap *more = realloc(snaps, (nsnaps + 1) * sizeof(*snaps));
+
+	if (!more) {
+		p_err("out of memory");
+		return -1;
+	}
+	snaps = more;
+	if (metrics_read(in, &snaps[nsnaps]))
+		return -1;
+	nsnaps++;
+	return 0;
+}
+
+int metrics_cmd(const char *ifname)
+{
+	int found, err;
+
+	if (json_output) {
+		p_err("--prometheus prints the Prometheus text format: leave out -j");
+		return 1;
+	}
+	err = instances_each(ifname, collect, false, &found);
+	/* No interface up: an empty exposition, which is valid. */
+	metrics_print(stdout, snaps, nsnaps);
+	free(snaps);
+	return err;
+}
