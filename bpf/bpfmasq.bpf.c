@@ -272,7 +272,8 @@ static __always_inline int wan_in(void *ctx, bool xdp)
 			 * how to rewrite a partial checksum. */
 			if (xdp && p.csum_partial)
 				return XDP_PASS;
-			ret = nat_in(ctx, &p, st->ext_addr, &x, &v);
+			ret = nat_in(ctx, xdp ? CT_ASK_XDP : CT_ASK_TC, &p,
+				     st->ext_addr, &x, &v);
 			if (p.first_fragment && ret >= 0)
 				frag_remember(&p, ret == NAT_XLATE ? x.new_addr : 0,
 					      ret == NAT_XLATE ? 0 : FRAG_TO_HOST);
@@ -537,7 +538,7 @@ static __always_inline int lan_hairpin(struct __sk_buff *skb, __u32 l3_off)
 		 * offsets tc_apply() needs are the same. */
 		p.key.saddr = xo.new_addr;
 		p.key.sport = xo.new_port;
-		ret = nat_in(skb, &p, st->ext_addr, &xi, &vi);
+		ret = nat_in(skb, CT_ASK_NONE, &p, st->ext_addr, &xi, &vi);
 	}
 	if (ret == NAT_XLATE) {
 		flow_touch(vo, p.tcp_seen);

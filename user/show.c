@@ -13,6 +13,7 @@
 #include "flowtable.h"
 #include "hairpin.h"
 #include "instance.h"
+#include "netfilter.h"
 #include "util.h"
 
 #define NSEC_PER_SEC 1000000000ULL
@@ -188,7 +189,8 @@ static int show_status(struct instance *in)
 	char ftp[32], irc[32], mss[8];
 	struct nat_state st = {};
 	char addr[INET_ADDRSTRLEN], lans[128], ports[16], pins[PATH_MAX + 32];
-	char hairpin[1024], name[IF_NAMESIZE];
+	char hairpin[1024], name[IF_NAMESIZE], nf_rule[512];
+	bool nf_masq;
 	int hp[HAIRPIN_MAX_IFS], n_hp;
 	bool alive;
 	size_t n;
@@ -208,6 +210,7 @@ static int show_status(struct instance *in)
 	snprintf(ports, sizeof(ports), "%u-%u", in->cfg.cfg_port_lo,
 		 in->cfg.cfg_port_hi);
 	mss_clamp_str(in->cfg.cfg_mss_clamp, mss, sizeof(mss));
+	nf_masq = nf_masq_find(in->ifname, nf_rule, sizeof(nf_rule));
 	if (st.ext_addr)
 		fmt_addr(addr, st.ext_addr);
 	else
@@ -236,6 +239,13 @@ static int show_status(struct instance *in)
 		jw_key(&jw, "lan_new");
 		jw_bool(&jw, in->cfg.cfg_lan_new);
 		jw_kv_string(&jw, "mss_clamp", mss);
+		jw_key(&jw, "conntrack");
+		jw_bool(&jw, in->cfg.cfg_conntrack);
+		jw_key(&jw, "netfilter_masquerade");
+		if (nf_masq)
+			jw_string(&jw, nf_rule);
+		else
+			jw_null(&jw);
 		jw_kv_uint(&jw, "flows", n);
 		jw_kv_uint(&jw, "route_gen", st.route_gen);
 		jw_kv_uint(&jw, "controller_pid", alive ? st.controller_pid : 0);
@@ -271,6 +281,10 @@ static int show_status(struct instance *in)
 	printf("    hairpin: %s\n", hairpin);
 	printf("    mss clamp: %s\n", in->cfg.cfg_mss_clamp == MSS_CLAMP_AUTO ?
 	       "auto (WAN route MTU - 40)" : mss);
+	if (nf_masq)
+		printf("    netfilter: also masquerades here (%s); replies conntrack knows are left to it%s\n",
+		       nf_rule, in->cfg.cfg_conntrack ? "" :
+		       ", but this kernel has no conntrack lookups for BPF: some may be dropped");
 	printf("    pinned state: %s\n", pins);
 	printf("    alg: ftp %s, irc %s\n", ftp, irc);
 	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us; idle flows looked for every %.1fs\n",

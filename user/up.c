@@ -22,6 +22,7 @@
 #include "controller.h"
 #include "hairpin.h"
 #include "instance.h"
+#include "netfilter.h"
 #include "util.h"
 
 #define MAX_INTERNAL 64
@@ -356,6 +357,18 @@ static int check_up(struct up_opts *o)
 	return 0;
 }
 
+/* netfilter's own masquerade on the same WAN (a container runtime's
+ * default): both work, but the admin should know which NAT translates. */
+static void warn_netfilter_masq(const struct up_opts *o)
+{
+	char rule[512], msg[1024];
+
+	if (json_output || !nf_masq_find(o->ifname, rule, sizeof(rule)))
+		return;
+	nf_masq_warning(o->ifname, rule, msg, sizeof(msg));
+	fprintf(stderr, "%s\n", msg);
+}
+
 static void warn_port_overlap(const struct up_opts *o)
 {
 	unsigned int lo, hi;
@@ -568,6 +581,7 @@ int cmd_up(int argc, char **argv)
 	if (check_up(&o))
 		return 1;
 	warn_port_overlap(&o);
+	warn_netfilter_masq(&o);
 
 	skel = bpfmasq_bpf__open();
 	if (!skel) {
@@ -582,6 +596,7 @@ int cmd_up(int argc, char **argv)
 	skel->rodata->cfg_lan_new = o.lan_new;
 	skel->rodata->cfg_wan_l3 = o.wan_layer == LINK_L3;
 	skel->rodata->cfg_mss_clamp = o.mss_clamp;
+	skel->rodata->cfg_conntrack = nf_ct_kfuncs_available();
 	for (int i = 0; i < 4; i++) {
 		skel->rodata->cfg_ftp_ports[i] = o.ftp_ports[i];
 		skel->rodata->cfg_irc_ports[i] = o.irc_ports[i];
