@@ -354,6 +354,7 @@ static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 	struct xlate x = {};
 	struct pkt p = {};
 	bool to_server;
+	int ret;
 
 	/* A partial checksum cannot survive the redirect (the frame loses
 	 * its skb); the TC slow path completes it. */
@@ -371,8 +372,16 @@ static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 	st = state_get();
 	if (!st)
 		return XDP_PASS;
-	if (nat_out(ctx, st, &p, &x, open_new ? CREATE_XDP : CREATE_NONE,
-		    &v) != NAT_XLATE || !v || (v->flags & FLOW_SEQADJ))
+	/* The flow first: the hit path asks nothing else.  A miss opens a
+	 * flow (--lan-new) only for a packet the FIB sends out of the WAN;
+	 * one for the gateway itself is delivered, never translated. */
+	ret = nat_out_flow(st, &p, &x, &v);
+	if (ret != NAT_XLATE && open_new) {
+		if (!fib_leaves_wan(ctx, &p, st))
+			return XDP_PASS;
+		ret = nat_out_open(ctx, st, &p, &x, CREATE_XDP, &v);
+	}
+	if (ret != NAT_XLATE || !v || (v->flags & FLOW_SEQADJ))
 		return XDP_PASS;
 	nh = nh_get(ctx, &p, x.new_addr, p.key.daddr, v, st, false);
 	if (!nh || xdp_apply(ctx, &p, &x))

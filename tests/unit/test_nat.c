@@ -3680,6 +3680,58 @@ static const struct step mss_lan_new[] = {
 #define STEPS(a)	.steps = a, .nsteps = sizeof(a) / sizeof(a[0])
 
 /*
+ * --lan-new and traffic for the gateway itself (the LAN's own address,
+ * the WAN's): delivered, never translated, so no flow and no binding; the
+ * FIB is asked before a flow is opened.
+ */
+static const struct step lan_new_local[] = {
+	{
+		.name = "ping of the lan address opens nothing",
+		.prog = LAN_FAST,
+		.in = ECHO(IN1, IP4(10, 0, 0, 1), 0x1234),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "syn to a port of the lan address opens nothing",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, IP4(10, 0, 0, 1), 8001, F_SYN),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "ping of the wan address opens nothing",
+		.prog = LAN_FAST,
+		.in = ECHO(IN1, IP4(203, 0, 113, 1), 0x1235),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "udp to the wan address opens nothing",
+		.prog = LAN_FAST,
+		.in = UDP(IN1, 40001, IP4(203, 0, 113, 1), 53),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "no route: nothing opened, the stack answers",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40002, UNROUTED, 80, F_SYN),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "a syn out of the wan still opens its flow in XDP",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40003, REM, 80, F_SYN),
+		.verdict = XDP_REDIRECT,
+		.out = TCP(EXT, V0, REM, 80, F_SYN, .ttl = 63, .wan_macs = true),
+		.cnt = { OUT_NEW, { CNT_LAN_FASTPATH, 1 } },
+		.nflows = COUNT(2), .nbinds = COUNT(2),
+	},
+};
+
+/*
  * Beside netfilter's own NAT (a container runtime's masquerade): a reply
  * to a port in our range that no binding or socket owns, but a conntrack
  * entry does, is the stack's; nothing else changes.  And a new binding
@@ -3771,6 +3823,8 @@ static const struct group groups[] = {
 	  .lan_inbound = true, STEPS(lan_inbound) },
 	{ .name = "lan-new", .needs_net = true, .wan_ifindex = true,
 	  .lan_new = true, STEPS(lan_new) },
+	{ .name = "lan-new-local", .needs_net = true, .wan_ifindex = true,
+	  .lan_new = true, STEPS(lan_new_local) },
 	{ .name = "conntrack", .needs_net = true, .conntrack = true,
 	  STEPS(conntrack) },
 #ifdef HAVE_FLOWTABLE
