@@ -106,13 +106,30 @@ static void if_names(const int *ifindex, int n, char *buf, size_t len)
 	}
 }
 
+/* The ifindex a --lan name is attached as (in lan_ifindex), or 0. */
+static int lan_attached_as(const struct nat_state *st, const char *name)
+{
+	int ifindex = if_nametoindex(name);
+
+	for (int i = 0; ifindex && i < BPFMASQ_MAX_LAN && st->lan_ifindex[i]; i++)
+		if ((int)st->lan_ifindex[i] == ifindex)
+			return ifindex;
+	return 0;
+}
+
+/* Every --lan by name, with those not attached (yet) marked. */
 static void lan_names(const struct nat_state *st, char *buf, size_t len)
 {
-	int idx[BPFMASQ_MAX_LAN], n = 0;
+	size_t off = 0;
 
-	for (; n < BPFMASQ_MAX_LAN && st->lan_ifindex[n]; n++)
-		idx[n] = st->lan_ifindex[n];
-	if_names(idx, n, buf, len);
+	buf[0] = '\0';
+	for (int i = 0; i < BPFMASQ_MAX_LAN && st->lan_name[i][0]; i++) {
+		off += snprintf(buf + off, len - off, "%s%s%s", i ? " " : "",
+				st->lan_name[i], lan_attached_as(st, st->lan_name[i]) ?
+				"" : " (waiting for it to appear)");
+		if (off >= len)
+			break;
+	}
 }
 
 /* Where hairpinning is on, or why nowhere. */
@@ -223,6 +240,18 @@ static int show_status(struct instance *in)
 		jw_kv_string(&jw, "ports", ports);
 		jw_kv_string(&jw, "filter", in->cfg.cfg_filter_cone ? "cone" : "strict");
 		jw_kv_string(&jw, "lan", lans);
+		jw_key(&jw, "lan_interfaces");
+		jw_start_array(&jw);
+		for (int i = 0; i < BPFMASQ_MAX_LAN && st.lan_name[i][0]; i++) {
+			int ifi = lan_attached_as(&st, st.lan_name[i]);
+
+			jw_start_object(&jw);
+			jw_kv_string(&jw, "name", st.lan_name[i]);
+			jw_kv_uint(&jw, "ifindex", ifi);
+			jw_kv_string(&jw, "state", ifi ? "attached" : "waiting");
+			jw_end_object(&jw);
+		}
+		jw_end_array(&jw);
 		jw_key(&jw, "hairpin");
 		jw_start_array(&jw);
 		for (int i = 0; i < n_hp; i++)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <linux/if_link.h>
@@ -178,12 +179,8 @@ static int parse_up_opts(int argc, char **argv, struct up_opts *o)
 				return -1;
 			}
 			o->lan_name[o->n_lan] = optarg;
+			/* 0: not there yet (check_up() warns). */
 			o->lan_ifindex[o->n_lan] = if_nametoindex(optarg);
-			if (!o->lan_ifindex[o->n_lan]) {
-				p_err("no interface '%s' for --lan (see 'ip link')",
-				      optarg);
-				return -1;
-			}
 			o->n_lan++;
 			break;
 		case OPT_LAN_INBOUND:
@@ -337,6 +334,19 @@ static int check_up(struct up_opts *o)
 		return -1;
 	}
 	for (int i = 0; i < o->n_lan; i++) {
+		if (strlen(o->lan_name[i]) >= IF_NAMESIZE) {
+			p_err("--lan '%s': an interface name has at most %d characters",
+			      o->lan_name[i], IF_NAMESIZE - 1);
+			return -1;
+		}
+		/* A bridge a container runtime makes with its first
+		 * container: the controller attaches when it appears. */
+		if (!o->lan_ifindex[i]) {
+			if (!json_output)
+				fprintf(stderr, "Warning: no interface %s yet; the --lan fast path is attached when it appears\n",
+					o->lan_name[i]);
+			continue;
+		}
 		if (o->lan_ifindex[i] == o->ifindex) {
 			p_err("--lan %s is the WAN interface itself", o->lan_name[i]);
 			return -1;
@@ -559,7 +569,8 @@ int cmd_up(int argc, char **argv)
 	struct instance in;
 	struct up_opts o;
 	__u32 mode, zero = 0;
-	int err, pid, lan_up = 0;
+	int err, pid, lan_up = 0, n_present = 0;
+	const char *lan_present[BPFMASQ_MAX_LAN];
 	bool tc_up = false, wan_up = false, own_clsact = false;
 	__u8 one = 1;
 
@@ -630,8 +641,14 @@ int cmd_up(int argc, char **argv)
 	snprintf(st.wan_name, sizeof(st.wan_name), "%s", o.ifname);
 	if (o.no_hairpin)
 		st.flags |= STATE_NO_HAIRPIN;
-	for (int i = 0; i < o.n_lan; i++)
-		st.lan_ifindex[i] = o.lan_ifindex[i];
+	for (int i = 0; i < o.n_lan; i++) {
+		snprintf(st.lan_name[i], sizeof(st.lan_name[i]), "%s",
+			 o.lan_name[i]);
+		if (o.lan_ifindex[i]) {
+			lan_present[n_present] = o.lan_name[i];
+			st.lan_ifindex[n_present++] = o.lan_ifindex[i];
+		}
+	}
 	for (int i = 0; i < o.n_internal; i++) {
 		if (bpf_map__update_elem(skel->maps.internal_nets, &o.internal[i],
 					 sizeof(o.internal[i]), &one, 1, BPF_ANY)) {
@@ -654,8 +671,8 @@ int cmd_up(int argc, char **argv)
 		}
 		wan_up = true;
 	}
-	for (; lan_up < o.n_lan; lan_up++)
-		if (attach_lan(skel, &st, lan_up, o.lan_name[lan_up],
+	for (; lan_up < n_present; lan_up++)
+		if (attach_lan(skel, &st, lan_up, lan_present[lan_up],
 			       o.lan_inbound))
 			goto fail;
 	err = tc_hook_ensure(o.ifindex, &own_clsact);
