@@ -273,7 +273,8 @@ static __always_inline int wan_in(void *ctx, bool xdp)
 			 * how to rewrite a partial checksum. */
 			if (xdp && p.csum_partial)
 				return XDP_PASS;
-			ret = nat_in(ctx, &p, st->ext_addr, &x, &v);
+			ret = nat_in(ctx, xdp ? CT_ASK_XDP : CT_ASK_TC, &p,
+				     st->ext_addr, &x, &v);
 			if (p.first_fragment && ret >= 0)
 				frag_remember(&p, ret == NAT_XLATE ? x.new_addr : 0,
 					      ret == NAT_XLATE ? 0 : FRAG_TO_HOST);
@@ -354,6 +355,7 @@ static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 	struct xlate x = {};
 	struct pkt p = {};
 	bool to_server;
+	int ret;
 
 	/* A partial checksum cannot survive the redirect (the frame loses
 	 * its skb); the TC slow path completes it. */
@@ -371,8 +373,16 @@ static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 	st = state_get();
 	if (!st)
 		return XDP_PASS;
-	if (nat_out(ctx, st, &p, &x, open_new ? CREATE_XDP : CREATE_NONE,
-		    &v) != NAT_XLATE || !v || (v->flags & FLOW_SEQADJ))
+	/* The flow first: the hit path asks nothing else.  A miss opens a
+	 * flow (--lan-new) only for a packet the FIB sends out of the WAN;
+	 * one for the gateway itself is delivered, never translated. */
+	ret = nat_out_flow(st, &p, &x, &v);
+	if (ret != NAT_XLATE && open_new) {
+		if (!fib_leaves_wan(ctx, &p, st))
+			return XDP_PASS;
+		ret = nat_out_open(ctx, st, &p, &x, CREATE_XDP, &v);
+	}
+	if (ret != NAT_XLATE || !v || (v->flags & FLOW_SEQADJ))
 		return XDP_PASS;
 	nh = nh_get(ctx, &p, x.new_addr, p.key.daddr, v, st, false);
 	if (!nh || xdp_apply(ctx, &p, &x))
@@ -538,7 +548,7 @@ static __always_inline int lan_hairpin(struct __sk_buff *skb, __u32 l3_off)
 		 * offsets tc_apply() needs are the same. */
 		p.key.saddr = xo.new_addr;
 		p.key.sport = xo.new_port;
-		ret = nat_in(skb, &p, st->ext_addr, &xi, &vi);
+		ret = nat_in(skb, CT_ASK_NONE, &p, st->ext_addr, &xi, &vi);
 	}
 	if (ret == NAT_XLATE) {
 		flow_touch(vo, p.tcp_seen);

@@ -48,4 +48,11 @@ const volatile __u16 cfg_mss_clamp = 0;
 const volatile __u16 cfg_ftp_ports[ALG_MAX_PORTS] = { BPFMASQ_DEF_FTP_PORT };
 const volatile __u16 cfg_irc_ports[ALG_MAX_PORTS] = { BPFMASQ_DEF_IRC_PORT };
 
+/* The kernel has nf_conntrack's BPF lookups (bpf_xdp_ct_lookup and
+ * bpf_skb_ct_lookup): `up` sets it when their BTF is there.  On, a
+ * reply that conntrack knows (netfilter's own NAT running beside
+ * bpfmasq) is passed to the stack instead of dropped as unsolicited,
+ * and port allocation avoids the ports conntrack uses. */
+const volatile bool cfg_conntrack = false;
+
 #endif

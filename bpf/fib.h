@@ -37,6 +37,32 @@ static __always_inline bool is_lan(const struct nat_state *st, __u32 ifindex)
 }
 
 /*
+ * Does an inside host's packet, untranslated, route out of the WAN?  Not
+ * when it is for the gateway itself (the bridge's address, the WAN's:
+ * local delivery), or for another inside interface: those are never
+ * translated, and --lan-new must open no flow for them.  The neighbour
+ * is the stack's concern, and an MTU problem the stack's to answer.
+ */
+static __always_inline bool fib_leaves_wan(struct xdp_md *ctx,
+					   const struct pkt *p,
+					   const struct nat_state *st)
+{
+	struct bpf_fib_lookup fib = {
+		.family = AF_INET,
+		.ipv4_src = p->key.saddr,
+		.ipv4_dst = p->key.daddr,
+		.l4_protocol = p->key.proto,
+		.tot_len = p->tot_len,
+		.ifindex = ctx->ingress_ifindex,
+	};
+	long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+
+	return (rc == BPF_FIB_LKUP_RET_SUCCESS ||
+		rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
+	       fib.ifindex == st->wan_ifindex;
+}
+
+/*
  * Where a translated packet goes (saddr and daddr as translated): fills
  * fib with next-hop MACs and returns true only when it leaves through the
  * WAN (to_lan false) or a --lan interface (to_lan true) with a known

@@ -93,6 +93,115 @@ static __always_inline bool host_socket_owns(void *ctx, __u8 proto,
 }
 
 /*
+ * nf_conntrack's lookups (net/netfilter/nf_conntrack_bpf.c), for running
+ * beside the kernel's own NAT (a container runtime's masquerade): a reply
+ * to a connection conntrack knows is the stack's, whatever its port.
+ * Weak, so that the programs load where conntrack is absent (a module not
+ * loaded): `up` then leaves cfg_conntrack off and the verifier removes the
+ * unresolved calls unvisited.
+ */
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx,
+					 struct bpf_sock_tuple *tuple,
+					 __u32 tuple__sz, struct bpf_ct_opts *opts,
+					 __u32 opts__sz) __ksym __weak;
+extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *ctx,
+					 struct bpf_sock_tuple *tuple,
+					 __u32 tuple__sz, struct bpf_ct_opts *opts,
+					 __u32 opts__sz) __ksym __weak;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
+
+/* The first size of struct bpf_ct_opts (no zone): every kernel that has
+ * the lookups takes it. */
+#define CT_OPTS_SZ	12
+
+/*
+ * Is remote:rport -> ext:port (ports: rport | port << 16, network order)
+ * the gateway's own: a socket's (host_socket_owns()), or, with
+ * cfg_conntrack, a connection conntrack holds (for netfilter's masquerade
+ * that is its reply tuple)?  how: the protocol, | HOST_OWNS_SOCK to ask
+ * the sockets too (five arguments at most).  One global
+ * function per program type: each is verified once, in its own stack
+ * frame (port_alloc()'s callers are near the 512-byte limit), and a
+ * program type only ever sees the kfunc it may call.
+ */
+#define HOST_OWNS_SOCK	0x100
+
+/* The lookups' arguments, off the stack: under masq_lan_hairpin this runs
+ * three calls deep, and the frames above it leave about 40 bytes. */
+struct host_lookup {
+	struct bpf_sock_tuple t;
+	struct bpf_ct_opts o;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct host_lookup);
+} host_scratch SEC(".maps");
+
+#define HOST_OWNS_BODY(lookup)						\
+	__u8 proto = how & 0xff;					\
+	struct host_lookup *h;						\
+	struct nf_conn *ct;						\
+	struct bpf_sock *sk;						\
+	__u32 zero = 0;							\
+									\
+	h = bpf_map_lookup_elem(&host_scratch, &zero);			\
+	if (!h || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))	\
+		return 0;						\
+	h->t.ipv4.saddr = remote;					\
+	h->t.ipv4.daddr = ext;						\
+	h->t.ipv4.sport = ports & 0xffff;				\
+	h->t.ipv4.dport = ports >> 16;					\
+	if (how & HOST_OWNS_SOCK) {					\
+		sk = proto == IPPROTO_TCP ?				\
+		     bpf_sk_lookup_tcp(ctx, &h->t, sizeof(h->t.ipv4),	\
+				       BPF_F_CURRENT_NETNS, 0) :	\
+		     bpf_sk_lookup_udp(ctx, &h->t, sizeof(h->t.ipv4),	\
+				       BPF_F_CURRENT_NETNS, 0);		\
+		if (sk) {						\
+			bpf_sk_release(sk);				\
+			return 1;					\
+		}							\
+	}								\
+	if (!cfg_conntrack)						\
+		return 0;						\
+	__builtin_memset(&h->o, 0, sizeof(h->o));			\
+	h->o.netns_id = BPF_F_CURRENT_NETNS;				\
+	h->o.l4proto = proto;						\
+	ct = lookup(ctx, &h->t, sizeof(h->t.ipv4), &h->o, CT_OPTS_SZ);	\
+	if (!ct)							\
+		return 0;						\
+	bpf_ct_release(ct);						\
+	return 1
+
+__attribute__((noinline)) int host_owns_xdp(struct xdp_md *ctx, __u32 how,
+					    __be32 remote, __be32 ext,
+					    __u32 ports)
+{
+	HOST_OWNS_BODY(bpf_xdp_ct_lookup);
+}
+
+__attribute__((noinline)) int host_owns_tc(struct __sk_buff *ctx, __u32 how,
+					   __be32 remote, __be32 ext,
+					   __u32 ports)
+{
+	HOST_OWNS_BODY(bpf_skb_ct_lookup);
+}
+
+static __always_inline bool host_owns(void *ctx, bool xdp, bool sock,
+				      __u8 proto, __be32 remote, __be16 rport,
+				      __be32 ext, __be16 port)
+{
+	__u32 ports = rport | (__u32)port << 16;
+	__u32 how = proto | (sock ? HOST_OWNS_SOCK : 0);
+
+	return xdp ? host_owns_xdp(ctx, how, remote, ext, ports) :
+		     host_owns_tc(ctx, how, remote, ext, ports);
+}
+
+/*
  * The ports an inside port may map to (RFC 4787 REQ-3): well-known ports
  * (below 1024) to well-known ports if the range has any, others never to
  * well-known ports.  Returns false when the range has none of the class.
@@ -131,11 +240,13 @@ static __always_inline bool bind_claim(struct bind_val *b)
  * when it is in range, else random ports, the first half of them with the
  * inside port's parity (RFC 4787 REQ-4).  The
  * DIR_IN binding is the lock: BPF_NOEXIST makes exactly one CPU win each
- * port.  Ports a gateway socket uses toward this remote are skipped.
+ * port.  Ports a gateway socket or a conntrack entry (the kernel's own
+ * NAT) uses toward this remote are skipped.
  * Returns 1 when it made the binding (BIND_NEW: see bind_settle()), 0
  * when another CPU made it first, or a negative drop reason.
  */
-static __always_inline int port_alloc(void *ctx, const struct flow_key *out_key,
+static __always_inline int port_alloc(void *ctx, bool xdp,
+				      const struct flow_key *out_key,
 				      __be32 ext, __be16 *out_port)
 {
 	__u16 in_port = bpf_ntohs(out_key->sport);
@@ -182,8 +293,8 @@ static __always_inline int port_alloc(void *ctx, const struct flow_key *out_key,
 		else
 			port = bpf_htons(lo + off);
 
-		if (host_socket_owns(ctx, out_key->proto, out_key->daddr,
-				     out_key->dport, ext, port))
+		if (host_owns(ctx, xdp, true, out_key->proto, out_key->daddr,
+			      out_key->dport, ext, port))
 			continue;
 		bk_in.port = port;
 		err = bpf_map_update_elem(&binds, &bk_in, &bv_in, BPF_NOEXIST);
@@ -214,8 +325,8 @@ static __always_inline int port_alloc(void *ctx, const struct flow_key *out_key,
 /* port_alloc() on a flow key passed in two words; the port (network
  * order, bit 16 set when this call made the binding) or a negative drop
  * reason. */
-static __always_inline int port_alloc_words(void *ctx, __u64 k0, __u64 k1,
-					    __be32 ext)
+static __always_inline int port_alloc_words(void *ctx, bool xdp, __u64 k0,
+					    __u64 k1, __be32 ext)
 {
 	struct flow_key key;
 	__be16 port = 0;
@@ -223,7 +334,7 @@ static __always_inline int port_alloc_words(void *ctx, __u64 k0, __u64 k1,
 
 	__builtin_memcpy(&key, &k0, sizeof(k0));
 	__builtin_memcpy((char *)&key + sizeof(k0), &k1, sizeof(k1));
-	err = port_alloc(ctx, &key, ext, &port);
+	err = port_alloc(ctx, xdp, &key, ext, &port);
 	return err < 0 ? err : port | err << 16;
 }
 
@@ -235,14 +346,14 @@ static __always_inline int port_alloc_words(void *ctx, __u64 k0, __u64 k1,
 __attribute__((noinline)) int port_alloc_tc(struct __sk_buff *skb, __u64 k0,
 					    __u64 k1, __be32 ext)
 {
-	return port_alloc_words(skb, k0, k1, ext);
+	return port_alloc_words(skb, false, k0, k1, ext);
 }
 
 /* For masq_lan_open (--lan-new). */
 __attribute__((noinline)) int port_alloc_xdp(struct xdp_md *ctx, __u64 k0,
 					     __u64 k1, __be32 ext)
 {
-	return port_alloc_words(ctx, k0, k1, ext);
+	return port_alloc_words(ctx, true, k0, k1, ext);
 }
 
 /*
@@ -596,9 +707,19 @@ static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 	return err;
 }
 
+/* Which conntrack lookup nat_in() may make before a drop: its program
+ * type's, or none (the hairpin path has no stack left for the call, and
+ * an inside host's hairpinned packet is no reply of netfilter's NAT). */
+enum ct_ask {
+	CT_ASK_NONE,
+	CT_ASK_XDP,
+	CT_ASK_TC,
+};
+
 /* Inbound (WAN -> inside), for packets addressed to the external address. */
-static __always_inline int nat_in(void *ctx, const struct pkt *p, __be32 ext,
-				  struct xlate *x, struct flow_val **vp)
+static __always_inline int nat_in(void *ctx, enum ct_ask ask, const struct pkt *p,
+				  __be32 ext, struct xlate *x,
+				  struct flow_val **vp)
 {
 	struct flow_key key;
 	struct flow_val *v;
@@ -615,6 +736,13 @@ static __always_inline int nat_in(void *ctx, const struct pkt *p, __be32 ext,
 	v = bpf_map_lookup_elem(&flows, &key);
 	if (!v) {
 		err = flow_create_in(ctx, p, ext);
+		/* Not ours to drop: a connection of the kernel's own
+		 * conntrack (netfilter's masquerade beside us chose a port
+		 * in our range).  Asked only here, on the way to a drop. */
+		if (err < 0 && ask != CT_ASK_NONE && cfg_conntrack &&
+		    host_owns(ctx, ask == CT_ASK_XDP, false, p->key.proto,
+			      p->key.saddr, p->key.sport, ext, p->key.dport))
+			return NAT_PASS;
 		if (err != 0)
 			return err;
 		v = bpf_map_lookup_elem(&flows, &key);

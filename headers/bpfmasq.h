@@ -165,6 +165,12 @@ struct nat_state {
 	/* Its name: how `down` finds an instance whose WAN is gone and whose
 	 * controller waits for it to come back. */
 	char wan_name[16];
+	/* The --lan interfaces by name, all of them (lan_ifindex holds the
+	 * ones that exist, attached): the controller attaches the LAN
+	 * program to an interface of such a name when it appears, again
+	 * when it comes back under a new ifindex (a container runtime
+	 * deletes its bridge with its last container). */
+	char lan_name[BPFMASQ_MAX_LAN][16];
 };
 
 enum nat_state_flags {

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "flowtable.h"
 #include "hairpin.h"
+#include "lan_follow.h"
 #include "progload.h"
 #include "util.h"
 
@@ -354,6 +355,7 @@ int controller_run(struct instance *in, int ready_fd)
 	}
 	/* An address change while nobody watched is caught up on now. */
 	addr_pending = !follow_address(in, &w);
+	lan_sync(in);
 	hairpin = hairpin_start(in);
 	if (!hairpin && !instance_get_state(in, &st) &&
 	    !(st.flags & STATE_NO_HAIRPIN)) {
@@ -416,6 +418,8 @@ int controller_run(struct instance *in, int ready_fd)
 			nl_events |= NL_ADDR | NL_LINK;
 		if (nl_events & NL_ROUTE)
 			routes_pending = !routes_changed(in);
+		if (nl_events & NL_LINK)
+			lan_sync(in);
 		if ((nl_events & NL_LINK) && hairpin)
 			hairpin_sync(in);
 		if (nl_events & NL_ADDR)

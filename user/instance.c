@@ -50,6 +50,7 @@ const struct instance_obj instance_objs[] = {
 	MAP(alg_sent, alg_sent_fd, false),
 	MAP(frags, frags_fd, false),
 	MAP(icmp_scratch, icmp_scratch_fd, false),
+	MAP(host_scratch, host_scratch_fd, false),
 	/* The kernel calls it "bpfmasq_.rodata" (object name, cut short). */
 	{ ".rodata", "rodata", OBJ_MAP, offsetof(struct instance, rodata_fd), true },
 };

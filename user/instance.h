@@ -51,6 +51,7 @@ struct instance {
 	int alg_sent_fd;
 	int frags_fd;
 	int icmp_scratch_fd;
+	int host_scratch_fd;
 	struct bpfmasq_bpf__rodata cfg;
 };
 

@@ -14,6 +14,7 @@
 #include "hairpin.h"
 #include "instance.h"
 #include "metrics.h"
+#include "netfilter.h"
 #include "util.h"
 
 #define NSEC_PER_SEC 1000000000ULL
@@ -114,13 +115,30 @@ static void if_names(const int *ifindex, int n, char *buf, size_t len)
 	}
 }
 
+/* The ifindex a --lan name is attached as (in lan_ifindex), or 0. */
+static int lan_attached_as(const struct nat_state *st, const char *name)
+{
+	int ifindex = if_nametoindex(name);
+
+	for (int i = 0; ifindex && i < BPFMASQ_MAX_LAN && st->lan_ifindex[i]; i++)
+		if ((int)st->lan_ifindex[i] == ifindex)
+			return ifindex;
+	return 0;
+}
+
+/* Every --lan by name, with those not attached (yet) marked. */
 static void lan_names(const struct nat_state *st, char *buf, size_t len)
 {
-	int idx[BPFMASQ_MAX_LAN], n = 0;
+	size_t off = 0;
 
-	for (; n < BPFMASQ_MAX_LAN && st->lan_ifindex[n]; n++)
-		idx[n] = st->lan_ifindex[n];
-	if_names(idx, n, buf, len);
+	buf[0] = '\0';
+	for (int i = 0; i < BPFMASQ_MAX_LAN && st->lan_name[i][0]; i++) {
+		off += snprintf(buf + off, len - off, "%s%s%s", i ? " " : "",
+				st->lan_name[i], lan_attached_as(st, st->lan_name[i]) ?
+				"" : " (waiting for it to appear)");
+		if (off >= len)
+			break;
+	}
 }
 
 /* Where hairpinning is on, or why nowhere. */
@@ -197,7 +215,8 @@ static int show_status(struct instance *in)
 	char ftp[32], irc[32], mss[8];
 	struct nat_state st = {};
 	char addr[INET_ADDRSTRLEN], lans[128], ports[16], pins[PATH_MAX + 32];
-	char hairpin[1024], name[IF_NAMESIZE];
+	char hairpin[1024], name[IF_NAMESIZE], nf_rule[512];
+	bool nf_masq;
 	int hp[HAIRPIN_MAX_IFS], n_hp;
 	bool alive;
 	size_t n;
@@ -217,6 +236,7 @@ static int show_status(struct instance *in)
 	snprintf(ports, sizeof(ports), "%u-%u", in->cfg.cfg_port_lo,
 		 in->cfg.cfg_port_hi);
 	mss_clamp_str(in->cfg.cfg_mss_clamp, mss, sizeof(mss));
+	nf_masq = nf_masq_find(in->ifname, nf_rule, sizeof(nf_rule));
 	if (st.ext_addr)
 		fmt_addr(addr, st.ext_addr);
 	else
@@ -229,6 +249,18 @@ static int show_status(struct instance *in)
 		jw_kv_string(&jw, "ports", ports);
 		jw_kv_string(&jw, "filter", in->cfg.cfg_filter_cone ? "cone" : "strict");
 		jw_kv_string(&jw, "lan", lans);
+		jw_key(&jw, "lan_interfaces");
+		jw_start_array(&jw);
+		for (int i = 0; i < BPFMASQ_MAX_LAN && st.lan_name[i][0]; i++) {
+			int ifi = lan_attached_as(&st, st.lan_name[i]);
+
+			jw_start_object(&jw);
+			jw_kv_string(&jw, "name", st.lan_name[i]);
+			jw_kv_uint(&jw, "ifindex", ifi);
+			jw_kv_string(&jw, "state", ifi ? "attached" : "waiting");
+			jw_end_object(&jw);
+		}
+		jw_end_array(&jw);
 		jw_key(&jw, "hairpin");
 		jw_start_array(&jw);
 		for (int i = 0; i < n_hp; i++)
@@ -245,6 +277,13 @@ static int show_status(struct instance *in)
 		jw_key(&jw, "lan_new");
 		jw_bool(&jw, in->cfg.cfg_lan_new);
 		jw_kv_string(&jw, "mss_clamp", mss);
+		jw_key(&jw, "conntrack");
+		jw_bool(&jw, in->cfg.cfg_conntrack);
+		jw_key(&jw, "netfilter_masquerade");
+		if (nf_masq)
+			jw_string(&jw, nf_rule);
+		else
+			jw_null(&jw);
 		jw_kv_uint(&jw, "flows", n);
 		jw_kv_uint(&jw, "route_gen", st.route_gen);
 		jw_kv_uint(&jw, "controller_pid", alive ? st.controller_pid : 0);
@@ -280,6 +319,10 @@ static int show_status(struct instance *in)
 	printf("    hairpin: %s\n", hairpin);
 	printf("    mss clamp: %s\n", in->cfg.cfg_mss_clamp == MSS_CLAMP_AUTO ?
 	       "auto (WAN route MTU - 40)" : mss);
+	if (nf_masq)
+		printf("    netfilter: also masquerades here (%s); replies conntrack knows are left to it%s\n",
+		       nf_rule, in->cfg.cfg_conntrack ? "" :
+		       ", but this kernel has no conntrack lookups for BPF: some may be dropped");
 	printf("    pinned state: %s\n", pins);
 	printf("    alg: ftp %s, irc %s\n", ftp, irc);
 	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us; idle flows looked for every %.1fs\n",

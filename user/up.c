@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <linux/if_link.h>
@@ -20,6 +21,7 @@
 #include "controller.h"
 #include "hairpin.h"
 #include "instance.h"
+#include "netfilter.h"
 #include "up.h"
 #include "util.h"
 
@@ -86,6 +88,19 @@ static int check_up(struct up_opts *o)
 		return -1;
 	}
 	for (int i = 0; i < o->n_lan; i++) {
+		if (strlen(o->lan_name[i]) >= IF_NAMESIZE) {
+			p_err("--lan '%s': an interface name has at most %d characters",
+			      o->lan_name[i], IF_NAMESIZE - 1);
+			return -1;
+		}
+		/* A bridge a container runtime makes with its first
+		 * container: the controller attaches when it appears. */
+		if (!o->lan_ifindex[i]) {
+			if (!json_output)
+				fprintf(stderr, "Warning: no interface %s yet; the --lan fast path is attached when it appears\n",
+					o->lan_name[i]);
+			continue;
+		}
 		if (o->lan_ifindex[i] == o->ifindex) {
 			p_err("--lan %s is the WAN interface itself", o->lan_name[i]);
 			return -1;
@@ -104,6 +119,18 @@ static int check_up(struct up_opts *o)
 		}
 	}
 	return 0;
+}
+
+/* netfilter's own masquerade on the same WAN (a container runtime's
+ * default): both work, but the admin should know which NAT translates. */
+static void warn_netfilter_masq(const struct up_opts *o)
+{
+	char rule[512], msg[1024];
+
+	if (json_output || !nf_masq_find(o->ifname, rule, sizeof(rule)))
+		return;
+	nf_masq_warning(o->ifname, rule, msg, sizeof(msg));
+	fprintf(stderr, "%s\n", msg);
 }
 
 static void warn_port_overlap(const struct up_opts *o)
@@ -296,7 +323,8 @@ int cmd_up(int argc, char **argv)
 	struct instance in;
 	struct up_opts o;
 	__u32 mode, zero = 0;
-	int err, pid, lan_up = 0;
+	int err, pid, lan_up = 0, n_present = 0;
+	const char *lan_present[BPFMASQ_MAX_LAN];
 	bool tc_up = false, wan_up = false, own_clsact = false;
 	__u8 one = 1;
 
@@ -318,6 +346,7 @@ int cmd_up(int argc, char **argv)
 	if (check_up(&o))
 		return 1;
 	warn_port_overlap(&o);
+	warn_netfilter_masq(&o);
 
 	skel = bpfmasq_bpf__open();
 	if (!skel) {
@@ -332,6 +361,7 @@ int cmd_up(int argc, char **argv)
 	skel->rodata->cfg_lan_new = o.lan_new;
 	skel->rodata->cfg_wan_l3 = o.wan_layer == LINK_L3;
 	skel->rodata->cfg_mss_clamp = o.mss_clamp;
+	skel->rodata->cfg_conntrack = nf_ct_kfuncs_available();
 	for (int i = 0; i < ALG_MAX_PORTS; i++) {
 		skel->rodata->cfg_ftp_ports[i] = o.ftp_ports[i];
 		skel->rodata->cfg_irc_ports[i] = o.irc_ports[i];
@@ -365,8 +395,14 @@ int cmd_up(int argc, char **argv)
 	snprintf(st.wan_name, sizeof(st.wan_name), "%s", o.ifname);
 	if (o.no_hairpin)
 		st.flags |= STATE_NO_HAIRPIN;
-	for (int i = 0; i < o.n_lan; i++)
-		st.lan_ifindex[i] = o.lan_ifindex[i];
+	for (int i = 0; i < o.n_lan; i++) {
+		snprintf(st.lan_name[i], sizeof(st.lan_name[i]), "%s",
+			 o.lan_name[i]);
+		if (o.lan_ifindex[i]) {
+			lan_present[n_present] = o.lan_name[i];
+			st.lan_ifindex[n_present++] = o.lan_ifindex[i];
+		}
+	}
 	for (int i = 0; i < o.n_internal; i++) {
 		if (bpf_map__update_elem(skel->maps.internal_nets, &o.internal[i],
 					 sizeof(o.internal[i]), &one, 1, BPF_ANY)) {
@@ -389,8 +425,8 @@ int cmd_up(int argc, char **argv)
 		}
 		wan_up = true;
 	}
-	for (; lan_up < o.n_lan; lan_up++)
-		if (attach_lan(skel, &st, lan_up, o.lan_name[lan_up],
+	for (; lan_up < n_present; lan_up++)
+		if (attach_lan(skel, &st, lan_up, lan_present[lan_up],
 			       o.lan_inbound))
 			goto fail;
 	err = tc_hook_ensure(o.ifindex, &own_clsact);

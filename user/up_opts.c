@@ -121,14 +121,10 @@ int up_opts_finish(struct up_opts *o)
 		memset(o->ftp_ports, 0, sizeof(o->ftp_ports));
 	if (o->no_alg & NO_ALG_IRC)
 		memset(o->irc_ports, 0, sizeof(o->irc_ports));
-	for (int i = 0; i < o->n_lan; i++) {
+	/* 0 for a --lan that does not exist yet: check_up() warns, and the
+	 * controller attaches it when it appears. */
+	for (int i = 0; i < o->n_lan; i++)
 		o->lan_ifindex[i] = if_nametoindex(o->lan_name[i]);
-		if (!o->lan_ifindex[i]) {
-			p_err("no interface '%s' for --lan (see 'ip link')",
-			      o->lan_name[i]);
-			return -1;
-		}
-	}
 	return 0;
 }
 

@@ -80,7 +80,8 @@ bad internal_banana up wan0 --internal banana
 bad ports_above_65535 up wan0 --ports 70000-80000
 bad ports_reversed up wan0 --ports 5000-4000
 bad filter_wrong up wan0 --filter wrong
-bad lan_no_such_if up wan0 --lan nosuchif
+# (A --lan that does not exist yet is accepted: test_ct_lan_follow.sh.)
+bad lan_name_too_long up wan0 --lan ctbr9-name-too-long
 bad lan_inbound_without_lan up wan0 --lan-inbound
 bad lan_new_without_lan up wan0 --lan-new
 bad lan_inbound_generic_xdp up wan0 --lan lan0 --lan brx0 --lan-inbound

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
@@ -192,6 +194,7 @@ struct group {
 	bool wan_ifindex;	/* state.wan_ifindex = wan0 of the test netns */
 	bool lan_inbound;	/* --lan lan0 --lan-inbound */
 	bool lan_new;		/* --lan-new */
+	bool conntrack;		/* cfg_conntrack: nf_conntrack's kfuncs */
 	__u16 mss_clamp;	/* --mss-clamp (MSS_CLAMP_AUTO: auto) */
 	bool needs_net;		/* needs the routes of testnet_setup() */
 	bool needs_expire;	/* needs flows_expire() from user/ */
@@ -938,6 +941,66 @@ static void v0_not_v1(struct env *e)
 {
 	ports_differ(e, V0, V1);
 }
+
+/*
+ * Connections of the kernel's own conntrack toward REM from EXT:62000
+ * (UDP, to port 53) and EXT:62001 (TCP, to port 80, SYN sent), whose
+ * sockets are closed again: what netfilter's masquerade leaves behind for
+ * a container's connection.  Their entries stay (UDP 30 s, SYN_SENT 120 s).
+ */
+static void ct_plant(struct env *e)
+{
+	static const char script[] =
+		"set -e; exec >/dev/null 2>&1;"
+		"ip addr add 192.0.2.1/32 dev wan0;"
+		"nft -f - <<'EOF'\n"
+		"table ip bmtest_ct {\n"
+		"	chain out { type filter hook output priority 0; ct state new counter; }\n"
+		"}\n"
+		"EOF\n";
+	struct sockaddr_in src = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(EXT) };
+	struct sockaddr_in dst = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(REM) };
+	int fd, one = 1;
+
+	if (system(script)) {
+		fail(e, "cannot add 192.0.2.1 and an nftables ct rule");
+		return;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	src.sin_port = htons(62000);
+	dst.sin_port = htons(53);
+	if (fd < 0 || bind(fd, (void *)&src, sizeof(src)) ||
+	    sendto(fd, "x", 1, 0, (void *)&dst, sizeof(dst)) != 1)
+		fail(e, "UDP from 192.0.2.1:62000: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	src.sin_port = htons(62001);
+	dst.sin_port = htons(80);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (void *)&src, sizeof(src)) ||
+	    (connect(fd, (void *)&dst, sizeof(dst)) && errno != EINPROGRESS))
+		fail(e, "TCP from 192.0.2.1:62001: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static void ct_unplant(struct env *e)
+{
+	(void)e;
+	if (system("nft delete table ip bmtest_ct >/dev/null 2>&1;"
+		   "ip addr del 192.0.2.1/32 dev wan0 >/dev/null 2>&1"))
+		printf("# could not remove the conntrack group's table\n");
+}
+
+static void v0_not_62000(struct env *e)
+{
+	ports_differ(e, V0, 62000);
+	ct_unplant(e);
+}
+
 
 /* RFC 4787 REQ-3 (port class) and REQ-4 (parity) of a chosen port. */
 static void port_class_parity(struct env *e, __u32 var, bool low, int parity)
@@ -3616,6 +3679,111 @@ static const struct step mss_lan_new[] = {
 
 #define STEPS(a)	.steps = a, .nsteps = sizeof(a) / sizeof(a[0])
 
+/*
+ * --lan-new and traffic for the gateway itself (the LAN's own address,
+ * the WAN's): delivered, never translated, so no flow and no binding; the
+ * FIB is asked before a flow is opened.
+ */
+static const struct step lan_new_local[] = {
+	{
+		.name = "ping of the lan address opens nothing",
+		.prog = LAN_FAST,
+		.in = ECHO(IN1, IP4(10, 0, 0, 1), 0x1234),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "syn to a port of the lan address opens nothing",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40000, IP4(10, 0, 0, 1), 8001, F_SYN),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "ping of the wan address opens nothing",
+		.prog = LAN_FAST,
+		.in = ECHO(IN1, IP4(203, 0, 113, 1), 0x1235),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "udp to the wan address opens nothing",
+		.prog = LAN_FAST,
+		.in = UDP(IN1, 40001, IP4(203, 0, 113, 1), 53),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "no route: nothing opened, the stack answers",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40002, UNROUTED, 80, F_SYN),
+		.verdict = XDP_PASS,
+		.same = true,
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "a syn out of the wan still opens its flow in XDP",
+		.prog = LAN_FAST,
+		.in = TCP(IN1, 40003, REM, 80, F_SYN),
+		.verdict = XDP_REDIRECT,
+		.out = TCP(EXT, V0, REM, 80, F_SYN, .ttl = 63, .wan_macs = true),
+		.cnt = { OUT_NEW, { CNT_LAN_FASTPATH, 1 } },
+		.nflows = COUNT(2), .nbinds = COUNT(2),
+	},
+};
+
+/*
+ * Beside netfilter's own NAT (a container runtime's masquerade): a reply
+ * to a port in our range that no binding or socket owns, but a conntrack
+ * entry does, is the stack's; nothing else changes.  And a new binding
+ * never takes a port conntrack uses toward that remote.
+ */
+static const struct step conntrack[] = {
+	{
+		.name = "udp reply of a conntrack entry passes to the stack",
+		.prog = WAN_IN,
+		.before = ct_plant,
+		.in = UDP(REM, 53, EXT, 62000),
+		.verdict = XDP_PASS,
+		.same = true,
+		.cnt = { PASS_HOST },
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "tcp syn-ack of a conntrack entry passes to the stack",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, 62001, F_SYN | F_ACK),
+		.verdict = XDP_PASS,
+		.same = true,
+		.cnt = { PASS_HOST },
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "the same port from another remote port is still dropped",
+		.prog = WAN_IN,
+		.in = UDP(REM, 54, EXT, 62000),
+		.verdict = XDP_DROP,
+		.same = true,
+		.cnt = { { DROP_NO_MAPPING, 1 } },
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "an unsolicited syn to a port conntrack does not know is dropped",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, 62002, F_SYN),
+		.verdict = XDP_DROP,
+		.same = true,
+		.cnt = { { DROP_NO_MAPPING, 1 } },
+		.nflows = COUNT(0), .nbinds = COUNT(0),
+	}, {
+		.name = "a new binding skips the port conntrack uses toward the remote",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 62000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V0, REM, 53),
+		.cnt = { { CNT_OUT_TRANSLATED, 1 }, { CNT_NEW_FLOWS, 1 },
+			 { CNT_NEW_BINDINGS, 1 } },
+		.nflows = COUNT(2), .nbinds = COUNT(2),
+		.after = v0_not_62000,
+	},
+};
+
 static const struct group groups[] = {
 	{ .name = "tcp-life", STEPS(tcp_life) },
 	{ .name = "tcp-open", STEPS(tcp_open) },
@@ -3655,6 +3823,10 @@ static const struct group groups[] = {
 	  .lan_inbound = true, STEPS(lan_inbound) },
 	{ .name = "lan-new", .needs_net = true, .wan_ifindex = true,
 	  .lan_new = true, STEPS(lan_new) },
+	{ .name = "lan-new-local", .needs_net = true, .wan_ifindex = true,
+	  .lan_new = true, STEPS(lan_new_local) },
+	{ .name = "conntrack", .needs_net = true, .conntrack = true,
+	  STEPS(conntrack) },
 #ifdef HAVE_FLOWTABLE
 	{ .name = "expire-tcp-syn", .needs_expire = true, STEPS(expire_tcp_syn) },
 	{ .name = "expire-tcp-est", .needs_expire = true, STEPS(expire_tcp_est) },
@@ -3716,6 +3888,7 @@ static struct bpfmasq_bpf *load(const struct group *g)
 		st.lan_ifindex[0] = if_nametoindex("lan0");
 	}
 	skel->rodata->cfg_lan_new = g->lan_new;
+	skel->rodata->cfg_conntrack = g->conntrack;
 	skel->rodata->cfg_wan_l3 = g->wan_l3;
 	skel->rodata->cfg_mss_clamp = g->mss_clamp;
 	if (g->max_flows &&
