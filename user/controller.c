@@ -17,6 +17,7 @@
 #include "log.h"
 #include "flowtable.h"
 #include "hairpin.h"
+#include "metrics_file.h"
 #include "lan_follow.h"
 #include "progload.h"
 #include "util.h"
@@ -326,11 +327,13 @@ static bool hairpin_start(struct instance *in)
 	return n >= 0;
 }
 
-int controller_run(struct instance *in, int ready_fd)
+int controller_run(struct instance *in, int ready_fd,
+		   const struct controller_opts *opts)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct events *ev;
-	__u64 next_expire = 0, next_binds = 0;
+	__u64 next_expire = 0, next_binds = 0, next_metrics = 0, wait_ms;
+	bool metrics_failing = false;
 	bool addr_pending, routes_pending = false;
 	struct wan w = {};
 	int nl, nl_events;
@@ -394,12 +397,20 @@ int controller_run(struct instance *in, int ready_fd)
 			if (binds)
 				next_binds = now + BIND_GC_INTERVAL_MS;
 		}
+		if (opts->metrics_file && now >= next_metrics) {
+			metrics_file_tick(in, opts->metrics_file,
+					  &metrics_failing);
+			next_metrics = now + METRICS_FILE_INTERVAL_MS;
+		}
 		if (addr_pending)
 			addr_pending = !follow_address(in, &w);
 		if (routes_pending)
 			routes_pending = !routes_changed(in);
 		events_tick(ev);
-		if (poll(pfd, 2, events_timeout_ms(ev, next_expire - now)) <= 0)
+		wait_ms = next_expire - now;
+		if (opts->metrics_file && next_metrics - now < wait_ms)
+			wait_ms = next_metrics - now;
+		if (poll(pfd, 2, events_timeout_ms(ev, wait_ms)) <= 0)
 			continue;
 		if (pfd[1].revents)
 			events_consume(ev);

@@ -4,12 +4,19 @@
 
 #include "instance.h"
 
+/* What the controller does beyond the data plane's settings (which it
+ * reads from the instance). */
+struct controller_opts {
+	const char *metrics_file;	/* --metrics-file, or NULL */
+};
+
 /*
- * Runs until SIGTERM/SIGINT or until the WAN interface disappears:
- * expires idle flows and follows the WAN address.  Writes one byte to
- * ready_fd (if >= 0) once it is in charge.  Leaves programs and flows in
- * place when it stops, so a new controller can take over.
+ * Runs until SIGTERM/SIGINT: expires idle flows and follows the WAN
+ * address.  Writes one byte to ready_fd (if >= 0) once it is in charge.
+ * Leaves programs and flows in place when it stops, so a new controller
+ * can take over.
  */
-int controller_run(struct instance *in, int ready_fd);
+int controller_run(struct instance *in, int ready_fd,
+		   const struct controller_opts *opts);
 
 #endif

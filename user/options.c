@@ -188,9 +188,12 @@ static int apply_def(const struct opt_def *d, void *dst, const char *value)
 	case OPT_IFNAME:
 		if (!(count = repeat_count(d, opt, dst)))
 			return -1;
-		if (!if_nametoindex(value)) {
-			p_err("no interface '%s' for %s (see 'ip link')", value,
-			      opt);
+		/* Not necessarily existing yet: a --lan may appear later
+		 * (a container runtime's bridge). */
+		if (!*value || strlen(value) >= IF_NAMESIZE ||
+		    strpbrk(value, "/ \t\n")) {
+			p_err("bad %s '%s': an interface name has 1 to %d characters, none of them '/' or space",
+			      opt, value, IF_NAMESIZE - 1);
 			return -1;
 		}
 		FIELD(dst, d, const char *)[(*count)++] = strdup(value);

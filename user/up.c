@@ -199,13 +199,16 @@ static void detach_all(int wan_ifindex, const struct nat_state *st)
 
 static int start_controller(struct instance *in, const struct up_opts *o)
 {
+	const struct controller_opts copts = {
+		.metrics_file = o->metrics_file,
+	};
 	char log_path[PATH_MAX], ok;
 	struct pollfd pfd;
 	int p[2], fd;
 	pid_t pid;
 
 	if (o->foreground)
-		return controller_run(in, -1) ? -1 : 0;
+		return controller_run(in, -1, &copts) ? -1 : 0;
 
 	if (o->log_path) {
 		snprintf(log_path, sizeof(log_path), "%s", o->log_path);
@@ -240,7 +243,7 @@ static int start_controller(struct instance *in, const struct up_opts *o)
 		dup2(devnull, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
-		_exit(controller_run(in, p[1]));
+		_exit(controller_run(in, p[1], &copts));
 	}
 	close(p[1]);
 	close(fd);

@@ -43,6 +43,7 @@ struct up_opts {
 	unsigned int no_alg;	/* enum alg_bits; empties the lists above */
 	bool foreground;
 	const char *log_path;
+	const char *metrics_file;
 	bool settings_given;	/* anything beyond IFNAME on the command line */
 };
 

@@ -98,6 +98,10 @@ const struct opt_def up_opt_defs[] = {
 	{ "log", OPT_STRING, AT(log_path, const char *), .flags = OPTF_RUNTIME,
 	  .metavar = "FILE", .help = "the controller's log",
 	  .def_doc = "/run/bpfmasq/IFNAME.log" },
+	{ "metrics-file", OPT_STRING, AT(metrics_file, const char *),
+	  .flags = OPTF_RUNTIME, .metavar = "FILE",
+	  .help = "the controller writes stats --prometheus there every 5 s",
+	  .def_doc = "none" },
 	OPT_END
 };
 

@@ -19,7 +19,7 @@ fi
 lab_standard || { fail metrics_topology "could not build the lab"; exit 1; }
 srv_nginx || { fail metrics_nginx "nginx did not start on srv"; exit 1; }
 srv_udp_echo 7 || { fail metrics_udp_echo "udp echo did not start on srv"; exit 1; }
-nat_up --ports 61000-61099 --max-flows 1000 ||
+nat_up --ports 61000-61099 --max-flows 1000 --metrics-file "$LAB_TMP/wan0.prom" ||
 	{ fail metrics_up "bpfmasq up wan0 failed"; exit 1; }
 bm forward add wan0 udp 61090 10.0.1.3:5353 >/dev/null ||
 	fail metrics_forward_add "forward add failed"
@@ -32,11 +32,17 @@ udp_echo cli1 $INET 7 5001 >/dev/null && udp_echo cli2 $INET 7 5002 >/dev/null |
 	fail metrics_traffic "udp echo failed"
 nsx cli1 ping -c 2 -i 0.2 -W 2 $INET >/dev/null || fail metrics_traffic "ping failed"
 # Provoke one drop reason: datagrams from outside to a port of the NAT
-# range that no mapping holds (unsolicited_no_mapping).
-nsx srv "$PY" -c 'import socket
+# range that no mapping holds (unsolicited_no_mapping).  The port is one
+# no connection took: with 100 ports, a fixed one is taken now and then
+# (and a knock on it is filtered_remote instead).
+free=$(bm_json conns wan0 | "$PY" -c 'import json, sys
+used = {int(c["outside"].rsplit(":", 1)[1]) for c in json.load(sys.stdin)
+        if ":" in c.get("outside", "")}
+print(next(p for p in range(61000, 61090) if p not in used))')
+nsx srv "$PY" -c 'import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for _ in range(3):
-    s.sendto(b"knock", ("'$WAN_GW'", 61050))'
+    s.sendto(b"knock", (sys.argv[1], int(sys.argv[2])))' $WAN_GW "$free"
 sleep 0.5
 
 bm stats --prometheus wan0 >"$LAB_TMP/metrics.prom" 2>"$LAB_TMP/metrics.err" ||
@@ -117,6 +123,18 @@ eq metrics_connections_deleted "$(metric bpfmasq_connections_deleted_total)" \
 	"$(bm_stat conns_deleted)" "bpfmasq_connections_deleted_total after '$out'"
 check metrics_all_interfaces_promtool "stats --prometheus without IFNAME fails promtool" \
 	eval "promtool check metrics <'$LAB_TMP/metrics.prom'"
+
+# --metrics-file: the controller writes the same every 5 s, whole (a
+# temporary file renamed over it), for node_exporter's textfile collector.
+if wait_until 12 grep -q 'bpfmasq_connections_deleted_total{interface="wan0"} [1-9]' "$LAB_TMP/wan0.prom"; then
+	pass metrics_file_written
+else
+	fail metrics_file_written "no current $LAB_TMP/wan0.prom: $(head -c 300 "$LAB_TMP/wan0.prom" 2>&1)"
+fi
+check metrics_file_promtool "the metrics file fails promtool" \
+	eval "promtool check metrics <'$LAB_TMP/wan0.prom'"
+left=$(ls "$LAB_TMP" | grep -c 'wan0.prom.tmp')
+check metrics_file_no_temporary "temporary files left: $left" test "$left" -eq 0
 
 out=$(bm -j stats --prometheus wan0 2>/dev/null)
 [[ $out == *'"error":"--prometheus prints the Prometheus text format: leave out -j"'* ]] &&

@@ -368,7 +368,9 @@ static void test_apply(void)
 	check(up_opts_apply(&o, "frobnicate", "1"), "apply_refuses_unknown", "");
 	check(up_opts_apply(&o, "--timeout-udp", "1"), "apply_name_without_dashes", "");
 	check(up_opts_apply(&o, "ftp-ports", "21,"), "apply_refuses_port_list", "");
-	check(up_opts_apply(&o, "lan", "nosuchif0"), "apply_refuses_lan", "");
+	check(up_opts_apply(&o, "lan", "a-name-too-long-for-linux"),
+	      "apply_refuses_lan", "");
+	check(!up_opts_apply(&o, "lan", "notyet0"), "apply_takes_lan_to_come", "");
 	for (int i = o.n_internal; i < MAX_INTERNAL; i++)
 		up_opts_apply(&o, "internal", "10.0.0.0/8");
 	check(up_opts_apply(&o, "internal", "10.0.0.0/8") && o.n_internal == MAX_INTERNAL,
