@@ -39,7 +39,8 @@ endif
 # The BPF object is an input of the skeleton, not a throwaway.
 .SECONDARY: $(OUTPUT)/bpfmasq.bpf.o
 
-all: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8
+all: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8 \
+     $(OUTPUT)/bpfmasq.conf.5
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -99,10 +100,19 @@ $(OUTPUT)/bpfmasq.8: man/bpfmasq.8.scd | $(OUTPUT)
 	$(call msg,SCDOC,$@)
 	$(Q)scdoc < $< > $@
 
-install: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8
+$(OUTPUT)/bpfmasq.conf.5: man/bpfmasq.conf.5.scd | $(OUTPUT)
+	$(call msg,SCDOC,$@)
+	$(Q)scdoc < $< > $@
+
+install: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8 \
+	 $(OUTPUT)/bpfmasq.conf.5
 	install -D -m 0755 $(OUTPUT)/bpfmasq $(DESTDIR)$(PREFIX)/sbin/bpfmasq
 	install -D -m 0644 $(OUTPUT)/bpfmasq.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man8/bpfmasq.8
+	install -D -m 0644 $(OUTPUT)/bpfmasq.conf.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/bpfmasq.conf.5
+	install -D -m 0644 packaging/example.conf \
+		$(DESTDIR)$(PREFIX)/share/doc/bpfmasq/example.conf
 	install -D -m 0644 $(OUTPUT)/bpfmasq@.service \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/bpfmasq@.service
 
@@ -112,7 +122,7 @@ deps:
 
 UNIT_BINS := $(OUTPUT)/tests/test_nat $(OUTPUT)/tests/test_alg $(OUTPUT)/tests/test_diff \
 	     $(OUTPUT)/tests/test_registry $(OUTPUT)/tests/test_opts \
-	     $(OUTPUT)/tests/test_metrics
+	     $(OUTPUT)/tests/test_metrics $(OUTPUT)/tests/test_config
 
 unit: deps $(OUTPUT)/bpfmasq $(UNIT_BINS)
 	$(Q)tests/run.sh unit

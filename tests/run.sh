@@ -62,7 +62,7 @@ run() {
 
 if [[ $MODE == unit || $MODE == all ]]; then
 	for name in test_nat test_alg test_diff test_registry test_opts \
-		    test_metrics; do
+		    test_metrics test_config; do
 		unit=$ROOT/build/tests/$name
 		if [[ -x $unit ]]; then
 			run "unit/$name" "$unit"

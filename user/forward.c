@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "commands.h"
 #include "flowtable.h"
+#include "forward.h"
 #include "instance.h"
 #include "util.h"
 
@@ -32,6 +33,11 @@ static int parse_proto(const char *s, __u8 *proto)
 		return -1;
 	}
 	return 0;
+}
+
+static const char *proto_name(__u8 proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : "udp";
 }
 
 static int parse_endpoint(const char *s, __be32 *addr, __be16 *port)
@@ -53,6 +59,19 @@ static int parse_endpoint(const char *s, __be32 *addr, __be16 *port)
 bad:
 	p_err("bad inside endpoint '%s': expected IP:PORT like 10.0.1.5:80", s);
 	return -1;
+}
+
+int forward_parse(const char *proto, const char *port, const char *target,
+		  struct fwd_spec *f)
+{
+	__u32 p;
+
+	if (parse_proto(proto, &f->proto) ||
+	    parse_u32("port", port, 1, 65535, &p) ||
+	    parse_endpoint(target, &f->addr, &f->to_port))
+		return -1;
+	f->port = p;
+	return 0;
 }
 
 static int fwd_port_mark(const struct instance *in, __be16 port, bool on)
@@ -109,85 +128,103 @@ static bool masqueraded(const struct instance *in, __be32 addr, __be32 ext)
 	return !bpf_map_lookup_elem(in->internal_fd, &k, &v);
 }
 
+int forward_install(const struct instance *in, __be32 ext_addr,
+		    const struct fwd_spec *f, bool *existed)
+{
+	struct bind_key kin = { .dir = DIR_IN, .proto = f->proto };
+	struct bind_key kout = { .dir = DIR_OUT, .proto = f->proto };
+	struct bind_val vin = { .flags = BIND_STATIC, .addr = f->addr,
+				.port = f->to_port };
+	struct bind_val vout = { .flags = BIND_STATIC };
+	char a[INET_ADDRSTRLEN], b[24], target[24];
+	const char *proto = proto_name(f->proto);
+	struct bind_val cur, old_out;
+	bool had_out;
+
+	fmt_endpoint(target, f->addr, f->to_port);
+	if (!ext_addr) {
+		p_err("%s has no external address now; add one first", in->ifname);
+		return -1;
+	}
+	if (!masqueraded(in, f->addr, ext_addr)) {
+		if (in->cfg.cfg_match_all_sources)
+			p_err("%s is the external address of %s; forward to an inside host",
+			      fmt_addr(a, f->addr), in->ifname);
+		else
+			p_err("%s is not an inside host of %s (outside its --internal prefixes): its traffic would leave untranslated; forward to an inside host, or bring %s up with an --internal prefix that holds it",
+			      fmt_addr(a, f->addr), in->ifname, in->ifname);
+		return -1;
+	}
+	kin.addr = ext_addr;
+	kin.port = htons(f->port);
+	kout.addr = f->addr;
+	kout.port = f->to_port;
+	vout.addr = kin.addr;
+	vout.port = kin.port;
+
+	if (!bpf_map_lookup_elem(in->binds_fd, &kin, &cur)) {
+		if ((cur.flags & BIND_STATIC) && existed &&
+		    cur.addr == f->addr && cur.port == f->to_port) {
+			*existed = true;
+			return 0;
+		}
+		if (cur.flags & BIND_STATIC)
+			p_err("%s port %u is already forwarded to %s; delete that forward first",
+			      proto, f->port, fmt_endpoint(b, cur.addr, cur.port));
+		else
+			p_err("%s port %u is in use by the NAT mapping of %s; pick another port or retry once it expires",
+			      proto, f->port, fmt_endpoint(b, cur.addr, cur.port));
+		return -1;
+	}
+	had_out = !bpf_map_lookup_elem(in->binds_fd, &kout, &old_out);
+	if (had_out && (old_out.flags & BIND_STATIC)) {
+		p_err("%s is already the target of %s port %u; delete that forward first",
+		      target, proto, ntohs(old_out.port));
+		return -1;
+	}
+	/* The external side is the lock, exactly as in port allocation. */
+	if (bpf_map_update_elem(in->binds_fd, &kin, &vin, BPF_NOEXIST)) {
+		p_err("cannot add the forward: %s", strerror(errno));
+		return -1;
+	}
+	if (bpf_map_update_elem(in->binds_fd, &kout, &vout, BPF_ANY)) {
+		p_err("cannot add the forward: %s", strerror(errno));
+		bpf_map_delete_elem(in->binds_fd, &kin);
+		return -1;
+	}
+	if (fwd_port_mark(in, kin.port, true)) {
+		p_err("cannot add the forward: %s", strerror(errno));
+		/* The server's own dynamic mapping, if it had one, again. */
+		if (had_out)
+			bpf_map_update_elem(in->binds_fd, &kout, &old_out, BPF_ANY);
+		else
+			bpf_map_delete_elem(in->binds_fd, &kout);
+		bpf_map_delete_elem(in->binds_fd, &kin);
+		return -1;
+	}
+	if (existed)
+		*existed = false;
+	return 0;
+}
+
 static int forward_add(int argc, char **argv)
 {
-	struct bind_key kin = { .dir = DIR_IN }, kout = { .dir = DIR_OUT };
-	struct bind_val vin = { .flags = BIND_STATIC };
-	struct bind_val vout = { .flags = BIND_STATIC };
-	char a[INET_ADDRSTRLEN], b[24];
-	struct bind_val cur, old_out;
+	char a[INET_ADDRSTRLEN];
 	struct nat_state st;
 	struct instance in;
-	bool had_out;
-	__u32 port;
+	struct fwd_spec f;
 	int ret = 1;
 
 	if (argc != 5) {
 		p_err("usage: bpfmasq forward add IFNAME tcp|udp PORT IP:PORT");
 		return 1;
 	}
-	if (parse_proto(argv[2], &kin.proto) ||
-	    parse_u32("port", argv[3], 1, 65535, &port) ||
-	    parse_endpoint(argv[4], &vin.addr, &vin.port))
+	if (forward_parse(argv[2], argv[3], argv[4], &f))
 		return 1;
 	if (open_up(argv[1], &in, &st))
 		return 1;
-	if (!st.ext_addr) {
-		p_err("%s has no external address now; add one first", argv[1]);
+	if (forward_install(&in, st.ext_addr, &f, NULL))
 		goto out;
-	}
-	if (!masqueraded(&in, vin.addr, st.ext_addr)) {
-		if (in.cfg.cfg_match_all_sources)
-			p_err("%s is the external address of %s; forward to an inside host",
-			      fmt_addr(a, vin.addr), argv[1]);
-		else
-			p_err("%s is not an inside host of %s (outside its --internal prefixes): its traffic would leave untranslated; forward to an inside host, or bring %s up with an --internal prefix that holds it",
-			      fmt_addr(a, vin.addr), argv[1], argv[1]);
-		goto out;
-	}
-	kin.addr = st.ext_addr;
-	kin.port = htons(port);
-	kout.proto = kin.proto;
-	kout.addr = vin.addr;
-	kout.port = vin.port;
-	vout.addr = kin.addr;
-	vout.port = kin.port;
-
-	if (!bpf_map_lookup_elem(in.binds_fd, &kin, &cur)) {
-		if (cur.flags & BIND_STATIC)
-			p_err("%s port %u is already forwarded to %s; delete that forward first",
-			      argv[2], port, fmt_endpoint(b, cur.addr, cur.port));
-		else
-			p_err("%s port %u is in use by the NAT mapping of %s; pick another port or retry once it expires",
-			      argv[2], port, fmt_endpoint(b, cur.addr, cur.port));
-		goto out;
-	}
-	had_out = !bpf_map_lookup_elem(in.binds_fd, &kout, &old_out);
-	if (had_out && (old_out.flags & BIND_STATIC)) {
-		p_err("%s is already the target of %s port %u; delete that forward first",
-		      argv[4], argv[2], ntohs(old_out.port));
-		goto out;
-	}
-	/* The external side is the lock, exactly as in port allocation. */
-	if (bpf_map_update_elem(in.binds_fd, &kin, &vin, BPF_NOEXIST)) {
-		p_err("cannot add the forward: %s", strerror(errno));
-		goto out;
-	}
-	if (bpf_map_update_elem(in.binds_fd, &kout, &vout, BPF_ANY)) {
-		p_err("cannot add the forward: %s", strerror(errno));
-		bpf_map_delete_elem(in.binds_fd, &kin);
-		goto out;
-	}
-	if (fwd_port_mark(&in, kin.port, true)) {
-		p_err("cannot add the forward: %s", strerror(errno));
-		/* The server's own dynamic mapping, if it had one, again. */
-		if (had_out)
-			bpf_map_update_elem(in.binds_fd, &kout, &old_out, BPF_ANY);
-		else
-			bpf_map_delete_elem(in.binds_fd, &kout);
-		bpf_map_delete_elem(in.binds_fd, &kin);
-		goto out;
-	}
 	if (json_output) {
 		jw_start_object(&jw);
 		jw_kv_string(&jw, "status", "added");
@@ -195,7 +232,7 @@ static int forward_add(int argc, char **argv)
 		jw_finish(&jw);
 	} else {
 		printf("%s: forwarding %s %s:%u to %s\n", argv[1], argv[2],
-		       fmt_addr(a, st.ext_addr), port, argv[4]);
+		       fmt_addr(a, st.ext_addr), f.port, argv[4]);
 	}
 	ret = 0;
 out:

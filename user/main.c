@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cmd.h"
 #include "commands.h"
+#include "config.h"
 #include "util.h"
 
 /* libbpf speaks only under -d; errors are reported by the commands. */
@@ -54,6 +55,7 @@ static int do_help(int argc, char **argv);
 static const struct cmd cmds[] = {
 	{ "up", cmd_up, help_up },
 	{ "down", cmd_down, help_down },
+	{ "check", cmd_check, help_check },
 	{ "status", cmd_status, help_status },
 	{ "conns", cmd_conns, help_conns },
 	{ "stats", cmd_stats, help_stats },

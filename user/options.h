@@ -37,6 +37,8 @@ struct opt_word {
 
 enum opt_flags {
 	OPTF_RUNTIME = 1 << 0,	/* how to run, not a setting of the data plane */
+	OPTF_CMDLINE = 1 << 1,	/* the command line only (--config names the
+				 * file: it cannot be a line of one) */
 };
 
 struct opt_def {

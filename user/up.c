@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "commands.h"
+#include "config.h"
 #include "controller.h"
 #include "hairpin.h"
 #include "instance.h"
@@ -281,8 +282,10 @@ static void print_up(const struct instance *in, bool adopted, int pid)
 	       in->cfg.cfg_port_hi, pid);
 }
 
-/* A data plane is attached but its controller is gone: take it over. */
-static int adopt(struct up_opts *o, struct instance *in)
+/* A data plane is attached but its controller is gone: take it over,
+ * with the config file's forwards that it lacks. */
+static int adopt(struct up_opts *o, const struct up_config *c,
+		 struct instance *in)
 {
 	struct nat_state st;
 	int pid;
@@ -301,6 +304,7 @@ static int adopt(struct up_opts *o, struct instance *in)
 			o->ifname, o->ifname);
 	if (instance_pin(in))
 		return 1;
+	config_forwards_apply(c, in, true);
 	pid = start_controller(in, o);
 	if (pid < 0)
 		return 1;
@@ -324,6 +328,7 @@ int cmd_up(int argc, char **argv)
 	struct bpfmasq_bpf *skel = NULL;
 	struct nat_state st = {};
 	struct instance in;
+	struct up_config conf;
 	struct up_opts o;
 	__u32 mode, zero = 0;
 	int err, pid, lan_up = 0, n_present = 0;
@@ -331,23 +336,24 @@ int cmd_up(int argc, char **argv)
 	bool tc_up = false, wan_up = false, own_clsact = false;
 	__u8 one = 1;
 
-	if (parse_up_opts(argc, argv, &o))
-		return 1;
+	if (up_opts_load("up", argc, argv, false, &o, &conf))
+		goto fail_conf;
 	if (geteuid()) {
 		p_err("must be run as root (loading BPF and attaching need CAP_BPF and CAP_NET_ADMIN)");
-		return 1;
+		goto fail_conf;
 	}
 	err = instance_find(o.ifname, &in);
 	if (err < 0)
-		return 1;
+		goto fail_conf;
 	if (err == INSTANCE_FOUND) {
-		err = adopt(&o, &in);
+		err = adopt(&o, &conf, &in);
 		instance_close(&in);
+		config_free(&conf);
 		return err;
 	}
 	o.ifindex = in.ifindex;
 	if (check_up(&o))
-		return 1;
+		goto fail_conf;
 	warn_port_overlap(&o);
 	warn_netfilter_masq(&o);
 
@@ -460,7 +466,8 @@ int cmd_up(int argc, char **argv)
 	}
 	tc_up = true;
 
-	if (instance_from_skel(&in, &o, skel) || instance_pin(&in))
+	if (instance_from_skel(&in, &o, skel) || instance_pin(&in) ||
+	    config_forwards_apply(&conf, &in, false))
 		goto fail_pinned;
 	pid = start_controller(&in, &o);
 	if (pid < 0)
@@ -469,6 +476,7 @@ int cmd_up(int argc, char **argv)
 		print_up(&in, false, pid);
 	instance_close(&in);
 	bpfmasq_bpf__destroy(skel);
+	config_free(&conf);
 	return 0;
 
 fail_pinned:
@@ -484,6 +492,8 @@ fail:
 	if (wan_up)
 		xdp_detach_ours(o.ifindex, "masq_wan_in");
 	bpfmasq_bpf__destroy(skel);
+fail_conf:
+	config_free(&conf);
 	return 1;
 }
 

@@ -24,6 +24,7 @@ enum alg_bits {
 
 struct up_opts {
 	const char *ifname;
+	const char *config_path;	/* --config: read by config.c, not here */
 	int ifindex;
 	struct internal_key internal[MAX_INTERNAL];
 	int n_internal;

@@ -51,6 +51,10 @@ static const struct opt_word alg_words[] = {
 	  .def = STR(dflt), .min = 1, .max = 1U << 30 }
 
 const struct opt_def up_opt_defs[] = {
+	{ "config", OPT_STRING, AT(config_path, const char *),
+	  .flags = OPTF_RUNTIME | OPTF_CMDLINE, .metavar = "FILE",
+	  .help = "read FILE first (settings, forwards); options given here override it",
+	  .def_doc = "/etc/bpfmasq/IFNAME.conf if it exists" },
 	{ "internal", OPT_CIDR, ARRAY_AT(internal, struct internal_key, n_internal),
 	  .metavar = "ADDR/LEN", .help = "sources to masquerade",
 	  .def_doc = "every source that is not the WAN address" },

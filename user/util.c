@@ -20,14 +20,26 @@ bool json_output;
 bool pretty_output;
 bool debug_output;
 struct json jw;
+static const char *err_where;
+
+void p_err_where(const char *where)
+{
+	err_where = where;
+}
 
 void p_err(const char *fmt, ...)
 {
-	char msg[512];
+	char msg[1024];
 	va_list ap;
+	int n = 0;
 
+	if (err_where) {
+		n = snprintf(msg, sizeof(msg), "%s: ", err_where);
+		if (n >= (int)sizeof(msg) / 2)
+			n = sizeof(msg) / 2;
+	}
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
 	va_end(ap);
 	if (json_output) {
 		struct json ej;

@@ -17,6 +17,9 @@ extern struct json jw;		/* stdout, valid when json_output */
 
 /* One line to stderr ("Error: ..."), or {"error": ...} in JSON mode. */
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Where the errors that follow come from ("FILE:LINE"), put in front of
+ * each message; NULL again when done. */
+void p_err_where(const char *where);
 void p_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* External ports, host order, lo <= hi. */

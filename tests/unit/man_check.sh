@@ -50,4 +50,32 @@ if [[ -n $cmds && -z $missing ]]; then
 else
 	fail man_commands_documented "undocumented:${missing:- none (no commands found)}"
 fi
+
+# bpfmasq.conf(5): builds, renders cleanly, and its KEYS section has one
+# item per option of up but the command-line-only --config (which
+# test_config checks is the only one), no fewer and none stale.
+CONF=$ROOT/man/bpfmasq.conf.5.scd
+if scdoc < "$CONF" > "$out" 2>/dev/null &&
+   [[ -z $(MANWIDTH=80 man --warnings -l "$out" 2>&1 >/dev/null) ]]; then
+	pass conf_man_builds_cleanly
+else
+	fail conf_man_builds_cleanly "scdoc or man complains about $CONF"
+fi
+want=$("$BIN" help | sed -n 's/^    --\([a-z0-9-]*\).*/\1/p' | grep -vx config | sort -u)
+have=$(sed -n '/^# KEYS/,/^# /p' "$CONF" |
+	sed -n 's/^\*\([a-z0-9-]*\)\*.*/\1/p' | sort -u)
+missing=$(comm -23 <(echo "$want") <(echo "$have") | tr '\n' ' ')
+stale=$(comm -13 <(echo "$want") <(echo "$have") | tr '\n' ' ')
+if [[ -n $want && -z $missing && -z $stale ]]; then
+	pass conf_man_keys_match_table
+else
+	fail conf_man_keys_match_table "undocumented: ${missing:-none}; stale: ${stale:-none}"
+fi
+
+# The example config that `make install` ships is one `check` accepts.
+if msg=$("$BIN" check --config "$ROOT/packaging/example.conf" 2>&1); then
+	pass example_conf_checks
+else
+	fail example_conf_checks "$msg"
+fi
 exit $((fails > 0))
