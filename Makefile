@@ -39,7 +39,8 @@ endif
 # The BPF object is an input of the skeleton, not a throwaway.
 .SECONDARY: $(OUTPUT)/bpfmasq.bpf.o
 
-all: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8
+all: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8 \
+     $(OUTPUT)/bpfmasq-portmap
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -86,6 +87,13 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(SKEL) Makefile | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -o $@
 
+# The CNI plugin (cni/): runs the CLI it is told of, by default the one
+# `make install` puts in place.  Needs only libjansson.
+$(OUTPUT)/bpfmasq-portmap: cni/bpfmasq-portmap.c Makefile | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -DBPFMASQ_PATH='"$(PREFIX)/sbin/bpfmasq"' \
+		$< -ljansson -o $@
+
 # vmlinux.h for this machine's kernel (CO-RE: any BTF kernel can run it).
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
@@ -99,8 +107,11 @@ $(OUTPUT)/bpfmasq.8: man/bpfmasq.8.scd | $(OUTPUT)
 	$(call msg,SCDOC,$@)
 	$(Q)scdoc < $< > $@
 
-install: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8
+install: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8 \
+	 $(OUTPUT)/bpfmasq-portmap
 	install -D -m 0755 $(OUTPUT)/bpfmasq $(DESTDIR)$(PREFIX)/sbin/bpfmasq
+	install -D -m 0755 $(OUTPUT)/bpfmasq-portmap \
+		$(DESTDIR)$(PREFIX)/lib/cni/bpfmasq-portmap
 	install -D -m 0644 $(OUTPUT)/bpfmasq.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man8/bpfmasq.8
 	install -D -m 0644 $(OUTPUT)/bpfmasq@.service \
