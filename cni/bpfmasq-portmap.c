@@ -181,6 +181,20 @@ static const char *strip_error(const char *s)
 	return strncmp(s, "Error: ", 7) ? s : s + 7;
 }
 
+/* What a failed `bpfmasq -j` said: {"error": MSG} on stdout. */
+static const char *json_error_msg(const char *out, const char *err)
+{
+	static char msg[1024];
+	const char *e = NULL;
+	json_t *j = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+
+	if (json_unpack(j, "{s:s}", "error", &e) || !e)
+		e = strip_error(err);
+	snprintf(msg, sizeof(msg), "%s", e);
+	json_decref(j);
+	return msg;
+}
+
 /*
  * The live forwards of WAN, from `bpfmasq -j forward list`.  False when
  * WAN is not up (no forwards can exist then); fails otherwise.
@@ -198,14 +212,16 @@ static bool live_forwards(const char *bpfmasq, const char *wan,
 	*n = 0;
 	rc = run_bpfmasq(bpfmasq, args, &out, &err);
 	if (rc) {
+		const char *msg = json_error_msg(out, err);
+
 		/* The CLI's words for an interface nobody brought up. */
-		if (strstr(err, " is not up")) {
+		if (strstr(msg, " is not up")) {
 			free(out);
 			free(err);
 			return false;
 		}
 		cni_fail(CNI_ERR_BPFMASQ, "bpfmasq forward list %s: %s", wan,
-			 strip_error(err));
+			 msg);
 	}
 	a = json_loads(out, 0, &je);
 	if (!json_is_array(a))
@@ -458,7 +474,7 @@ static void wan_address(const struct config *c, char *addr, size_t sz)
 
 	if (run_bpfmasq(c->bpfmasq, args, &out, &err))
 		cni_fail(CNI_ERR_BPFMASQ, "bpfmasq status %s: %s", c->wan,
-			 strip_error(err));
+			 json_error_msg(out, err));
 	s = json_loads(out, 0, NULL);
 	if (json_is_array(s))
 		json_unpack(json_array_get(s, 0), "{s?s}", "external", &ext);
