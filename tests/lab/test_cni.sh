@@ -252,4 +252,32 @@ check cni_version "VERSION answered '$out'" \
 check cni_no_forwards_left "forwards left: $(forwards | tr '\n' ' ')" \
 	eval '[[ -z $(forwards) ]]'
 
+# hostIP: the WAN's address is served, another host address and sctp
+# are left to other plugins.
+HOSTIP_MAPS='[{"hostPort": 8081, "containerPort": 80, "hostIP": "127.0.0.1"},
+	      {"hostPort": 8082, "containerPort": 80, "hostIP": "'$WAN_GW'"},
+	      {"hostPort": 8083, "containerPort": 80, "protocol": "sctp"}]'
+netns2=/run/netns/$(ns cnc2)
+cni_conf "$PORTMAP_CONF" "$PREV" "$HOSTIP_MAPS" |
+	cni ADD "$PLUGIN" "$CID2" "$netns2" >/dev/null 2>"$LAB_TMP/hostip.err"
+out=$(forwards)
+check cni_host_ip "forwards for the hostIP mappings: '$out' ($(cat "$LAB_TMP/hostip.err"))" \
+	eval '[[ $out == "tcp 8082 $IP2:80" ]]'
+cni_conf "$PORTMAP_CONF" "$PREV" "$HOSTIP_MAPS" | cni DEL "$PLUGIN" "$CID2" "$netns2"
+
+# DEL with the state file lost: what prevResult and the mappings say.
+netns2=/run/netns/$(ns cnc2)
+cni_conf "$PORTMAP_CONF" "$PREV" "$MAPPINGS" | cni ADD "$PLUGIN" "$CID2" "$netns2" >/dev/null
+rm -f "/run/bpfmasq/cni/$NET-$CID2-eth0"
+cni_conf "$PORTMAP_CONF" "$PREV" "$MAPPINGS" | cni DEL "$PLUGIN" "$CID2" "$netns2" >/dev/null
+out=$(forwards)
+check cni_del_without_state "forwards after a DEL without state file: '$out'" \
+	eval '[[ -z $out ]]'
+# DEL after `bpfmasq down`: the forwards went with it; DEL succeeds.
+cni_conf "$PORTMAP_CONF" "$PREV" "$MAPPINGS" | cni ADD "$PLUGIN" "$CID2" "$netns2" >/dev/null
+bm down wan0 >/dev/null 2>&1
+out=$(cni_conf "$PORTMAP_CONF" "$PREV" "$MAPPINGS" | cni DEL "$PLUGIN" "$CID2" "$netns2")
+check cni_del_after_down "DEL after bpfmasq down: rc $?, '$out'" \
+	eval '[[ ! -e /run/bpfmasq/cni/$NET-$CID2-eth0 ]]'
+
 lab_done
