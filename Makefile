@@ -40,7 +40,7 @@ endif
 .SECONDARY: $(OUTPUT)/bpfmasq.bpf.o
 
 all: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8 \
-     $(OUTPUT)/bpfmasq.conf.5
+     $(OUTPUT)/bpfmasq.conf.5 $(OUTPUT)/bpfmasq-portmap
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
@@ -87,6 +87,13 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(SKEL) Makefile | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -o $@
 
+# The CNI plugin (cni/): runs the CLI it is told of, by default the one
+# `make install` puts in place.  Needs only libjansson.
+$(OUTPUT)/bpfmasq-portmap: cni/bpfmasq-portmap.c Makefile | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -DBPFMASQ_PATH='"$(PREFIX)/sbin/bpfmasq"' \
+		$< -ljansson -o $@
+
 # vmlinux.h for this machine's kernel (CO-RE: any BTF kernel can run it).
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
@@ -105,8 +112,10 @@ $(OUTPUT)/bpfmasq.conf.5: man/bpfmasq.conf.5.scd | $(OUTPUT)
 	$(Q)scdoc < $< > $@
 
 install: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8 \
-	 $(OUTPUT)/bpfmasq.conf.5
+	 $(OUTPUT)/bpfmasq.conf.5 $(OUTPUT)/bpfmasq-portmap
 	install -D -m 0755 $(OUTPUT)/bpfmasq $(DESTDIR)$(PREFIX)/sbin/bpfmasq
+	install -D -m 0755 $(OUTPUT)/bpfmasq-portmap \
+		$(DESTDIR)$(PREFIX)/lib/cni/bpfmasq-portmap
 	install -D -m 0644 $(OUTPUT)/bpfmasq.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man8/bpfmasq.8
 	install -D -m 0644 $(OUTPUT)/bpfmasq.conf.5 \

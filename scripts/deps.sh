@@ -8,6 +8,8 @@ PKGS=(
 	# build
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 	libsystemd-dev
+	# the CNI plugin (cni/): JSON in and out
+	libjansson-dev
 	# the man page
 	scdoc
 	# fuzzing the ALG parsers (libFuzzer, sanitizers)
@@ -22,6 +24,9 @@ PKGS=(
 	# FTP and IRC ALG lab tests: real servers and clients (run only inside
 	# the lab's namespaces, never as host services; see below)
 	vsftpd lftp ngircd
+	# CNI plugin lab test: the reference plugins (bridge, host-local) the
+	# plugin is chained after, in /usr/lib/cni
+	containernetworking-plugins
 	# the systemd unit: systemd-analyze verify (no systemd need run)
 	systemd
 	# metrics lab test: `promtool check metrics` (the package also ships
