@@ -168,6 +168,7 @@ static void test_every_key(void)
 		{ "lan", "lo" }, { "filter", "cone" }, { "max-flows", "1024" },
 		{ "mss-clamp", "1400" }, { "ftp-ports", "21" },
 		{ "irc-ports", "6667" }, { "no-alg", "ftp" }, { "log", "/tmp/x" },
+		{ "metrics-file", "/tmp/x.prom" },
 	};
 	char path[PATH_MAX], line[128], name[128];
 
