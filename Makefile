@@ -114,6 +114,8 @@ $(OUTPUT)/bpfmasq.conf.5: man/bpfmasq.conf.5.scd | $(OUTPUT)
 install: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8 \
 	 $(OUTPUT)/bpfmasq.conf.5 $(OUTPUT)/bpfmasq-portmap
 	install -D -m 0755 $(OUTPUT)/bpfmasq $(DESTDIR)$(PREFIX)/sbin/bpfmasq
+	install -D -m 0644 packaging/bpfmasq.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/bpfmasq
 	install -D -m 0755 $(OUTPUT)/bpfmasq-portmap \
 		$(DESTDIR)$(PREFIX)/lib/cni/bpfmasq-portmap
 	install -D -m 0644 $(OUTPUT)/bpfmasq.8 \

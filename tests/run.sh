@@ -73,6 +73,7 @@ if [[ $MODE == unit || $MODE == all ]]; then
 	done
 	run build_deps bash "$ROOT/tests/unit/build_deps.sh"
 	run man bash "$ROOT/tests/unit/man_check.sh"
+	run completion bash "$ROOT/tests/unit/completion_check.sh"
 	# The ALG parsers take bytes from the network: a short fuzz run on
 	# every test run, longer ones with `make fuzz FUZZ_SECONDS=N`.
 	run fuzz bash "$ROOT/tests/fuzz/run.sh" "${FUZZ_SECONDS:-5}"
