@@ -5,6 +5,22 @@
 
 #define AF_INET 2
 
+/* Ask the FIB where the packet goes as it is, from where it came in. */
+static __always_inline long fib_route_as_is(void *ctx, bool xdp,
+					    const struct pkt *p,
+					    struct bpf_fib_lookup *fib)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET;
+	fib->ipv4_src = p->key.saddr;
+	fib->ipv4_dst = p->key.daddr;
+	fib->l4_protocol = p->key.proto;
+	fib->tot_len = p->tot_len;
+	fib->ifindex = xdp ? ((struct xdp_md *)ctx)->ingress_ifindex :
+			     ((struct __sk_buff *)ctx)->ingress_ifindex;
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
 /*
  * Would the kernel forward this packet (rather than deliver it locally)?
  * On the WAN that means someone routes straight at an inside address.
@@ -12,16 +28,8 @@
 static __always_inline bool fib_forwards(void *ctx, bool xdp,
 					 const struct pkt *p)
 {
-	struct bpf_fib_lookup fib = {
-		.family = AF_INET,
-		.ipv4_src = p->key.saddr,
-		.ipv4_dst = p->key.daddr,
-		.l4_protocol = p->key.proto,
-		.tot_len = p->tot_len,
-		.ifindex = xdp ? ((struct xdp_md *)ctx)->ingress_ifindex :
-				 ((struct __sk_buff *)ctx)->ingress_ifindex,
-	};
-	long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	struct bpf_fib_lookup fib;
+	long rc = fib_route_as_is(ctx, xdp, p, &fib);
 
 	return rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ||
 	       rc == BPF_FIB_LKUP_RET_FRAG_NEEDED;
@@ -47,15 +55,8 @@ static __always_inline bool fib_leaves_wan(struct xdp_md *ctx,
 					   const struct pkt *p,
 					   const struct nat_state *st)
 {
-	struct bpf_fib_lookup fib = {
-		.family = AF_INET,
-		.ipv4_src = p->key.saddr,
-		.ipv4_dst = p->key.daddr,
-		.l4_protocol = p->key.proto,
-		.tot_len = p->tot_len,
-		.ifindex = ctx->ingress_ifindex,
-	};
-	long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	struct bpf_fib_lookup fib;
+	long rc = fib_route_as_is(ctx, true, p, &fib);
 
 	return (rc == BPF_FIB_LKUP_RET_SUCCESS ||
 		rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
