@@ -15,26 +15,10 @@
 #include <unistd.h>
 #include "config.h"
 #include "up.h"
+#include "check.h"
 
-static int fails;
 static char dir[] = "/tmp/bpfmasq-test-config.XXXXXX";
 
-static bool check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("PASS %s\n", name);
-		return true;
-	}
-	printf("FAIL %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fails++;
-	return false;
-}
 
 /* Write text as DIR/name; the path into buf. */
 static const char *conf(const char *name, const char *text, char *buf,
@@ -306,5 +290,5 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))
 		fprintf(stderr, "cannot remove %s\n", dir);
-	return fails > 0;
+	return check_fails > 0;
 }

@@ -20,25 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "up.h"
+#include "check.h"
 
-static int fails;
 
-static bool check(bool ok, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		printf("PASS %s\n", name);
-		return true;
-	}
-	printf("FAIL %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fails++;
-	return false;
-}
 
 static char *slurp(const char *path)
 {
@@ -403,5 +387,5 @@ int main(int argc, char **argv)
 	test_apply();
 	test_readme(root);
 	test_help(bin);
-	return fails ? 1 : 0;
+	return check_fails ? 1 : 0;
 }
