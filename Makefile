@@ -11,7 +11,7 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
-	     -I$(OUTPUT) -Iheaders -Iuser
+	     -I$(OUTPUT) -Iheaders -Iuser/cli -Iuser/ctl -Iuser/lib -Iuser/alg
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	     -Wall -Wno-unused-function -Ivmlinux/$(ARCH) -Iheaders -Ibpf
 LDLIBS    := -lbpf -lelf -lz -lsystemd
@@ -21,9 +21,9 @@ LDLIBS    := -lbpf -lelf -lz -lsystemd
 DEPFLAGS   = -MMD -MP -MF $@.d -MT $@
 
 BPF_SRCS  := bpf/bpfmasq.bpf.c
-USER_SRCS := $(wildcard user/*.c)
+USER_SRCS := $(wildcard user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-LIB_OBJS  := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+LIB_OBJS  := $(filter-out $(OUTPUT)/user/cli/main.o,$(USER_OBJS))
 SKEL      := $(OUTPUT)/bpfmasq.skel.h
 
 ifeq ($(V),1)
@@ -59,6 +59,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 # it is named here and not only in the .d files.
 $(OUTPUT)/user/%.o: user/%.c $(SKEL) Makefile | $(OUTPUT)/user
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUTPUT)/bpfmasq: $(USER_OBJS)
@@ -66,16 +67,16 @@ $(OUTPUT)/bpfmasq: $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The ALG parsers are plain C: their tests need neither libbpf nor BPF.
-ALG_SRCS  := user/alg_ftp.c user/alg_irc.c
+ALG_SRCS  := user/alg/alg_ftp.c user/alg/alg_irc.c
 FUZZ_SECONDS ?= 10
 
-ALG_OBJS  := $(patsubst user/%.c,$(OUTPUT)/tests/alg/%.o,$(ALG_SRCS))
+ALG_OBJS  := $(patsubst user/alg/%.c,$(OUTPUT)/tests/alg/%.o,$(ALG_SRCS))
 
 $(OUTPUT)/tests/alg:
 	$(Q)mkdir -p $@
 
 # Compiled apart from build/user/: these need no skeleton.
-$(OUTPUT)/tests/alg/%.o: user/%.c Makefile | $(OUTPUT)/tests/alg
+$(OUTPUT)/tests/alg/%.o: user/alg/%.c Makefile | $(OUTPUT)/tests/alg
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
@@ -192,5 +193,5 @@ bench: deps
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d \
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d \
 		    $(OUTPUT)/tests/alg/*.d)

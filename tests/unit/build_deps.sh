@@ -35,12 +35,12 @@ if ! make -C "$ROOT" -q OUTPUT="$OUT" "$OUT/bpfmasq" >/dev/null 2>&1; then
 	exit 1
 fi
 stale seqadj_bpf headers/seqadj.h bpfmasq.bpf.o
-stale seqadj_alg headers/seqadj.h user/alg.o
+stale seqadj_alg headers/seqadj.h user/ctl/alg.o
 stale seqadj_binary headers/seqadj.h bpfmasq
 stale bpf_header bpf/nat.h bpfmasq.bpf.o
 stale defaults_bpf headers/defaults.h bpfmasq.bpf.o
-stale defaults_cli headers/defaults.h user/up_opts.o
-stale user_header user/instance.h user/forward.o
-fresh user_header_precise user/alg_irc.h user/forward.o
-fresh user_header_not_bpf user/instance.h bpfmasq.bpf.o
+stale defaults_cli headers/defaults.h user/cli/up_opts.o
+stale user_header user/lib/instance.h user/cli/forward.o
+fresh user_header_precise user/alg/alg_irc.h user/cli/forward.o
+fresh user_header_not_bpf user/lib/instance.h bpfmasq.bpf.o
 exit $((fails > 0))
