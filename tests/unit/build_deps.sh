@@ -43,4 +43,14 @@ stale defaults_cli headers/defaults.h user/cli/up_opts.o
 stale user_header user/lib/instance.h user/cli/forward.o
 fresh user_header_precise user/alg/alg_irc.h user/cli/forward.o
 fresh user_header_not_bpf user/lib/instance.h bpfmasq.bpf.o
+# The ALG parsers are plain C: a new BPF object does not rebuild them.
+fresh alg_not_bpf bpf/nat.h user/alg/alg_ftp.o
+# A unit test links the library layer and only the layers it tests.
+if make -C "$ROOT" -q OUTPUT="$OUT" "$OUT/tests/test_registry" "$OUT/tests/test_opts" \
+	>/dev/null 2>&1; then
+	fresh test_links_lib user/ctl/controller.h tests/test_registry
+	stale test_links_cli user/ctl/controller.h tests/test_opts
+else
+	echo "SKIP build_test_links: $OUT/tests/test_registry, test_opts not built or not up to date"
+fi
 exit $((fails > 0))
