@@ -11,7 +11,7 @@ VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
-	     -I$(OUTPUT) -Iheaders -Iuser
+	     -Iheaders
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	     -Wall -Wno-unused-function -Ivmlinux/$(ARCH) -Iheaders -Ibpf
 LDLIBS    := -lbpf -lelf -lz -lsystemd
@@ -21,10 +21,24 @@ LDLIBS    := -lbpf -lelf -lz -lsystemd
 DEPFLAGS   = -MMD -MP -MF $@.d -MT $@
 
 BPF_SRCS  := bpf/bpfmasq.bpf.c
-USER_SRCS := $(wildcard user/*.c)
-USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-LIB_OBJS  := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
 SKEL      := $(OUTPUT)/bpfmasq.skel.h
+
+# user/ is four layers, a folder each.  A layer sees its own headers and
+# those of the layers below it, never one above (tests/unit/layers.sh):
+#   cli/  the commands, main.c             sees ctl, lib, alg
+#   ctl/  the controller daemon            sees lib, alg
+#   lib/  maps, programs, the kernel       sees alg (and the skeleton)
+#   alg/  ALG parsers, checksums: plain C, no libbpf, no skeleton
+INC_alg   := -Iuser/alg
+INC_lib   := -Iuser/lib -I$(OUTPUT) $(INC_alg)
+INC_ctl   := -Iuser/ctl $(INC_lib)
+INC_cli   := -Iuser/cli $(INC_ctl)
+layer_objs = $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(wildcard user/$(1)/*.c))
+CLI_OBJS  := $(call layer_objs,cli)
+CTL_OBJS  := $(call layer_objs,ctl)
+LIB_OBJS  := $(call layer_objs,lib)
+ALG_OBJS  := $(call layer_objs,alg)
+USER_OBJS := $(CLI_OBJS) $(CTL_OBJS) $(LIB_OBJS) $(ALG_OBJS)
 
 ifeq ($(V),1)
 Q =
@@ -42,7 +56,8 @@ endif
 all: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8 \
      $(OUTPUT)/bpfmasq.conf.5 $(OUTPUT)/bpfmasq-portmap
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/user/cli $(OUTPUT)/user/ctl $(OUTPUT)/user/lib \
+$(OUTPUT)/user/alg:
 	$(Q)mkdir -p $@
 
 # Every output also depends on the Makefile: new flags rebuild, and
@@ -56,36 +71,49 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name bpfmasq_bpf > $@
 
 # The skeleton is generated: it must exist before the first compile, so
-# it is named here and not only in the .d files.
-$(OUTPUT)/user/%.o: user/%.c $(SKEL) Makefile | $(OUTPUT)/user
+# it is named here and not only in the .d files.  alg/ needs none.
+$(OUTPUT)/user/cli/%.o: user/cli/%.c $(SKEL) Makefile | $(OUTPUT)/user/cli
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_cli) $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/user/ctl/%.o: user/ctl/%.c $(SKEL) Makefile | $(OUTPUT)/user/ctl
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INC_ctl) $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/user/lib/%.o: user/lib/%.c $(SKEL) Makefile | $(OUTPUT)/user/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INC_lib) $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/user/alg/%.o: user/alg/%.c Makefile | $(OUTPUT)/user/alg
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INC_alg) $(DEPFLAGS) -c $< -o $@
 
 $(OUTPUT)/bpfmasq: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-# The ALG parsers are plain C: their tests need neither libbpf nor BPF.
-ALG_SRCS  := user/alg_ftp.c user/alg_irc.c
 FUZZ_SECONDS ?= 10
 
-ALG_OBJS  := $(patsubst user/%.c,$(OUTPUT)/tests/alg/%.o,$(ALG_SRCS))
-
-$(OUTPUT)/tests/alg:
-	$(Q)mkdir -p $@
-
-# Compiled apart from build/user/: these need no skeleton.
-$(OUTPUT)/tests/alg/%.o: user/%.c Makefile | $(OUTPUT)/tests/alg
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
-
+# A unit test links the library layer, and the layers above it only when
+# it tests something there.  The ALG parsers are plain C: their test needs
+# neither libbpf nor BPF, only alg/.
 $(OUTPUT)/tests/test_alg: tests/unit/test_alg.c $(ALG_OBJS) Makefile | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $< $(ALG_OBJS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_alg) $(DEPFLAGS) $< $(ALG_OBJS) -o $@
+
+# test_opts and test_config test the CLI (up's option table, its config
+# file); the CLI's objects call the controller (up runs it), so they come
+# with ctl/ and alg/.
+CLI_TESTS := $(OUTPUT)/tests/test_opts $(OUTPUT)/tests/test_config
+$(CLI_TESTS): $(CLI_OBJS) $(CTL_OBJS) $(ALG_OBJS)
+$(CLI_TESTS): TEST_INC := $(INC_cli)
+$(CLI_TESTS): TEST_OBJS := $(filter-out $(OUTPUT)/user/cli/main.o,$(CLI_OBJS)) \
+			   $(CTL_OBJS) $(ALG_OBJS)
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(SKEL) Makefile | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_lib) $(TEST_INC) $(DEPFLAGS) -Itests/unit $< \
+		$(TEST_OBJS) $(LIB_OBJS) $(LDLIBS) -o $@
 
 # The CNI plugin (cni/): runs the CLI it is told of, by default the one
 # `make install` puts in place.  Needs only libjansson.
@@ -174,7 +202,7 @@ $(OUTPUT)/bench/bmbench: bench/bmbench.c bench/bench.h bench/csum.h bench/loader
 
 $(OUTPUT)/bench/micro: bench/micro.c bench/csum.h $(SKEL) $(OUTPUT)/bench/redirect.skel.h headers/bpfmasq.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT) -I$(OUTPUT)/bench $< $(LDLIBS) -o $@
 
 $(OUTPUT)/bench/connbench: bench/connbench.c | $(OUTPUT)/bench
 	$(call msg,CC,$@)
@@ -194,5 +222,4 @@ bench: deps
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d \
-		    $(OUTPUT)/tests/alg/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d)

@@ -2,7 +2,7 @@
 /*
  * Default settings of `bpfmasq up`, in one place for both sides: the BPF
  * object's rodata initialisers (bpf/config.h) and the CLI's option table
- * (user/up_opts.c), which prints them in `bpfmasq help` and applies them.
+ * (user/cli/up_opts.c), which prints them in `bpfmasq help` and applies them.
  * Plain decimal literals: the option table turns them into the strings
  * it parses, so "--max-flows 131072" and the default go the same way.
  */

@@ -5,7 +5,7 @@
 # unit: build/tests/test_nat, test_alg, test_diff, test_registry, test_opts
 # (up's option table against README.md and `bpfmasq help`), test_metrics,
 # the man page against the option table (man_check.sh), the build's header
-# dependencies, a short fuzz run; lab: every
+# dependencies, the layers of user/ (layers.sh), a short fuzz run; lab: every
 # tests/lab/test_*.sh (network namespaces), and part of them again over a
 # layer-3 WAN (LAB_WAN=tun).  Output is streamed; lines
 # beginning "PASS ", "FAIL " (once per failing name) and "SKIP " are
@@ -72,6 +72,7 @@ if [[ $MODE == unit || $MODE == all ]]; then
 		fi
 	done
 	run build_deps bash "$ROOT/tests/unit/build_deps.sh"
+	run layers bash "$ROOT/tests/unit/layers.sh"
 	run man bash "$ROOT/tests/unit/man_check.sh"
 	run completion bash "$ROOT/tests/unit/completion_check.sh"
 	# The ALG parsers take bytes from the network: a short fuzz run on

@@ -13,7 +13,7 @@ SECONDS_EACH=${1:-10}
 OUT=$ROOT/build/fuzz
 CC=${FUZZ_CC:-clang}
 CFLAGS=(-g -O1 '-fsanitize=fuzzer,address,undefined'
-	-fno-sanitize-recover=undefined -I"$ROOT/user" -I"$ROOT/headers")
+	-fno-sanitize-recover=undefined -I"$ROOT/user/alg" -I"$ROOT/headers")
 
 if ! [[ $SECONDS_EACH =~ ^[0-9]+$ ]]; then
 	echo "usage: tests/fuzz/run.sh [SECONDS]" >&2
@@ -22,8 +22,8 @@ fi
 
 # name, then its sources
 declare -A SOURCES=(
-	[fuzz_ftp]="tests/fuzz/fuzz_ftp.c user/alg_ftp.c"
-	[fuzz_irc]="tests/fuzz/fuzz_irc.c user/alg_irc.c"
+	[fuzz_ftp]="tests/fuzz/fuzz_ftp.c user/alg/alg_ftp.c"
+	[fuzz_irc]="tests/fuzz/fuzz_irc.c user/alg/alg_irc.c"
 )
 
 # One file per seed: printf formats, so \r\n and \001 work.

@@ -35,12 +35,22 @@ if ! make -C "$ROOT" -q OUTPUT="$OUT" "$OUT/bpfmasq" >/dev/null 2>&1; then
 	exit 1
 fi
 stale seqadj_bpf headers/seqadj.h bpfmasq.bpf.o
-stale seqadj_alg headers/seqadj.h user/alg.o
+stale seqadj_alg headers/seqadj.h user/ctl/alg.o
 stale seqadj_binary headers/seqadj.h bpfmasq
 stale bpf_header bpf/nat.h bpfmasq.bpf.o
 stale defaults_bpf headers/defaults.h bpfmasq.bpf.o
-stale defaults_cli headers/defaults.h user/up_opts.o
-stale user_header user/instance.h user/forward.o
-fresh user_header_precise user/alg_irc.h user/forward.o
-fresh user_header_not_bpf user/instance.h bpfmasq.bpf.o
+stale defaults_cli headers/defaults.h user/cli/up_opts.o
+stale user_header user/lib/instance.h user/cli/forward.o
+fresh user_header_precise user/alg/alg_irc.h user/cli/forward.o
+fresh user_header_not_bpf user/lib/instance.h bpfmasq.bpf.o
+# The ALG parsers are plain C: a new BPF object does not rebuild them.
+fresh alg_not_bpf bpf/nat.h user/alg/alg_ftp.o
+# A unit test links the library layer and only the layers it tests.
+if make -C "$ROOT" -q OUTPUT="$OUT" "$OUT/tests/test_registry" "$OUT/tests/test_opts" \
+	>/dev/null 2>&1; then
+	fresh test_links_lib user/ctl/controller.h tests/test_registry
+	stale test_links_cli user/ctl/controller.h tests/test_opts
+else
+	echo "SKIP build_test_links: $OUT/tests/test_registry, test_opts not built or not up to date"
+fi
 exit $((fails > 0))

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The config file of `bpfmasq up` (user/config.c): comments, blank lines,
+ * The config file of `bpfmasq up` (user/cli/config.c): comments, blank lines,
  * whitespace, every key of up's option table (none is config-only, and
  * only --config is command-line-only), errors naming FILE:LINE with the
  * option's own message, repeated keys, forward lines, and the command line

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * metric_families[] (user/metrics.c) against the counters and Prometheus
+ * metric_families[] (user/lib/metrics.c) against the counters and Prometheus
  * practice: every counter of BPFMASQ_COUNTERS feeds exactly one family,
  * names start with bpfmasq_ and counters (only) end in _total, a family's
  * label values are distinct, and the exposition of two interfaces has one
@@ -52,7 +52,7 @@ static void test_counters_fed_once(void)
 	for (int c = 0; c < CNT_MAX && !why[0]; c++)
 		if (fed[c] != 1)
 			snprintf(why, sizeof(why),
-				 "counter %d feeds %d families (add it to metric_families[] in user/metrics.c)",
+				 "counter %d feeds %d families (add it to metric_families[] in user/lib/metrics.c)",
 				 c, fed[c]);
 	verdict(!why[0], "metrics_every_counter_fed_once", why);
 }

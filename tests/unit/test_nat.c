@@ -40,8 +40,8 @@
 #include "pkt.h"
 
 /*
- * The controller's expiry (user/flowtable.c) is tested when it is linked
- * in (make links the objects of user/); a bare build of this file skips it.
+ * The controller's expiry (user/lib/flowtable.c) is tested when it is linked
+ * in (make links user/lib/); a bare build of this file skips it.
  */
 #if __has_include("flowtable.h")
 #include "flowtable.h"
@@ -197,7 +197,7 @@ struct group {
 	bool conntrack;		/* cfg_conntrack: nf_conntrack's kfuncs */
 	__u16 mss_clamp;	/* --mss-clamp (MSS_CLAMP_AUTO: auto) */
 	bool needs_net;		/* needs the routes of testnet_setup() */
-	bool needs_expire;	/* needs flows_expire() from user/ */
+	bool needs_expire;	/* needs flows_expire() from user/lib/ */
 	bool wan_l3;		/* cfg_wan_l3: a WAN without Ethernet */
 	bool needs_l3;		/* needs testnet_add_l3()'s interfaces */
 	__u32 max_flows;	/* flows map entries (0: the default) */
@@ -3186,7 +3186,7 @@ static const struct step icmp_err_internal[] = {
 };
 
 #ifdef HAVE_FLOWTABLE
-/* ---- expiry by the controller (user/flowtable.c) ---- */
+/* ---- expiry by the controller (user/lib/flowtable.c) ---- */
 
 #define NSEC	1000000000ULL
 
@@ -3924,7 +3924,7 @@ static void run_group(const struct group *g)
 	}
 #ifdef HAVE_FLOWTABLE
 	if (g->needs_expire && !flows_expire) {
-		printf("SKIP %s: flows_expire() from user/ is not linked in\n",
+		printf("SKIP %s: flows_expire() from user/lib/ is not linked in\n",
 		       g->name);
 		return;
 	}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * up_opt_defs[] (user/up_opts.c) against what is said about it: README.md's
+ * up_opt_defs[] (user/cli/up_opts.c) against what is said about it: README.md's
  * option table has one row per option, with its metavar and default and
  * no stale row; `bpfmasq help` lists every option with its default; the
  * defaults are headers/defaults.h's.  And up_opts_apply(), the setter a
@@ -154,7 +154,7 @@ static void test_readme(const char *root)
 		const struct opt_def *d = row_opt(&rows[i]);
 
 		check(d, "readme_no_stale_row",
-		      "README row '%s' names no option of up (user/up_opts.c)",
+		      "README row '%s' names no option of up (user/cli/up_opts.c)",
 		      rows[i].opt);
 	}
 	for (const struct opt_def *d = up_opt_defs; d->name; d++) {

@@ -81,7 +81,4 @@ int metrics_read(const struct instance *in, struct metrics_snap *s);
  */
 void metrics_print(FILE *f, const struct metrics_snap *s, size_t n);
 
-/* `bpfmasq stats --prometheus [IFNAME]`. */
-int metrics_cmd(const char *ifname);
-
 #endif

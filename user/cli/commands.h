@@ -29,6 +29,9 @@ typedef int (*instance_fn)(struct instance *in);
 int instances_each(const char *ifname, instance_fn fn, bool fn_prints_list,
 		   int *found);
 
+/* `bpfmasq stats --prometheus [IFNAME]` (metrics_cmd.c). */
+int metrics_cmd(const char *ifname);
+
 /* The forwards of an instance, as `conns` rows (conns.c). */
 void forwards_print(const struct instance *in);
 

@@ -12,7 +12,6 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "commands.h"
 #include "flowtable.h"
 #include "instance.h"
 #include "metrics.h"
@@ -311,37 +310,4 @@ void metrics_print(FILE *f, const struct metrics_snap *s, size_t n)
 		for (size_t j = 0; j < n; j++)
 			print_family(f, m, &s[j]);
 	}
-}
-
-static struct metrics_snap *snaps;
-static size_t nsnaps;
-
-static int collect(struct instance *in)
-{
-	struct metrics_snap *more = realloc(snaps, (nsnaps + 1) * sizeof(*snaps));
-
-	if (!more) {
-		p_err("out of memory");
-		return -1;
-	}
-	snaps = more;
-	if (metrics_read(in, &snaps[nsnaps]))
-		return -1;
-	nsnaps++;
-	return 0;
-}
-
-int metrics_cmd(const char *ifname)
-{
-	int found, err;
-
-	if (json_output) {
-		p_err("--prometheus prints the Prometheus text format: leave out -j");
-		return 1;
-	}
-	err = instances_each(ifname, collect, false, &found);
-	/* No interface up: an empty exposition, which is valid. */
-	metrics_print(stdout, snaps, nsnaps);
-	free(snaps);
-	return err;
 }
