@@ -22,11 +22,17 @@
 #include "progload.h"
 #include "util.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested,
+	resync_requested;
 
 static void on_signal(int sig)
 {
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else if (sig == CONTROLLER_SIG_RESYNC)
+		resync_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static int netlink_open(void)
@@ -313,6 +319,59 @@ static const char *left_behind(const struct instance *in, bool gone)
 	return "programs and flows stay in place ('bpfmasq up' adopts them, 'bpfmasq down' removes them)";
 }
 
+/*
+ * After a reload: the --lan names and STATE_NO_HAIRPIN may have changed.
+ * Returns whether hairpinning is on now.
+ */
+static bool resync(struct instance *in, bool hairpin)
+{
+	struct nat_state st;
+	bool want;
+
+	lan_sync_reset();
+	lan_sync(in);
+	if (instance_get_state(in, &st))
+		return hairpin;
+	want = !(st.flags & STATE_NO_HAIRPIN);
+	if (want && !hairpin) {
+		hairpin = hairpin_sync(in) >= 0;
+		log_msg("%s: hairpinning %s", in->ifname,
+			hairpin ? "on" : "cannot start");
+	} else if (!want && hairpin) {
+		hairpin_detach_all(in->ifindex);
+		log_msg("%s: hairpinning off (no-hairpin)", in->ifname);
+		hairpin = false;
+	} else if (hairpin) {
+		hairpin_sync(in);
+	}
+	return hairpin;
+}
+
+/* SIGHUP: the same reload as `bpfmasq reload`, told to the service
+ * manager around it (Type=notify, sd_notify(3)'s RELOADING=1). */
+static bool reload(struct instance *in, const struct controller_opts *opts,
+		   bool hairpin)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)ts.tv_sec * 1000000ULL +
+		   ts.tv_nsec / 1000);
+	if (!opts->reload || !opts->config_path) {
+		log_err("%s: SIGHUP: no config file to reload", in->ifname);
+	} else {
+		log_msg("%s: SIGHUP: reloading %s", in->ifname,
+			opts->config_path);
+		if (opts->reload(in, opts->config_path))
+			log_err("%s: reload refused; nothing changed", in->ifname);
+		else
+			hairpin = resync(in, hairpin);
+	}
+	sd_notifyf(0, "READY=1\nSTATUS=masquerading on %s", in->ifname);
+	return hairpin;
+}
+
 /* The first hairpin sync; false (logged) when it cannot be done. */
 static bool hairpin_start(struct instance *in)
 {
@@ -342,6 +401,8 @@ int controller_run(struct instance *in, int ready_fd,
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(CONTROLLER_SIG_RESYNC, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	nl = netlink_open();
@@ -390,6 +451,14 @@ int controller_run(struct instance *in, int ready_fd,
 		};
 		__u64 now = now_coarse_ns() / 1000000;
 
+		if (reload_requested) {
+			reload_requested = 0;
+			hairpin = reload(in, opts, hairpin);
+		}
+		if (resync_requested) {
+			resync_requested = 0;
+			hairpin = resync(in, hairpin);
+		}
 		if (now >= next_expire) {
 			bool binds = now >= next_binds;
 
