@@ -6,7 +6,8 @@
 # the UDP stream keeps its mapping and its answers, `conns` keeps both
 # flows, status shows the new timeouts, the new prefix is masqueraded.
 # A reload that changes `ports` is refused in one line and changes
-# nothing.  SIGHUP to a --foreground controller under NOTIFY_SOCKET says
+# nothing, as does a first lan.  no-hairpin comes and goes.  SIGHUP to a
+# --foreground controller under NOTIFY_SOCKET says
 # RELOADING=1, then READY=1, and applies the file it was started with.
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
@@ -129,6 +130,38 @@ check reload_refused_changes_nothing "status before/after differ: $(diff "$LAB_T
 	test "$same" == True
 check reload_refused_forwards_kept "forwards differ" cmp -s "$LAB_TMP/fw.before" "$LAB_TMP/fw.after"
 
+# A first lan on an instance started without one: its LAN program was
+# never loaded, so that too is refused.
+sed 's/^ports .*/&\nlan lan0/' "$CONF" > "$LAB_TMP/lan.conf"
+bm reload wan0 --config "$LAB_TMP/lan.conf" >/dev/null 2>"$LAB_TMP/lan.err"
+check reload_first_lan_refused "stderr '$(cat "$LAB_TMP/lan.err")'" \
+	grep -q "lan is set in .* but unset (no LAN program loaded)" "$LAB_TMP/lan.err"
+
+# no-hairpin on, then off again: the controller follows the flag.
+hairpin() { status_json | jq_py '[d["no_hairpin"], d["hairpin"]]'; }
+check reload_hairpin_before "hairpin: $(hairpin)" \
+	wait_until 5 eval '[[ $(hairpin) == "[false, [\"lan0\"]]" ]]'
+echo no-hairpin >> "$CONF"
+bm reload wan0 --config "$CONF" > "$LAB_TMP/hp.out" 2>&1
+check reload_no_hairpin_line "printed '$(cat "$LAB_TMP/hp.out")'" \
+	grep -qx "wan0: no-hairpin off -> on" "$LAB_TMP/hp.out"
+check reload_no_hairpin_applied "hairpin: $(hairpin)" \
+	wait_until 5 eval '[[ $(hairpin) == "[true, []]" ]]'
+sed -i '/^no-hairpin$/d' "$CONF"
+bm reload wan0 --config "$CONF" > "$LAB_TMP/hp.out" 2>&1
+check reload_hairpin_back "hairpin: $(hairpin)" \
+	wait_until 5 eval '[[ $(hairpin) == "[false, [\"lan0\"]]" ]]'
+
+# -j: an object; the same file again changes nothing.
+sed -i 's/^timeout-udp .*/timeout-udp 121/' "$CONF"
+js=$(bm_json reload wan0 --config "$CONF" | jq_py '[d["ifname"], d["changes"]]')
+check reload_json "reload -j: $js" \
+	test "$js" == '["wan0", [{"setting": "timeout-udp", "old": "120", "new": "121"}]]'
+js=$(bm_json reload wan0 --config "$CONF" | jq_py 'd["changes"]')
+check reload_json_no_change "reload -j of the same file: $js" test "$js" == '[]'
+sed -i 's/^timeout-udp .*/timeout-udp 120/' "$CONF"
+bm reload wan0 --config "$CONF" >/dev/null
+
 # A bad line: FILE:LINE, as check says it.
 printf 'timeout-udp 60\ntimout-icmp 5\n' > "$LAB_TMP/bad.conf"
 bm reload wan0 --config "$LAB_TMP/bad.conf" >/dev/null 2>"$LAB_TMP/bad.err"
@@ -139,6 +172,8 @@ check reload_bad_line "stderr '$(cat "$LAB_TMP/bad.err")'" \
 # it, with the notification socket systemd listens on.
 bm down wan0 >/dev/null
 LAB_UP=()
+echo "lan lan0" >> "$CONF"
+lan_xdp() { nsx gw ip link show dev lan0 | grep -c prog/xdp; }
 cat > "$LAB_TMP/notify.py" <<'EOF'
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -156,7 +191,9 @@ NOTIFY_SOCKET=$LAB_TMP/notify.sock \
 LAB_UP+=(wan0)
 wait_until 10 grep -q READY=1 "$LAB_TMP/notify.out" ||
 	{ fail reload_sighup_ready "no READY=1: $(cat "$LAB_TMP/notify.out" "$LAB_TMP/fg.log")"; exit 1; }
-sed -i 's/^timeout-udp .*/timeout-udp 45/' "$CONF"
+check reload_lan_attached "lan0 has $(lan_xdp) XDP programs" \
+	wait_until 5 eval '(( $(lan_xdp) == 1 ))'
+sed -i -e 's/^timeout-udp .*/timeout-udp 45/' -e '/^lan lan0$/d' "$CONF"
 kill -HUP "$(bm_ctl_pid)"
 if wait_until 10 eval '[[ $(grep -c READY=1 "$LAB_TMP/notify.out") -ge 2 ]]' &&
    [[ $(grep -n RELOADING=1 "$LAB_TMP/notify.out" | cut -d: -f1) -lt \
@@ -171,5 +208,15 @@ check reload_sighup_logged "log: $(cat "$LAB_TMP/fg.log")" \
 	grep -q "wan0: timeout-udp 120 -> 45" "$LAB_TMP/fg.log"
 check reload_sighup_controller_alive "controller gone" \
 	eval '(( $(bm_ctl_pid) > 0 ))'
+check reload_lan_removed "lan0 still has $(lan_xdp) XDP programs" \
+	wait_until 5 eval '(( $(lan_xdp) == 0 ))'
+echo "lan lan0" >> "$CONF"
+bm reload wan0 --config "$CONF" > "$LAB_TMP/lan.out" 2>&1
+check reload_lan_line "printed '$(cat "$LAB_TMP/lan.out")'" \
+	grep -qx "wan0: lan none -> lan0" "$LAB_TMP/lan.out"
+check reload_lan_back "lan0 has $(lan_xdp) XDP programs; log: $(tail -n 3 "$LAB_TMP/fg.log")" \
+	wait_until 5 eval '(( $(lan_xdp) == 1 ))'
+out=$(udp_echo cli1 $INET 7 40300)
+check reload_lan_translates "UDP echo answered '$out'" test "$out" == udp-echo-40300
 
 lab_done
