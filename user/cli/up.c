@@ -315,13 +315,13 @@ static int adopt(struct up_opts *o, const struct up_config *c,
 		return 1;
 	}
 	if (controller_alive(st.controller_pid)) {
-		p_err("%s is already up (controller pid %u); run 'bpfmasq down %s' first to change settings",
-		      o->ifname, st.controller_pid, o->ifname);
+		p_err("%s is already up (controller pid %u); 'bpfmasq reload %s' applies its config file, 'bpfmasq down %s' first changes the rest",
+		      o->ifname, st.controller_pid, o->ifname, o->ifname);
 		return 1;
 	}
 	if (o->settings_given && !json_output)
-		fprintf(stderr, "Note: %s keeps its running settings; run 'bpfmasq down %s' first to change them\n",
-			o->ifname, o->ifname);
+		fprintf(stderr, "Note: %s keeps its running settings; 'bpfmasq reload %s' applies its config file, 'bpfmasq down %s' first changes the rest\n",
+			o->ifname, o->ifname, o->ifname);
 	if (instance_pin(in))
 		return 1;
 	config_forwards_apply(c, in, true);
