@@ -390,6 +390,7 @@ int controller_run(struct instance *in, int ready_fd,
 		   const struct controller_opts *opts)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t handled, unblocked;
 	struct events *ev;
 	__u64 next_expire = 0, next_binds = 0, next_metrics = 0, wait_ms;
 	bool metrics_failing = false;
@@ -398,12 +399,21 @@ int controller_run(struct instance *in, int ready_fd,
 	int nl, nl_events;
 	bool hairpin;
 	struct nat_state st;
+	struct timespec ts;
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(CONTROLLER_SIG_RESYNC, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Taken only inside ppoll(), so that one arriving just before it
+	 * wakes it rather than waiting for the next expiry walk. */
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGTERM);
+	sigaddset(&handled, SIGINT);
+	sigaddset(&handled, SIGHUP);
+	sigaddset(&handled, CONTROLLER_SIG_RESYNC);
+	sigprocmask(SIG_BLOCK, &handled, &unblocked);
 
 	nl = netlink_open();
 	if (nl < 0) {
@@ -479,7 +489,10 @@ int controller_run(struct instance *in, int ready_fd,
 		wait_ms = next_expire - now;
 		if (opts->metrics_file && next_metrics - now < wait_ms)
 			wait_ms = next_metrics - now;
-		if (poll(pfd, 2, events_timeout_ms(ev, wait_ms)) <= 0)
+		wait_ms = events_timeout_ms(ev, wait_ms);
+		ts.tv_sec = wait_ms / 1000;
+		ts.tv_nsec = (wait_ms % 1000) * 1000000;
+		if (ppoll(pfd, 2, &ts, &unblocked) <= 0)
 			continue;
 		if (pfd[1].revents)
 			events_consume(ev);
@@ -506,6 +519,7 @@ int controller_run(struct instance *in, int ready_fd,
 			addr_pending = !follow_address(in, &w);
 	}
 	sd_notify(0, "STOPPING=1");
+	sigprocmask(SIG_SETMASK, &unblocked, NULL);
 	events_close(ev);
 	if (set_controller_pid(in, getpid(), 0))
 		log_err("%s: cannot clear the controller's pid in the state map: %s",
