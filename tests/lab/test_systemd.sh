@@ -5,7 +5,8 @@
 # and ExecStop lines, run in the lab as systemd would run them (the
 # instance name for %i, NOTIFY_SOCKET a datagram socket the test reads,
 # JOURNAL_STREAM set), say READY=1 once traffic is translated, log with
-# syslog priorities, and STOPPING=1 when the NAT is taken down.
+# syslog priorities, ExecReload applies IFNAME.conf to the running NAT,
+# and STOPPING=1 when the NAT is taken down.
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 if ! is_bpfmasq; then
@@ -28,6 +29,9 @@ unit_line() {
 }
 start=$(unit_line ExecStart)
 stop=$(unit_line ExecStop)
+reload=$(unit_line ExecReload)
+check systemd_unit_reload "ExecReload is '$reload'" \
+	eval '[[ $reload == *" reload wan0" ]]'
 check systemd_unit_foreground "ExecStart is '$start'" \
 	eval '[[ $start == *" up wan0 --foreground" ]]'
 
@@ -69,6 +73,19 @@ check systemd_status_line "no STATUS= with READY=1: $(cat "$LAB_TMP/notify.out")
 	grep -q "STATUS=masquerading on wan0" "$LAB_TMP/notify.out"
 check systemd_journal_priorities "the log has no <6> priority lines: $(head -n 3 "$LAB_TMP/journal.log")" \
 	grep -q '^<6>wan0: controller running' "$LAB_TMP/journal.log"
+
+# ExecReload: the config directory's wan0.conf (here the lab's own
+# directory, as BPFMASQ_CONF_DIR names it) applied to the running NAT.
+mkdir -p "$LAB_TMP/etc"
+echo "timeout-udp 99" > "$LAB_TMP/etc/wan0.conf"
+BPFMASQ_CONF_DIR=$LAB_TMP/etc \
+	eval "ip netns exec $(ns gw) $reload" >"$LAB_TMP/reload.out" 2>&1
+rc=$?
+check systemd_reload_runs "ExecReload: rc $rc, $(cat "$LAB_TMP/reload.out")" \
+	eval '((rc == 0)) && grep -q "wan0: timeout-udp [0-9]* -> 99" "$LAB_TMP/reload.out"'
+out=$(udp_echo cli1 $INET 7 40100)
+check systemd_reload_keeps_flow "UDP echo after ExecReload answered '$out'" \
+	test "$out" == udp-echo-40100
 
 # ExecStop takes the NAT down; the main process says STOPPING=1 and ends.
 eval "ip netns exec $(ns gw) $stop" >"$LAB_TMP/stop.out" 2>&1

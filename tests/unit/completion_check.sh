@@ -34,7 +34,7 @@ offers() {
 	fails=$((fails + 1))
 }
 
-offers compl_commands "check conns down forward help stats status up" ""
+offers compl_commands "check conns down forward help reload stats status up" ""
 offers compl_prefix "check conns" c
 offers compl_after_global "stats status" -j st
 offers compl_up_interface "+lo" up ""
@@ -46,6 +46,8 @@ offers compl_lan_interface "+lo" up lo --lan ""
 offers compl_after_value "--filter" up lo --lan lo --fi
 offers compl_check_takes_up_options "--filter" check lo --fi
 offers compl_config_file "+/tmp" check --config /tm
+offers compl_reload_ifname "+lo" reload ""
+offers compl_reload_config "+/tmp" reload lo --config /tm
 offers compl_forward "add del help list" forward ""
 offers compl_forward_ifname "+lo" forward add ""
 offers compl_forward_proto "tcp udp" forward add lo ""

@@ -260,42 +260,82 @@ static void flush_forward_flows(const struct instance *in, __u8 proto,
 	free(c);
 }
 
+int forward_remove(const struct instance *in, __be32 ext_addr, __u8 proto,
+		   __u16 port)
+{
+	struct bind_key kin = { .dir = DIR_IN, .proto = proto,
+				.addr = ext_addr, .port = htons(port) };
+	struct bind_key kout;
+	struct bind_val vin, other;
+
+	if (bpf_map_lookup_elem(in->binds_fd, &kin, &vin) ||
+	    !(vin.flags & BIND_STATIC))
+		return -1;
+	kout = (struct bind_key){ .addr = vin.addr, .port = vin.port,
+				  .proto = proto, .dir = DIR_OUT };
+	bpf_map_delete_elem(in->binds_fd, &kout);
+	bpf_map_delete_elem(in->binds_fd, &kin);
+	flush_forward_flows(in, proto, kin.port, &vin);
+	/* The bit is per port, shared by tcp and udp. */
+	kin.proto = proto == IPPROTO_TCP ? IPPROTO_UDP : IPPROTO_TCP;
+	if (bpf_map_lookup_elem(in->binds_fd, &kin, &other) ||
+	    !(other.flags & BIND_STATIC))
+		fwd_port_mark(in, kin.port, false);
+	return 0;
+}
+
+int forwards_read(const struct instance *in, __be32 ext_addr,
+		  struct fwd_spec **out, int *n)
+{
+	struct bind_key k, next, *prev = NULL;
+	struct fwd_spec *v = NULL, *nv;
+	struct bind_val val;
+
+	*n = 0;
+	while (!bpf_map_get_next_key(in->binds_fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (k.dir != DIR_IN || k.addr != ext_addr ||
+		    bpf_map_lookup_elem(in->binds_fd, &k, &val) ||
+		    !(val.flags & BIND_STATIC))
+			continue;
+		nv = realloc(v, (*n + 1) * sizeof(*v));
+		if (!nv) {
+			free(v);
+			return -1;
+		}
+		v = nv;
+		v[(*n)++] = (struct fwd_spec){ .proto = k.proto,
+					       .port = ntohs(k.port),
+					       .addr = val.addr,
+					       .to_port = val.port };
+	}
+	*out = v;
+	return 0;
+}
+
 static int forward_del(int argc, char **argv)
 {
-	struct bind_key kin = { .dir = DIR_IN }, kout = { .dir = DIR_OUT };
-	struct bind_val vin, other;
 	struct nat_state st;
 	struct instance in;
 	__u32 port;
+	__u8 proto;
 	int ret = 1;
 
 	if (argc != 4) {
 		p_err("usage: bpfmasq forward del IFNAME tcp|udp PORT");
 		return 1;
 	}
-	if (parse_proto(argv[2], &kin.proto) ||
+	if (parse_proto(argv[2], &proto) ||
 	    parse_u32("port", argv[3], 1, 65535, &port))
 		return 1;
 	if (open_up(argv[1], &in, &st))
 		return 1;
-	kin.addr = st.ext_addr;
-	kin.port = htons(port);
-	if (bpf_map_lookup_elem(in.binds_fd, &kin, &vin) ||
-	    !(vin.flags & BIND_STATIC)) {
+	if (forward_remove(&in, st.ext_addr, proto, port)) {
 		p_err("%s has no forward of %s port %u (see 'bpfmasq forward list %s')",
 		      argv[1], argv[2], port, argv[1]);
 		goto out;
 	}
-	kout = (struct bind_key){ .addr = vin.addr, .port = vin.port,
-				  .proto = kin.proto, .dir = DIR_OUT };
-	bpf_map_delete_elem(in.binds_fd, &kout);
-	bpf_map_delete_elem(in.binds_fd, &kin);
-	flush_forward_flows(&in, kin.proto, kin.port, &vin);
-	/* The bit is per port, shared by tcp and udp. */
-	kin.proto = kin.proto == IPPROTO_TCP ? IPPROTO_UDP : IPPROTO_TCP;
-	if (bpf_map_lookup_elem(in.binds_fd, &kin, &other) ||
-	    !(other.flags & BIND_STATIC))
-		fwd_port_mark(&in, kin.port, false);
 	if (json_output) {
 		jw_start_object(&jw);
 		jw_kv_string(&jw, "status", "deleted");

@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "commands.h"
 #include "config.h"
+#include "reload.h"
 #include "util.h"
 
 /* libbpf speaks only under -d; errors are reported by the commands. */
@@ -56,6 +57,7 @@ static const struct cmd cmds[] = {
 	{ "up", cmd_up, help_up },
 	{ "down", cmd_down, help_down },
 	{ "check", cmd_check, help_check },
+	{ "reload", cmd_reload, help_reload },
 	{ "status", cmd_status, help_status },
 	{ "conns", cmd_conns, help_conns },
 	{ "stats", cmd_stats, help_stats },

@@ -23,6 +23,7 @@
 #include "hairpin.h"
 #include "instance.h"
 #include "netfilter.h"
+#include "reload.h"
 #include "up.h"
 #include "util.h"
 
@@ -198,10 +199,29 @@ static void detach_all(int wan_ifindex, const struct nat_state *st)
 	xdp_detach_ours(wan_ifindex, "masq_wan_in");
 }
 
-static int start_controller(struct instance *in, const struct up_opts *o)
+/* The file a SIGHUP reads: the one `up` read, or the one it would have
+ * (it may be written later). */
+static const char *reload_path(const struct up_opts *o,
+			       const struct up_config *c)
+{
+	static char path[PATH_MAX];
+	const char *dir = getenv(CONF_DIR_ENV);
+
+	if (c->path[0])
+		snprintf(path, sizeof(path), "%s", c->path);
+	else
+		snprintf(path, sizeof(path), "%s/%s.conf",
+			 dir && *dir ? dir : CONF_DIR, o->ifname);
+	return path;
+}
+
+static int start_controller(struct instance *in, const struct up_opts *o,
+			    const struct up_config *c)
 {
 	const struct controller_opts copts = {
 		.metrics_file = o->metrics_file,
+		.config_path = reload_path(o, c),
+		.reload = reload_in_controller,
 	};
 	char log_path[PATH_MAX], ok;
 	struct pollfd pfd;
@@ -295,17 +315,17 @@ static int adopt(struct up_opts *o, const struct up_config *c,
 		return 1;
 	}
 	if (controller_alive(st.controller_pid)) {
-		p_err("%s is already up (controller pid %u); run 'bpfmasq down %s' first to change settings",
-		      o->ifname, st.controller_pid, o->ifname);
+		p_err("%s is already up (controller pid %u); 'bpfmasq reload %s' applies its config file, 'bpfmasq down %s' first changes the rest",
+		      o->ifname, st.controller_pid, o->ifname, o->ifname);
 		return 1;
 	}
 	if (o->settings_given && !json_output)
-		fprintf(stderr, "Note: %s keeps its running settings; run 'bpfmasq down %s' first to change them\n",
-			o->ifname, o->ifname);
+		fprintf(stderr, "Note: %s keeps its running settings; 'bpfmasq reload %s' applies its config file, 'bpfmasq down %s' first changes the rest\n",
+			o->ifname, o->ifname, o->ifname);
 	if (instance_pin(in))
 		return 1;
 	config_forwards_apply(c, in, true);
-	pid = start_controller(in, o);
+	pid = start_controller(in, o, c);
 	if (pid < 0)
 		return 1;
 	if (!o->foreground)
@@ -469,7 +489,7 @@ int cmd_up(int argc, char **argv)
 	if (instance_from_skel(&in, &o, skel) || instance_pin(&in) ||
 	    config_forwards_apply(&conf, &in, false))
 		goto fail_pinned;
-	pid = start_controller(&in, &o);
+	pid = start_controller(&in, &o, &conf);
 	if (pid < 0)
 		goto fail_pinned;
 	if (!o.foreground)

@@ -22,11 +22,17 @@
 #include "progload.h"
 #include "util.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested,
+	resync_requested;
 
 static void on_signal(int sig)
 {
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else if (sig == CONTROLLER_SIG_RESYNC)
+		resync_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static int netlink_open(void)
@@ -313,6 +319,59 @@ static const char *left_behind(const struct instance *in, bool gone)
 	return "programs and flows stay in place ('bpfmasq up' adopts them, 'bpfmasq down' removes them)";
 }
 
+/*
+ * After a reload: the --lan names and STATE_NO_HAIRPIN may have changed.
+ * Returns whether hairpinning is on now.
+ */
+static bool resync(struct instance *in, bool hairpin)
+{
+	struct nat_state st;
+	bool want;
+
+	lan_sync_reset();
+	lan_sync(in);
+	if (instance_get_state(in, &st))
+		return hairpin;
+	want = !(st.flags & STATE_NO_HAIRPIN);
+	if (want && !hairpin) {
+		hairpin = hairpin_sync(in) >= 0;
+		log_msg("%s: hairpinning %s", in->ifname,
+			hairpin ? "on" : "cannot start");
+	} else if (!want && hairpin) {
+		hairpin_detach_all(in->ifindex);
+		log_msg("%s: hairpinning off (no-hairpin)", in->ifname);
+		hairpin = false;
+	} else if (hairpin) {
+		hairpin_sync(in);
+	}
+	return hairpin;
+}
+
+/* SIGHUP: the same reload as `bpfmasq reload`, told to the service
+ * manager around it (Type=notify, sd_notify(3)'s RELOADING=1). */
+static bool reload(struct instance *in, const struct controller_opts *opts,
+		   bool hairpin)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)ts.tv_sec * 1000000ULL +
+		   ts.tv_nsec / 1000);
+	if (!opts->reload || !opts->config_path) {
+		log_err("%s: SIGHUP: no config file to reload", in->ifname);
+	} else {
+		log_msg("%s: SIGHUP: reloading %s", in->ifname,
+			opts->config_path);
+		if (opts->reload(in, opts->config_path))
+			log_err("%s: reload refused; nothing changed", in->ifname);
+		else
+			hairpin = resync(in, hairpin);
+	}
+	sd_notifyf(0, "READY=1\nSTATUS=masquerading on %s", in->ifname);
+	return hairpin;
+}
+
 /* The first hairpin sync; false (logged) when it cannot be done. */
 static bool hairpin_start(struct instance *in)
 {
@@ -331,6 +390,7 @@ int controller_run(struct instance *in, int ready_fd,
 		   const struct controller_opts *opts)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t handled, unblocked;
 	struct events *ev;
 	__u64 next_expire = 0, next_binds = 0, next_metrics = 0, wait_ms;
 	bool metrics_failing = false;
@@ -339,10 +399,21 @@ int controller_run(struct instance *in, int ready_fd,
 	int nl, nl_events;
 	bool hairpin;
 	struct nat_state st;
+	struct timespec ts;
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(CONTROLLER_SIG_RESYNC, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Taken only inside ppoll(), so that one arriving just before it
+	 * wakes it rather than waiting for the next expiry walk. */
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGTERM);
+	sigaddset(&handled, SIGINT);
+	sigaddset(&handled, SIGHUP);
+	sigaddset(&handled, CONTROLLER_SIG_RESYNC);
+	sigprocmask(SIG_BLOCK, &handled, &unblocked);
 
 	nl = netlink_open();
 	if (nl < 0) {
@@ -390,6 +461,14 @@ int controller_run(struct instance *in, int ready_fd,
 		};
 		__u64 now = now_coarse_ns() / 1000000;
 
+		if (reload_requested) {
+			reload_requested = 0;
+			hairpin = reload(in, opts, hairpin);
+		}
+		if (resync_requested) {
+			resync_requested = 0;
+			hairpin = resync(in, hairpin);
+		}
 		if (now >= next_expire) {
 			bool binds = now >= next_binds;
 
@@ -410,7 +489,10 @@ int controller_run(struct instance *in, int ready_fd,
 		wait_ms = next_expire - now;
 		if (opts->metrics_file && next_metrics - now < wait_ms)
 			wait_ms = next_metrics - now;
-		if (poll(pfd, 2, events_timeout_ms(ev, wait_ms)) <= 0)
+		wait_ms = events_timeout_ms(ev, wait_ms);
+		ts.tv_sec = wait_ms / 1000;
+		ts.tv_nsec = (wait_ms % 1000) * 1000000;
+		if (ppoll(pfd, 2, &ts, &unblocked) <= 0)
 			continue;
 		if (pfd[1].revents)
 			events_consume(ev);
@@ -437,6 +519,7 @@ int controller_run(struct instance *in, int ready_fd,
 			addr_pending = !follow_address(in, &w);
 	}
 	sd_notify(0, "STOPPING=1");
+	sigprocmask(SIG_SETMASK, &unblocked, NULL);
 	events_close(ev);
 	if (set_controller_pid(in, getpid(), 0))
 		log_err("%s: cannot clear the controller's pid in the state map: %s",

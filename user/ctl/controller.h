@@ -2,13 +2,28 @@
 #ifndef BPFMASQ_CONTROLLER_H
 #define BPFMASQ_CONTROLLER_H
 
+#include <signal.h>
 #include "instance.h"
 
 /* What the controller does beyond the data plane's settings (which it
  * reads from the instance). */
 struct controller_opts {
 	const char *metrics_file;	/* --metrics-file, or NULL */
+	/* SIGHUP: re-read config_path (what `up` read, or would have read)
+	 * into the running instance (the CLI's `reload`, a layer above);
+	 * 0, or -1 with nothing changed (said on stderr: the log). */
+	const char *config_path;
+	int (*reload)(struct instance *in, const char *config_path);
 };
+
+/*
+ * Signals the controller takes besides SIGTERM/SIGINT: SIGHUP reloads
+ * (opts->reload, then a resync), SIGUSR1 only resyncs, after `bpfmasq
+ * reload` changed the state map itself: the --lan interfaces are attached
+ * or detached by name again, and the hairpin filters follow
+ * STATE_NO_HAIRPIN.
+ */
+#define CONTROLLER_SIG_RESYNC SIGUSR1
 
 /*
  * Runs until SIGTERM/SIGINT: expires idle flows and follows the WAN

@@ -22,6 +22,13 @@
 static int seen[BPFMASQ_MAX_LAN] = { -1, -1, -1, -1, -1, -1, -1, -1 };
 static int was[BPFMASQ_MAX_LAN];
 
+void lan_sync_reset(void)
+{
+	for (int i = 0; i < BPFMASQ_MAX_LAN; i++)
+		seen[i] = -1;
+	memset(was, 0, sizeof(was));
+}
+
 static __u32 prog_id(int fd)
 {
 	struct bpf_prog_info info = {};

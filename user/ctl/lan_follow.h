@@ -11,4 +11,8 @@
  * start and on every link change. */
 void lan_sync(struct instance *in);
 
+/* Forget what lan_sync() saw, so that the next one looks at every name
+ * afresh (after a reload changed the names). */
+void lan_sync_reset(void);
+
 #endif

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `bpfmasq reload wan0 --config FILE` while a slow 4 MiB download and a
+# UDP stream cross the NAT: new timeouts, an --internal prefix added, a
+# forward removed and another added.  The download arrives byte-exact,
+# the UDP stream keeps its mapping and its answers, `conns` keeps both
+# flows, status shows the new timeouts, the new prefix is masqueraded.
+# A reload that changes `ports` is refused in one line and changes
+# nothing, as does a first lan.  no-hairpin comes and goes.  SIGHUP to a
+# --foreground controller under NOTIFY_SOCKET says
+# RELOADING=1, then READY=1, and applies the file it was started with.
+. "$(dirname "$0")/lib.sh"
+lab_need_bpfmasq
+if ! is_bpfmasq; then
+	skip reload "needs bpfmasq (LAB_NAT=nft)"
+	lab_done
+fi
+
+lab_standard || { fail reload_topology "could not build the lab"; exit 1; }
+srv_nginx || { fail reload_nginx "nginx did not start on srv"; exit 1; }
+srv_udp_echo 7 || { fail reload_udp_echo "UDP echo did not start on srv"; exit 1; }
+lab_bg cli1 "$LAB_TMP/tcpsrv.log" socat TCP4-LISTEN:8080,reuseaddr,fork \
+	SYSTEM:'echo peer $SOCAT_PEERADDR'
+
+CONF=$LAB_TMP/wan0.conf
+cat > "$CONF" <<'CONF'
+internal 10.0.1.2/32
+ports 62000-62999
+timeout-udp 300
+forward tcp 8080 10.0.1.2:8080
+CONF
+nat_up --config "$CONF" || { fail reload_up "bpfmasq up wan0 --config failed"; exit 1; }
+
+status_json() { bm_json status wan0 | jq_py 'd[0] if isinstance(d, list) else d'; }
+
+# A slow download (about 4 s) and a UDP stream (a datagram every 100 ms
+# for 6 s from port 40200), both from cli1.
+nsx cli1 curl -sS --limit-rate 1M --max-time 30 -o "$LAB_TMP/slow.bin" \
+	"http://$INET/big.bin" 2>"$LAB_TMP/slow.err" &
+curl_pid=$!
+nsx cli1 "$PY" - "$INET" > "$LAB_TMP/udpstream.out" <<'EOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 40200))
+s.settimeout(0.05)
+sent = got = 0
+for i in range(60):
+    s.sendto(b"seq-%d" % i, (sys.argv[1], 7))
+    sent += 1
+    t = time.time() + 0.1
+    while time.time() < t:
+        try:
+            s.recvfrom(2048)
+            got += 1
+        except socket.timeout:
+            pass
+print(sent, got)
+EOF
+udp_pid=$!
+sleep 1.5
+before=$(bm conns wan0 2>/dev/null | grep -cE "10\.0\.1\.2:(40200|[0-9]+) .*$INET:(7|80)\b")
+
+cat > "$CONF" <<'CONF'
+internal 10.0.1.2/32
+internal 10.0.1.3/32    # added: cli2 is masqueraded from now on
+ports 62000-62999
+timeout-udp 120
+timeout-tcp-established 3600
+forward udp 5353 10.0.1.3:53
+CONF
+bm reload wan0 --config "$CONF" >"$LAB_TMP/reload.out" 2>"$LAB_TMP/reload.err"
+rc=$?
+check reload_runs "exit $rc: $(cat "$LAB_TMP/reload.err")" test "$rc" -eq 0
+want="wan0: timeout-tcp-established 7440 -> 3600
+wan0: timeout-udp 300 -> 120
+wan0: internal none -> 10.0.1.3/32
+wan0: forward tcp 8080 10.0.1.2:8080 -> none
+wan0: forward udp 5353 none -> 10.0.1.3:53"
+got=$(cat "$LAB_TMP/reload.out")
+check reload_lines "printed '$got'" test "$got" == "$want"
+after=$(bm conns wan0 2>/dev/null | grep -cE "10\.0\.1\.2:(40200|[0-9]+) .*$INET:(7|80)\b")
+note "conns of cli1 to srv:7 and srv:80: $before before the reload, $after after"
+check reload_conns_kept "conns matching before $before, after $after" \
+	eval '((before >= 2 && after >= before))'
+
+wait $curl_pid
+if cmp -s "$LAB_TMP/slow.bin" "$NGX/www/big.bin"; then
+	pass reload_download_byte_exact
+else
+	fail reload_download_byte_exact "$(stat -c %s "$LAB_TMP/slow.bin" 2>&1) bytes, $(cat "$LAB_TMP/slow.err")"
+fi
+wait $udp_pid
+read -r sent answered < "$LAB_TMP/udpstream.out"
+check reload_udp_stream "sent $sent, answered $answered" \
+	eval '((sent == 60 && answered >= 59))'
+
+st=$(status_json | jq_py '[d["ports"], d["timeouts"]["udp"], d["timeouts"]["tcp_established"]]')
+check reload_status_new_values "status: $st" test "$st" == '["62000-62999", 120, 3600]'
+fl=$(bm forward list wan0)
+check reload_forwards "forward list: $fl" \
+	eval '[[ $fl == *"udp  FORWARD"*"10.0.1.3:53"* && $fl != *8080* ]]'
+fetch cli2 "http://$INET/" >/dev/null
+check reload_internal_added "srv saw $(tail -n 1 "$NGX/access.log" | awk '{print $1}') for cli2" \
+	eval '[[ $(tail -n 1 "$NGX/access.log" | awk "{print \$1}") == "$WAN_GW" ]]'
+
+# A .rodata setting: refused in one line, nothing changed.
+status_json > "$LAB_TMP/st.before"
+bm forward list wan0 > "$LAB_TMP/fw.before"
+sed -e 's/^ports .*/ports 61000-61999/' -e 's/^timeout-udp .*/timeout-udp 55/' \
+	"$CONF" > "$LAB_TMP/ports.conf"
+bm reload wan0 --config "$LAB_TMP/ports.conf" >"$LAB_TMP/ref.out" 2>"$LAB_TMP/ref.err"
+rc=$?
+if ((rc == 1)) && [[ $(wc -l < "$LAB_TMP/ref.err") == 1 && ! -s $LAB_TMP/ref.out ]] &&
+   grep -q "ports is 61000-61999 in .* but 62000-62999 in the running data plane.*bpfmasq down wan0" "$LAB_TMP/ref.err"; then
+	note "$(cat "$LAB_TMP/ref.err")"
+	pass reload_ports_refused
+else
+	fail reload_ports_refused "exit $rc, stderr '$(cat "$LAB_TMP/ref.err")', stdout '$(cat "$LAB_TMP/ref.out")'"
+fi
+status_json > "$LAB_TMP/st.after"
+bm forward list wan0 > "$LAB_TMP/fw.after"
+# flows and route_gen move with traffic and routes: the settings must not.
+same=$(cat "$LAB_TMP/st.before" "$LAB_TMP/st.after" | "$PY" -c '
+import json, sys
+a, b = [json.loads(l) for l in sys.stdin.read().splitlines() if l.strip()]
+for k in ("flows", "route_gen", "hairpin"):
+    a.pop(k, None); b.pop(k, None)
+print(a == b)')
+check reload_refused_changes_nothing "status before/after differ: $(diff "$LAB_TMP/st.before" "$LAB_TMP/st.after")" \
+	test "$same" == True
+check reload_refused_forwards_kept "forwards differ" cmp -s "$LAB_TMP/fw.before" "$LAB_TMP/fw.after"
+
+# A first lan on an instance started without one: its LAN program was
+# never loaded, so that too is refused.
+sed 's/^ports .*/&\nlan lan0/' "$CONF" > "$LAB_TMP/lan.conf"
+bm reload wan0 --config "$LAB_TMP/lan.conf" >/dev/null 2>"$LAB_TMP/lan.err"
+check reload_first_lan_refused "stderr '$(cat "$LAB_TMP/lan.err")'" \
+	grep -q "lan is set in .* but unset (no LAN program loaded)" "$LAB_TMP/lan.err"
+
+# no-hairpin on, then off again: the controller follows the flag.
+hairpin() { status_json | jq_py '[d["no_hairpin"], d["hairpin"]]'; }
+check reload_hairpin_before "hairpin: $(hairpin)" \
+	wait_until 5 eval '[[ $(hairpin) == "[false, [\"lan0\"]]" ]]'
+echo no-hairpin >> "$CONF"
+bm reload wan0 --config "$CONF" > "$LAB_TMP/hp.out" 2>&1
+check reload_no_hairpin_line "printed '$(cat "$LAB_TMP/hp.out")'" \
+	grep -qx "wan0: no-hairpin off -> on" "$LAB_TMP/hp.out"
+check reload_no_hairpin_applied "hairpin: $(hairpin)" \
+	wait_until 5 eval '[[ $(hairpin) == "[true, []]" ]]'
+sed -i '/^no-hairpin$/d' "$CONF"
+bm reload wan0 --config "$CONF" > "$LAB_TMP/hp.out" 2>&1
+check reload_hairpin_back "hairpin: $(hairpin)" \
+	wait_until 5 eval '[[ $(hairpin) == "[false, [\"lan0\"]]" ]]'
+
+# -j: an object; the same file again changes nothing.
+sed -i 's/^timeout-udp .*/timeout-udp 121/' "$CONF"
+js=$(bm_json reload wan0 --config "$CONF" | jq_py '[d["ifname"], d["changes"]]')
+check reload_json "reload -j: $js" \
+	test "$js" == '["wan0", [{"setting": "timeout-udp", "old": "120", "new": "121"}]]'
+js=$(bm_json reload wan0 --config "$CONF" | jq_py 'd["changes"]')
+check reload_json_no_change "reload -j of the same file: $js" test "$js" == '[]'
+sed -i 's/^timeout-udp .*/timeout-udp 120/' "$CONF"
+bm reload wan0 --config "$CONF" >/dev/null
+
+# A bad line: FILE:LINE, as check says it.
+printf 'timeout-udp 60\ntimout-icmp 5\n' > "$LAB_TMP/bad.conf"
+bm reload wan0 --config "$LAB_TMP/bad.conf" >/dev/null 2>"$LAB_TMP/bad.err"
+check reload_bad_line "stderr '$(cat "$LAB_TMP/bad.err")'" \
+	grep -q "^Error: $LAB_TMP/bad.conf:2: unknown key 'timout-icmp'" "$LAB_TMP/bad.err"
+
+# SIGHUP to a foreground controller, as systemd's ExecReload would have
+# it, with the notification socket systemd listens on.
+bm down wan0 >/dev/null
+LAB_UP=()
+echo "lan lan0" >> "$CONF"
+lan_xdp() { nsx gw ip link show dev lan0 | grep -c prog/xdp; }
+cat > "$LAB_TMP/notify.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], "a", buffering=1)
+while True:
+    out.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+EOF
+lab_bg gw "$LAB_TMP/notify.log" "$PY" "$LAB_TMP/notify.py" \
+	"$LAB_TMP/notify.sock" "$LAB_TMP/notify.out"
+wait_until 5 test -S "$LAB_TMP/notify.sock" ||
+	{ fail reload_notify_socket "the notification socket did not appear"; exit 1; }
+NOTIFY_SOCKET=$LAB_TMP/notify.sock \
+	lab_bg gw "$LAB_TMP/fg.log" "$BPFMASQ" up wan0 --foreground --config "$CONF"
+LAB_UP+=(wan0)
+wait_until 10 grep -q READY=1 "$LAB_TMP/notify.out" ||
+	{ fail reload_sighup_ready "no READY=1: $(cat "$LAB_TMP/notify.out" "$LAB_TMP/fg.log")"; exit 1; }
+check reload_lan_attached "lan0 has $(lan_xdp) XDP programs" \
+	wait_until 5 eval '(( $(lan_xdp) == 1 ))'
+sed -i -e 's/^timeout-udp .*/timeout-udp 45/' -e '/^lan lan0$/d' "$CONF"
+kill -HUP "$(bm_ctl_pid)"
+if wait_until 10 eval '[[ $(grep -c READY=1 "$LAB_TMP/notify.out") -ge 2 ]]' &&
+   [[ $(grep -n RELOADING=1 "$LAB_TMP/notify.out" | cut -d: -f1) -lt \
+      $(grep -n READY=1 "$LAB_TMP/notify.out" | tail -n 1 | cut -d: -f1) ]]; then
+	pass reload_sighup_notify
+else
+	fail reload_sighup_notify "notifications: $(cat "$LAB_TMP/notify.out")"
+fi
+st=$(status_json | jq_py 'd["timeouts"]["udp"]')
+check reload_sighup_applied "timeout udp $st; log: $(tail -n 3 "$LAB_TMP/fg.log")" test "$st" == 45
+check reload_sighup_logged "log: $(cat "$LAB_TMP/fg.log")" \
+	grep -q "wan0: timeout-udp 120 -> 45" "$LAB_TMP/fg.log"
+check reload_sighup_controller_alive "controller gone" \
+	eval '(( $(bm_ctl_pid) > 0 ))'
+check reload_lan_removed "lan0 still has $(lan_xdp) XDP programs" \
+	wait_until 5 eval '(( $(lan_xdp) == 0 ))'
+echo "lan lan0" >> "$CONF"
+bm reload wan0 --config "$CONF" > "$LAB_TMP/lan.out" 2>&1
+check reload_lan_line "printed '$(cat "$LAB_TMP/lan.out")'" \
+	grep -qx "wan0: lan none -> lan0" "$LAB_TMP/lan.out"
+check reload_lan_back "lan0 has $(lan_xdp) XDP programs; log: $(tail -n 3 "$LAB_TMP/fg.log")" \
+	wait_until 5 eval '(( $(lan_xdp) == 1 ))'
+out=$(udp_echo cli1 $INET 7 40300)
+check reload_lan_translates "UDP echo answered '$out'" test "$out" == udp-echo-40300
+
+lab_done
