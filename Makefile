@@ -169,11 +169,12 @@ unit: deps $(OUTPUT)/bpfmasq $(UNIT_BINS)
 fuzz: deps
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-lab: deps $(OUTPUT)/bpfmasq
+lab: deps $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq-portmap
 	$(Q)tests/run.sh lab
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq $(UNIT_BINS)
+	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq \
+		$(OUTPUT)/bpfmasq-portmap $(UNIT_BINS)
 	$(Q)tests/run.sh all
 
 demo: deps
