@@ -357,8 +357,7 @@ static int reload_apply(struct instance *in, const char *path,
 				kept |= !strcmp(st.lan_name[i], lan_new[j]);
 			ifindex = kept ? 0 : if_nametoindex(st.lan_name[i]);
 			if (ifindex) {
-				xdp_detach_ours(ifindex, "masq_lan_fast");
-				xdp_detach_ours(ifindex, "masq_lan_open");
+				lan_xdp_detach(ifindex);
 			}
 		}
 		memcpy(st.lan_name, lan_new, sizeof(lan_new));

@@ -159,8 +159,7 @@ static struct bpf_program *lan_prog(struct bpfmasq_bpf *skel)
 
 static void detach_lan(const struct nat_state *st, int i)
 {
-	xdp_detach_ours(st->lan_ifindex[i], "masq_lan_fast");
-	xdp_detach_ours(st->lan_ifindex[i], "masq_lan_open");
+	lan_xdp_detach(st->lan_ifindex[i]);
 }
 
 /* A LAN gets the XDP fast path (hairpinning is the controller's, on every
@@ -168,25 +167,15 @@ static void detach_lan(const struct nat_state *st, int i)
 static int attach_lan(struct bpfmasq_bpf *skel, struct nat_state *st, int i,
 		      const char *name, bool inbound)
 {
-	__u32 mode;
-	int err;
+	int err = lan_xdp_attach(st->lan_ifindex[i],
+				 bpf_program__fd(lan_prog(skel)), inbound);
 
-	err = xdp_attach_any_mode(st->lan_ifindex[i],
-				  bpf_program__fd(lan_prog(skel)),
-				  &mode);
-	if (err) {
-		p_err("cannot attach XDP to --lan %s: %s", name, strerror(-err));
-		return err;
-	}
-	/* A driver without native XDP has no ndo_xdp_xmit either: frames
-	 * redirected into it would be dropped. */
-	if (inbound && mode != XDP_FLAGS_DRV_MODE) {
+	if (err == -EOPNOTSUPP)
 		p_err("--lan %s has no native XDP, so it cannot take redirected replies; leave out --lan-inbound",
 		      name);
-		detach_lan(st, i);
-		return -EOPNOTSUPP;
-	}
-	return 0;
+	else if (err)
+		p_err("cannot attach XDP to --lan %s: %s", name, strerror(-err));
+	return err;
 }
 
 /* Remove whatever `up` attached, from the state it recorded. */

@@ -41,30 +41,24 @@ static __u32 prog_id(int fd)
 static bool lan_attach(struct instance *in, const char *name, int ifindex,
 		       int prog_fd)
 {
-	__u32 id = xdp_attached_id(ifindex, NULL), mode;
+	__u32 id = xdp_attached_id(ifindex, NULL);
 	int err;
 
 	if (id && id == prog_id(prog_fd))
 		return true;
 	if (id) {
-		log_msg("--lan %s: ifindex %d has another XDP program (id %u); not attached",
+		log_err("--lan %s: ifindex %d has another XDP program (id %u); not attached",
 			name, ifindex, id);
 		return false;
 	}
-	err = xdp_attach_any_mode(ifindex, prog_fd, &mode);
-	if (err) {
-		log_msg("--lan %s: cannot attach XDP to ifindex %d: %s", name,
-			ifindex, strerror(-err));
-		return false;
-	}
-	if (in->cfg.cfg_lan_inbound && mode != XDP_FLAGS_DRV_MODE) {
-		log_msg("--lan %s: ifindex %d has no native XDP, so it cannot take redirected replies (--lan-inbound); not attached",
+	err = lan_xdp_attach(ifindex, prog_fd, in->cfg.cfg_lan_inbound);
+	if (err == -EOPNOTSUPP)
+		log_err("--lan %s: ifindex %d has no native XDP, so it cannot take redirected replies (--lan-inbound); not attached",
 			name, ifindex);
-		xdp_detach_ours(ifindex, "masq_lan_fast");
-		xdp_detach_ours(ifindex, "masq_lan_open");
-		return false;
-	}
-	return true;
+	else if (err)
+		log_err("--lan %s: cannot attach XDP to ifindex %d: %s", name,
+			ifindex, strerror(-err));
+	return !err;
 }
 
 void lan_sync(struct instance *in)
@@ -113,6 +107,6 @@ void lan_sync(struct instance *in)
 	memcpy(st.lan_ifindex, now, sizeof(now));
 	st.route_gen++;		/* cached next hops may name the old one */
 	if (instance_set_state(in, &st))
-		log_msg("--lan: cannot record the interfaces: %s",
+		log_err("--lan: cannot record the interfaces: %s",
 			strerror(errno));
 }

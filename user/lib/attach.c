@@ -41,6 +41,26 @@ void xdp_detach_ours(int ifindex, const char *prog_name)
 		bpf_xdp_detach(ifindex, mode, NULL);
 }
 
+int lan_xdp_attach(int ifindex, int prog_fd, bool inbound)
+{
+	__u32 mode;
+	int err = xdp_attach_any_mode(ifindex, prog_fd, &mode);
+
+	if (err)
+		return err;
+	if (inbound && mode != XDP_FLAGS_DRV_MODE) {
+		lan_xdp_detach(ifindex);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+void lan_xdp_detach(int ifindex)
+{
+	xdp_detach_ours(ifindex, "masq_lan_fast");
+	xdp_detach_ours(ifindex, "masq_lan_open");
+}
+
 int tc_hook_ensure(int ifindex, bool *own)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,

@@ -19,6 +19,16 @@ int xdp_attach_any_mode(int ifindex, int prog_fd, __u32 *mode);
 /* Detach the XDP program on ifindex if it is the one named prog_name. */
 void xdp_detach_ours(int ifindex, const char *prog_name);
 
+/*
+ * The LAN fast path's XDP program (masq_lan_fast or masq_lan_open) on
+ * ifindex.  For --lan-inbound (inbound) only in native mode: a driver
+ * without native XDP has no ndo_xdp_xmit either, and frames redirected
+ * into it would be dropped; then -EOPNOTSUPP, with nothing left attached.
+ */
+int lan_xdp_attach(int ifindex, int prog_fd, bool inbound);
+/* Either LAN program off ifindex. */
+void lan_xdp_detach(int ifindex);
+
 /* A clsact qdisc to attach to; *own says whether we made it (and so must
  * remove it again). */
 int tc_hook_ensure(int ifindex, bool *own);
