@@ -58,6 +58,28 @@ static __always_inline int tc_parse(struct __sk_buff *skb, __u32 l3_off,
 	return ret;
 }
 
+/*
+ * A translation's rewrite in full, for either hook: addresses and ports,
+ * the sequence adjustment of a flow an ALG rewrote, and the MSS of a SYN
+ * when clamping (remote and local: the route whose MTU auto asks for).
+ */
+static __always_inline int apply_xlate(void *ctx, bool xdp,
+				       const struct pkt *p,
+				       const struct xlate *x,
+				       const struct flow_val *v, __u8 dir,
+				       __be32 remote, __be32 local)
+{
+	int ret = xdp ? xdp_apply(ctx, p, x) : tc_apply(ctx, p, x);
+
+	if (!ret && v && (v->flags & FLOW_SEQADJ))
+		ret = xdp ? SEQADJ(seqadj_xdp, ctx, p, dir) :
+			    SEQADJ(seqadj_tc, ctx, p, dir);
+	if (!ret && mss_wanted(p))
+		ret = xdp ? mss_clamp_xdp(ctx, mss_offsets(p), remote, local) :
+			    mss_clamp_tc(ctx, mss_offsets(p), remote, local);
+	return ret;
+}
+
 /* Where the WAN's frames have their IP header. */
 static __always_inline __u32 wan_l3_off(void)
 {
@@ -175,12 +197,8 @@ int masq_wan_out(struct __sk_buff *skb)
 		}
 		if (ret == NAT_XLATE) {
 			flow_touch(v, p.tcp_seen);
-			ret = tc_apply(skb, &p, &x);
-			if (!ret && v && (v->flags & FLOW_SEQADJ))
-				ret = SEQADJ(seqadj_tc, skb, &p, DIR_OUT);
-			if (!ret && mss_wanted(&p))
-				ret = mss_clamp_tc(skb, mss_offsets(&p),
-						   p.key.daddr, x.new_addr);
+			ret = apply_xlate(skb, false, &p, &x, v, DIR_OUT,
+					  p.key.daddr, x.new_addr);
 			if (!ret) {
 				count(x.l3_only ? CNT_FRAG_TRANSLATED :
 						  CNT_OUT_TRANSLATED);
@@ -299,21 +317,8 @@ static __always_inline int wan_in(void *ctx, bool xdp)
 			nh = nh_get(ctx, &p, p.key.saddr, x.new_addr, v, st, true);
 		if (!nh)
 			flow_touch(v, p.tcp_seen);
-		if (xdp) {
-			ret = xdp_apply(ctx, &p, &x);
-			if (!ret && v && (v->flags & FLOW_SEQADJ))
-				ret = SEQADJ(seqadj_xdp, ctx, &p, DIR_IN);
-			if (!ret && mss_wanted(&p))
-				ret = mss_clamp_xdp(ctx, mss_offsets(&p),
-						    p.key.saddr, st->ext_addr);
-		} else {
-			ret = tc_apply(ctx, &p, &x);
-			if (!ret && v && (v->flags & FLOW_SEQADJ))
-				ret = SEQADJ(seqadj_tc, ctx, &p, DIR_IN);
-			if (!ret && mss_wanted(&p))
-				ret = mss_clamp_tc(ctx, mss_offsets(&p),
-						   p.key.saddr, st->ext_addr);
-		}
+		ret = apply_xlate(ctx, xdp, &p, &x, v, DIR_IN, p.key.saddr,
+				  st->ext_addr);
 		if (!ret) {
 			count(x.l3_only ? CNT_FRAG_TRANSLATED : CNT_IN_TRANSLATED);
 			if (!nh)
