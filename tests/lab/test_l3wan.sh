@@ -63,6 +63,19 @@ else
 	fail l3wan_status_says_layer3 "status: $st"
 fi
 
+# Another instance, without --internal (every interface but its WAN is
+# inside), must know wan0 for a bpfmasq WAN although it has no XDP, and
+# hairpin nothing there.
+if bm_up car0; then
+	filters=$(nsx gw tc filter show dev wan0 ingress | grep -c "masq_lan_hairpi\|masq_hairpin_l3")
+	check l3wan_other_instance_spares_wan "a second instance hairpins on the layer-3 WAN wan0 ($filters filters)" \
+		test "$filters" -eq 0
+	bm down car0 >/dev/null 2>&1
+	LAB_UP=(wan0)
+else
+	fail l3wan_other_instance_spares_wan "bpfmasq up car0 failed: $(cat "$LAB_TMP/up.err")"
+fi
+
 # bulk_ok NAME NS: 4 MiB downloaded byte for byte.
 bulk_ok() {
 	local got want

@@ -59,11 +59,9 @@ static __u32 hairpin_on(int ifindex, int wan, bool *own)
 /* Is ifindex the WAN of a bpfmasq instance? */
 static bool is_bpfmasq_wan(int ifindex)
 {
-	char name[BPF_OBJ_NAME_LEN];
-	__u32 id = xdp_attached_id(ifindex, NULL);
+	bool xdp;
 
-	return id && !prog_name_by_id(id, name, sizeof(name)) &&
-	       !strcmp(name, "masq_wan_in");
+	return instance_anchor_id(ifindex, &xdp) != 0;
 }
 
 static void hairpin_off(int ifindex, int wan)

@@ -364,10 +364,27 @@ int instance_find_gone(const char *ifname, struct instance *in)
 	return INSTANCE_NONE;
 }
 
-int instance_find(const char *ifname, struct instance *in)
+__u32 instance_anchor_id(int ifindex, bool *xdp)
 {
 	char name[BPF_OBJ_NAME_LEN];
+	__u32 id = xdp_attached_id(ifindex, NULL);
+
+	*xdp = true;
+	if (id && !prog_name_by_id(id, name, sizeof(name)) &&
+	    !strcmp(name, "masq_wan_in"))
+		return id;
+	*xdp = false;
+	id = tc_query(ifindex, BPF_TC_INGRESS, BPFMASQ_TC_HANDLE);
+	if (id && !prog_name_by_id(id, name, sizeof(name)) &&
+	    !strcmp(name, "masq_wan_in_tc"))
+		return id;
+	return 0;
+}
+
+int instance_find(const char *ifname, struct instance *in)
+{
 	int err, *slot;
+	bool xdp;
 	__u32 id;
 
 	instance_init(in);
@@ -377,18 +394,10 @@ int instance_find(const char *ifname, struct instance *in)
 		p_err("no interface '%s' (see 'ip link')", ifname);
 		return -1;
 	}
-	/* The anchor: XDP on an Ethernet WAN, tc ingress on a layer-3 one
-	 * (or on an Ethernet WAN someone took the XDP program off). */
-	slot = &in->prog_in_fd;
-	id = xdp_attached_id(in->ifindex, NULL);
-	if (!id || prog_name_by_id(id, name, sizeof(name)) ||
-	    strcmp(name, "masq_wan_in")) {
-		slot = &in->prog_in_tc_fd;
-		id = tc_query(in->ifindex, BPF_TC_INGRESS, BPFMASQ_TC_HANDLE);
-		if (!id || prog_name_by_id(id, name, sizeof(name)) ||
-		    strcmp(name, "masq_wan_in_tc"))
-			return INSTANCE_NONE;
-	}
+	id = instance_anchor_id(in->ifindex, &xdp);
+	if (!id)
+		return INSTANCE_NONE;
+	slot = xdp ? &in->prog_in_fd : &in->prog_in_tc_fd;
 	*slot = bpf_prog_get_fd_by_id(id);
 	if (*slot < 0) {
 		p_err("cannot open the bpfmasq program on %s: %s", ifname,

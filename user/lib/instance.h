@@ -94,6 +94,12 @@ enum instance_find_result {
 };
 
 void instance_init(struct instance *in);
+/*
+ * The program that makes ifindex a bpfmasq WAN, 0 if none: masq_wan_in
+ * at XDP on an Ethernet WAN (*xdp true), masq_wan_in_tc at tc ingress on
+ * a layer-3 one (or on an Ethernet WAN someone took the XDP program off).
+ */
+__u32 instance_anchor_id(int ifindex, bool *xdp);
 /* INSTANCE_FOUND, INSTANCE_NONE, or -1 after printing an error. */
 int instance_find(const char *ifname, struct instance *in);
 void instance_close(struct instance *in);
