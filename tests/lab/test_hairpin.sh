@@ -220,6 +220,20 @@ if dp_lab; then
 	else
 		fail hairpin_bridge_up "bpfmasq up dpwan2 --lan dpbr0 failed"
 	fi
+	# The other instances' controllers hairpin on dpwan2 whenever it is
+	# not a WAN, and take their filter and clsact qdisc off as it becomes
+	# one: `up` must win that race every time.
+	up_fail=0
+	for i in 1 2 3 4 5 6; do
+		bm down dpwan2 >/dev/null 2>&1
+		bm_up dpwan2 --lan dpbr0 || { up_fail=$i; break; }
+	done
+	check hairpin_wan_up_down_beside_other_instances \
+		"up dpwan2 failed in round $up_fail" test "$up_fail" = 0
+	filters=$(nsx gw tc filter show dev dpwan2 ingress
+		  nsx gw tc filter show dev dpwan2 egress)
+	check hairpin_wan_filters_after_rounds "$filters" bash -c \
+		'[[ $1 == *masq_wan_in_tc* && $1 == *masq_wan_out* ]]' _ "$filters"
 else
 	fail hairpin_bulk_topology "could not build the direct and bridge labs"
 fi

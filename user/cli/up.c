@@ -27,7 +27,6 @@
 #include "up.h"
 #include "util.h"
 
-#define RUN_DIR "/run/bpfmasq"
 
 /*
  * Bindings are per inside endpoint, so they never outnumber the external
@@ -223,8 +222,8 @@ static int start_controller(struct instance *in, const struct up_opts *o,
 	if (o->log_path) {
 		snprintf(log_path, sizeof(log_path), "%s", o->log_path);
 	} else {
-		mkdir(RUN_DIR, 0755);
-		snprintf(log_path, sizeof(log_path), RUN_DIR "/%s.log", in->ifname);
+		mkdir(BPFMASQ_RUN_DIR, 0755);
+		snprintf(log_path, sizeof(log_path), BPFMASQ_RUN_DIR "/%s.log", in->ifname);
 	}
 	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (fd < 0) {
@@ -447,14 +446,6 @@ int cmd_up(int argc, char **argv)
 		if (attach_lan(skel, &st, lan_up, lan_present[lan_up],
 			       o.lan_inbound))
 			goto fail;
-	err = tc_hook_ensure(o.ifindex, &own_clsact);
-	if (own_clsact)
-		st.flags |= STATE_OWN_CLSACT;
-	if (err) {
-		p_err("cannot create the clsact qdisc on %s: %s", o.ifname,
-		      strerror(-err));
-		goto fail;
-	}
 	/* Record what exists so far: `down` removes what it lists. */
 	if (bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero), &st,
 				 sizeof(st), BPF_ANY)) {
@@ -463,17 +454,21 @@ int cmd_up(int argc, char **argv)
 		goto fail;
 	}
 	tc_up = true;
-	err = tc_attach(o.ifindex, BPF_TC_INGRESS, BPFMASQ_TC_HANDLE,
-			bpf_program__fd(skel->progs.masq_wan_in_tc));
-	if (!err)
-		err = tc_attach(o.ifindex, BPF_TC_EGRESS, BPFMASQ_TC_HANDLE,
-				bpf_program__fd(skel->progs.masq_wan_out));
+	err = tc_attach_wan(o.ifindex,
+			    bpf_program__fd(skel->progs.masq_wan_in_tc),
+			    bpf_program__fd(skel->progs.masq_wan_out),
+			    &own_clsact);
+	if (own_clsact) {
+		st.flags |= STATE_OWN_CLSACT;
+		if (bpf_map__update_elem(skel->maps.state, &zero, sizeof(zero),
+					 &st, sizeof(st), BPF_ANY) && !err)
+			err = -errno;
+	}
 	if (err) {
 		p_err("cannot attach the tc programs to %s: %s", o.ifname,
 		      strerror(-err));
 		goto fail;
 	}
-	tc_up = true;
 
 	if (instance_from_skel(&in, &o, skel) || instance_pin(&in) ||
 	    config_forwards_apply(&conf, &in, false))

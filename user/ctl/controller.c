@@ -214,13 +214,8 @@ static bool wan_reattach(struct instance *in, struct wan *w)
 	if (layer == LINK_ETHER)
 		err = xdp_attach_any_mode(ifindex, in->prog_in_fd, &mode);
 	if (!err)
-		err = tc_hook_ensure(ifindex, &own);
-	if (!err)
-		err = tc_attach(ifindex, BPF_TC_INGRESS, BPFMASQ_TC_HANDLE,
-				in->prog_in_tc_fd);
-	if (!err)
-		err = tc_attach(ifindex, BPF_TC_EGRESS, BPFMASQ_TC_HANDLE,
-				in->prog_out_fd);
+		err = tc_attach_wan(ifindex, in->prog_in_tc_fd,
+				    in->prog_out_fd, &own);
 	if (err || instance_get_state(in, &st)) {
 		log_msg("%s: came back as ifindex %d but cannot be attached to: %s",
 			in->ifname, ifindex, strerror(err ? -err : errno));

@@ -77,12 +77,14 @@ static void hairpin_off(int ifindex, int wan)
 
 static int hairpin_attach(int ifindex, int wan, int prog_fd)
 {
+	int lock = tc_lock(), err;
 	bool own;
-	int err = tc_hook_ensure(ifindex, &own);
 
+	err = tc_hook_ensure(ifindex, &own);
 	if (!err)
 		err = tc_attach(ifindex, BPF_TC_INGRESS, handle_of(wan, own),
 				prog_fd);
+	tc_unlock(lock);
 	if (err && own)
 		tc_hook_destroy_if_empty(ifindex);
 	return err;

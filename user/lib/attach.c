@@ -2,11 +2,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/if_link.h>
 #include <linux/pkt_sched.h>
 #include <bpf/bpf.h>
@@ -82,6 +85,49 @@ int tc_attach(int ifindex, enum bpf_tc_attach_point point, __u32 handle,
 	return bpf_tc_attach(&hook, &opts);
 }
 
+/*
+ * A clsact qdisc is shared: a bpfmasq process attaches to one another
+ * made, and whoever made one removes it once it looks empty.  Looking and
+ * removing, and making sure of one and attaching to it, are each one step
+ * under this lock, or a filter could go with a qdisc removed under it.
+ * Without the lock (no /run) we go on: the race is rare, not worth a
+ * failed attach.
+ */
+int tc_lock(void)
+{
+	int fd;
+
+	mkdir(BPFMASQ_RUN_DIR, 0755);
+	fd = open(BPFMASQ_RUN_DIR "/tc.lock", O_RDWR | O_CREAT | O_CLOEXEC,
+		  0600);
+	if (fd >= 0)
+		flock(fd, LOCK_EX);
+	return fd;
+}
+
+void tc_unlock(int lock)
+{
+	if (lock >= 0)
+		close(lock);	/* releases the flock */
+}
+
+int tc_attach_wan(int ifindex, int in_fd, int out_fd, bool *own)
+{
+	int lock = tc_lock(), err;
+	bool made;
+
+	err = tc_hook_ensure(ifindex, &made);
+	*own |= made;
+	if (!err)
+		err = tc_attach(ifindex, BPF_TC_INGRESS, BPFMASQ_TC_HANDLE,
+				in_fd);
+	if (!err)
+		err = tc_attach(ifindex, BPF_TC_EGRESS, BPFMASQ_TC_HANDLE,
+				out_fd);
+	tc_unlock(lock);
+	return err;
+}
+
 __u32 tc_query(int ifindex, enum bpf_tc_attach_point point, __u32 handle)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
@@ -144,8 +190,11 @@ static bool tc_has_filters(int ifindex)
  */
 void tc_hook_destroy_if_empty(int ifindex)
 {
+	int lock = tc_lock();
+
 	if (!tc_has_filters(ifindex))
 		tc_hook_destroy(ifindex);
+	tc_unlock(lock);
 }
 
 void tc_detach_ours(int ifindex, bool own_clsact)

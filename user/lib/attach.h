@@ -34,6 +34,12 @@ void lan_xdp_detach(int ifindex);
 int tc_hook_ensure(int ifindex, bool *own);
 int tc_attach(int ifindex, enum bpf_tc_attach_point point, __u32 handle,
 	      int prog_fd);
+/* Held while making sure of a clsact qdisc and attaching to it, and
+ * while removing an empty one; tc_unlock() takes what tc_lock() gave. */
+int tc_lock(void);
+void tc_unlock(int lock);
+/* Both WAN filters, on a clsact qdisc made if need be (then *own = true). */
+int tc_attach_wan(int ifindex, int in_fd, int out_fd, bool *own);
 /* The id of the program in our filter (handle, BPFMASQ_TC_PRIO); 0: none. */
 __u32 tc_query(int ifindex, enum bpf_tc_attach_point point, __u32 handle);
 void tc_detach(int ifindex, enum bpf_tc_attach_point point, __u32 handle);

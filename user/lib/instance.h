@@ -23,6 +23,8 @@
 #define BPFMASQ_PIN_ROOT	"/sys/fs/bpf"
 #define BPFMASQ_PIN_SUBDIR	"bpfmasq"
 /* Our tc filter's identity on the WAN's clsact egress hook. */
+/* Controller logs (IFNAME.log) and the lock of the tc hooks. */
+#define BPFMASQ_RUN_DIR		"/run/bpfmasq"
 #define BPFMASQ_TC_HANDLE	0xb9a5
 #define BPFMASQ_TC_PRIO		0xb9a5
 
