@@ -80,6 +80,44 @@ check deb_upgrade_no_preinst_stop "the package has a preinst: $(cat "$LAB_TMP/co
 	test ! -e "$LAB_TMP/control/preinst"
 check deb_prerm_stops_on_remove_only "prerm: $(script prerm)" stops_on_remove_only
 
+# dpkg itself installs it, upgrades it to a later version (the same files
+# repacked) and removes it, in a root of its own: maintainer scripts run
+# and succeed (DPKG_ROOT set: they leave the host's systemd alone), and
+# removal leaves nothing of the package's but an admin's config.
+DROOT=$LAB_TMP/dpkgroot
+mkdir -p "$DROOT/var/lib/dpkg/info" "$DROOT/var/lib/dpkg/updates"
+: >"$DROOT/var/lib/dpkg/status"
+# The scratch root has no libraries: Depends are the host's to satisfy.
+dpkg_root() {
+	dpkg --root="$DROOT" --log=/dev/null --force-script-chrootless \
+		--force-depends "$@" >>"$LAB_TMP/dpkg.log" 2>&1
+}
+status() {
+	dpkg-query --admindir="$DROOT/var/lib/dpkg" -W -f '${Status} ${Version}' bpfmasq 2>&1
+}
+dpkg-deb -R "$deb" "$LAB_TMP/repack"
+sed -i 's/^Version: .*/&+1/' "$LAB_TMP/repack/DEBIAN/control"
+dpkg-deb -b --root-owner-group "$LAB_TMP/repack" "$LAB_TMP/upgrade.deb" >/dev/null
+dpkg_root -i "$deb"
+rc=$?
+check deb_dpkg_installs "dpkg -i: rc $rc, $(tail -n 3 "$LAB_TMP/dpkg.log"); $(status)" \
+	eval '((rc == 0)) && [[ $(status) == "install ok installed $version" ]] &&
+		test -x "$DROOT/usr/sbin/bpfmasq"'
+echo "internal 10.0.1.0/24" >"$DROOT/etc/bpfmasq/wan0.conf"
+dpkg_root -i "$LAB_TMP/upgrade.deb"
+rc=$?
+check deb_dpkg_upgrades "dpkg -i: rc $rc, $(tail -n 3 "$LAB_TMP/dpkg.log"); $(status)" \
+	eval '((rc == 0)) && [[ $(status) == "install ok installed $version+1" ]]'
+left() { cd "$DROOT" && find . -path ./var -prune -o ! -type d -print; }
+dpkg_root -r bpfmasq
+rc=$?
+check deb_dpkg_removes "dpkg -r: rc $rc, $(tail -n 3 "$LAB_TMP/dpkg.log"); left: $(left)" \
+	eval '((rc == 0)) && [[ $(left) == ./etc/bpfmasq/wan0.conf ]]'
+dpkg_root -P bpfmasq
+rc=$?
+check deb_dpkg_purges "dpkg -P: rc $rc, $(tail -n 3 "$LAB_TMP/dpkg.log"); $(status); left: $(left)" \
+	eval '((rc == 0)) && [[ $(status) != *installed* && $(left) == ./etc/bpfmasq/wan0.conf ]]'
+
 # Unpacked into a scratch root: the binary, unit and plugin it ships.
 ROOTFS=$LAB_TMP/root
 dpkg-deb -x "$deb" "$ROOTFS"
