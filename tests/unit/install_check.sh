@@ -56,7 +56,7 @@ installs() {
 		"$prefix/share/bash-completion/completions/bpfmasq 644" \
 		"$prefix/share/doc/bpfmasq/examples/example.conf 644" | sort)
 	got=$(cd "$root" && find . -type f -printf '/%P %m\n' | sort)
-	check "${name}_files" "installed '$(echo $got)', not '$(echo $want)'" \
+	check "${name}_files" "installed '$(tr '\n' ' ' <<<"$got")', not '$(tr '\n' ' ' <<<"$want")'" \
 		test "$got" == "$want"
 
 	# Every Exec line runs the installed binary, and nothing else.
