@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The Debian package: `make deb`'s script builds it offline from a copy of
-# the tree (into this test's temp dir), lintian finds no error, it holds
-# exactly what `make install` installs, at Debian's paths, and its
-# maintainer scripts reload the running instances on upgrade and never
-# stop or restart one.  Unpacked into a scratch root, its binary, unit and
-# CNI plugin run the lab's masquerade, systemd and CNI tests (their
+# The Debian package: `make deb`'s script builds it from a copy of the
+# tree with no network (into this test's temp dir), lintian finds no
+# error, it holds exactly what `make install` installs, at Debian's paths,
+# and its maintainer scripts reload the running instances on upgrade and
+# never stop or restart one.  dpkg installs, upgrades, removes and purges
+# it in a root of its own.  Unpacked into a scratch root, its binary, unit
+# and CNI plugin run the lab's masquerade, systemd and CNI tests (their
 # verdicts here as deb_*).
 . "$(dirname "$0")/lib.sh"
 if ! is_bpfmasq; then
@@ -14,7 +15,8 @@ if ! is_bpfmasq; then
 fi
 
 DEB_OUT=$LAB_TMP/deb
-if ! "$LAB_REPO/scripts/deb.sh" "$DEB_OUT" >"$LAB_TMP/deb.out" 2>&1; then
+# Offline: in a network namespace of its own, which has no way out.
+if ! unshare --net "$LAB_REPO/scripts/deb.sh" "$DEB_OUT" >"$LAB_TMP/deb.out" 2>&1; then
 	fail deb_builds "scripts/deb.sh: $(tail -n 15 "$LAB_TMP/deb.out")"
 	exit 1
 fi
