@@ -12,6 +12,9 @@ PKGS=(
 	libjansson-dev
 	# the man page
 	scdoc
+	# the Debian package (make deb): debhelper's dh, dpkg-buildpackage,
+	# and lintian to check what it made
+	debhelper dpkg-dev fakeroot lintian
 	# fuzzing the ALG parsers (libFuzzer, sanitizers)
 	libclang-rt-14-dev
 	# lab tests and demo
