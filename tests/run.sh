@@ -76,6 +76,7 @@ if [[ $MODE == unit || $MODE == all ]]; then
 	run layers bash "$ROOT/tests/unit/layers.sh"
 	run man bash "$ROOT/tests/unit/man_check.sh"
 	run completion bash "$ROOT/tests/unit/completion_check.sh"
+	run scaleout bash "$ROOT/tests/unit/scaleout_check.sh"
 	run install bash "$ROOT/tests/unit/install_check.sh"
 	# The ALG parsers take bytes from the network: a short fuzz run on
 	# every test run, longer ones with `make fuzz FUZZ_SECONDS=N`.
