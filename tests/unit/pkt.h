@@ -118,6 +118,8 @@ struct pspec {
 	__u16 payload;		/* bytes after the L4 header in this frame */
 	bool set_word;		/* first two payload bytes = word */
 	__u16 word;
+	const char *text;	/* the payload's bytes (TEXT()), instead of
+				 * payload_byte()'s pattern */
 	bool udp_nocsum;	/* UDP checksum 0: "none" */
 	bool l4_partial;	/* TCP/UDP checksum field holds only the
 				 * pseudo-header sum (CHECKSUM_PARTIAL) */
@@ -139,6 +141,9 @@ struct pspec {
 	__u16 trailer;		/* bytes after the IP packet (beyond tot_len,
 				 * in no checksum), as a frame may carry */
 };
+
+/* A payload of these bytes (an ALG's command line): .text and .payload. */
+#define TEXT(t)		.text = (t), .payload = sizeof(t) - 1
 
 #define ICMP_MTU(n)	((__u32)(n))		/* frag-needed next-hop MTU */
 #define ICMP_PTR(n)	((__u32)(n) << 24)	/* parameter problem pointer */
@@ -311,6 +316,8 @@ static size_t pkt_build_eth(const struct pspec *s, __u8 *buf)
 		memset(l4, 0, sizeof(l4));
 		for (i = hlen; i < l4_len; i++)
 			l4[i] = payload_byte(i - hlen);
+		if (s->text)
+			memcpy(l4 + hlen, s->text, s->payload);
 	}
 	if (s->set_word)
 		put16(l4 + hlen, s->word);

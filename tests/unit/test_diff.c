@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Differential test of the data plane against hostile input (issue 5).
+ * Differential test of the data plane against hostile input.
  *
  * A generator makes frames: valid TCP, UDP and ICMP echo for a few inside
  * hosts, remotes and ports (so flows get reused), replies to the flows that
@@ -64,6 +64,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#define HARNESS_BPF
+#include "harness.h"
 #include "testnet.h"
 #include "bpfmasq.h"
 #include "bpfmasq.skel.h"
@@ -99,12 +101,6 @@ enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST };
 
 static const char *const prog_name[] = {
 	[WAN_OUT] = "wan_out", [WAN_IN] = "wan_in", [LAN_FAST] = "lan_fast",
-};
-
-static const char *const counter_names[CNT_MAX] = {
-#define BPFMASQ_NAME(sym, name) [sym] = name,
-	BPFMASQ_COUNTERS(BPFMASQ_NAME)
-#undef BPFMASQ_NAME
 };
 
 /* ---- small helpers ---- */
@@ -214,7 +210,6 @@ struct state {
 };
 
 static struct bpfmasq_bpf *skel;
-static int ncpus;
 static bool net_ready;
 
 static struct flow_key fkey(__u8 proto, __u8 dir, __u32 s, unsigned int sp,
@@ -352,16 +347,6 @@ static void state_read(struct state *st)
 		};
 	}
 	state_sort(st);
-}
-
-static void map_clear(struct bpf_map *map)
-{
-	int fd = bpf_map__fd(map);
-	char key[64];
-
-	while (!bpf_map_get_next_key(fd, NULL, key))
-		if (bpf_map_delete_elem(fd, key))
-			break;
 }
 
 static void fmt_fkey(const struct flow_key *k, char *buf, size_t len)
@@ -1741,20 +1726,6 @@ static long n_cases, n_covered, n_refused, n_exhaustive;
 /* Off while the truncations run: they need the flows of their bases. */
 static bool resets;
 
-static void counters_read(__u64 *c)
-{
-	int fd = bpf_map__fd(skel->maps.stats);
-	__u64 v[ncpus];
-
-	for (__u32 i = 0; i < CNT_MAX; i++) {
-		c[i] = 0;
-		if (bpf_map_lookup_elem(fd, &i, v))
-			continue;
-		for (int cpu = 0; cpu < ncpus; cpu++)
-			c[i] += v[cpu];
-	}
-}
-
 static int prog_fd(enum prog p)
 {
 	return bpf_program__fd(p == WAN_OUT ? skel->progs.masq_wan_out :
@@ -1781,7 +1752,7 @@ static void run_case(struct tcase *c)
 
 	case_no++;
 	n_cases++;
-	counters_read(before);
+	counters_read(skel->maps.stats, before);
 	n_got_ev = 0;
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		.data_in = c->in,
@@ -1807,7 +1778,7 @@ static void run_case(struct tcase *c)
 		return;
 	}
 	ring_buffer__consume(ring);
-	counters_read(after);
+	counters_read(skel->maps.stats, after);
 	state_read(&st_post);
 	for (int i = 0; i < CNT_MAX; i++)
 		delta[i] = after[i] - before[i];
@@ -2562,12 +2533,6 @@ static int load(void)
 	return ring ? 0 : -1;
 }
 
-static int print_libbpf(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
-{
-	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
-}
-
 static __u64 now_ns(void)
 {
 	struct timespec ts;
@@ -2576,24 +2541,18 @@ static __u64 now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const char *env;
-	long ncases = 10000, passed = 0, failed = 0;
+	long ncases = 10000;
 	__u64 t0;
 	static struct tcase c;
 
-	if (geteuid() != 0) {
-		printf("SKIP: test_diff loads BPF programs and needs root\n");
-		return 0;
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	libbpf_set_print(print_libbpf);
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus <= 0) {
-		printf("FAIL setup: cannot count possible CPUs\n");
-		return 1;
-	}
+	harness_init(argc, argv,
+		     "  NAME: a class to report (wan_out/..., invariant/...); every\n"
+		     "  case runs whatever -t says, as the classes share their state\n");
+	if (!harness_bpf_init("test_diff"))
+		return harness_exit();
 	env = getenv("TEST_DIFF_SEED");
 	seed = env ? strtoull(env, NULL, 0) : now_ns() ^ ((__u64)getpid() << 32);
 	env = getenv("TEST_DIFF_CASES");
@@ -2608,9 +2567,8 @@ int main(void)
 
 	net_ready = testnet_setup();
 	if (load()) {
-		printf("FAIL setup: loading the BPF programs failed\n");
-		printf("0 passed, 1 failed\n");
-		return 1;
+		test_error("setup", "loading the BPF programs failed");
+		return harness_exit();
 	}
 	t0 = now_ns();
 	reset_maps();
@@ -2638,17 +2596,17 @@ int main(void)
 	for (int i = 0; i < nclasses; i++) {
 		struct cls *k = &classes[i];
 
+		if (!test_selected(k->name) || (!k->n && !k->failed))
+			continue;
 		if (k->failed) {
-			printf("FAIL %s: %ld of %ld cases failed\n", k->name,
-			       k->failed, k->n);
-			failed++;
-		} else if (k->n) {
-			printf("PASS %s (%ld cases)\n", k->name, k->n);
-			passed++;
+			test_start("%s", k->name);
+			test_fail("%ld of %ld cases failed", k->failed, k->n);
+		} else {
+			test_start("%s (%ld cases)", k->name, k->n);
 		}
+		test_end();
 	}
-	printf("%ld passed, %ld failed\n", passed, failed);
 	ring_buffer__free(ring);
 	bpfmasq_bpf__destroy(skel);
-	return failed ? 1 : 0;
+	return harness_exit();
 }
