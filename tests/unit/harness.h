@@ -90,6 +90,18 @@ int harness_exit(void);
 #include <bpf/libbpf.h>
 #include "bpfmasq.h"
 
+/*
+ * The programs a data-plane test runs.  HAIRPIN: masq_lan_hairpin, run as
+ * if the frame came in on lan0; WAN_IN_TC: masq_wan_in_tc; HAIRPIN_L3:
+ * masq_hairpin_l3 (lantun); LAN_OPEN: masq_lan_open (--lan-new).
+ */
+enum prog {
+	WAN_OUT = 1, WAN_IN, LAN_FAST, HAIRPIN, WAN_IN_TC, HAIRPIN_L3, LAN_OPEN,
+};
+
+struct bpfmasq_bpf;
+int harness_prog_fd(const struct bpfmasq_bpf *skel, enum prog p);
+
 /* The counters' names as `bpfmasq stats` prints them. */
 extern const char *const counter_names[CNT_MAX];
 

@@ -9,6 +9,7 @@
 
 #define HARNESS_BPF
 #include "harness.h"
+#include "bpfmasq.skel.h"
 
 const char *const counter_names[CNT_MAX] = {
 #define BPFMASQ_NAME(sym, name) [sym] = name,
@@ -17,6 +18,38 @@ const char *const counter_names[CNT_MAX] = {
 };
 
 static int ncpus;
+
+int harness_prog_fd(const struct bpfmasq_bpf *skel, enum prog p)
+{
+	const struct bpf_program *prog;
+
+	switch (p) {
+	case WAN_OUT:
+		prog = skel->progs.masq_wan_out;
+		break;
+	case WAN_IN:
+		prog = skel->progs.masq_wan_in;
+		break;
+	case LAN_FAST:
+		prog = skel->progs.masq_lan_fast;
+		break;
+	case HAIRPIN:
+		prog = skel->progs.masq_lan_hairpin;
+		break;
+	case WAN_IN_TC:
+		prog = skel->progs.masq_wan_in_tc;
+		break;
+	case HAIRPIN_L3:
+		prog = skel->progs.masq_hairpin_l3;
+		break;
+	case LAN_OPEN:
+		prog = skel->progs.masq_lan_open;
+		break;
+	default:
+		return -1;
+	}
+	return bpf_program__fd(prog);
+}
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt,
 			va_list ap)

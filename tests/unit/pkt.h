@@ -154,6 +154,25 @@ static const __u8 mac_wan_self[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const __u8 mac_wan_nexthop[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 static const __u8 mac_planted[6] = { 0x02, 0, 0, 0, 0, 0x77 };
 
+/*
+ * The addresses of the data-plane tests (test_nat, test_diff), host
+ * order: the gateway's external address, inside hosts of 10.0.0.0/24 (IN1
+ * behind lan0's permanent neighbour), remotes routed through wan0 (see
+ * testnet.h).
+ */
+#define EXT		IP4(192, 0, 2, 1)
+#define LAN_GW		IP4(10, 0, 0, 1)	/* the gateway's own LAN address */
+#define IN1		IP4(10, 0, 0, 2)
+#define IN2		IP4(10, 0, 0, 3)
+#define IN3		IP4(10, 0, 0, 4)
+#define OUTSIDER	IP4(172, 16, 0, 5)	/* not in an --internal 10.0.0.0/24 */
+#define REM		IP4(198, 51, 100, 2)
+#define REM2		IP4(198, 51, 100, 3)
+#define REM3		IP4(198, 51, 100, 4)
+#define ROUTER		IP4(192, 0, 2, 254)	/* a hop between EXT and REM that
+						 * reports errors */
+#define UNROUTED	IP4(100, 64, 0, 9)	/* no route in the test netns */
+
 static inline __u8 payload_byte(unsigned int i)
 {
 	return (__u8)(i * 7 + 3);

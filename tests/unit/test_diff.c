@@ -71,16 +71,6 @@
 #include "bpfmasq.skel.h"
 #include "pkt.h"
 
-#define EXT		IP4(192, 0, 2, 1)
-#define IN1		IP4(10, 0, 0, 2)
-#define IN2		IP4(10, 0, 0, 3)
-#define IN3		IP4(10, 0, 0, 4)
-#define LAN_GW		IP4(10, 0, 0, 1)	/* the gateway's own LAN address */
-#define REM		IP4(198, 51, 100, 2)
-#define REM2		IP4(198, 51, 100, 3)
-#define REM3		IP4(198, 51, 100, 4)
-#define ROUTER		IP4(192, 0, 2, 254)	/* a hop that reports errors */
-#define UNROUTED	IP4(100, 64, 0, 9)	/* no route in the test netns */
 #define PORT_LO		61000
 #define PORT_HI		65535
 #define WAN_MTU		1500
@@ -97,7 +87,6 @@
 #define RESET_EVERY	250
 #define MAX_ENT		4096
 
-enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST };
 
 static const char *const prog_name[] = {
 	[WAN_OUT] = "wan_out", [WAN_IN] = "wan_in", [LAN_FAST] = "lan_fast",
@@ -1728,9 +1717,7 @@ static bool resets;
 
 static int prog_fd(enum prog p)
 {
-	return bpf_program__fd(p == WAN_OUT ? skel->progs.masq_wan_out :
-			       p == WAN_IN ? skel->progs.masq_wan_in :
-			       skel->progs.masq_lan_fast);
+	return harness_prog_fd(skel, p);
 }
 
 static void reset_maps(void)

@@ -43,15 +43,6 @@
 /* Step specs spell out a default and then let a case override it. */
 #pragma GCC diagnostic ignored "-Woverride-init"
 
-#define EXT		IP4(192, 0, 2, 1)
-#define IN1		IP4(10, 0, 0, 2)
-#define IN2		IP4(10, 0, 0, 3)
-#define OUTSIDER	IP4(172, 16, 0, 5)	/* not in --internal */
-#define REM		IP4(198, 51, 100, 2)
-#define REM2		IP4(198, 51, 100, 3)
-#define REM3		IP4(198, 51, 100, 4)
-#define UNROUTED	IP4(100, 64, 0, 9)	/* no route in the test netns */
-#define ROUTER		IP4(192, 0, 2, 254)	/* a hop between EXT and REM */
 
 /* External ports the programs choose; see struct pspec. */
 #define NVARS		4
@@ -100,9 +91,7 @@
 #define PORT_UNREACH(s, d, ...)						\
 	ICMP_ERR(s, d, ICMP_T_UNREACH, ICMP_C_PORT_UNREACH, __VA_ARGS__)
 
-/* HAIRPIN: masq_lan_hairpin, run as if the frame came in on lan0.
- * WAN_IN_TC: masq_wan_in_tc; HAIRPIN_L3: masq_hairpin_l3 (lantun). */
-enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST, HAIRPIN, WAN_IN_TC, HAIRPIN_L3 };
+/* (enum prog, the programs a step runs: harness.h) */
 
 struct cnt_delta {
 	int idx;		/* enum bpfmasq_counter */

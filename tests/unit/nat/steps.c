@@ -283,17 +283,11 @@ static void fold_to_zero(struct pspec *in, struct pspec *out)
 	in->word = out->word;
 }
 
+/* LAN_FAST is masq_lan_open in a group with --lan-new, as `up` attaches. */
 static int prog_fd(struct env *e, enum prog p)
 {
-	struct bpf_program *prog = p == WAN_OUT ? e->skel->progs.masq_wan_out :
-				   p == WAN_IN ? e->skel->progs.masq_wan_in :
-				   p == HAIRPIN ? e->skel->progs.masq_lan_hairpin :
-				   p == WAN_IN_TC ? e->skel->progs.masq_wan_in_tc :
-				   p == HAIRPIN_L3 ? e->skel->progs.masq_hairpin_l3 :
-				   e->g->lan_new ? e->skel->progs.masq_lan_open :
-						   e->skel->progs.masq_lan_fast;
-
-	return bpf_program__fd(prog);
+	return harness_prog_fd(e->skel, p == LAN_FAST && e->g->lan_new ?
+					LAN_OPEN : p);
 }
 
 /*
