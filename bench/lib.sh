@@ -180,6 +180,20 @@ lab_net() {
 		dev "$IF_LAN" nud permanent
 }
 
+# nft_masquerade PORTS: the nft system, the kernel's own NAT on the
+# gateway: masquerade out of the WAN, TCP and UDP to ports PORTS (LO-HI).
+nft_masquerade() {
+	nsx gw nft -f - <<EOF || die "nft failed"
+table ip bmbench {
+	chain post {
+		type nat hook postrouting priority srcnat;
+		oifname "$IF_WAN" meta l4proto { tcp, udp } masquerade to :$1
+		oifname "$IF_WAN" masquerade
+	}
+}
+EOF
+}
+
 # lab_up SYSTEM: fresh namespaces and the gateway configured as SYSTEM.
 
 lab_up() {
@@ -210,16 +224,7 @@ lab_up() {
 		nsx gw ethtool -K "$IF_LAN" gro on >/dev/null ;;
 	nft)
 		nsx gw ethtool -K "$IF_LAN" gro on >/dev/null
-		nsx gw nft -f - <<EOF || die "nft failed"
-table ip bmbench {
-	chain post {
-		type nat hook postrouting priority srcnat;
-		oifname "$IF_WAN" meta l4proto { tcp, udp } masquerade to :$NAT_LO-$NAT_HI
-		oifname "$IF_WAN" masquerade
-	}
-}
-EOF
-		;;
+		nft_masquerade "$NAT_LO-$NAT_HI" ;;
 	xdp)
 		"$BMB" attach "$NS_GW" "$IF_LAN" "$PIN/redirect" redirect \
 			--out "$IF_WAN" --dmac "$srv_mac" ||
@@ -306,16 +311,7 @@ conn_gw_up() {
 			net.netfilter.nf_conntrack_tcp_timeout_close=$CONN_TIMEOUT \
 			net.netfilter.nf_conntrack_tcp_timeout_time_wait=$CONN_TIMEOUT ||
 			die "cannot set conntrack timeouts"
-		nsx gw nft -f - <<NFT || die "nft failed"
-table ip bmbench {
-	chain post {
-		type nat hook postrouting priority srcnat;
-		oifname "$IF_WAN" meta l4proto { tcp, udp } masquerade to :$CONN_PORTS
-		oifname "$IF_WAN" masquerade
-	}
-}
-NFT
-		;;
+		nft_masquerade "$CONN_PORTS" ;;
 	bpfmasq|bpfmasq-new)
 		# bpfmasq-new: also --lan-new (connections opened in XDP,
 		# past the gateway's forward rules).

@@ -555,6 +555,38 @@ lab_need_bpfmasq() {
 	fi
 }
 
+# lab_has_forward: bpfmasq, with its forward command, runs the gateway.
+lab_has_forward() { is_bpfmasq && "$BPFMASQ" help 2>&1 | grep -q 'forward add'; }
+
+# lab_need_forward NAME: SKIP test NAME (and end it) unless lab_has_forward;
+# FAIL it early when bpfmasq is not built (lab_need_bpfmasq).
+lab_need_forward() {
+	lab_need_bpfmasq
+	if ! is_bpfmasq; then
+		skip "$1" "LAB_NAT=nft: uses bpfmasq forward"
+		lab_done
+	fi
+	if ! lab_has_forward; then
+		skip "$1" "this bpfmasq has no 'forward' command yet"
+		lab_done
+	fi
+}
+
+# udp_peer_server NS SEP: a UDP server on 0.0.0.0:5353 in NS that answers
+# every datagram with whom it came from, "peer ADDR<SEP>PORT".
+udp_peer_server() {
+	cat >"$LAB_TMP/udppeer.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 5353))
+sep = sys.argv[1].encode()
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(b"peer " + peer[0].encode() + sep + b"%d" % peer[1], peer)
+EOF
+	lab_bg "$1" "$LAB_TMP/udppeer-$1.log" "$PY" "$LAB_TMP/udppeer.py" "$2"
+}
+
 # show_ctl_log: the controller's log, for a failure's context.
 show_ctl_log() {
 	local f

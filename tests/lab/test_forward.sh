@@ -5,16 +5,7 @@
 # the inside server sees the real outside client address.  A deleted
 # forward lets nothing in any more.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-
-if ! is_bpfmasq; then
-	skip forward "LAB_NAT=nft: bpfmasq forward only"
-	lab_done
-fi
-if ! "$BPFMASQ" help 2>&1 | grep -q 'forward add'; then
-	skip forward "this bpfmasq has no 'forward' command yet"
-	lab_done
-fi
+lab_need_forward forward
 
 lab_standard || { fail fwd_topology "could not build the lab"; exit 1; }
 
@@ -22,15 +13,7 @@ lab_standard || { fail fwd_topology "could not build the lab"; exit 1; }
 # they see the client at.
 lab_bg cli1 "$LAB_TMP/tcpsrv.log" socat TCP4-LISTEN:8080,reuseaddr,fork \
 	SYSTEM:'echo peer $SOCAT_PEERADDR'
-cat > "$LAB_TMP/udpsrv.py" <<'EOF'
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 5353))
-while True:
-    data, peer = s.recvfrom(2048)
-    s.sendto(b"peer %s:%d" % (peer[0].encode(), peer[1]), peer)
-EOF
-lab_bg cli1 "$LAB_TMP/udpsrv.log" "$PY" "$LAB_TMP/udpsrv.py"
+udp_peer_server cli1 :
 wait_until 5 listening cli1 tcp 0.0.0.0:8080 &&
 	wait_until 5 listening cli1 udp 0.0.0.0:5353 ||
 	{ fail fwd_servers "inside servers did not start"; exit 1; }

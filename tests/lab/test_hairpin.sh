@@ -5,16 +5,7 @@
 # and a forwarded port, TCP and UDP, and the server sees it as coming from
 # the external address and a NAT port.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-
-if ! is_bpfmasq; then
-	skip hairpin "LAB_NAT=nft: uses bpfmasq forward"
-	lab_done
-fi
-if ! "$BPFMASQ" help 2>&1 | grep -q 'forward add'; then
-	skip hairpin "this bpfmasq has no 'forward' command yet"
-	lab_done
-fi
+lab_need_forward hairpin
 
 lab_standard || { fail hairpin_topology "could not build the lab"; exit 1; }
 
@@ -23,15 +14,7 @@ lab_standard || { fail hairpin_topology "could not build the lab"; exit 1; }
 lab_bg cli2 "$LAB_TMP/tcpsrv.log" socat TCP4-LISTEN:8080,reuseaddr,fork \
 	SYSTEM:'echo peer $SOCAT_PEERADDR $SOCAT_PEERPORT'
 lab_bg cli2 "$LAB_TMP/echosrv.log" "$PY" "$LAB_REPO/tests/lab/tcpecho.py" 0.0.0.0 9000
-cat > "$LAB_TMP/udpsrv.py" <<'EOF'
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 5353))
-while True:
-    data, peer = s.recvfrom(2048)
-    s.sendto(b"peer %s %d" % (peer[0].encode(), peer[1]), peer)
-EOF
-lab_bg cli2 "$LAB_TMP/udpsrv.log" "$PY" "$LAB_TMP/udpsrv.py"
+udp_peer_server cli2 " "
 wait_until 5 listening cli2 tcp 0.0.0.0:8080 &&
 	wait_until 5 listening cli2 tcp 0.0.0.0:9000 &&
 	wait_until 5 listening cli2 udp 0.0.0.0:5353 ||

@@ -111,7 +111,7 @@ fi
 # srv downloads from cli1 through a forward, from its link address (whose
 # path MTU cli1 has not learnt yet): cli1's 1460-byte segments bring a
 # frag-needed about 192.0.2.1:8080, which must reach cli1.
-if is_bpfmasq && "$BPFMASQ" help 2>&1 | grep -q 'forward add'; then
+if lab_has_forward; then
 	head -c 2097152 /dev/urandom > "$LAB_TMP/served.bin"
 	lab_bg cli1 "$LAB_TMP/fwdsrv.log" socat -U \
 		TCP4-LISTEN:8080,reuseaddr,fork OPEN:"$LAB_TMP/served.bin"

@@ -111,6 +111,8 @@ bool harness_bpf_init(const char *prog);
 void counters_read(struct bpf_map *stats, __u64 *c);
 /* How many entries a map holds. */
 int map_count(struct bpf_map *map);
+/* "tcp out 10.0.0.2:40000 -> 198.51.100.2:80": a struct flow_key. */
+void fmt_flow_key(const void *key, char *buf, size_t len);
 /* Remove every entry of a hash map. */
 void map_clear(struct bpf_map *map);
 #endif

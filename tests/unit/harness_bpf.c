@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -19,36 +21,25 @@ const char *const counter_names[CNT_MAX] = {
 
 static int ncpus;
 
+/* The programs by enum prog, as bpf/bpfmasq.bpf.c names them. */
+static const char *const prog_names[] = {
+	[WAN_OUT] = "masq_wan_out",
+	[WAN_IN] = "masq_wan_in",
+	[LAN_FAST] = "masq_lan_fast",
+	[HAIRPIN] = "masq_lan_hairpin",
+	[WAN_IN_TC] = "masq_wan_in_tc",
+	[HAIRPIN_L3] = "masq_hairpin_l3",
+	[LAN_OPEN] = "masq_lan_open",
+};
+
 int harness_prog_fd(const struct bpfmasq_bpf *skel, enum prog p)
 {
-	const struct bpf_program *prog;
+	const struct bpf_program *prog = NULL;
 
-	switch (p) {
-	case WAN_OUT:
-		prog = skel->progs.masq_wan_out;
-		break;
-	case WAN_IN:
-		prog = skel->progs.masq_wan_in;
-		break;
-	case LAN_FAST:
-		prog = skel->progs.masq_lan_fast;
-		break;
-	case HAIRPIN:
-		prog = skel->progs.masq_lan_hairpin;
-		break;
-	case WAN_IN_TC:
-		prog = skel->progs.masq_wan_in_tc;
-		break;
-	case HAIRPIN_L3:
-		prog = skel->progs.masq_hairpin_l3;
-		break;
-	case LAN_OPEN:
-		prog = skel->progs.masq_lan_open;
-		break;
-	default:
-		return -1;
-	}
-	return bpf_program__fd(prog);
+	if (p > 0 && p < ARRAY_LEN(prog_names))
+		prog = bpf_object__find_program_by_name(skel->obj,
+							prog_names[p]);
+	return prog ? bpf_program__fd(prog) : -1;
 }
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt,
@@ -98,6 +89,20 @@ int map_count(struct bpf_map *map)
 		n++;
 	}
 	return n;
+}
+
+void fmt_flow_key(const void *key, char *buf, size_t len)
+{
+	const struct flow_key *k = key;
+	char s[16], d[16];
+
+	inet_ntop(AF_INET, &k->saddr, s, sizeof(s));
+	inet_ntop(AF_INET, &k->daddr, d, sizeof(d));
+	snprintf(buf, len, "%s %s %s:%u -> %s:%u",
+		 k->proto == IPPROTO_TCP ? "tcp" : k->proto == IPPROTO_UDP ? "udp" :
+		 k->proto == IPPROTO_ICMP ? "icmp" : "?",
+		 k->dir == DIR_OUT ? "out" : "in", s, ntohs(k->sport), d,
+		 ntohs(k->dport));
 }
 
 void map_clear(struct bpf_map *map)

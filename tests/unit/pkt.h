@@ -16,6 +16,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/types.h>
+#include "inet_csum.h"	/* csum_add(), csum_fold(): the controller's own */
 
 #define IP4(a, b, c, d)	(((__u32)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
 
@@ -178,22 +179,10 @@ static inline __u8 payload_byte(unsigned int i)
 	return (__u8)(i * 7 + 3);
 }
 
-static inline __u32 csum_add_bytes(__u32 sum, const __u8 *b, size_t len)
+/* The checksum of a sum (csum_add(), inet_csum.h), in host order. */
+static inline __u16 csum_host(__u32 sum)
 {
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (b[i] << 8) | b[i + 1];
-	if (len & 1)
-		sum += b[len - 1] << 8;
-	return sum;
-}
-
-static inline __u16 csum_finish(__u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
+	return (__u16)~csum_fold(sum);
 }
 
 static inline void put16(__u8 *p, __u16 v)
@@ -380,8 +369,8 @@ static size_t pkt_build_eth(const struct pspec *s, __u8 *buf)
 		pseudo[8] = 0;
 		pseudo[9] = s->proto;
 		put16(pseudo + 10, l4_len);
-		sum = csum_add_bytes(csum_add_bytes(0, pseudo, 12), l4, l4_len);
-		__u16 c = csum_finish(sum);
+		sum = csum_add(csum_add(0, pseudo, 12), l4, l4_len);
+		__u16 c = csum_host(sum);
 
 		if (s->proto == P_UDP) {
 			/* RFC 768: a computed 0 goes out as all ones. */
@@ -391,10 +380,10 @@ static size_t pkt_build_eth(const struct pspec *s, __u8 *buf)
 				c = 0;
 		}
 		if (s->l4_partial)
-			c = ~csum_finish(csum_add_bytes(0, pseudo, 12));
+			c = ~csum_host(csum_add(0, pseudo, 12));
 		put16(l4 + (s->proto == P_TCP ? 16 : 6), c);
 	} else if (s->proto == P_ICMP) {
-		put16(l4 + 2, csum_finish(csum_add_bytes(0, l4, l4_len)) ^
+		put16(l4 + 2, csum_host(csum_add(0, l4, l4_len)) ^
 			      (s->icmp_bad_csum ? 1 : 0));
 	}
 	/* Only this fragment's share of the L4 message is in the frame. */
@@ -420,7 +409,7 @@ static size_t pkt_build_eth(const struct pspec *s, __u8 *buf)
 		ip[IP_LEN + 2] = 0;
 		ip[IP_LEN + 3] = 0;
 	}
-	put16(ip + 10, csum_finish(csum_add_bytes(0, ip, IP_LEN + s->ip_opts)));
+	put16(ip + 10, csum_host(csum_add(0, ip, IP_LEN + s->ip_opts)));
 
 	frame_len = l4_off + l4_len;
 	for (i = 0; i < s->trailer && frame_len < PKT_MAX; i++)

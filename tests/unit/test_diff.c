@@ -133,19 +133,6 @@ static bool chance(int pct)
 
 #define PICK(a)	((a)[rn(sizeof(a) / sizeof((a)[0]))])
 
-/* One's complement sum of a byte range, as 16-bit big-endian words. */
-static __u32 sum_bytes(__u32 sum, const __u8 *b, size_t len)
-{
-	return csum_add_bytes(sum, b, len);
-}
-
-static __u16 fold(__u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
 /*
  * RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), accumulated over every 16-bit
  * word of every field a translation writes (written, not only changed:
@@ -165,7 +152,7 @@ static void acc_field(struct acc *a, const __u8 *old, const __u8 *new,
 
 static __u16 acc_apply(__u16 check, const struct acc *a)
 {
-	return ~fold((__u16)~check + a->s);
+	return ~csum_fold((__u16)~check + a->s);
 }
 
 /* ---- the state of the maps, as the model sees it ---- */
@@ -338,21 +325,9 @@ static void state_read(struct state *st)
 	state_sort(st);
 }
 
-static void fmt_fkey(const struct flow_key *k, char *buf, size_t len)
+static void fmt_bkey(const void *key, char *buf, size_t len)
 {
-	char s[16], d[16];
-
-	inet_ntop(AF_INET, &k->saddr, s, sizeof(s));
-	inet_ntop(AF_INET, &k->daddr, d, sizeof(d));
-	snprintf(buf, len, "%s %s %s:%u -> %s:%u",
-		 k->proto == P_TCP ? "tcp" : k->proto == P_UDP ? "udp" :
-		 k->proto == P_ICMP ? "icmp" : "?",
-		 k->dir == DIR_OUT ? "out" : "in", s, ntohs(k->sport), d,
-		 ntohs(k->dport));
-}
-
-static void fmt_bkey(const struct bind_key *k, char *buf, size_t len)
-{
+	const struct bind_key *k = key;
 	char a[16];
 
 	inet_ntop(AF_INET, &k->addr, a, sizeof(a));
@@ -361,8 +336,9 @@ static void fmt_bkey(const struct bind_key *k, char *buf, size_t len)
 		 k->dir == DIR_OUT ? "out" : "in", a, ntohs(k->port));
 }
 
-static void fmt_rkey(const struct frag_key *k, char *buf, size_t len)
+static void fmt_rkey(const void *key, char *buf, size_t len)
 {
+	const struct frag_key *k = key;
 	char s[16], d[16];
 
 	inet_ntop(AF_INET, &k->saddr, s, sizeof(s));
@@ -545,8 +521,8 @@ static bool looks_partial(const struct view *v)
 	field = rd16(v->b + v->csum_off);
 	if (v->proto == P_UDP && !field)
 		return false;
-	s = sum_bytes(0, v->b + ETH_LEN + 12, 8) + v->proto + v->l4len;
-	return field == fold(s);
+	s = csum_add(0, v->b + ETH_LEN + 12, 8) + v->proto + v->l4len;
+	return field == csum_fold(s);
 }
 
 /* ---- routes of the test netns, as far as the generator's addresses go ---- */
@@ -873,7 +849,7 @@ static void model_icmp_err(struct model *m, enum prog p, const struct view *v,
 		return;
 	}
 	if (v->l4len > ICMP_ERR_MAX ||
-	    fold(sum_bytes(0, in + v->l4, v->l4len)) != 0xffff) {
+	    csum_fold(csum_add(0, in + v->l4, v->l4len)) != 0xffff) {
 		drop(m, p, DROP_ICMP_BAD_CSUM);
 		set_cls(m, p, "icmp-error-bad-checksum");
 		return;
@@ -1305,7 +1281,7 @@ static bool ip_sum_ok(const __u8 *b, size_t len)
 	ihl = (b[ETH_LEN] & 15) * 4;
 	if (ihl < IP_LEN || ETH_LEN + ihl > len)
 		return false;
-	return fold(sum_bytes(0, b + ETH_LEN, ihl)) == 0xffff;
+	return csum_fold(csum_add(0, b + ETH_LEN, ihl)) == 0xffff;
 }
 
 /* TCP/UDP over its pseudo-header, ICMP over itself: v is parsed. */
@@ -1314,8 +1290,8 @@ static bool l4_sum_ok(const struct view *v)
 	__u32 s = 0;
 
 	if (v->proto != P_ICMP)
-		s = sum_bytes(0, v->b + ETH_LEN + 12, 8) + v->proto + v->l4len;
-	return fold(sum_bytes(s, v->b + v->l4, v->l4len)) == 0xffff;
+		s = csum_add(0, v->b + ETH_LEN + 12, 8) + v->proto + v->l4len;
+	return csum_fold(csum_add(s, v->b + v->l4, v->l4len)) == 0xffff;
 }
 
 /* The quoted packet of an ICMP error, when its header is all there. */
@@ -1349,8 +1325,8 @@ static bool quote_l4_sum(const struct view *v, bool *ok)
 		return false;
 	if (proto == P_UDP && !rd16(b + q + ihl + 6))
 		return false;
-	s = sum_bytes(0, b + q + 12, 8) + proto + (itot - ihl);
-	*ok = fold(sum_bytes(s, b + q + ihl, itot - ihl)) == 0xffff;
+	s = csum_add(0, b + q + 12, 8) + proto + (itot - ihl);
+	*ok = csum_fold(csum_add(s, b + q + ihl, itot - ihl)) == 0xffff;
 	return true;
 }
 
@@ -1381,8 +1357,8 @@ static void check_checksums(const struct tcase *c, const __u8 *out,
 	if (vi.proto == P_ICMP && !vi.mf && l4_sum_ok(&vi) && !l4_sum_ok(&vo))
 		note(k, "ICMP checksum no longer verifies");
 	if (quote_of(&vi, &qi, &ihi) && quote_of(&vo, &qo, &iho) &&
-	    fold(sum_bytes(0, c->in + qi, ihi)) == 0xffff &&
-	    fold(sum_bytes(0, out + qo, iho)) != 0xffff)
+	    csum_fold(csum_add(0, c->in + qi, ihi)) == 0xffff &&
+	    csum_fold(csum_add(0, out + qo, iho)) != 0xffff)
 		note(k, "quoted IP header checksum no longer verifies");
 	if (quote_l4_sum(&vi, &a) && quote_l4_sum(&vo, &b) && a && !b)
 		note(k, "quoted L4 checksum no longer verifies");
@@ -1495,7 +1471,7 @@ static void check_maps(const struct state *st)
 		struct bind_key bk;
 		const struct bent *b;
 
-		fmt_fkey(&f->k, name, sizeof(name));
+		fmt_flow_key(&f->k, name, sizeof(name));
 		memset(&tk, 0, sizeof(tk));
 		tk.proto = f->k.proto;
 		tk.dir = !f->k.dir;
@@ -1563,97 +1539,105 @@ static void check_maps(const struct state *st)
 
 /* ---- comparing with the model ---- */
 
+/* One map of a state for compare_entries(): entries in key order, the
+ * key their first member. */
+struct entries {
+	const void *e;
+	int n;
+	size_t size, key_size;
+};
+
+#define ENTRIES(arr, cnt)						\
+	((struct entries){ .e = (arr), .n = (cnt), .size = sizeof((arr)[0]), \
+			   .key_size = sizeof((arr)[0].k) })
+
+/*
+ * Walk one map of want and got in key order: a key one side lacks is
+ * missing or unexpected; of a key both have, differs() writes what
+ * differs after its name (returns false when nothing does).  At most
+ * *shown notes in all.
+ */
+static void compare_entries(const char *k, const char *what,
+			    struct entries want, struct entries got,
+			    void (*fmt)(const void *key, char *buf, size_t len),
+			    bool (*differs)(const void *w, const void *g,
+					    char *buf, size_t len),
+			    int *shown)
+{
+	char name[96], why[160];
+
+	for (int i = 0, j = 0; i < want.n || j < got.n;) {
+		const char *w = (const char *)want.e + i * want.size;
+		const char *g = (const char *)got.e + j * got.size;
+		int c = i == want.n ? 1 : j == got.n ? -1 :
+			memcmp(w, g, want.key_size);
+
+		fmt(c > 0 ? g : w, name, sizeof(name));
+		if (c < 0) {
+			if ((*shown)++ < 4)
+				note(k, "%s%s missing", what, name);
+			i++;
+		} else if (c > 0) {
+			if ((*shown)++ < 4)
+				note(k, "%s%s unexpected", what, name);
+			j++;
+		} else {
+			if (differs(w, g, why, sizeof(why)) && (*shown)++ < 4)
+				note(k, "%s%s%s", what, name, why);
+			i++;
+			j++;
+		}
+	}
+}
+
+static bool flow_differs(const void *want, const void *got, char *buf,
+			 size_t len)
+{
+	const struct fent *w = want, *g = got;
+
+	snprintf(buf, len, ": nat %08x:%u seen 0x%x %s, expected %08x:%u seen 0x%x %s",
+		 ntohl(g->nat_addr), g->nat_port, g->seen,
+		 g->touched ? "touched" : "untouched",
+		 ntohl(w->nat_addr), w->nat_port, w->seen,
+		 w->touched ? "touched" : "untouched");
+	return w->nat_addr != g->nat_addr || w->nat_port != g->nat_port ||
+	       w->seen != g->seen || w->touched != g->touched;
+}
+
+static bool bind_differs(const void *want, const void *got, char *buf,
+			 size_t len)
+{
+	const struct bent *w = want, *g = got;
+
+	snprintf(buf, len, " -> %08x:%u, expected %08x:%u",
+		 ntohl(g->addr), g->port, ntohl(w->addr), w->port);
+	return w->addr != g->addr || w->port != g->port || w->flags != g->flags;
+}
+
+static bool frag_differs(const void *want, const void *got, char *buf,
+			 size_t len)
+{
+	const struct rent *w = want, *g = got;
+
+	snprintf(buf, len, " -> %08x flags 0x%x, expected %08x flags 0x%x",
+		 ntohl(g->nat_addr), g->flags, ntohl(w->nat_addr), w->flags);
+	return w->nat_addr != g->nat_addr || w->flags != g->flags;
+}
+
 static void compare_state(const char *k, const struct state *want,
 			  const struct state *got)
 {
-	char name[96];
-	int i, j, shown = 0;
+	int shown = 0;
 
-#define SHOWN() (shown++ < 4)
-	for (i = j = 0; i < want->nf || j < got->nf;) {
-		int c = i == want->nf ? 1 : j == got->nf ? -1 :
-			memcmp(&want->f[i].k, &got->f[j].k, sizeof(struct flow_key));
-
-		if (c < 0) {
-			fmt_fkey(&want->f[i].k, name, sizeof(name));
-			if (SHOWN())
-				note(k, "flow %s missing", name);
-			i++;
-		} else if (c > 0) {
-			fmt_fkey(&got->f[j].k, name, sizeof(name));
-			if (SHOWN())
-				note(k, "flow %s unexpected", name);
-			j++;
-		} else {
-			const struct fent *w = &want->f[i], *g = &got->f[j];
-
-			fmt_fkey(&w->k, name, sizeof(name));
-			if ((w->nat_addr != g->nat_addr || w->nat_port != g->nat_port ||
-			     w->seen != g->seen || w->touched != g->touched) &&
-			    SHOWN())
-				note(k, "flow %s: nat %08x:%u seen 0x%x %s, expected %08x:%u seen 0x%x %s",
-				     name, ntohl(g->nat_addr), g->nat_port, g->seen,
-				     g->touched ? "touched" : "untouched",
-				     ntohl(w->nat_addr), w->nat_port, w->seen,
-				     w->touched ? "touched" : "untouched");
-			i++;
-			j++;
-		}
-	}
-	for (i = j = 0; i < want->nb || j < got->nb;) {
-		int c = i == want->nb ? 1 : j == got->nb ? -1 :
-			memcmp(&want->b[i].k, &got->b[j].k, sizeof(struct bind_key));
-
-		if (c < 0) {
-			fmt_bkey(&want->b[i].k, name, sizeof(name));
-			if (SHOWN())
-				note(k, "%s missing", name);
-			i++;
-		} else if (c > 0) {
-			fmt_bkey(&got->b[j].k, name, sizeof(name));
-			if (SHOWN())
-				note(k, "%s unexpected", name);
-			j++;
-		} else {
-			const struct bent *w = &want->b[i], *g = &got->b[j];
-
-			fmt_bkey(&w->k, name, sizeof(name));
-			if ((w->addr != g->addr || w->port != g->port ||
-			     w->flags != g->flags) && SHOWN())
-				note(k, "%s -> %08x:%u, expected %08x:%u", name,
-				     ntohl(g->addr), g->port, ntohl(w->addr), w->port);
-			i++;
-			j++;
-		}
-	}
-	for (i = j = 0; i < want->nr || j < got->nr;) {
-		int c = i == want->nr ? 1 : j == got->nr ? -1 :
-			memcmp(&want->r[i].k, &got->r[j].k, sizeof(struct frag_key));
-
-		if (c < 0) {
-			fmt_rkey(&want->r[i].k, name, sizeof(name));
-			if (SHOWN())
-				note(k, "%s missing", name);
-			i++;
-		} else if (c > 0) {
-			fmt_rkey(&got->r[j].k, name, sizeof(name));
-			if (SHOWN())
-				note(k, "%s unexpected", name);
-			j++;
-		} else {
-			const struct rent *w = &want->r[i], *g = &got->r[j];
-
-			fmt_rkey(&w->k, name, sizeof(name));
-			if ((w->nat_addr != g->nat_addr || w->flags != g->flags) &&
-			    SHOWN())
-				note(k, "%s -> %08x flags 0x%x, expected %08x flags 0x%x",
-				     name, ntohl(g->nat_addr), g->flags,
-				     ntohl(w->nat_addr), w->flags);
-			i++;
-			j++;
-		}
-	}
-#undef SHOWN
+	compare_entries(k, "flow ", ENTRIES(want->f, want->nf),
+			ENTRIES(got->f, got->nf), fmt_flow_key, flow_differs,
+			&shown);
+	compare_entries(k, "", ENTRIES(want->b, want->nb),
+			ENTRIES(got->b, got->nb), fmt_bkey, bind_differs,
+			&shown);
+	compare_entries(k, "", ENTRIES(want->r, want->nr),
+			ENTRIES(got->r, got->nr), fmt_rkey, frag_differs,
+			&shown);
 }
 
 static void compare_events(const char *k, const struct model *m)
@@ -1841,7 +1825,7 @@ static void fix_ip_sum(__u8 *b, size_t len)
 	if (ETH_LEN + ihl > len)
 		return;
 	put16(b + ETH_LEN + 10, 0);
-	put16(b + ETH_LEN + 10, csum_finish(sum_bytes(0, b + ETH_LEN, ihl)));
+	put16(b + ETH_LEN + 10, csum_host(csum_add(0, b + ETH_LEN, ihl)));
 }
 
 /* Recompute the L4 checksum of a (shortened) packet from scratch. */
@@ -1859,8 +1843,8 @@ static void fix_l4_sum(__u8 *b, size_t len)
 		return;
 	put16(b + v.csum_off, 0);
 	if (v.proto != P_ICMP)
-		s = sum_bytes(0, b + ETH_LEN + 12, 8) + v.proto + v.l4len;
-	c = csum_finish(sum_bytes(s, b + v.l4, v.l4len));
+		s = csum_add(0, b + ETH_LEN + 12, 8) + v.proto + v.l4len;
+	c = csum_host(csum_add(s, b + v.l4, v.l4len));
 	if (v.proto == P_UDP && !c)
 		c = 0xffff;
 	put16(b + v.csum_off, c);

@@ -266,7 +266,6 @@ NAT_FIXTURES(NAT_FIXTURE_DECL)
 bool var_get(struct env *e, __u32 p, __u32 *out);
 struct flow_key flow_key_of(__u8 proto, __u8 dir, __u32 s, __u32 sp,
 			    __u32 d, __u32 dp);
-void fmt_key(const struct flow_key *k, char *buf, size_t len);
 /* The controller's clock (user/lib/util.c), which last_seen_ns follows. */
 uint64_t now_coarse_ns(void);
 void age_all_flows(struct env *e);

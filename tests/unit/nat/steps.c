@@ -80,18 +80,6 @@ struct flow_key flow_key_of(__u8 proto, __u8 dir, __u32 s, __u32 sp,
 				  .proto = proto, .dir = dir };
 }
 
-void fmt_key(const struct flow_key *k, char *buf, size_t len)
-{
-	char s[16], d[16];
-
-	inet_ntop(AF_INET, &k->saddr, s, sizeof(s));
-	inet_ntop(AF_INET, &k->daddr, d, sizeof(d));
-	snprintf(buf, len, "%s %s %s:%u -> %s:%u",
-		 k->proto == P_TCP ? "tcp" : k->proto == P_UDP ? "udp" : "icmp",
-		 k->dir == DIR_OUT ? "out" : "in", s, ntohs(k->sport), d,
-		 ntohs(k->dport));
-}
-
 static void check_flow(struct env *e, const struct flow_check *fc)
 {
 	int fd = bpf_map__fd(e->skel->maps.flows);
@@ -105,7 +93,7 @@ static void check_flow(struct env *e, const struct flow_check *fc)
 	    !var_get(e, fc->nat_port, &np))
 		return;
 	k = flow_key_of(fc->proto, fc->dir, fc->saddr, sp, fc->daddr, dp);
-	fmt_key(&k, name, sizeof(name));
+	fmt_flow_key(&k, name, sizeof(name));
 	found = !bpf_map_lookup_elem(fd, &k, &v);
 	if (fc->absent) {
 		if (found)
@@ -195,7 +183,7 @@ static void check_twins(struct env *e)
 		twin.sport = fk.dir == DIR_OUT ? fk.dport : fv.nat_port;
 		twin.daddr = fk.dir == DIR_OUT ? fv.nat_addr : fk.saddr;
 		twin.dport = fk.dir == DIR_OUT ? fv.nat_port : fk.sport;
-		fmt_key(&fk, name, sizeof(name));
+		fmt_flow_key(&fk, name, sizeof(name));
 		if (bpf_map_lookup_elem(ffd, &twin, &tv))
 			fail(e, "flow %s has no twin", name);
 		else if (tv.nat_addr != (fk.dir == DIR_OUT ? fk.saddr : fk.daddr) ||
@@ -511,7 +499,7 @@ void check_refreshed(struct env *e, int dir)
 		prev = &k;
 		if (bpf_map_lookup_elem(fd, &k, &v))
 			continue;
-		fmt_key(&k, name, sizeof(name));
+		fmt_flow_key(&k, name, sizeof(name));
 		if (k.dir == dir && (v.last_seen_ns <= AGED_NS ||
 				     v.last_seen_ns > now))
 			fail(e, "flow %s: last_seen_ns %llu not refreshed (now %llu)",
