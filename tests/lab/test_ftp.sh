@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# FTP ALG (issue 3): a real vsftpd outside, real clients inside.  Active
+# FTP ALG: a real vsftpd outside, real clients inside.  Active
 # mode (PORT, EPRT) works through the masquerade because the controller
 # rewrites the announced address to the gateway's and installs a one-shot
 # expectation; passive mode (EPSV, PASV) keeps working; the server only

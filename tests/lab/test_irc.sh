@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# IRC DCC ALG (issue 4): a real IRC server (ngircd) outside, one client
+# IRC DCC ALG: a real IRC server (ngircd) outside, one client
 # inside and one outside (tests/lab/ircpeer.py).  DCC SEND and CHAT
 # offered from inside name the gateway's address and a port an outside
 # peer can connect to; the file arrives byte for byte.  Forged offers and
