@@ -52,7 +52,7 @@ static __always_inline bool internal_nets_has(const void *nets,
 
 static __always_inline bool is_internal(__be32 saddr, __be32 ext_addr)
 {
-	return addr_is_inside(saddr, ext_addr, cfg_match_all_sources, NULL);
+	return addr_is_inside(saddr, ext_addr, &cfg_match_all_sources, NULL);
 }
 
 static __always_inline void flow_touch(struct flow_val *v, __u8 seen)

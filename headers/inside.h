@@ -29,17 +29,18 @@
 #include "bpfmasq.h"
 
 /*
- * match_all_sources is cfg_match_all_sources (no --internal given): then
- * every address but the external one, and 0.0.0.0, is inside; otherwise
- * the --internal prefixes decide.
+ * match_all_sources points at cfg_match_all_sources (no --internal given):
+ * then every address but the external one, and 0.0.0.0, is inside;
+ * otherwise the --internal prefixes decide.  (A pointer, read only here:
+ * the programs compile as they did before this header existed.)
  */
 static __always_inline bool addr_is_inside(__be32 addr, __be32 ext_addr,
-					   bool match_all_sources,
+					   const volatile bool *match_all_sources,
 					   const void *nets)
 {
 	struct internal_key k = { .prefixlen = 32, .addr = addr };
 
-	if (match_all_sources)
+	if (*match_all_sources)
 		return addr != ext_addr && addr != 0;
 	return internal_nets_has(nets, &k);
 }

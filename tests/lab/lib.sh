@@ -587,6 +587,28 @@ EOF
 	lab_bg "$1" "$LAB_TMP/udppeer-$1.log" "$PY" "$LAB_TMP/udppeer.py" "$2"
 }
 
+# udp_ask NS DST PORT SEP [SRC SPORT]: from NS (bound to SRC:SPORT when
+# given) ask DST:PORT "who" over UDP, up to 3 times 1 s apart; prints the
+# answer and "from ADDR<SEP>PORT", where it came from.  False when none.
+udp_ask() {
+	nsx "$1" "$PY" - "$2" "$3" "$4" "${5:-}" "${6:-0}" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+if sys.argv[4]:
+    s.bind((sys.argv[4], int(sys.argv[5])))
+s.settimeout(1)
+for _ in range(3):
+    s.sendto(b"who", (sys.argv[1], int(sys.argv[2])))
+    try:
+        data, peer = s.recvfrom(2048)
+    except socket.timeout:
+        continue
+    print(data.decode(), "from " + peer[0] + sys.argv[3] + "%d" % peer[1])
+    sys.exit(0)
+sys.exit(1)
+EOF
+}
+
 # show_ctl_log: the controller's log, for a failure's context.
 show_ctl_log() {
 	local f

@@ -27,23 +27,7 @@ tcp_peer() {
 }
 # udp_peer PORT: the same over UDP, from INET:5400; prints the answer and
 # where it came from.
-udp_peer() {
-	nsx srv "$PY" - $WAN_GW "$1" $INET <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[3], 5400))
-s.settimeout(1)
-for _ in range(3):
-    s.sendto(b"who", (sys.argv[1], int(sys.argv[2])))
-    try:
-        data, peer = s.recvfrom(2048)
-    except socket.timeout:
-        continue
-    print(data.decode(), "from %s:%d" % peer)
-    sys.exit(0)
-sys.exit(1)
-EOF
-}
+udp_peer() { udp_ask srv $WAN_GW "$1" : $INET 5400; }
 
 check fwd_tcp_closed_before "srv reached the inside TCP server before any forward" \
 	eval '[[ -z $(tcp_peer 8080) ]]'

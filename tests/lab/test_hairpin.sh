@@ -51,21 +51,7 @@ fi
 
 # UDP: the answer must come back from the external address and the
 # forwarded port, as the client addressed it.
-out=$(nsx cli1 "$PY" - $WAN_GW 5300 <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(1)
-for _ in range(3):
-    s.sendto(b"who", (sys.argv[1], int(sys.argv[2])))
-    try:
-        data, peer = s.recvfrom(2048)
-    except socket.timeout:
-        continue
-    print(data.decode(), "from %s %d" % peer)
-    sys.exit(0)
-sys.exit(1)
-EOF
-)
+out=$(udp_ask cli1 $WAN_GW 5300 " ")
 read -r word addr port from raddr rport <<<"$out"
 if [[ $word == peer && $addr == "$WAN_GW" && $raddr == "$WAN_GW" &&
       $rport == 5300 ]] && in_nat_range "$port"; then

@@ -889,21 +889,30 @@ static void model_icmp_err(struct model *m, enum prog p, const struct view *v,
 	m->cnt[CNT_ICMP_ERR_TRANSLATED]++;
 }
 
+/* What both WAN programs do with a frame that is not IPv4, or that is
+ * broken: true when that settled it. */
+static bool model_unparsed(struct model *m, enum prog p, const struct view *v)
+{
+	if (!v->ip) {
+		pass(m, p);
+		set_cls(m, p, "non-ip");
+		return true;
+	}
+	if (v->err) {
+		drop(m, p, v->err);
+		set_cls(m, p, v->err == DROP_MALFORMED_IP ?
+			"malformed-ip" : "malformed-l4");
+		return true;
+	}
+	return false;
+}
+
 static void model_wan_out(struct model *m, const struct view *v)
 {
 	struct fent *f;
 
-	if (!v->ip) {
-		pass(m, WAN_OUT);
-		set_cls(m, WAN_OUT, "non-ip");
+	if (model_unparsed(m, WAN_OUT, v))
 		return;
-	}
-	if (v->err) {
-		drop(m, WAN_OUT, v->err);
-		set_cls(m, WAN_OUT, v->err == DROP_MALFORMED_IP ?
-			"malformed-ip" : "malformed-l4");
-		return;
-	}
 	if (v->icmp_err && v->saddr == EXT) {
 		model_icmp_err(m, WAN_OUT, v, true);
 		return;
@@ -1020,17 +1029,8 @@ static void model_wan_in(struct model *m, const struct view *v)
 	struct fent *f;
 	int fwd;
 
-	if (!v->ip) {
-		pass(m, WAN_IN);
-		set_cls(m, WAN_IN, "non-ip");
+	if (model_unparsed(m, WAN_IN, v))
 		return;
-	}
-	if (v->err) {
-		drop(m, WAN_IN, v->err);
-		set_cls(m, WAN_IN, v->err == DROP_MALFORMED_IP ?
-			"malformed-ip" : "malformed-l4");
-		return;
-	}
 	if (v->daddr != EXT) {
 		/* The guard: nothing is routed into the inside from the WAN. */
 		fwd = routes_forward(v->daddr);

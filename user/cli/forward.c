@@ -148,7 +148,7 @@ int forward_install(const struct instance *in, __be32 ext_addr,
 	 * connections, and send its replies' later fragments, from its
 	 * private address.
 	 */
-	if (!addr_is_inside(f->addr, ext_addr, in->cfg.cfg_match_all_sources,
+	if (!addr_is_inside(f->addr, ext_addr, &in->cfg.cfg_match_all_sources,
 			    in)) {
 		if (in->cfg.cfg_match_all_sources && f->addr == ext_addr)
 			p_err("%s is the external address of %s; forward to an inside host",
