@@ -555,17 +555,32 @@ lab_need_bpfmasq() {
 	fi
 }
 
+# lab_bpfmasq_only NAME [WHY]: a test of bpfmasq itself: lab_need_bpfmasq,
+# and SKIP test NAME (ending it) when LAB_NAT=nft runs the lab.
+lab_bpfmasq_only() {
+	lab_need_bpfmasq
+	if ! is_bpfmasq; then
+		skip "$1" "${2:-needs bpfmasq (LAB_NAT=nft)}"
+		lab_done
+	fi
+}
+
+# lab_build PREFIX TOPOLOGY [srv_nginx]: build the lab TOPOLOGY
+# (lab_standard, lab_containers, lab_routed) and, when asked, nginx on srv;
+# a failure is FAIL PREFIX_topology or PREFIX_nginx and ends the test.
+lab_build() {
+	"$2" || { fail "$1_topology" "could not build the lab"; exit 1; }
+	[[ ${3:-} == srv_nginx ]] || return 0
+	srv_nginx || { fail "$1_nginx" "nginx did not start on srv"; exit 1; }
+}
+
 # lab_has_forward: bpfmasq, with its forward command, runs the gateway.
 lab_has_forward() { is_bpfmasq && "$BPFMASQ" help 2>&1 | grep -q 'forward add'; }
 
 # lab_need_forward NAME: SKIP test NAME (and end it) unless lab_has_forward;
 # FAIL it early when bpfmasq is not built (lab_need_bpfmasq).
 lab_need_forward() {
-	lab_need_bpfmasq
-	if ! is_bpfmasq; then
-		skip "$1" "LAB_NAT=nft: uses bpfmasq forward"
-		lab_done
-	fi
+	lab_bpfmasq_only "$1" "LAB_NAT=nft: uses bpfmasq forward"
 	if ! lab_has_forward; then
 		skip "$1" "this bpfmasq has no 'forward' command yet"
 		lab_done

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_forward forward
 
-lab_standard || { fail fwd_topology "could not build the lab"; exit 1; }
+lab_build fwd lab_standard
 
 # Inside servers on cli1: TCP 8080 and UDP 5353 answer with the address
 # they see the client at.

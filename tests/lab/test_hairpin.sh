@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_forward hairpin
 
-lab_standard || { fail hairpin_topology "could not build the lab"; exit 1; }
+lab_build hairpin lab_standard
 
 # Inside servers on cli2 (10.0.1.3): TCP 8080 says whom it sees, TCP 9000
 # echoes, UDP 5353 says whom it sees.

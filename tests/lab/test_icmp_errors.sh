@@ -13,8 +13,7 @@ if ! command -v traceroute >/dev/null; then
 	lab_done
 fi
 
-lab_routed || { fail icmperr_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail icmperr_nginx "nginx did not start on srv"; exit 1; }
+lab_build icmperr lab_routed srv_nginx
 srv_tcp_echo 9000 || { fail icmperr_echo_server "the TCP echo server did not start on srv"; exit 1; }
 
 check icmperr_lab_needs_nat "inside client reached srv without NAT" \
