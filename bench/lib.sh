@@ -180,6 +180,15 @@ lab_net() {
 		dev "$IF_LAN" nud permanent
 }
 
+# bm_gw_up [OPTIONS...]: the bpfmasq system: `bpfmasq up` on the gateway's
+# WAN with its LAN as --lan and OPTIONS, taken down again by lab_down.
+bm_gw_up() {
+	bm up "$IF_WAN" --lan "$IF_LAN" "$@" --log "$TMP/ctl.log" \
+		>"$TMP/up.out" 2>&1 ||
+		die "bpfmasq up failed: $(cat "$TMP/up.out")"
+	BM_UP=1
+}
+
 # nft_masquerade PORTS: the nft system, the kernel's own NAT on the
 # gateway: masquerade out of the WAN, TCP and UDP to ports PORTS (LO-HI).
 nft_masquerade() {
@@ -230,11 +239,7 @@ lab_up() {
 			--out "$IF_WAN" --dmac "$srv_mac" ||
 			die "cannot attach the redirect" ;;
 	bpfmasq)
-		bm up "$IF_WAN" \
-			--lan "$IF_LAN" --ports $NAT_LO-$NAT_HI \
-			--log "$TMP/ctl.log" >"$TMP/up.out" 2>&1 ||
-			die "bpfmasq up failed: $(cat "$TMP/up.out")"
-		BM_UP=1 ;;
+		bm_gw_up --ports $NAT_LO-$NAT_HI ;;
 	*)
 		die "unknown system '$sys'" ;;
 	esac
@@ -315,14 +320,10 @@ conn_gw_up() {
 	bpfmasq|bpfmasq-new)
 		# bpfmasq-new: also --lan-new (connections opened in XDP,
 		# past the gateway's forward rules).
-		bm up "$IF_WAN" \
-			--lan "$IF_LAN" --lan-inbound \
+		bm_gw_up --lan-inbound \
 			$([[ $sys == bpfmasq-new ]] && echo --lan-new) \
 			--ports "$CONN_PORTS" \
-			--timeout-tcp-transitory "$CONN_TIMEOUT" "$@" \
-			--log "$TMP/ctl.log" >"$TMP/up.out" 2>&1 ||
-			die "bpfmasq up failed: $(cat "$TMP/up.out")"
-		BM_UP=1 ;;
+			--timeout-tcp-transitory "$CONN_TIMEOUT" "$@" ;;
 	*)
 		die "unknown system '$sys' for the connection test" ;;
 	esac

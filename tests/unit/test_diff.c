@@ -227,28 +227,42 @@ static struct frag_key rkey(__u32 s, __u32 d, unsigned int id, __u8 proto)
 	return k;
 }
 
+/* One map of a state (its entries, each beginning with its key), for
+ * entry_find() and compare_entries(). */
+struct entries {
+	const void *e;
+	int n;
+	size_t size, key_size;
+};
+
+#define ENTRIES(arr, cnt)						\
+	((struct entries){ .e = (arr), .n = (cnt), .size = sizeof((arr)[0]), \
+			   .key_size = sizeof((arr)[0].k) })
+
+static void *entry_find(struct entries t, const void *key)
+{
+	for (int i = 0; i < t.n; i++) {
+		const char *e = (const char *)t.e + i * t.size;
+
+		if (!memcmp(e, key, t.key_size))
+			return (void *)e;
+	}
+	return NULL;
+}
+
 static struct fent *st_flow(struct state *st, const struct flow_key *k)
 {
-	for (int i = 0; i < st->nf; i++)
-		if (!memcmp(&st->f[i].k, k, sizeof(*k)))
-			return &st->f[i];
-	return NULL;
+	return entry_find(ENTRIES(st->f, st->nf), k);
 }
 
 static struct bent *st_bind(struct state *st, const struct bind_key *k)
 {
-	for (int i = 0; i < st->nb; i++)
-		if (!memcmp(&st->b[i].k, k, sizeof(*k)))
-			return &st->b[i];
-	return NULL;
+	return entry_find(ENTRIES(st->b, st->nb), k);
 }
 
 static struct rent *st_frag(struct state *st, const struct frag_key *k)
 {
-	for (int i = 0; i < st->nr; i++)
-		if (!memcmp(&st->r[i].k, k, sizeof(*k)))
-			return &st->r[i];
-	return NULL;
+	return entry_find(ENTRIES(st->r, st->nr), k);
 }
 
 static int cmp_fent(const void *a, const void *b)
@@ -1538,18 +1552,6 @@ static void check_maps(const struct state *st)
 }
 
 /* ---- comparing with the model ---- */
-
-/* One map of a state for compare_entries(): entries in key order, the
- * key their first member. */
-struct entries {
-	const void *e;
-	int n;
-	size_t size, key_size;
-};
-
-#define ENTRIES(arr, cnt)						\
-	((struct entries){ .e = (arr), .n = (cnt), .size = sizeof((arr)[0]), \
-			   .key_size = sizeof((arr)[0].k) })
 
 /*
  * Walk one map of want and got in key order: a key one side lacks is
