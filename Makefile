@@ -99,12 +99,22 @@ $(OUTPUT)/bpfmasq: $(USER_OBJS)
 
 FUZZ_SECONDS ?= 10
 
+# The unit tests' one harness (tests/unit/harness.h): harness.o is plain
+# C (test_alg links it too), harness_bpf.o reads bpfmasq's counters and
+# maps.  test_nat is its runner and one fixture file per concern
+# (tests/unit/nat/), each an object of its own.
+TEST_OBJ_DIR := $(OUTPUT)/tests/obj
+HARNESS_OBJ := $(TEST_OBJ_DIR)/harness.o
+HARNESS_BPF_OBJS := $(HARNESS_OBJ) $(TEST_OBJ_DIR)/harness_bpf.o
+NAT_OBJS  := $(patsubst tests/unit/%.c,$(TEST_OBJ_DIR)/%.o,$(wildcard tests/unit/nat/*.c))
+
 # A unit test links the library layer, and the layers above it only when
 # it tests something there.  The ALG parsers are plain C: their test needs
 # neither libbpf nor BPF, only alg/.
-$(OUTPUT)/tests/test_alg: tests/unit/test_alg.c $(ALG_OBJS) Makefile | $(OUTPUT)/tests
+$(OUTPUT)/tests/test_alg: tests/unit/test_alg.c $(ALG_OBJS) $(HARNESS_OBJ) Makefile | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INC_alg) $(DEPFLAGS) $< $(ALG_OBJS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_alg) $(DEPFLAGS) -Itests/unit $< $(ALG_OBJS) \
+		$(HARNESS_OBJ) -o $@
 
 # test_opts and test_config test the CLI (up's option table, its config
 # file); the CLI's objects call the controller (up runs it), so they come
@@ -115,10 +125,28 @@ $(CLI_TESTS): TEST_INC := $(INC_cli)
 $(CLI_TESTS): TEST_OBJS := $(filter-out $(OUTPUT)/user/cli/main.o,$(CLI_OBJS)) \
 			   $(CTL_OBJS) $(ALG_OBJS)
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(SKEL) Makefile | $(OUTPUT)/tests
+$(TEST_OBJ_DIR) $(TEST_OBJ_DIR)/nat:
+	$(Q)mkdir -p $@
+
+$(HARNESS_OBJ): tests/unit/harness.c Makefile | $(TEST_OBJ_DIR)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(TEST_OBJ_DIR)/%.o: tests/unit/%.c $(SKEL) Makefile | $(TEST_OBJ_DIR)/nat
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INC_lib) $(DEPFLAGS) -Itests/unit -c $< -o $@
+
+$(OUTPUT)/tests/test_nat: $(NAT_OBJS) $(HARNESS_BPF_OBJS) $(LIB_OBJS) Makefile | $(OUTPUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(NAT_OBJS) $(HARNESS_BPF_OBJS) $(LIB_OBJS) $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/test_diff: $(HARNESS_BPF_OBJS)
+$(OUTPUT)/tests/test_diff: TEST_OBJS := $(TEST_OBJ_DIR)/harness_bpf.o
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(HARNESS_OBJ) $(LIB_OBJS) $(SKEL) Makefile | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INC_lib) $(TEST_INC) $(DEPFLAGS) -Itests/unit $< \
-		$(TEST_OBJS) $(LIB_OBJS) $(LDLIBS) -o $@
+		$(TEST_OBJS) $(HARNESS_OBJ) $(LIB_OBJS) $(LDLIBS) -o $@
 
 # The CNI plugin (cni/): runs the CLI it is told of, by default the one
 # `make install` puts in place.  Needs only libjansson.
@@ -242,4 +270,8 @@ bench: deps
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d)
+# test_nat was once one source file, tests/unit/test_nat.c: a build
+# directory of that time has a dependency file naming it.
+-include $(filter-out $(OUTPUT)/tests/test_nat.d, \
+	    $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d \
+		       $(OUTPUT)/tests/obj/*.d $(OUTPUT)/tests/obj/*/*.d))

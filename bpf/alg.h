@@ -12,34 +12,16 @@
 #ifndef BPFMASQ_ALG_H
 #define BPFMASQ_ALG_H
 
+#include "alg_ports.h"
+
 #define SACK_MAX_EDGES	8	/* four blocks */
 #define IRC_SCAN_MAX	512	/* where a CTCP marker is looked for */
-
-static __always_inline bool port_listed(const volatile __u16 *list, __be16 port)
-{
-	__u16 p = bpf_ntohs(port);
-
-	for (int i = 0; i < ALG_MAX_PORTS; i++)
-		if (list[i] && list[i] == p)
-			return true;
-	return false;
-}
 
 /* Which ALG an outbound TCP segment belongs to, and which way it goes. */
 static __always_inline __u8 alg_of_out(const struct pkt *p, bool *to_server)
 {
-	if (p->key.proto != IPPROTO_TCP)
-		return ALG_NONE;
-	*to_server = true;
-	if (port_listed(cfg_ftp_ports, p->key.dport))
-		return ALG_FTP;
-	if (port_listed(cfg_irc_ports, p->key.dport))
-		return ALG_IRC;
-	/* A reply of an FTP server behind a port forward (227, 229). */
-	*to_server = false;
-	if (port_listed(cfg_ftp_ports, p->key.sport))
-		return ALG_FTP;
-	return ALG_NONE;
+	return alg_of_conn(p->key.proto, p->key.sport, p->key.dport,
+			   cfg_ftp_ports, cfg_irc_ports, to_server);
 }
 
 static __always_inline __u32 upper4(const __u8 *b)
@@ -180,7 +162,7 @@ static __always_inline int alg_punt_in(void *ctx, bool xdp, const struct pkt *p,
 
 	entry.dir = DIR_IN;
 	if (p->key.proto != IPPROTO_TCP ||
-	    !port_listed(cfg_irc_ports, p->key.sport) ||
+	    !alg_port_listed(cfg_irc_ports, p->key.sport) ||
 	    (!alg_behind(&entry) &&
 	     !alg_worth_inspecting(pkt_data(ctx, xdp), pkt_end(ctx, xdp), p,
 				   ALG_IRC, false)))

@@ -42,13 +42,17 @@ static __always_inline bool port_is_nat(__be16 port)
 	return bits && (*bits & (1ULL << (p % 64)));
 }
 
+static __always_inline bool internal_nets_has(const void *nets,
+					      const struct internal_key *k)
+{
+	return bpf_map_lookup_elem(&internal_nets, k) != NULL;
+}
+
+#include "inside.h"
+
 static __always_inline bool is_internal(__be32 saddr, __be32 ext_addr)
 {
-	struct internal_key k = { .prefixlen = 32, .addr = saddr };
-
-	if (cfg_match_all_sources)
-		return saddr != ext_addr && saddr != 0;
-	return bpf_map_lookup_elem(&internal_nets, &k) != NULL;
+	return addr_is_inside(saddr, ext_addr, &cfg_match_all_sources, NULL);
 }
 
 static __always_inline void flow_touch(struct flow_val *v, __u8 seen)

@@ -11,11 +11,7 @@
 #include <arpa/inet.h>
 
 #include "alg_ftp.h"
-
-#define MAX_INPUT 4096
-
-/* A failed invariant must crash, also when built with -DNDEBUG. */
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#include "fuzz_input.h"
 
 /* A new endpoint derived from the input, so the fuzzer explores lengths. */
 static void pick_endpoint(const uint8_t *data, size_t size, __be32 *addr,
@@ -90,15 +86,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	__be32 addr;
 	__u16 port;
-	char *p;
+	char *p = fuzz_input(data, size);
 
-	if (size > MAX_INPUT)
-		return 0;
-	/* An exact-size heap copy, so ASan sees any read past the end. */
-	p = malloc(size ? size : 1);
 	if (!p)
 		return 0;
-	memcpy(p, data, size);
 	pick_endpoint(data, size, &addr, &port);
 	check_direction(p, size, true, addr, port);
 	check_direction(p, size, false, addr, port);

@@ -11,11 +11,9 @@
 #include <arpa/inet.h>
 
 #include "alg_irc.h"
+#include "fuzz_input.h"
 
-#define MAX_INPUT 4096
 #define MAX_OFFERS 16
-
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 
 static __u32 hash(const uint8_t *data, size_t size)
 {
@@ -37,14 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	long newlen;
 	int n, k, r, max;
 	__u32 h;
-	char *p;
+	char *p = fuzz_input(data, size);
 
-	if (size > MAX_INPUT)
-		return 0;
-	p = malloc(size ? size : 1);
 	if (!p)
 		return 0;
-	memcpy(p, data, size);
 	h = hash(data, size);
 	addr = htonl(h * 2654435761u);
 	/* A small max now and then exercises the truncation. */

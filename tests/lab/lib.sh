@@ -3,9 +3,10 @@
 #
 # Helpers for the bpfmasq lab tests.  Source it from a tests/lab/test_*.sh.
 #
-# Every namespace a test makes is named "bm<pid>-<name>", so runs never
-# collide; lab_cleanup (on EXIT, INT and TERM) takes `bpfmasq down`, kills
-# every process left in those namespaces and deletes them.  Traffic only
+# Every namespace a test makes is named "bm<pid>-<name>" (scripts/nslib.sh,
+# shared with the benchmark), so runs never collide; lab_cleanup (on EXIT,
+# INT and TERM) takes `bpfmasq down`, kills every process left in those
+# namespaces and deletes them.  Traffic only
 # ever flows between these namespaces: 10.0.x.x inside, 192.0.2.0/24 on the
 # WAN link, 198.51.100.0/24 as "the internet" (TEST-NET ranges).
 #
@@ -18,12 +19,9 @@
 LAB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BPFMASQ=${BPFMASQ:-$LAB_REPO/build/bpfmasq}
 LAB_NAT=${LAB_NAT:-bpfmasq}
-PY=/usr/bin/python3
-LAB_ID=bm$$
-# A namespace left by a run that was killed hard must not block this one.
-compgen -G "/run/netns/$LAB_ID-*" >/dev/null && LAB_ID=bm$$r$RANDOM
 LAB_TMP=$(mktemp -d /tmp/bpfmasq-lab.XXXXXX)
-LAB_NS=()
+NS_PREFIX=bm NS_TMP=$LAB_TMP
+. "$LAB_REPO/scripts/nslib.sh"
 LAB_PIDS=()
 LAB_UP=()
 LAB_FAILS=0
@@ -84,26 +82,7 @@ alive() {
 
 # ---- namespaces and links -------------------------------------------------
 
-ns() { printf '%s-%s' "$LAB_ID" "$1"; }
-
-# nsx NAME CMD...: run CMD inside namespace NAME.
-nsx() {
-	local n=$1
-	shift
-	ip netns exec "$(ns "$n")" "$@"
-}
-
-# ns_add NAME...: new namespaces with lo up and no IPv6 chatter.
-ns_add() {
-	local n
-	for n; do
-		ip netns add "$(ns "$n")" || return 1
-		LAB_NS+=("$n")
-		nsx "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1 >/dev/null
-		nsx "$n" ip link set lo up
-	done
-}
+# (ns, nsx, ns_add, mac_of, bm, bm_json, bm_stat: scripts/nslib.sh)
 
 # veth NS1 IF1 NS2 IF2: a veth pair between two namespaces, both ends up.
 veth() {
@@ -133,35 +112,16 @@ lab_bg() {
 }
 
 lab_cleanup() {
-	local rc=$? n p pids i
+	local rc=$? p i
 	trap - EXIT INT TERM
 	# An entry is IFNAME (in gw) or NS:IFNAME.
 	for i in "${LAB_UP[@]}"; do
-		n=gw
-		[[ $i == *:* ]] && n=${i%%:*} i=${i#*:}
-		timeout 15 ip netns exec "$(ns "$n")" "$BPFMASQ" down "$i" \
-			>/dev/null 2>&1
+		bm_down "$i"
 	done
 	for p in "${LAB_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 	done
-	for n in "${LAB_NS[@]}"; do
-		pids=$(ip netns pids "$(ns "$n")" 2>/dev/null)
-		[[ -n $pids ]] && kill $pids 2>/dev/null
-	done
-	for i in $(seq 20); do
-		pids=
-		for n in "${LAB_NS[@]}"; do
-			pids+=$(ip netns pids "$(ns "$n")" 2>/dev/null)
-		done
-		[[ -z $pids ]] && break
-		sleep 0.1
-	done
-	for n in "${LAB_NS[@]}"; do
-		pids=$(ip netns pids "$(ns "$n")" 2>/dev/null)
-		[[ -n $pids ]] && kill -9 $pids 2>/dev/null
-		ip netns del "$(ns "$n")" 2>/dev/null
-	done
+	ns_del_all
 	wait 2>/dev/null
 	if [[ -n ${LAB_KEEP:-} ]]; then
 		echo "  # logs kept in $LAB_TMP" >&2
@@ -170,9 +130,7 @@ lab_cleanup() {
 	fi
 	exit "$rc"
 }
-trap lab_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+ns_trap lab_cleanup
 
 lab_require_root() {
 	if [[ $(id -u) -ne 0 ]]; then
@@ -483,10 +441,6 @@ EOF
 
 # ---- bpfmasq -------------------------------------------------------------
 
-# bm ARGS...: bpfmasq inside the gateway namespace, bounded.
-# bm ARGS...: bpfmasq in gw (or in $BM_NS).
-bm() { timeout 30 ip netns exec "$(ns "${BM_NS:-gw}")" "$BPFMASQ" "$@"; }
-
 # bm_up IFNAME [ARGS...]: `bpfmasq up` with its log in the lab's temp dir;
 # output goes to files (a controller that kept our stdout open must not
 # hang a $(...)); prints the CLI's stderr on failure.
@@ -504,39 +458,12 @@ bm_up() {
 	return $rc
 }
 
-# bm_json ARGS...: `bpfmasq -j ARGS` to stdout via a file (see bm_up).
-bm_json() {
-	bm -j "$@" >"$LAB_TMP/json.out" 2>"$LAB_TMP/json.err" || return 1
-	cat "$LAB_TMP/json.out"
-}
-
 # jq_py EXPR: evaluate a Python expression on the JSON on stdin (as `d`).
 jq_py() {
 	"$PY" -c 'import json, sys
 d = json.load(sys.stdin)
 r = eval(sys.argv[1])
 print(json.dumps(r) if isinstance(r, (dict, list, bool)) or r is None else r)' "$1"
-}
-
-# bm_stat NAME [IFNAME]: one counter of `bpfmasq stats -j` (0 if absent).
-bm_stat() {
-	bm_json stats "${2:-wan0}" | "$PY" -c 'import json, sys
-def find(d, k):
-    if isinstance(d, dict):
-        if k in d and not isinstance(d[k], (dict, list)):
-            return d[k]
-        for v in d.values():
-            r = find(v, k)
-            if r is not None:
-                return r
-    elif isinstance(d, list):
-        for v in d:
-            r = find(v, k)
-            if r is not None:
-                return r
-    return None
-r = find(json.load(sys.stdin), sys.argv[1])
-print(0 if r is None else int(r))' "$1"
 }
 
 # bm_ctl_pid [IFNAME]: controller_pid from `bpfmasq status -j`.
@@ -627,6 +554,75 @@ lab_need_bpfmasq() {
 		fail "$LAB_TEST" "$BPFMASQ not built (run make)"
 		exit 1
 	fi
+}
+
+# lab_bpfmasq_only NAME [WHY]: a test of bpfmasq itself: lab_need_bpfmasq,
+# and SKIP test NAME (ending it) when LAB_NAT=nft runs the lab.
+lab_bpfmasq_only() {
+	lab_need_bpfmasq
+	if ! is_bpfmasq; then
+		skip "$1" "${2:-needs bpfmasq (LAB_NAT=nft)}"
+		lab_done
+	fi
+}
+
+# lab_build PREFIX TOPOLOGY [srv_nginx]: build the lab TOPOLOGY
+# (lab_standard, lab_containers, lab_routed) and, when asked, nginx on srv;
+# a failure is FAIL PREFIX_topology or PREFIX_nginx and ends the test.
+lab_build() {
+	"$2" || { fail "$1_topology" "could not build the lab"; exit 1; }
+	[[ ${3:-} == srv_nginx ]] || return 0
+	srv_nginx || { fail "$1_nginx" "nginx did not start on srv"; exit 1; }
+}
+
+# lab_has_forward: bpfmasq, with its forward command, runs the gateway.
+lab_has_forward() { is_bpfmasq && "$BPFMASQ" help 2>&1 | grep -q 'forward add'; }
+
+# lab_need_forward NAME: SKIP test NAME (and end it) unless lab_has_forward;
+# FAIL it early when bpfmasq is not built (lab_need_bpfmasq).
+lab_need_forward() {
+	lab_bpfmasq_only "$1" "LAB_NAT=nft: uses bpfmasq forward"
+	if ! lab_has_forward; then
+		skip "$1" "this bpfmasq has no 'forward' command yet"
+		lab_done
+	fi
+}
+
+# udp_peer_server NS SEP: a UDP server on 0.0.0.0:5353 in NS that answers
+# every datagram with whom it came from, "peer ADDR<SEP>PORT".
+udp_peer_server() {
+	cat >"$LAB_TMP/udppeer.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 5353))
+sep = sys.argv[1].encode()
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(b"peer " + peer[0].encode() + sep + b"%d" % peer[1], peer)
+EOF
+	lab_bg "$1" "$LAB_TMP/udppeer-$1.log" "$PY" "$LAB_TMP/udppeer.py" "$2"
+}
+
+# udp_ask NS DST PORT SEP [SRC SPORT]: from NS (bound to SRC:SPORT when
+# given) ask DST:PORT "who" over UDP, up to 3 times 1 s apart; prints the
+# answer and "from ADDR<SEP>PORT", where it came from.  False when none.
+udp_ask() {
+	nsx "$1" "$PY" - "$2" "$3" "$4" "${5:-}" "${6:-0}" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+if sys.argv[4]:
+    s.bind((sys.argv[4], int(sys.argv[5])))
+s.settimeout(1)
+for _ in range(3):
+    s.sendto(b"who", (sys.argv[1], int(sys.argv[2])))
+    try:
+        data, peer = s.recvfrom(2048)
+    except socket.timeout:
+        continue
+    print(data.decode(), "from " + peer[0] + sys.argv[3] + "%d" % peer[1])
+    sys.exit(0)
+sys.exit(1)
+EOF
 }
 
 # show_ctl_log: the controller's log, for a failure's context.

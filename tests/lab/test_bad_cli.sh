@@ -2,14 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Bad input: one line on stderr, a non-zero exit, and nothing left attached.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip badcli "needs bpfmasq (LAB_NAT=nft)"
-	exit 0
-fi
+lab_bpfmasq_only badcli
 
-lab_standard || { fail badcli_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail badcli_nginx "nginx did not start on srv"; exit 1; }
+lab_build badcli lab_standard srv_nginx
 # An interface with no IPv4 address.
 nsx gw ip link add noip0 type veth peer name noip1
 nsx gw ip link set noip0 up

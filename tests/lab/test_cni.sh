@@ -15,10 +15,7 @@ lab_need_bpfmasq
 # Debian package's).
 PLUGIN=${BPFMASQ_PORTMAP:-$LAB_REPO/build/bpfmasq-portmap}
 CNI_BIN=/usr/lib/cni
-if ! is_bpfmasq; then
-	skip cni "LAB_NAT=nft: bpfmasq forward only"
-	lab_done
-fi
+lab_bpfmasq_only cni "LAB_NAT=nft: bpfmasq forward only"
 if [[ ! -x $PLUGIN ]]; then
 	fail cni "$PLUGIN not built (run make)"
 	lab_done

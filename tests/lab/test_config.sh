@@ -8,14 +8,9 @@
 # FILE:LINE in one line, exit 1 and attach nothing.  A restarted
 # controller's `up` adds the file's forwards that went missing.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip config "needs bpfmasq (LAB_NAT=nft)"
-	lab_done
-fi
+lab_bpfmasq_only config
 
-lab_standard || { fail config_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail config_nginx "nginx did not start on srv"; exit 1; }
+lab_build config lab_standard srv_nginx
 lab_bg cli1 "$LAB_TMP/tcpsrv.log" socat TCP4-LISTEN:8080,reuseaddr,fork \
 	SYSTEM:'echo peer $SOCAT_PEERADDR'
 wait_until 5 listening cli1 tcp 0.0.0.0:8080 ||

@@ -9,14 +9,9 @@
 # connection is dropped and counted (drop_tcp_new_without_syn), and flush
 # leaves nothing but the forward.  Bad filters get one line naming them.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip conns "needs bpfmasq (LAB_NAT=nft)"
-	lab_done
-fi
+lab_bpfmasq_only conns
 
-lab_standard || { fail conns_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail conns_nginx "nginx did not start on srv"; exit 1; }
+lab_build conns lab_standard srv_nginx
 srv_udp_echo 7 && srv_tcp_echo 9000 ||
 	{ fail conns_servers "echo servers did not start on srv"; exit 1; }
 nat_up || { fail conns_up "bpfmasq up wan0 failed"; exit 1; }

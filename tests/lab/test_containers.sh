@@ -5,8 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_containers || { fail ct_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail ct_nginx "nginx did not start on srv"; exit 1; }
+lab_build ct lab_containers srv_nginx
 srv_udp_echo || { fail ct_udp_server "socat did not start on srv"; exit 1; }
 nat_up || { fail ct_up "NAT did not come up"; exit 1; }
 

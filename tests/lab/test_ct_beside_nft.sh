@@ -8,8 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_containers || { fail ct9_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail ct9_nginx "nginx did not start on srv"; exit 1; }
+lab_build ct9 lab_containers srv_nginx
 srv_udp_echo || { fail ct9_udp_server "socat did not start on srv"; exit 1; }
 nsx gw nft -f - <<'NFT' || { fail ct9_nft "nft rules refused"; exit 1; }
 table ip ct9_runtime {

@@ -6,8 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_containers || { fail ct9_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail ct9_nginx "nginx did not start on srv"; exit 1; }
+lab_build ct9 lab_containers srv_nginx
 nat_up --lan br0 --lan-new || { fail ct9_up "bpfmasq up failed"; exit 1; }
 
 check ct9_ping_bridge "ct1 cannot ping the bridge address" \

@@ -3,14 +3,9 @@
 # `down` undoes all of `up`: programs, filters, the qdisc it created, pins
 # and the controller; the gateway then forwards untranslated again.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip down "needs bpfmasq (LAB_NAT=nft)"
-	exit 0
-fi
+lab_bpfmasq_only down
 
-lab_standard || { fail down_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail down_nginx "nginx did not start on srv"; exit 1; }
+lab_build down lab_standard srv_nginx
 
 has_xdp() { nsx gw ip -d link show dev "$1" | grep -q 'prog/xdp'; }
 has_clsact() { nsx gw tc qdisc show dev wan0 | grep -q clsact; }

@@ -6,14 +6,9 @@
 # administratively prohibited), from the gateway, besides the drop being
 # counted.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
+lab_bpfmasq_only exhaustion "LAB_NAT=nft: nftables masquerade has no two-port range answer"
 
-if ! is_bpfmasq; then
-	skip exhaustion "LAB_NAT=nft: nftables masquerade has no two-port range answer"
-	lab_done
-fi
-
-lab_standard || { fail exh_topology "could not build the lab"; exit 1; }
+lab_build exh lab_standard
 srv_udp_echo 7 || { fail exh_udp_echo_server "socat did not start on srv"; exit 1; }
 nat_up --ports 61000-61001 || { fail exh_up "bpfmasq up --ports 61000-61001 failed"; exit 1; }
 

@@ -5,32 +5,15 @@
 # the inside server sees the real outside client address.  A deleted
 # forward lets nothing in any more.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
+lab_need_forward forward
 
-if ! is_bpfmasq; then
-	skip forward "LAB_NAT=nft: bpfmasq forward only"
-	lab_done
-fi
-if ! "$BPFMASQ" help 2>&1 | grep -q 'forward add'; then
-	skip forward "this bpfmasq has no 'forward' command yet"
-	lab_done
-fi
-
-lab_standard || { fail fwd_topology "could not build the lab"; exit 1; }
+lab_build fwd lab_standard
 
 # Inside servers on cli1: TCP 8080 and UDP 5353 answer with the address
 # they see the client at.
 lab_bg cli1 "$LAB_TMP/tcpsrv.log" socat TCP4-LISTEN:8080,reuseaddr,fork \
 	SYSTEM:'echo peer $SOCAT_PEERADDR'
-cat > "$LAB_TMP/udpsrv.py" <<'EOF'
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 5353))
-while True:
-    data, peer = s.recvfrom(2048)
-    s.sendto(b"peer %s:%d" % (peer[0].encode(), peer[1]), peer)
-EOF
-lab_bg cli1 "$LAB_TMP/udpsrv.log" "$PY" "$LAB_TMP/udpsrv.py"
+udp_peer_server cli1 :
 wait_until 5 listening cli1 tcp 0.0.0.0:8080 &&
 	wait_until 5 listening cli1 udp 0.0.0.0:5353 ||
 	{ fail fwd_servers "inside servers did not start"; exit 1; }
@@ -44,23 +27,7 @@ tcp_peer() {
 }
 # udp_peer PORT: the same over UDP, from INET:5400; prints the answer and
 # where it came from.
-udp_peer() {
-	nsx srv "$PY" - $WAN_GW "$1" $INET <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[3], 5400))
-s.settimeout(1)
-for _ in range(3):
-    s.sendto(b"who", (sys.argv[1], int(sys.argv[2])))
-    try:
-        data, peer = s.recvfrom(2048)
-    except socket.timeout:
-        continue
-    print(data.decode(), "from %s:%d" % peer)
-    sys.exit(0)
-sys.exit(1)
-EOF
-}
+udp_peer() { udp_ask srv $WAN_GW "$1" : $INET 5400; }
 
 check fwd_tcp_closed_before "srv reached the inside TCP server before any forward" \
 	eval '[[ -z $(tcp_peer 8080) ]]'

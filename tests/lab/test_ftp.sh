@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# FTP ALG (issue 3): a real vsftpd outside, real clients inside.  Active
+# FTP ALG: a real vsftpd outside, real clients inside.  Active
 # mode (PORT, EPRT) works through the masquerade because the controller
 # rewrites the announced address to the gateway's and installs a one-shot
 # expectation; passive mode (EPSV, PASV) keeps working; the server only
@@ -12,12 +12,7 @@
 # and the command behind them get their replies, --ftp-ports and
 # --no-alg ftp.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-
-if ! is_bpfmasq; then
-	skip ftp "LAB_NAT=nft: this test checks bpfmasq's ALG and counters"
-	lab_done
-fi
+lab_bpfmasq_only ftp "LAB_NAT=nft: this test checks bpfmasq's ALG and counters"
 for t in vsftpd lftp curl tcpdump nft; do
 	if ! command -v $t >/dev/null; then
 		fail ftp_deps "$t not installed (scripts/deps.sh)"
@@ -26,7 +21,7 @@ for t in vsftpd lftp curl tcpdump nft; do
 done
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-lab_standard || { fail ftp_topology "could not build the lab"; exit 1; }
+lab_build ftp lab_standard
 
 # ---- files and servers ---------------------------------------------------
 

@@ -5,8 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_standard || { fail gwown_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail gwown_nginx "nginx did not start on srv"; exit 1; }
+lab_build gwown lab_standard srv_nginx
 lab_bg gw "$LAB_TMP/gw-listen.log" socat \
 	TCP4-LISTEN:8080,bind=$WAN_GW,reuseaddr,fork SYSTEM:'echo gw-service'
 wait_until 5 listening gw tcp $WAN_GW:8080 ||

@@ -5,33 +5,16 @@
 # and a forwarded port, TCP and UDP, and the server sees it as coming from
 # the external address and a NAT port.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
+lab_need_forward hairpin
 
-if ! is_bpfmasq; then
-	skip hairpin "LAB_NAT=nft: uses bpfmasq forward"
-	lab_done
-fi
-if ! "$BPFMASQ" help 2>&1 | grep -q 'forward add'; then
-	skip hairpin "this bpfmasq has no 'forward' command yet"
-	lab_done
-fi
-
-lab_standard || { fail hairpin_topology "could not build the lab"; exit 1; }
+lab_build hairpin lab_standard
 
 # Inside servers on cli2 (10.0.1.3): TCP 8080 says whom it sees, TCP 9000
 # echoes, UDP 5353 says whom it sees.
 lab_bg cli2 "$LAB_TMP/tcpsrv.log" socat TCP4-LISTEN:8080,reuseaddr,fork \
 	SYSTEM:'echo peer $SOCAT_PEERADDR $SOCAT_PEERPORT'
 lab_bg cli2 "$LAB_TMP/echosrv.log" "$PY" "$LAB_REPO/tests/lab/tcpecho.py" 0.0.0.0 9000
-cat > "$LAB_TMP/udpsrv.py" <<'EOF'
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 5353))
-while True:
-    data, peer = s.recvfrom(2048)
-    s.sendto(b"peer %s %d" % (peer[0].encode(), peer[1]), peer)
-EOF
-lab_bg cli2 "$LAB_TMP/udpsrv.log" "$PY" "$LAB_TMP/udpsrv.py"
+udp_peer_server cli2 " "
 wait_until 5 listening cli2 tcp 0.0.0.0:8080 &&
 	wait_until 5 listening cli2 tcp 0.0.0.0:9000 &&
 	wait_until 5 listening cli2 udp 0.0.0.0:5353 ||
@@ -68,21 +51,7 @@ fi
 
 # UDP: the answer must come back from the external address and the
 # forwarded port, as the client addressed it.
-out=$(nsx cli1 "$PY" - $WAN_GW 5300 <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(1)
-for _ in range(3):
-    s.sendto(b"who", (sys.argv[1], int(sys.argv[2])))
-    try:
-        data, peer = s.recvfrom(2048)
-    except socket.timeout:
-        continue
-    print(data.decode(), "from %s %d" % peer)
-    sys.exit(0)
-sys.exit(1)
-EOF
-)
+out=$(udp_ask cli1 $WAN_GW 5300 " ")
 read -r word addr port from raddr rport <<<"$out"
 if [[ $word == peer && $addr == "$WAN_GW" && $raddr == "$WAN_GW" &&
       $rport == 5300 ]] && in_nat_range "$port"; then

@@ -8,14 +8,9 @@
 # container-host and home-router shape), checksum and segmentation offload
 # on as a veth has them.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
+lab_bpfmasq_only hairpin_auto "LAB_NAT=nft: uses bpfmasq forward"
 
-if ! is_bpfmasq; then
-	skip hairpin_auto "LAB_NAT=nft: uses bpfmasq forward"
-	lab_done
-fi
-
-lab_containers || { fail hairpin_auto_topology "could not build the lab"; exit 1; }
+lab_build hairpin_auto lab_containers
 # The containers keep a veth's offloads: partial checksums, TSO/GSO.
 for c in ct1 ct2; do
 	nsx $c ethtool -K eth0 tx on tso on gso on >/dev/null 2>&1

@@ -13,8 +13,7 @@ if ! command -v traceroute >/dev/null; then
 	lab_done
 fi
 
-lab_routed || { fail icmperr_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail icmperr_nginx "nginx did not start on srv"; exit 1; }
+lab_build icmperr lab_routed srv_nginx
 srv_tcp_echo 9000 || { fail icmperr_echo_server "the TCP echo server did not start on srv"; exit 1; }
 
 check icmperr_lab_needs_nat "inside client reached srv without NAT" \
@@ -111,7 +110,7 @@ fi
 # srv downloads from cli1 through a forward, from its link address (whose
 # path MTU cli1 has not learnt yet): cli1's 1460-byte segments bring a
 # frag-needed about 192.0.2.1:8080, which must reach cli1.
-if is_bpfmasq && "$BPFMASQ" help 2>&1 | grep -q 'forward add'; then
+if lab_has_forward; then
 	head -c 2097152 /dev/urandom > "$LAB_TMP/served.bin"
 	lab_bg cli1 "$LAB_TMP/fwdsrv.log" socat -U \
 		TCP4-LISTEN:8080,reuseaddr,fork OPEN:"$LAB_TMP/served.bin"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# IRC DCC ALG (issue 4): a real IRC server (ngircd) outside, one client
+# IRC DCC ALG: a real IRC server (ngircd) outside, one client
 # inside and one outside (tests/lab/ircpeer.py).  DCC SEND and CHAT
 # offered from inside name the gateway's address and a port an outside
 # peer can connect to; the file arrives byte for byte.  Forged offers and
@@ -14,12 +14,7 @@
 # forged, malformed and CTCP messages left alone, arrive, and so does the
 # message behind each; --no-alg irc leaves offers alone.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-
-if ! is_bpfmasq; then
-	skip irc "LAB_NAT=nft: this test checks bpfmasq's ALG and counters"
-	lab_done
-fi
+lab_bpfmasq_only irc "LAB_NAT=nft: this test checks bpfmasq's ALG and counters"
 if ! command -v ngircd >/dev/null; then
 	fail irc_deps "ngircd not installed (scripts/deps.sh)"
 	exit 1
@@ -30,7 +25,7 @@ PEER=$HERE/ircpeer.py
 IN_DEC=167772418	# 10.0.1.2, cli1
 GW_DEC=3221225985	# 192.0.2.1, the gateway
 
-lab_standard || { fail irc_topology "could not build the lab"; exit 1; }
+lab_build irc lab_standard
 
 # ngircd on 198.51.100.1:6667 only: no DNS, no ident, no PAM, no flood
 # penalties (the test sends quickly), nothing but its own config.

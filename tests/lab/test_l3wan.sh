@@ -9,15 +9,9 @@
 # tests/run.sh also runs the ordinary suite with LAB_WAN=tun.
 LAB_WAN=tun
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
+lab_bpfmasq_only l3wan "LAB_NAT=nft: checks bpfmasq's status and counters"
 
-if ! is_bpfmasq; then
-	skip l3wan "LAB_NAT=nft: checks bpfmasq's status and counters"
-	lab_done
-fi
-
-lab_containers || { fail l3wan_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail l3wan_nginx "nginx did not start on srv"; exit 1; }
+lab_build l3wan lab_containers srv_nginx
 srv_udp_echo 7 || { fail l3wan_udp_echo "UDP echo did not start on srv"; exit 1; }
 srv_tcp_echo 9000 || { fail l3wan_tcp_echo "TCP echo did not start on srv"; exit 1; }
 

@@ -5,8 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_standard || { fail lanfast_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail lanfast_nginx "nginx did not start on srv"; exit 1; }
+lab_build lanfast lab_standard srv_nginx
 srv_tcp_echo 9000 || { fail lanfast_echo_server "the TCP echo server did not start on srv"; exit 1; }
 nat_up --lan lan0 || { fail lanfast_up "NAT with --lan lan0 did not come up"; exit 1; }
 

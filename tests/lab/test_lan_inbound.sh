@@ -5,13 +5,9 @@
 # replies) arrive intact and take that path.  --lan-new: connections open
 # in XDP too, past the gateway's forward path.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip laninbound "needs bpfmasq (LAB_NAT=nft)"
-	exit 0
-fi
+lab_bpfmasq_only laninbound
 
-lab_standard || { fail laninbound_topology "could not build the lab"; exit 1; }
+lab_build laninbound lab_standard
 # The switch's port is lan0's veth peer: frames redirected into lan0 need
 # its NAPI (bpfmasq's documented requirement for a veth LAN).
 napi_on sw p0

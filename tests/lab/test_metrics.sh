@@ -6,18 +6,13 @@
 # conns (connections, NAT ports used per protocol, forwards) and with the
 # settings (--max-flows, --ports).
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip metrics "needs bpfmasq (LAB_NAT=nft)"
-	lab_done
-fi
+lab_bpfmasq_only metrics
 if ! command -v promtool >/dev/null; then
 	fail metrics_promtool "promtool not installed (run scripts/deps.sh)"
 	lab_done
 fi
 
-lab_standard || { fail metrics_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail metrics_nginx "nginx did not start on srv"; exit 1; }
+lab_build metrics lab_standard srv_nginx
 srv_udp_echo 7 || { fail metrics_udp_echo "udp echo did not start on srv"; exit 1; }
 nat_up --ports 61000-61099 --max-flows 1000 --metrics-file "$LAB_TMP/wan0.prom" ||
 	{ fail metrics_up "bpfmasq up wan0 failed"; exit 1; }

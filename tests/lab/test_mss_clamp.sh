@@ -8,14 +8,9 @@
 # a fixed `--mss-clamp 1300` does the same both ways (XDP inbound there).
 LAB_WAN=tun
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip mss "needs bpfmasq (LAB_NAT=nft)"
-	exit 0
-fi
+lab_bpfmasq_only mss
 
-lab_standard || { fail mss_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail mss_nginx "nginx did not start on srv"; exit 1; }
+lab_build mss lab_standard srv_nginx
 srv_tcp_echo 9000 || { fail mss_echo_server "tcp echo did not start on srv"; exit 1; }
 
 # srv's own MSS would be 1360 already (its up0 is 1400 too): advertise a

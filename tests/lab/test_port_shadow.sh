@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_standard || { fail shadow_topology "could not build the lab"; exit 1; }
+lab_build shadow lab_standard
 nat_up || { fail shadow_up "masquerade did not start"; exit 1; }
 
 # The client's "fake entry": from the service port to the outside host.

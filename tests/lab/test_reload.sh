@@ -10,14 +10,9 @@
 # --foreground controller under NOTIFY_SOCKET says
 # RELOADING=1, then READY=1, and applies the file it was started with.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip reload "needs bpfmasq (LAB_NAT=nft)"
-	lab_done
-fi
+lab_bpfmasq_only reload
 
-lab_standard || { fail reload_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail reload_nginx "nginx did not start on srv"; exit 1; }
+lab_build reload lab_standard srv_nginx
 srv_udp_echo 7 || { fail reload_udp_echo "UDP echo did not start on srv"; exit 1; }
 lab_bg cli1 "$LAB_TMP/tcpsrv.log" socat TCP4-LISTEN:8080,reuseaddr,fork \
 	SYSTEM:'echo peer $SOCAT_PEERADDR'

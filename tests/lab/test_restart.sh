@@ -3,14 +3,9 @@
 # kill -9 of the controller loses nothing: the data plane keeps translating
 # and a new `up` adopts the attached programs and their flows.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip restart "needs bpfmasq (LAB_NAT=nft)"
-	exit 0
-fi
+lab_bpfmasq_only restart
 
-lab_standard || { fail restart_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail restart_nginx "nginx did not start on srv"; exit 1; }
+lab_build restart lab_standard srv_nginx
 srv_tcp_echo 9000 || { fail restart_echo_server "the TCP echo server did not start on srv"; exit 1; }
 nat_up --lan lan0 || { fail restart_up "bpfmasq up failed"; exit 1; }
 

@@ -5,8 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_standard || { fail sameport_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail sameport_nginx "nginx did not start on srv"; exit 1; }
+lab_build sameport lab_standard srv_nginx
 srv_udp_echo || { fail sameport_udp_server "socat did not start on srv"; exit 1; }
 nat_up || { fail sameport_up "NAT did not come up"; exit 1; }
 

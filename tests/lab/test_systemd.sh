@@ -9,11 +9,7 @@
 # IFNAME.conf to the running NAT, and STOPPING=1 when the NAT is taken
 # down.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip systemd "LAB_NAT=nft: tests bpfmasq's unit"
-	lab_done
-fi
+lab_bpfmasq_only systemd "LAB_NAT=nft: tests bpfmasq's unit"
 
 UNIT_IN=$LAB_REPO/packaging/bpfmasq@.service.in
 # The unit as `make install` would write it, naming this build's binary;
@@ -49,7 +45,7 @@ check systemd_unit_reload "ExecReload is '$reload'" \
 check systemd_unit_foreground "ExecStart is '$start'" \
 	eval '[[ $start == *" up wan0 --foreground" ]]'
 
-lab_standard || { fail systemd_topology "could not build the lab"; exit 1; }
+lab_build systemd lab_standard
 srv_udp_echo 7 || { fail systemd_udp_echo "UDP echo did not start on srv"; exit 1; }
 
 # The notification socket systemd would listen on: every datagram, with

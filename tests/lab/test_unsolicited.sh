@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_standard || { fail unsol_topology "could not build the lab"; exit 1; }
+lab_build unsol lab_standard
 # Listeners on the inside hosts: a connection that got through would open.
 for c in cli1 cli2; do
 	lab_bg $c "$LAB_TMP/$c-listen.log" socat -u \

@@ -4,13 +4,9 @@
 # new flows, flows on the removed address are flushed, and idle flows
 # expire after their timeout.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip wan_address "needs bpfmasq (LAB_NAT=nft)"
-	exit 0
-fi
+lab_bpfmasq_only wan_address
 
-lab_standard || { fail wanaddr_topology "could not build the lab"; exit 1; }
+lab_build wanaddr lab_standard
 srv_udp_echo 7000 || { fail wanaddr_echo_server "socat did not start on srv"; exit 1; }
 nat_up --timeout-udp 3 || { fail wanaddr_up "bpfmasq up failed"; exit 1; }
 

@@ -12,6 +12,19 @@ fails=0
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: ${*:2}"; fails=$((fails + 1)); }
 
+# same_lists NAME WANT HAVE: the program's names (WANT, one a line) are
+# exactly those the page documents (HAVE).
+same_lists() {
+	local missing stale
+	missing=$(comm -23 <(echo "$2") <(echo "$3") | tr '\n' ' ')
+	stale=$(comm -13 <(echo "$2") <(echo "$3") | tr '\n' ' ')
+	if [[ -n $2 && -z $missing && -z $stale ]]; then
+		pass "$1"
+	else
+		fail "$1" "undocumented: ${missing:-none}; stale: ${stale:-none}"
+	fi
+}
+
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 if scdoc < "$SRC" > "$out" 2>/dev/null; then
@@ -31,13 +44,7 @@ fi
 want=$("$BIN" help | sed -n 's/^    \(--[a-z0-9-]*\).*/\1/p' | sort -u)
 have=$(sed -n '/^# OPTIONS OF UP/,/^# /p' "$SRC" |
 	sed -n 's/^\*\(--[a-z0-9-]*\)\*.*/\1/p' | sort -u)
-missing=$(comm -23 <(echo "$want") <(echo "$have") | tr '\n' ' ')
-stale=$(comm -13 <(echo "$want") <(echo "$have") | tr '\n' ' ')
-if [[ -n $want && -z $missing && -z $stale ]]; then
-	pass man_options_match_table
-else
-	fail man_options_match_table "undocumented: ${missing:-none}; stale: ${stale:-none}"
-fi
+same_lists man_options_match_table "$want" "$have"
 
 # Every command of `bpfmasq help` has an item in COMMANDS.
 cmds=$("$BIN" help | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p' | sort -u)
@@ -64,13 +71,7 @@ fi
 want=$("$BIN" help | sed -n 's/^    --\([a-z0-9-]*\).*/\1/p' | grep -vx config | sort -u)
 have=$(sed -n '/^# KEYS/,/^# /p' "$CONF" |
 	sed -n 's/^\*\([a-z0-9-]*\)\*.*/\1/p' | sort -u)
-missing=$(comm -23 <(echo "$want") <(echo "$have") | tr '\n' ' ')
-stale=$(comm -13 <(echo "$want") <(echo "$have") | tr '\n' ' ')
-if [[ -n $want && -z $missing && -z $stale ]]; then
-	pass conf_man_keys_match_table
-else
-	fail conf_man_keys_match_table "undocumented: ${missing:-none}; stale: ${stale:-none}"
-fi
+same_lists conf_man_keys_match_table "$want" "$have"
 
 # The example config that `make install` ships is one `check` accepts.
 if msg=$("$BIN" check --config "$ROOT/packaging/example.conf" 2>&1); then

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/types.h>
+#include "inet_csum.h"	/* csum_add(), csum_fold(): the controller's own */
 
 #define IP4(a, b, c, d)	(((__u32)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
 
@@ -118,6 +119,8 @@ struct pspec {
 	__u16 payload;		/* bytes after the L4 header in this frame */
 	bool set_word;		/* first two payload bytes = word */
 	__u16 word;
+	const char *text;	/* the payload's bytes (TEXT()), instead of
+				 * payload_byte()'s pattern */
 	bool udp_nocsum;	/* UDP checksum 0: "none" */
 	bool l4_partial;	/* TCP/UDP checksum field holds only the
 				 * pseudo-header sum (CHECKSUM_PARTIAL) */
@@ -140,6 +143,9 @@ struct pspec {
 				 * in no checksum), as a frame may carry */
 };
 
+/* A payload of these bytes (an ALG's command line): .text and .payload. */
+#define TEXT(t)		.text = (t), .payload = sizeof(t) - 1
+
 #define ICMP_MTU(n)	((__u32)(n))		/* frag-needed next-hop MTU */
 #define ICMP_PTR(n)	((__u32)(n) << 24)	/* parameter problem pointer */
 
@@ -149,27 +155,34 @@ static const __u8 mac_wan_self[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const __u8 mac_wan_nexthop[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 static const __u8 mac_planted[6] = { 0x02, 0, 0, 0, 0, 0x77 };
 
+/*
+ * The addresses of the data-plane tests (test_nat, test_diff), host
+ * order: the gateway's external address, inside hosts of 10.0.0.0/24 (IN1
+ * behind lan0's permanent neighbour), remotes routed through wan0 (see
+ * testnet.h).
+ */
+#define EXT		IP4(192, 0, 2, 1)
+#define LAN_GW		IP4(10, 0, 0, 1)	/* the gateway's own LAN address */
+#define IN1		IP4(10, 0, 0, 2)
+#define IN2		IP4(10, 0, 0, 3)
+#define IN3		IP4(10, 0, 0, 4)
+#define OUTSIDER	IP4(172, 16, 0, 5)	/* not in an --internal 10.0.0.0/24 */
+#define REM		IP4(198, 51, 100, 2)
+#define REM2		IP4(198, 51, 100, 3)
+#define REM3		IP4(198, 51, 100, 4)
+#define ROUTER		IP4(192, 0, 2, 254)	/* a hop between EXT and REM that
+						 * reports errors */
+#define UNROUTED	IP4(100, 64, 0, 9)	/* no route in the test netns */
+
 static inline __u8 payload_byte(unsigned int i)
 {
 	return (__u8)(i * 7 + 3);
 }
 
-static inline __u32 csum_add_bytes(__u32 sum, const __u8 *b, size_t len)
+/* The checksum of a sum (csum_add(), inet_csum.h), in host order. */
+static inline __u16 csum_host(__u32 sum)
 {
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (b[i] << 8) | b[i + 1];
-	if (len & 1)
-		sum += b[len - 1] << 8;
-	return sum;
-}
-
-static inline __u16 csum_finish(__u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
+	return (__u16)~csum_fold(sum);
 }
 
 static inline void put16(__u8 *p, __u16 v)
@@ -311,6 +324,8 @@ static size_t pkt_build_eth(const struct pspec *s, __u8 *buf)
 		memset(l4, 0, sizeof(l4));
 		for (i = hlen; i < l4_len; i++)
 			l4[i] = payload_byte(i - hlen);
+		if (s->text)
+			memcpy(l4 + hlen, s->text, s->payload);
 	}
 	if (s->set_word)
 		put16(l4 + hlen, s->word);
@@ -354,8 +369,8 @@ static size_t pkt_build_eth(const struct pspec *s, __u8 *buf)
 		pseudo[8] = 0;
 		pseudo[9] = s->proto;
 		put16(pseudo + 10, l4_len);
-		sum = csum_add_bytes(csum_add_bytes(0, pseudo, 12), l4, l4_len);
-		__u16 c = csum_finish(sum);
+		sum = csum_add(csum_add(0, pseudo, 12), l4, l4_len);
+		__u16 c = csum_host(sum);
 
 		if (s->proto == P_UDP) {
 			/* RFC 768: a computed 0 goes out as all ones. */
@@ -365,10 +380,10 @@ static size_t pkt_build_eth(const struct pspec *s, __u8 *buf)
 				c = 0;
 		}
 		if (s->l4_partial)
-			c = ~csum_finish(csum_add_bytes(0, pseudo, 12));
+			c = ~csum_host(csum_add(0, pseudo, 12));
 		put16(l4 + (s->proto == P_TCP ? 16 : 6), c);
 	} else if (s->proto == P_ICMP) {
-		put16(l4 + 2, csum_finish(csum_add_bytes(0, l4, l4_len)) ^
+		put16(l4 + 2, csum_host(csum_add(0, l4, l4_len)) ^
 			      (s->icmp_bad_csum ? 1 : 0));
 	}
 	/* Only this fragment's share of the L4 message is in the frame. */
@@ -394,7 +409,7 @@ static size_t pkt_build_eth(const struct pspec *s, __u8 *buf)
 		ip[IP_LEN + 2] = 0;
 		ip[IP_LEN + 3] = 0;
 	}
-	put16(ip + 10, csum_finish(csum_add_bytes(0, ip, IP_LEN + s->ip_opts)));
+	put16(ip + 10, csum_host(csum_add(0, ip, IP_LEN + s->ip_opts)));
 
 	frame_len = l4_off + l4_len;
 	for (i = 0; i < s->trailer && frame_len < PKT_MAX; i++)

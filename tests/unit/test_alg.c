@@ -15,33 +15,25 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "harness.h"
 #include "alg_common.h"
 #include "alg_ftp.h"
 #include "alg_irc.h"
 #include "inet_csum.h"
 #include "seqadj.h"
 
-static int passed, failed;
-
 static void pass(const char *name)
 {
-	printf("PASS %s\n", name);
-	passed++;
+	check(true, name, "");
 }
 
-static void fail(const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void fail(const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("FAIL %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	failed++;
-}
+/* A failed case of the given name, explained. */
+#define fail(name, ...)							\
+	({								\
+		test_start("%s", (name));				\
+		test_fail(__VA_ARGS__);					\
+		test_end();						\
+	})
 
 static __be32 ip(const char *s)
 {
@@ -937,16 +929,28 @@ static void test_tcp_csum(void)
 	}
 }
 
-int main(void)
+/* The groups -t can name. */
+static const struct {
+	const char *name;
+	void (*run)(void);
+} groups[] = {
+	{ "ftp-parse", test_ftp_parse },
+	{ "ftp-rewrite", test_ftp_rewrite },
+	{ "alg-replace", test_alg_replace },
+	{ "irc-parse", test_irc_parse },
+	{ "irc-rewrite", test_irc_rewrite },
+	{ "forged", test_forged_helpers },
+	{ "seqadj", test_seqadj },
+	{ "tcp-csum", test_tcp_csum },
+};
+
+int main(int argc, char **argv)
 {
-	test_ftp_parse();
-	test_ftp_rewrite();
-	test_alg_replace();
-	test_irc_parse();
-	test_irc_rewrite();
-	test_forged_helpers();
-	test_seqadj();
-	test_tcp_csum();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	harness_init(argc, argv,
+		     "  NAME: ftp-parse, ftp-rewrite, alg-replace, irc-parse,\n"
+		     "  irc-rewrite, forged, seqadj, tcp-csum\n");
+	for (size_t i = 0; i < ARRAY_LEN(groups); i++)
+		if (test_selected(groups[i].name))
+			groups[i].run();
+	return harness_exit();
 }

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "up.h"
-#include "check.h"
+#include "harness.h"
 
 static char dir[] = "/tmp/bpfmasq-test-config.XXXXXX";
 
@@ -277,10 +277,11 @@ static void test_paths(void)
 	config_free(&c);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	char cmd[64];
 
+	harness_init(argc, argv, NULL);
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;
@@ -293,5 +294,5 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))
 		fprintf(stderr, "cannot remove %s\n", dir);
-	return check_fails > 0;
+	return harness_exit();
 }

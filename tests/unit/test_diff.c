@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Differential test of the data plane against hostile input (issue 5).
+ * Differential test of the data plane against hostile input.
  *
  * A generator makes frames: valid TCP, UDP and ICMP echo for a few inside
  * hosts, remotes and ports (so flows get reused), replies to the flows that
@@ -64,21 +64,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#define HARNESS_BPF
+#include "harness.h"
 #include "testnet.h"
 #include "bpfmasq.h"
 #include "bpfmasq.skel.h"
 #include "pkt.h"
 
-#define EXT		IP4(192, 0, 2, 1)
-#define IN1		IP4(10, 0, 0, 2)
-#define IN2		IP4(10, 0, 0, 3)
-#define IN3		IP4(10, 0, 0, 4)
-#define LAN_GW		IP4(10, 0, 0, 1)	/* the gateway's own LAN address */
-#define REM		IP4(198, 51, 100, 2)
-#define REM2		IP4(198, 51, 100, 3)
-#define REM3		IP4(198, 51, 100, 4)
-#define ROUTER		IP4(192, 0, 2, 254)	/* a hop that reports errors */
-#define UNROUTED	IP4(100, 64, 0, 9)	/* no route in the test netns */
 #define PORT_LO		61000
 #define PORT_HI		65535
 #define WAN_MTU		1500
@@ -95,16 +87,9 @@
 #define RESET_EVERY	250
 #define MAX_ENT		4096
 
-enum prog { WAN_OUT = 1, WAN_IN, LAN_FAST };
 
 static const char *const prog_name[] = {
 	[WAN_OUT] = "wan_out", [WAN_IN] = "wan_in", [LAN_FAST] = "lan_fast",
-};
-
-static const char *const counter_names[CNT_MAX] = {
-#define BPFMASQ_NAME(sym, name) [sym] = name,
-	BPFMASQ_COUNTERS(BPFMASQ_NAME)
-#undef BPFMASQ_NAME
 };
 
 /* ---- small helpers ---- */
@@ -148,19 +133,6 @@ static bool chance(int pct)
 
 #define PICK(a)	((a)[rn(sizeof(a) / sizeof((a)[0]))])
 
-/* One's complement sum of a byte range, as 16-bit big-endian words. */
-static __u32 sum_bytes(__u32 sum, const __u8 *b, size_t len)
-{
-	return csum_add_bytes(sum, b, len);
-}
-
-static __u16 fold(__u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
 /*
  * RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), accumulated over every 16-bit
  * word of every field a translation writes (written, not only changed:
@@ -180,7 +152,7 @@ static void acc_field(struct acc *a, const __u8 *old, const __u8 *new,
 
 static __u16 acc_apply(__u16 check, const struct acc *a)
 {
-	return ~fold((__u16)~check + a->s);
+	return ~csum_fold((__u16)~check + a->s);
 }
 
 /* ---- the state of the maps, as the model sees it ---- */
@@ -214,7 +186,6 @@ struct state {
 };
 
 static struct bpfmasq_bpf *skel;
-static int ncpus;
 static bool net_ready;
 
 static struct flow_key fkey(__u8 proto, __u8 dir, __u32 s, unsigned int sp,
@@ -256,28 +227,42 @@ static struct frag_key rkey(__u32 s, __u32 d, unsigned int id, __u8 proto)
 	return k;
 }
 
+/* One map of a state (its entries, each beginning with its key), for
+ * entry_find() and compare_entries(). */
+struct entries {
+	const void *e;
+	int n;
+	size_t size, key_size;
+};
+
+#define ENTRIES(arr, cnt)						\
+	((struct entries){ .e = (arr), .n = (cnt), .size = sizeof((arr)[0]), \
+			   .key_size = sizeof((arr)[0].k) })
+
+static void *entry_find(struct entries t, const void *key)
+{
+	for (int i = 0; i < t.n; i++) {
+		const char *e = (const char *)t.e + i * t.size;
+
+		if (!memcmp(e, key, t.key_size))
+			return (void *)e;
+	}
+	return NULL;
+}
+
 static struct fent *st_flow(struct state *st, const struct flow_key *k)
 {
-	for (int i = 0; i < st->nf; i++)
-		if (!memcmp(&st->f[i].k, k, sizeof(*k)))
-			return &st->f[i];
-	return NULL;
+	return entry_find(ENTRIES(st->f, st->nf), k);
 }
 
 static struct bent *st_bind(struct state *st, const struct bind_key *k)
 {
-	for (int i = 0; i < st->nb; i++)
-		if (!memcmp(&st->b[i].k, k, sizeof(*k)))
-			return &st->b[i];
-	return NULL;
+	return entry_find(ENTRIES(st->b, st->nb), k);
 }
 
 static struct rent *st_frag(struct state *st, const struct frag_key *k)
 {
-	for (int i = 0; i < st->nr; i++)
-		if (!memcmp(&st->r[i].k, k, sizeof(*k)))
-			return &st->r[i];
-	return NULL;
+	return entry_find(ENTRIES(st->r, st->nr), k);
 }
 
 static int cmp_fent(const void *a, const void *b)
@@ -354,31 +339,9 @@ static void state_read(struct state *st)
 	state_sort(st);
 }
 
-static void map_clear(struct bpf_map *map)
+static void fmt_bkey(const void *key, char *buf, size_t len)
 {
-	int fd = bpf_map__fd(map);
-	char key[64];
-
-	while (!bpf_map_get_next_key(fd, NULL, key))
-		if (bpf_map_delete_elem(fd, key))
-			break;
-}
-
-static void fmt_fkey(const struct flow_key *k, char *buf, size_t len)
-{
-	char s[16], d[16];
-
-	inet_ntop(AF_INET, &k->saddr, s, sizeof(s));
-	inet_ntop(AF_INET, &k->daddr, d, sizeof(d));
-	snprintf(buf, len, "%s %s %s:%u -> %s:%u",
-		 k->proto == P_TCP ? "tcp" : k->proto == P_UDP ? "udp" :
-		 k->proto == P_ICMP ? "icmp" : "?",
-		 k->dir == DIR_OUT ? "out" : "in", s, ntohs(k->sport), d,
-		 ntohs(k->dport));
-}
-
-static void fmt_bkey(const struct bind_key *k, char *buf, size_t len)
-{
+	const struct bind_key *k = key;
 	char a[16];
 
 	inet_ntop(AF_INET, &k->addr, a, sizeof(a));
@@ -387,8 +350,9 @@ static void fmt_bkey(const struct bind_key *k, char *buf, size_t len)
 		 k->dir == DIR_OUT ? "out" : "in", a, ntohs(k->port));
 }
 
-static void fmt_rkey(const struct frag_key *k, char *buf, size_t len)
+static void fmt_rkey(const void *key, char *buf, size_t len)
 {
+	const struct frag_key *k = key;
 	char s[16], d[16];
 
 	inet_ntop(AF_INET, &k->saddr, s, sizeof(s));
@@ -571,8 +535,8 @@ static bool looks_partial(const struct view *v)
 	field = rd16(v->b + v->csum_off);
 	if (v->proto == P_UDP && !field)
 		return false;
-	s = sum_bytes(0, v->b + ETH_LEN + 12, 8) + v->proto + v->l4len;
-	return field == fold(s);
+	s = csum_add(0, v->b + ETH_LEN + 12, 8) + v->proto + v->l4len;
+	return field == csum_fold(s);
 }
 
 /* ---- routes of the test netns, as far as the generator's addresses go ---- */
@@ -899,7 +863,7 @@ static void model_icmp_err(struct model *m, enum prog p, const struct view *v,
 		return;
 	}
 	if (v->l4len > ICMP_ERR_MAX ||
-	    fold(sum_bytes(0, in + v->l4, v->l4len)) != 0xffff) {
+	    csum_fold(csum_add(0, in + v->l4, v->l4len)) != 0xffff) {
 		drop(m, p, DROP_ICMP_BAD_CSUM);
 		set_cls(m, p, "icmp-error-bad-checksum");
 		return;
@@ -939,21 +903,30 @@ static void model_icmp_err(struct model *m, enum prog p, const struct view *v,
 	m->cnt[CNT_ICMP_ERR_TRANSLATED]++;
 }
 
+/* What both WAN programs do with a frame that is not IPv4, or that is
+ * broken: true when that settled it. */
+static bool model_unparsed(struct model *m, enum prog p, const struct view *v)
+{
+	if (!v->ip) {
+		pass(m, p);
+		set_cls(m, p, "non-ip");
+		return true;
+	}
+	if (v->err) {
+		drop(m, p, v->err);
+		set_cls(m, p, v->err == DROP_MALFORMED_IP ?
+			"malformed-ip" : "malformed-l4");
+		return true;
+	}
+	return false;
+}
+
 static void model_wan_out(struct model *m, const struct view *v)
 {
 	struct fent *f;
 
-	if (!v->ip) {
-		pass(m, WAN_OUT);
-		set_cls(m, WAN_OUT, "non-ip");
+	if (model_unparsed(m, WAN_OUT, v))
 		return;
-	}
-	if (v->err) {
-		drop(m, WAN_OUT, v->err);
-		set_cls(m, WAN_OUT, v->err == DROP_MALFORMED_IP ?
-			"malformed-ip" : "malformed-l4");
-		return;
-	}
 	if (v->icmp_err && v->saddr == EXT) {
 		model_icmp_err(m, WAN_OUT, v, true);
 		return;
@@ -1070,17 +1043,8 @@ static void model_wan_in(struct model *m, const struct view *v)
 	struct fent *f;
 	int fwd;
 
-	if (!v->ip) {
-		pass(m, WAN_IN);
-		set_cls(m, WAN_IN, "non-ip");
+	if (model_unparsed(m, WAN_IN, v))
 		return;
-	}
-	if (v->err) {
-		drop(m, WAN_IN, v->err);
-		set_cls(m, WAN_IN, v->err == DROP_MALFORMED_IP ?
-			"malformed-ip" : "malformed-l4");
-		return;
-	}
 	if (v->daddr != EXT) {
 		/* The guard: nothing is routed into the inside from the WAN. */
 		fwd = routes_forward(v->daddr);
@@ -1331,7 +1295,7 @@ static bool ip_sum_ok(const __u8 *b, size_t len)
 	ihl = (b[ETH_LEN] & 15) * 4;
 	if (ihl < IP_LEN || ETH_LEN + ihl > len)
 		return false;
-	return fold(sum_bytes(0, b + ETH_LEN, ihl)) == 0xffff;
+	return csum_fold(csum_add(0, b + ETH_LEN, ihl)) == 0xffff;
 }
 
 /* TCP/UDP over its pseudo-header, ICMP over itself: v is parsed. */
@@ -1340,8 +1304,8 @@ static bool l4_sum_ok(const struct view *v)
 	__u32 s = 0;
 
 	if (v->proto != P_ICMP)
-		s = sum_bytes(0, v->b + ETH_LEN + 12, 8) + v->proto + v->l4len;
-	return fold(sum_bytes(s, v->b + v->l4, v->l4len)) == 0xffff;
+		s = csum_add(0, v->b + ETH_LEN + 12, 8) + v->proto + v->l4len;
+	return csum_fold(csum_add(s, v->b + v->l4, v->l4len)) == 0xffff;
 }
 
 /* The quoted packet of an ICMP error, when its header is all there. */
@@ -1375,8 +1339,8 @@ static bool quote_l4_sum(const struct view *v, bool *ok)
 		return false;
 	if (proto == P_UDP && !rd16(b + q + ihl + 6))
 		return false;
-	s = sum_bytes(0, b + q + 12, 8) + proto + (itot - ihl);
-	*ok = fold(sum_bytes(s, b + q + ihl, itot - ihl)) == 0xffff;
+	s = csum_add(0, b + q + 12, 8) + proto + (itot - ihl);
+	*ok = csum_fold(csum_add(s, b + q + ihl, itot - ihl)) == 0xffff;
 	return true;
 }
 
@@ -1407,8 +1371,8 @@ static void check_checksums(const struct tcase *c, const __u8 *out,
 	if (vi.proto == P_ICMP && !vi.mf && l4_sum_ok(&vi) && !l4_sum_ok(&vo))
 		note(k, "ICMP checksum no longer verifies");
 	if (quote_of(&vi, &qi, &ihi) && quote_of(&vo, &qo, &iho) &&
-	    fold(sum_bytes(0, c->in + qi, ihi)) == 0xffff &&
-	    fold(sum_bytes(0, out + qo, iho)) != 0xffff)
+	    csum_fold(csum_add(0, c->in + qi, ihi)) == 0xffff &&
+	    csum_fold(csum_add(0, out + qo, iho)) != 0xffff)
 		note(k, "quoted IP header checksum no longer verifies");
 	if (quote_l4_sum(&vi, &a) && quote_l4_sum(&vo, &b) && a && !b)
 		note(k, "quoted L4 checksum no longer verifies");
@@ -1521,7 +1485,7 @@ static void check_maps(const struct state *st)
 		struct bind_key bk;
 		const struct bent *b;
 
-		fmt_fkey(&f->k, name, sizeof(name));
+		fmt_flow_key(&f->k, name, sizeof(name));
 		memset(&tk, 0, sizeof(tk));
 		tk.proto = f->k.proto;
 		tk.dir = !f->k.dir;
@@ -1589,97 +1553,93 @@ static void check_maps(const struct state *st)
 
 /* ---- comparing with the model ---- */
 
+/*
+ * Walk one map of want and got in key order: a key one side lacks is
+ * missing or unexpected; of a key both have, differs() writes what
+ * differs after its name (returns false when nothing does).  At most
+ * *shown notes in all.
+ */
+static void compare_entries(const char *k, const char *what,
+			    struct entries want, struct entries got,
+			    void (*fmt)(const void *key, char *buf, size_t len),
+			    bool (*differs)(const void *w, const void *g,
+					    char *buf, size_t len),
+			    int *shown)
+{
+	char name[96], why[160];
+
+	for (int i = 0, j = 0; i < want.n || j < got.n;) {
+		const char *w = (const char *)want.e + i * want.size;
+		const char *g = (const char *)got.e + j * got.size;
+		int c = i == want.n ? 1 : j == got.n ? -1 :
+			memcmp(w, g, want.key_size);
+
+		fmt(c > 0 ? g : w, name, sizeof(name));
+		if (c < 0) {
+			if ((*shown)++ < 4)
+				note(k, "%s%s missing", what, name);
+			i++;
+		} else if (c > 0) {
+			if ((*shown)++ < 4)
+				note(k, "%s%s unexpected", what, name);
+			j++;
+		} else {
+			if (differs(w, g, why, sizeof(why)) && (*shown)++ < 4)
+				note(k, "%s%s%s", what, name, why);
+			i++;
+			j++;
+		}
+	}
+}
+
+static bool flow_differs(const void *want, const void *got, char *buf,
+			 size_t len)
+{
+	const struct fent *w = want, *g = got;
+
+	snprintf(buf, len, ": nat %08x:%u seen 0x%x %s, expected %08x:%u seen 0x%x %s",
+		 ntohl(g->nat_addr), g->nat_port, g->seen,
+		 g->touched ? "touched" : "untouched",
+		 ntohl(w->nat_addr), w->nat_port, w->seen,
+		 w->touched ? "touched" : "untouched");
+	return w->nat_addr != g->nat_addr || w->nat_port != g->nat_port ||
+	       w->seen != g->seen || w->touched != g->touched;
+}
+
+static bool bind_differs(const void *want, const void *got, char *buf,
+			 size_t len)
+{
+	const struct bent *w = want, *g = got;
+
+	snprintf(buf, len, " -> %08x:%u, expected %08x:%u",
+		 ntohl(g->addr), g->port, ntohl(w->addr), w->port);
+	return w->addr != g->addr || w->port != g->port || w->flags != g->flags;
+}
+
+static bool frag_differs(const void *want, const void *got, char *buf,
+			 size_t len)
+{
+	const struct rent *w = want, *g = got;
+
+	snprintf(buf, len, " -> %08x flags 0x%x, expected %08x flags 0x%x",
+		 ntohl(g->nat_addr), g->flags, ntohl(w->nat_addr), w->flags);
+	return w->nat_addr != g->nat_addr || w->flags != g->flags;
+}
+
 static void compare_state(const char *k, const struct state *want,
 			  const struct state *got)
 {
-	char name[96];
-	int i, j, shown = 0;
+	int shown = 0;
 
-#define SHOWN() (shown++ < 4)
-	for (i = j = 0; i < want->nf || j < got->nf;) {
-		int c = i == want->nf ? 1 : j == got->nf ? -1 :
-			memcmp(&want->f[i].k, &got->f[j].k, sizeof(struct flow_key));
-
-		if (c < 0) {
-			fmt_fkey(&want->f[i].k, name, sizeof(name));
-			if (SHOWN())
-				note(k, "flow %s missing", name);
-			i++;
-		} else if (c > 0) {
-			fmt_fkey(&got->f[j].k, name, sizeof(name));
-			if (SHOWN())
-				note(k, "flow %s unexpected", name);
-			j++;
-		} else {
-			const struct fent *w = &want->f[i], *g = &got->f[j];
-
-			fmt_fkey(&w->k, name, sizeof(name));
-			if ((w->nat_addr != g->nat_addr || w->nat_port != g->nat_port ||
-			     w->seen != g->seen || w->touched != g->touched) &&
-			    SHOWN())
-				note(k, "flow %s: nat %08x:%u seen 0x%x %s, expected %08x:%u seen 0x%x %s",
-				     name, ntohl(g->nat_addr), g->nat_port, g->seen,
-				     g->touched ? "touched" : "untouched",
-				     ntohl(w->nat_addr), w->nat_port, w->seen,
-				     w->touched ? "touched" : "untouched");
-			i++;
-			j++;
-		}
-	}
-	for (i = j = 0; i < want->nb || j < got->nb;) {
-		int c = i == want->nb ? 1 : j == got->nb ? -1 :
-			memcmp(&want->b[i].k, &got->b[j].k, sizeof(struct bind_key));
-
-		if (c < 0) {
-			fmt_bkey(&want->b[i].k, name, sizeof(name));
-			if (SHOWN())
-				note(k, "%s missing", name);
-			i++;
-		} else if (c > 0) {
-			fmt_bkey(&got->b[j].k, name, sizeof(name));
-			if (SHOWN())
-				note(k, "%s unexpected", name);
-			j++;
-		} else {
-			const struct bent *w = &want->b[i], *g = &got->b[j];
-
-			fmt_bkey(&w->k, name, sizeof(name));
-			if ((w->addr != g->addr || w->port != g->port ||
-			     w->flags != g->flags) && SHOWN())
-				note(k, "%s -> %08x:%u, expected %08x:%u", name,
-				     ntohl(g->addr), g->port, ntohl(w->addr), w->port);
-			i++;
-			j++;
-		}
-	}
-	for (i = j = 0; i < want->nr || j < got->nr;) {
-		int c = i == want->nr ? 1 : j == got->nr ? -1 :
-			memcmp(&want->r[i].k, &got->r[j].k, sizeof(struct frag_key));
-
-		if (c < 0) {
-			fmt_rkey(&want->r[i].k, name, sizeof(name));
-			if (SHOWN())
-				note(k, "%s missing", name);
-			i++;
-		} else if (c > 0) {
-			fmt_rkey(&got->r[j].k, name, sizeof(name));
-			if (SHOWN())
-				note(k, "%s unexpected", name);
-			j++;
-		} else {
-			const struct rent *w = &want->r[i], *g = &got->r[j];
-
-			fmt_rkey(&w->k, name, sizeof(name));
-			if ((w->nat_addr != g->nat_addr || w->flags != g->flags) &&
-			    SHOWN())
-				note(k, "%s -> %08x flags 0x%x, expected %08x flags 0x%x",
-				     name, ntohl(g->nat_addr), g->flags,
-				     ntohl(w->nat_addr), w->flags);
-			i++;
-			j++;
-		}
-	}
-#undef SHOWN
+	compare_entries(k, "flow ", ENTRIES(want->f, want->nf),
+			ENTRIES(got->f, got->nf), fmt_flow_key, flow_differs,
+			&shown);
+	compare_entries(k, "", ENTRIES(want->b, want->nb),
+			ENTRIES(got->b, got->nb), fmt_bkey, bind_differs,
+			&shown);
+	compare_entries(k, "", ENTRIES(want->r, want->nr),
+			ENTRIES(got->r, got->nr), fmt_rkey, frag_differs,
+			&shown);
 }
 
 static void compare_events(const char *k, const struct model *m)
@@ -1741,25 +1701,9 @@ static long n_cases, n_covered, n_refused, n_exhaustive;
 /* Off while the truncations run: they need the flows of their bases. */
 static bool resets;
 
-static void counters_read(__u64 *c)
-{
-	int fd = bpf_map__fd(skel->maps.stats);
-	__u64 v[ncpus];
-
-	for (__u32 i = 0; i < CNT_MAX; i++) {
-		c[i] = 0;
-		if (bpf_map_lookup_elem(fd, &i, v))
-			continue;
-		for (int cpu = 0; cpu < ncpus; cpu++)
-			c[i] += v[cpu];
-	}
-}
-
 static int prog_fd(enum prog p)
 {
-	return bpf_program__fd(p == WAN_OUT ? skel->progs.masq_wan_out :
-			       p == WAN_IN ? skel->progs.masq_wan_in :
-			       skel->progs.masq_lan_fast);
+	return harness_prog_fd(skel, p);
 }
 
 static void reset_maps(void)
@@ -1781,7 +1725,7 @@ static void run_case(struct tcase *c)
 
 	case_no++;
 	n_cases++;
-	counters_read(before);
+	counters_read(skel->maps.stats, before);
 	n_got_ev = 0;
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		.data_in = c->in,
@@ -1807,7 +1751,7 @@ static void run_case(struct tcase *c)
 		return;
 	}
 	ring_buffer__consume(ring);
-	counters_read(after);
+	counters_read(skel->maps.stats, after);
 	state_read(&st_post);
 	for (int i = 0; i < CNT_MAX; i++)
 		delta[i] = after[i] - before[i];
@@ -1883,7 +1827,7 @@ static void fix_ip_sum(__u8 *b, size_t len)
 	if (ETH_LEN + ihl > len)
 		return;
 	put16(b + ETH_LEN + 10, 0);
-	put16(b + ETH_LEN + 10, csum_finish(sum_bytes(0, b + ETH_LEN, ihl)));
+	put16(b + ETH_LEN + 10, csum_host(csum_add(0, b + ETH_LEN, ihl)));
 }
 
 /* Recompute the L4 checksum of a (shortened) packet from scratch. */
@@ -1901,8 +1845,8 @@ static void fix_l4_sum(__u8 *b, size_t len)
 		return;
 	put16(b + v.csum_off, 0);
 	if (v.proto != P_ICMP)
-		s = sum_bytes(0, b + ETH_LEN + 12, 8) + v.proto + v.l4len;
-	c = csum_finish(sum_bytes(s, b + v.l4, v.l4len));
+		s = csum_add(0, b + ETH_LEN + 12, 8) + v.proto + v.l4len;
+	c = csum_host(csum_add(s, b + v.l4, v.l4len));
 	if (v.proto == P_UDP && !c)
 		c = 0xffff;
 	put16(b + v.csum_off, c);
@@ -2562,12 +2506,6 @@ static int load(void)
 	return ring ? 0 : -1;
 }
 
-static int print_libbpf(enum libbpf_print_level level, const char *fmt,
-			va_list ap)
-{
-	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
-}
-
 static __u64 now_ns(void)
 {
 	struct timespec ts;
@@ -2576,24 +2514,18 @@ static __u64 now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const char *env;
-	long ncases = 10000, passed = 0, failed = 0;
+	long ncases = 10000;
 	__u64 t0;
 	static struct tcase c;
 
-	if (geteuid() != 0) {
-		printf("SKIP: test_diff loads BPF programs and needs root\n");
-		return 0;
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	libbpf_set_print(print_libbpf);
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus <= 0) {
-		printf("FAIL setup: cannot count possible CPUs\n");
-		return 1;
-	}
+	harness_init(argc, argv,
+		     "  NAME: a class to report (wan_out/..., invariant/...); every\n"
+		     "  case runs whatever -t says, as the classes share their state\n");
+	if (!harness_bpf_init("test_diff"))
+		return harness_exit();
 	env = getenv("TEST_DIFF_SEED");
 	seed = env ? strtoull(env, NULL, 0) : now_ns() ^ ((__u64)getpid() << 32);
 	env = getenv("TEST_DIFF_CASES");
@@ -2608,9 +2540,8 @@ int main(void)
 
 	net_ready = testnet_setup();
 	if (load()) {
-		printf("FAIL setup: loading the BPF programs failed\n");
-		printf("0 passed, 1 failed\n");
-		return 1;
+		test_error("setup", "loading the BPF programs failed");
+		return harness_exit();
 	}
 	t0 = now_ns();
 	reset_maps();
@@ -2638,17 +2569,17 @@ int main(void)
 	for (int i = 0; i < nclasses; i++) {
 		struct cls *k = &classes[i];
 
+		if (!test_selected(k->name) || (!k->n && !k->failed))
+			continue;
 		if (k->failed) {
-			printf("FAIL %s: %ld of %ld cases failed\n", k->name,
-			       k->failed, k->n);
-			failed++;
-		} else if (k->n) {
-			printf("PASS %s (%ld cases)\n", k->name, k->n);
-			passed++;
+			test_start("%s", k->name);
+			test_fail("%ld of %ld cases failed", k->failed, k->n);
+		} else {
+			test_start("%s (%ld cases)", k->name, k->n);
 		}
+		test_end();
 	}
-	printf("%ld passed, %ld failed\n", passed, failed);
 	ring_buffer__free(ring);
 	bpfmasq_bpf__destroy(skel);
-	return failed ? 1 : 0;
+	return harness_exit();
 }

@@ -14,18 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "harness.h"
 #include "metrics.h"
-
-static int fails;
 
 static void verdict(bool ok, const char *name, const char *why)
 {
-	if (ok) {
-		printf("PASS %s\n", name);
-		return;
-	}
-	printf("FAIL %s: %s\n", name, why);
-	fails++;
+	check(ok, name, "%s", why);
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -145,11 +139,12 @@ static void test_promtool(void)
 		"promtool check metrics found problems (on stderr)");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	harness_init(argc, argv, NULL);
 	test_counters_fed_once();
 	test_names();
 	test_exposition();
 	test_promtool();
-	return fails ? 1 : 0;
+	return harness_exit();
 }

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "up.h"
-#include "check.h"
+#include "harness.h"
 
 
 
@@ -383,9 +383,10 @@ int main(int argc, char **argv)
 	if ((env = getenv("BPFMASQ")))
 		snprintf(bin, sizeof(bin), "%s", env);
 
+	harness_init(argc, argv, NULL);
 	test_defaults();
 	test_apply();
 	test_readme(root);
 	test_help(bin);
-	return check_fails ? 1 : 0;
+	return harness_exit();
 }

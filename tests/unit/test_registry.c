@@ -15,20 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "harness.h"
 #include "instance.h"
 
-static int fails;
-
+/* One case: harness.h's check() with one string to explain a failure. */
 static void verdict(bool ok, const char *name, const char *fmt, const char *arg)
 {
-	if (ok) {
-		printf("PASS %s\n", name);
-		return;
-	}
-	printf("FAIL %s: ", name);
-	printf(fmt, arg);
-	putchar('\n');
-	fails++;
+	check(ok, name, fmt, arg);
 }
 
 static bool in_object(struct bpf_object *obj, const struct instance_obj *o)
@@ -145,14 +138,16 @@ static void test_from_object(void)
 	bpfmasq_bpf__destroy(skel);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	struct bpfmasq_bpf *skel = bpfmasq_bpf__open();
+	struct bpfmasq_bpf *skel;
 
+	harness_init(argc, argv, NULL);
+	skel = bpfmasq_bpf__open();
 	if (!skel) {
-		printf("FAIL registry_open: cannot open the BPF object: %s\n",
-		       strerror(errno));
-		return 1;
+		test_error("registry_open", "cannot open the BPF object: %s",
+			   strerror(errno));
+		return harness_exit();
 	}
 	test_object_has_entries(skel);
 	test_entries_exist(skel);
@@ -160,5 +155,5 @@ int main(void)
 	test_slots();
 	test_kernel_names();
 	test_from_object();
-	return fails ? 1 : 0;
+	return harness_exit();
 }

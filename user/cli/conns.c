@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "commands.h"
+#include "alg_ports.h"
 #include "flowtable.h"
 #include "instance.h"
 #include "util.h"
@@ -305,25 +306,21 @@ static const char *proto_name(__u8 proto)
 	}
 }
 
-static bool port_listed(const volatile __u16 *list, __be16 port)
-{
-	for (int i = 0; i < 4; i++)
-		if (list[i] && list[i] == ntohs(port))
-			return true;
-	return false;
-}
-
 /* Is this an ALG control connection (as the data plane decides)? */
 static const char *conn_alg(const struct instance *in, const struct conn *c)
 {
-	if (c->out_key.proto != IPPROTO_TCP)
-		return NULL;
-	if (port_listed(in->cfg.cfg_ftp_ports, c->out_key.dport) ||
-	    port_listed(in->cfg.cfg_ftp_ports, c->out_key.sport))
+	bool to_server;
+
+	switch (alg_of_conn(c->out_key.proto, c->out_key.sport,
+			    c->out_key.dport, in->cfg.cfg_ftp_ports,
+			    in->cfg.cfg_irc_ports, &to_server)) {
+	case ALG_FTP:
 		return "ftp";
-	if (port_listed(in->cfg.cfg_irc_ports, c->out_key.dport))
+	case ALG_IRC:
 		return "irc";
-	return NULL;
+	default:
+		return NULL;
+	}
 }
 
 static enum row_state state_of(const char *name)

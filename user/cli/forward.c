@@ -112,21 +112,17 @@ static int open_up(const char *ifname, struct instance *in, struct nat_state *st
 	return 0;
 }
 
-/*
- * Would bpfmasq masquerade this inside host?  A forward's target must be
- * one: with --internal, a host outside the prefixes would open its own
- * connections, and send its replies' later fragments, from its private
- * address.
- */
-static bool masqueraded(const struct instance *in, __be32 addr, __be32 ext)
+/* The CLI's way to ask an instance's --internal trie (headers/inside.h). */
+static inline bool internal_nets_has(const void *nets,
+				     const struct internal_key *k)
 {
-	struct internal_key k = { .prefixlen = 32, .addr = addr };
+	const struct instance *in = nets;
 	__u8 v;
 
-	if (in->cfg.cfg_match_all_sources)
-		return addr != ext;
-	return !bpf_map_lookup_elem(in->internal_fd, &k, &v);
+	return !bpf_map_lookup_elem(in->internal_fd, k, &v);
 }
+
+#include "inside.h"
 
 int forward_install(const struct instance *in, __be32 ext_addr,
 		    const struct fwd_spec *f, bool *existed)
@@ -146,10 +142,19 @@ int forward_install(const struct instance *in, __be32 ext_addr,
 		p_err("%s has no external address now; add one first", in->ifname);
 		return -1;
 	}
-	if (!masqueraded(in, f->addr, ext_addr)) {
-		if (in->cfg.cfg_match_all_sources)
+	/*
+	 * A forward's target must be a host bpfmasq masquerades: with
+	 * --internal, a host outside the prefixes would open its own
+	 * connections, and send its replies' later fragments, from its
+	 * private address.
+	 */
+	if (!addr_is_inside(f->addr, ext_addr, &in->cfg.cfg_match_all_sources,
+			    in)) {
+		if (in->cfg.cfg_match_all_sources && f->addr == ext_addr)
 			p_err("%s is the external address of %s; forward to an inside host",
 			      fmt_addr(a, f->addr), in->ifname);
+		else if (in->cfg.cfg_match_all_sources)
+			p_err("0.0.0.0 is no host; forward to an inside host's address");
 		else
 			p_err("%s is not an inside host of %s (outside its --internal prefixes): its traffic would leave untranslated; forward to an inside host, or bring %s up with an --internal prefix that holds it",
 			      fmt_addr(a, f->addr), in->ifname, in->ifname);

@@ -274,123 +274,199 @@ static int rewrite_set(struct rewrite *rw, size_t off, size_t old_len, int len)
 	return len >= 0;
 }
 
-/* FTP: PORT/EPRT from an inside client, 227/229 from an inside server. */
-static int ftp_rewrites(struct alg_ctl *a, struct alg_conn *c,
-			const struct bpfmasq_alg_event *ev, const char *pl,
-			size_t plen, __be32 sender, __u32 seq,
-			struct rewrite *rw)
-{
-	const struct alg_offer *prev;
-	struct ftp_match m;
-	__be32 target;
-	int port, r;
+/*
+ * What a control segment says that the ALG acts on, whatever the
+ * protocol: the parser of each ALG (user/alg/) turns its matches into
+ * these, and one sequence (alg_rewrites) handles them all.
+ */
+enum alg_item_kind {
+	/* An inside endpoint announced to the outside (PORT, EPRT, 227,
+	 * 229, DCC offers): forged check, expectation, rewrite. */
+	ITEM_OFFER,
+	/* A port of one of our offers named by the inside end (DCC ACCEPT
+	 * of a RESUME): the inside port becomes the external one. */
+	ITEM_TO_EXT,
+	/* The same named by the outside end (DCC RESUME from the peer):
+	 * the external port becomes the inside one. */
+	ITEM_TO_INSIDE,
+};
 
-	r = ftp_parse(pl, plen, ev->to_server, &m);
+struct alg_item {
+	enum alg_item_kind kind;
+	size_t arg_off, arg_len;	/* the bytes a rewrite replaces */
+	/* ITEM_OFFER: the announced address, which must be the sender's;
+	 * sender_is_target: none is announced (229), the sender it is. */
+	__be32 addr;
+	bool sender_is_target;
+	__u16 port;			/* host order */
+	union {				/* what the ALG's formatter needs */
+		struct ftp_match ftp;
+		struct irc_dcc irc;
+	} m;
+};
+
+/*
+ * One ALG.  parse: fill up to max items from a segment's payload (inbound:
+ * it came from outside, untranslated; to_server: it goes to the server);
+ * returns their number or an ALG_* verdict (alg_common.h) below 1.
+ * format: the replacement text of an item for addr:port (addr 0 when
+ * only the port is written).
+ */
+struct alg_ops {
+	const char *name;
+	/* Offers kept per connection: FTP one (a new PORT replaces the old
+	 * expectation), IRC as many as Linux keeps (the oldest expectation
+	 * goes when one more comes). */
+	int max_offers;
+	/* Only the other end of the control connection may use an
+	 * expectation (FTP); else anyone may (a DCC offer is relayed to
+	 * whoever accepts it). */
+	bool peer_only;
+	int (*parse)(const char *pl, size_t plen, bool inbound, bool to_server,
+		     struct alg_item *items, int max);
+	int (*format)(const struct alg_item *it, __be32 addr, __u16 port,
+		      char *buf, size_t len);
+};
+
+/* FTP: PORT/EPRT from an inside client, 227/229 from an inside server. */
+static int ftp_items(const char *pl, size_t plen, bool inbound, bool to_server,
+		     struct alg_item *items, int max)
+{
+	struct alg_item *it = &items[0];
+	int r;
+
+	if (inbound)	/* the data plane hands over outbound segments only */
+		return ALG_NO_MATCH;
+	r = ftp_parse(pl, plen, to_server, &it->m.ftp);
 	if (r != ALG_MATCH)
 		return r;
-	if (ftp_match_forged(&m, sender)) {
-		stat_add(a, CNT_ALG_FORGED);
-		return ALG_NO_MATCH;
-	}
-	target = m.kind == FTP_229 ? sender : m.addr;
-	if (offers_of_seq(c, seq, &prev)) {
-		port = prev->ext_port;	/* a retransmission */
-	} else {
-		/* The one peer that may connect: the other end of the
-		 * control connection. */
-		port = expect_add(a, ev->ext_addr, m.port, ev->out_key.daddr,
-				  target, m.port);
-		if (port < 0) {
-			log_msg("%s: no port for an FTP data connection: %s",
-				a->in->ifname, strerror(errno));
-			return ALG_NO_MATCH;
-		}
-		offer_add(a, c, ev->ext_addr, 1, seq, port, m.port);
-	}
-	return rewrite_set(rw, m.arg_off, m.arg_len,
-			   ftp_format(&m, ev->ext_addr, port, rw->rep,
-				      sizeof(rw->rep)));
+	it->kind = ITEM_OFFER;
+	it->arg_off = it->m.ftp.arg_off;
+	it->arg_len = it->m.ftp.arg_len;
+	it->sender_is_target = it->m.ftp.kind == FTP_229;
+	it->addr = it->m.ftp.addr;
+	it->port = it->m.ftp.port;
+	return 1;
+}
+
+static int ftp_item_format(const struct alg_item *it, __be32 addr, __u16 port,
+			   char *buf, size_t len)
+{
+	return ftp_format(&it->m.ftp, addr, port, buf, len);
 }
 
 /*
- * IRC, client to server: DCC offers from an inside client, each with an
- * expectation open to whoever accepts it, and the ACCEPT that answers a
- * peer's RESUME of one of them (it names the inside port).
+ * IRC, client to server: DCC offers from an inside client and the ACCEPT
+ * that answers a peer's RESUME of one of them (it names the inside port).
+ * Server to client: a peer's RESUME of an offer we rewrote names the
+ * external port; our client only knows its own.
  */
-static int irc_rewrites(struct alg_ctl *a, struct alg_conn *c,
-			const struct bpfmasq_alg_event *ev, const char *pl,
-			size_t plen, __be32 sender, __u32 seq,
-			struct rewrite *rw)
+static int irc_items(const char *pl, size_t plen, bool inbound, bool to_server,
+		     struct alg_item *items, int max)
 {
 	struct irc_dcc d[IRC_MAX_OFFERS];
+	int n, out = 0;
+
+	n = irc_parse(pl, plen, d, max < IRC_MAX_OFFERS ? max : IRC_MAX_OFFERS);
+	for (int i = 0; i < n; i++) {
+		struct alg_item *it = &items[out];
+
+		if (inbound && d[i].type == DCC_RESUME)
+			it->kind = ITEM_TO_INSIDE;
+		else if (!inbound && d[i].type == DCC_ACCEPT)
+			it->kind = ITEM_TO_EXT;
+		else if (!inbound && irc_dcc_has_addr(d[i].type) && d[i].port)
+			it->kind = ITEM_OFFER;
+		else
+			continue;	/* our own RESUME, passive DCC */
+		it->arg_off = d[i].arg_off;
+		it->arg_len = d[i].arg_len;
+		it->sender_is_target = false;
+		it->addr = d[i].addr;
+		it->port = d[i].port;
+		it->m.irc = d[i];
+		out++;
+	}
+	return n < 0 ? n : out;
+}
+
+static int irc_item_format(const struct alg_item *it, __be32 addr, __u16 port,
+			   char *buf, size_t len)
+{
+	return irc_format(&it->m.irc, addr, port, buf, len);
+}
+
+/* The ALGs, by enum bpfmasq_alg: a new one is a row and its parser. */
+static const struct alg_ops alg_ops[] = {
+	[ALG_FTP] = { .name = "FTP", .max_offers = 1, .peer_only = true,
+		      .parse = ftp_items, .format = ftp_item_format },
+	[ALG_IRC] = { .name = "IRC", .max_offers = IRC_MAX_OFFERS,
+		      .parse = irc_items, .format = irc_item_format },
+};
+
+/*
+ * The rewrites of one control segment, the same steps for every ALG:
+ * parse, then for each offer the forged check, the retransmission check
+ * (a segment seen before gets the ports it got the first time), the
+ * expectation and the rewrite; ports named back are mapped through the
+ * connection's offers.  Returns the number of rewrites in rw or an ALG_*
+ * verdict below 1.
+ */
+static int alg_rewrites(struct alg_ctl *a, const struct alg_ops *ops,
+			struct alg_conn *c, const struct bpfmasq_alg_event *ev,
+			const char *pl, size_t plen, __be32 sender, __u32 seq,
+			struct rewrite *rw)
+{
+	struct alg_item items[IRC_MAX_OFFERS];
 	const struct alg_offer *prev = NULL;
 	int n, out = 0, again, used = 0;
 
-	n = irc_parse(pl, plen, d, IRC_MAX_OFFERS);
+	n = ops->parse(pl, plen, ev->dir == DIR_IN, ev->to_server, items,
+		       IRC_MAX_OFFERS);
 	if (n <= 0)
 		return n;
 	again = offers_of_seq(c, seq, &prev);
 	for (int i = 0; i < n; i++) {
+		const struct alg_item *it = &items[i];
+		__be32 addr = ev->ext_addr, target;
 		int port;
 
-		if (d[i].type == DCC_ACCEPT) {
-			port = dcc_port_of(c, d[i].port, true);
+		if (it->kind != ITEM_OFFER) {
+			port = dcc_port_of(c, it->port, it->kind == ITEM_TO_EXT);
 			if (port > 0)
-				out += rewrite_set(&rw[out], d[i].arg_off,
-						   d[i].arg_len,
-						   irc_format(&d[i], 0, port,
-							      rw[out].rep,
-							      sizeof(rw[out].rep)));
+				out += rewrite_set(&rw[out], it->arg_off,
+						   it->arg_len,
+						   ops->format(it, 0, port,
+							       rw[out].rep,
+							       sizeof(rw[out].rep)));
 			continue;
 		}
-		if (!irc_dcc_has_addr(d[i].type) || !d[i].port)
-			continue;	/* our own RESUME, passive DCC */
-		if (irc_dcc_forged(&d[i], sender)) {
+		if (!it->sender_is_target && it->addr != sender) {
 			stat_add(a, CNT_ALG_FORGED);
 			continue;
 		}
+		target = it->sender_is_target ? sender : it->addr;
 		if (again) {
 			if (used >= again)
 				break;
 			port = prev[used++].ext_port;
 		} else {
-			port = expect_add(a, ev->ext_addr, d[i].port, 0,
-					  d[i].addr, d[i].port);
-			if (port < 0)
+			port = expect_add(a, addr, it->port,
+					  ops->peer_only ? ev->out_key.daddr : 0,
+					  target, it->port);
+			if (port < 0) {
+				log_msg("%s: no port for an %s data connection: %s",
+					a->in->ifname, ops->name, strerror(errno));
 				continue;
-			offer_add(a, c, ev->ext_addr, IRC_MAX_OFFERS, seq, port,
-				  d[i].port);
+			}
+			offer_add(a, c, addr, ops->max_offers, seq, port,
+				  it->port);
 		}
-		out += rewrite_set(&rw[out], d[i].arg_off, d[i].arg_len,
-				   irc_format(&d[i], ev->ext_addr, port,
-					      rw[out].rep, sizeof(rw[out].rep)));
+		out += rewrite_set(&rw[out], it->arg_off, it->arg_len,
+				   ops->format(it, addr, port, rw[out].rep,
+					       sizeof(rw[out].rep)));
 	}
 	return out;
-}
-
-/*
- * IRC, server to client: a peer's RESUME of an offer we rewrote names the
- * external port; our client only knows its own.
- */
-static int irc_in_rewrites(struct alg_conn *c, const char *pl, size_t plen,
-			   struct rewrite *rw)
-{
-	struct irc_dcc d[IRC_MAX_OFFERS];
-	int n, out = 0;
-
-	n = irc_parse(pl, plen, d, IRC_MAX_OFFERS);
-	for (int i = 0; i < n; i++) {
-		int port;
-
-		if (d[i].type != DCC_RESUME)
-			continue;
-		port = dcc_port_of(c, d[i].port, false);
-		if (port > 0)
-			out += rewrite_set(&rw[out], d[i].arg_off, d[i].arg_len,
-					   irc_format(&d[i], 0, port, rw[out].rep,
-						      sizeof(rw[out].rep)));
-	}
-	return n < 0 ? n : out;
 }
 
 /* The value of one 32-bit field at p (network order) as host order. */
@@ -477,12 +553,8 @@ static void segment_handle(struct alg_ctl *a, const struct bpfmasq_alg_event *ev
 		stat_add(a, CNT_ALG_BAD_CSUM);
 		return;
 	}
-	if (inbound)
-		n = irc_in_rewrites(c, payload, plen, rw);
-	else if (ev->alg == ALG_FTP)
-		n = ftp_rewrites(a, c, ev, payload, plen, sender, seq, rw);
-	else
-		n = irc_rewrites(a, c, ev, payload, plen, sender, seq, rw);
+	n = alg_rewrites(a, &alg_ops[ev->alg], c, ev, payload, plen, sender,
+			 seq, rw);
 	if (n == ALG_PARTIAL) {
 		/* As Linux: the sender retransmits, often coalesced. */
 		stat_add(a, CNT_ALG_PARTIAL);
@@ -524,7 +596,9 @@ void alg_ctl_segment(struct alg_ctl *a, const struct bpfmasq_alg_event *ev)
 	__be32 sender;
 	__u32 seq;
 
-	if (len < 40 || len > EV_PKT_MAX)
+	if (len < 40 || len > EV_PKT_MAX ||
+	    ev->alg >= sizeof(alg_ops) / sizeof(alg_ops[0]) ||
+	    !alg_ops[ev->alg].parse)
 		return;
 	memcpy(pkt, ev->pkt, len);
 	ihl = (pkt[0] & 0xf) * 4;
