@@ -8,15 +8,11 @@
 # carry on when it comes back (failback).  The WAN's primary address
 # changing does not touch them; reload moves to another address.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip external "needs bpfmasq (LAB_NAT=nft)"
-	exit 0
-fi
+lab_bpfmasq_only external
 VIP=192.0.2.100
 VIP2=192.0.2.101
 
-lab_standard || { fail ext_topology "could not build the lab"; exit 1; }
+lab_build ext lab_standard
 srv_udp_echo 7000 || { fail ext_echo_server "socat did not start on srv"; exit 1; }
 srv_tcp_echo 9000 || { fail ext_tcp_server "tcpecho did not start on srv"; exit 1; }
 

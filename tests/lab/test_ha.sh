@@ -19,11 +19,7 @@
 # costs (connections lost over the failover) is measured and shown, not
 # asserted.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip ha "needs bpfmasq (LAB_NAT=nft)"
-	exit 0
-fi
+lab_bpfmasq_only ha
 if ! command -v keepalived >/dev/null; then
 	fail ha_keepalived "keepalived is not installed (scripts/deps.sh installs it)"
 	exit 1
