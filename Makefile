@@ -8,12 +8,20 @@ BPFTOOL   ?= bpftool
 PREFIX    ?= /usr/local
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
+# What `status` says a running instance was built from: git's name of the
+# tree when there is one, else this.
+VERSION   := 0.1.0
+BUILD_VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo $(VERSION))
+# Extra flags for both sides, e.g. the upgrade test's second build
+# (tests/lab/test_upgrade.sh): make OUTPUT=DIR BPFMASQ_EXTRA_CFLAGS=-DX.
+BPFMASQ_EXTRA_CFLAGS ?=
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
-	     -Iheaders
+	     -Iheaders $(BPFMASQ_EXTRA_CFLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
-	     -Wall -Wno-unused-function -Ivmlinux/$(ARCH) -Iheaders -Ibpf
+	     -Wall -Wno-unused-function -Ivmlinux/$(ARCH) -Iheaders -Ibpf \
+	     $(BPFMASQ_EXTRA_CFLAGS)
 LDLIBS    := -lbpf -lelf -lz -lsystemd
 # The compilers list the headers each output was made from (OUT.d): a
 # changed header rebuilds exactly what includes it.  -MP: a header that
@@ -48,7 +56,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all clean install deps test unit lab demo bench vmlinux fuzz
+.PHONY: FORCE all clean install deps test unit lab demo bench vmlinux fuzz
 .DELETE_ON_ERROR:
 # The BPF object is an input of the skeleton, not a throwaway.
 .SECONDARY: $(OUTPUT)/bpfmasq.bpf.o
@@ -79,6 +87,14 @@ $(OUTPUT)/user/cli/%.o: user/cli/%.c $(SKEL) Makefile | $(OUTPUT)/user/cli
 $(OUTPUT)/user/ctl/%.o: user/ctl/%.c $(SKEL) Makefile | $(OUTPUT)/user/ctl
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INC_ctl) $(DEPFLAGS) -c $< -o $@
+
+# The version, rewritten only when it changes (so that only what shows it
+# is rebuilt, and always when it is).
+$(OUTPUT)/version.h: FORCE | $(OUTPUT)
+	$(Q)v='#define BPFMASQ_VERSION "$(BUILD_VERSION)"'; \
+	[ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" > $@
+FORCE:
+$(OUTPUT)/user/lib/build.o: $(OUTPUT)/version.h
 
 $(OUTPUT)/user/lib/%.o: user/lib/%.c $(SKEL) Makefile | $(OUTPUT)/user/lib
 	$(call msg,CC,$@)

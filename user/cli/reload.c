@@ -22,8 +22,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include "attach.h"
+#include "build.h"
 #include "cmd.h"
 #include "commands.h"
 #include "config.h"
@@ -31,6 +33,7 @@
 #include "instance.h"
 #include "json.h"
 #include "log.h"
+#include "progload.h"
 #include "reload.h"
 #include "util.h"
 
@@ -70,12 +73,14 @@ static void change_u32(struct changes *ch, const char *setting, __u32 old,
 	change(ch, setting, a, b);
 }
 
-/* A .rodata setting that differs: one line, nothing changed. */
+/* What cannot change live: lan-inbound onto a LAN without native XDP.
+ * One line, nothing changed. */
 static int refuse(const struct instance *in, const char *path,
-		  const char *setting, const char *running, const char *file)
+		  const char *setting, const char *running, const char *file,
+		  const char *lan)
 {
-	p_err("%s: %s is %s in %s but %s in the running data plane, where it cannot change (it is compiled into the programs): run 'bpfmasq down %s' and 'bpfmasq up %s' for now; nothing changed",
-	      in->ifname, setting, file, path, running, in->ifname, in->ifname);
+	p_err("%s: %s is %s in %s but %s in the running data plane, and lan %s runs in generic XDP mode, where replies cannot be redirected into it (no native XDP); nothing changed",
+	      in->ifname, setting, file, path, running, lan);
 	return -1;
 }
 
@@ -93,14 +98,6 @@ static const char *port_list(char *buf, size_t size, const __u16 *v,
 	return buf;
 }
 
-static bool same_ports(const __u16 *v, const volatile __u16 *rv)
-{
-	for (int i = 0; i < ALG_MAX_PORTS; i++)
-		if (v[i] != rv[i])
-			return false;
-	return true;
-}
-
 static __u32 map_max_entries(int fd)
 {
 	struct bpf_map_info info = {};
@@ -109,61 +106,144 @@ static __u32 map_max_entries(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
 }
 
-/* Everything compiled into the programs, or sized at load. */
-static int check_rodata(const struct instance *in, const char *path,
-			const struct up_opts *o)
+static const char *mss_str(char *buf, size_t size, __u16 v)
+{
+	if (v == MSS_CLAMP_AUTO)
+		snprintf(buf, size, "auto");
+	else if (v)
+		snprintf(buf, size, "%u", v);
+	else
+		snprintf(buf, size, "off");
+	return buf;
+}
+
+static const char *on_off(bool v)
+{
+	return v ? "on" : "off";
+}
+
+/*
+ * The inbound range of ports replies are still NAT's after --ports
+ * changes (cfg_port_prev_*): the hull of the range replaced and of every
+ * port bound outside the new one (left by an earlier change).  Bindings
+ * the old programs make until the swap are in the replaced range, so
+ * none is missed.
+ */
+static void prev_range(const struct instance *in, const struct up_opts *o,
+		       __u16 *lo, __u16 *hi)
+{
+	struct bind_key k, next, *prev = NULL;
+	__u32 l = in->cfg.cfg_port_lo, h = in->cfg.cfg_port_hi;
+
+	while (!bpf_map_get_next_key(in->binds_fd, prev, &next)) {
+		__u16 p = ntohs(next.port);
+
+		k = next;
+		prev = &k;
+		if (k.dir != DIR_IN || (p >= o->ports.lo && p <= o->ports.hi))
+			continue;
+		l = p < l ? p : l;
+		h = p > h ? p : h;
+	}
+	/* Wholly inside the new range: nothing left to serve. */
+	if (l >= o->ports.lo && h <= o->ports.hi)
+		l = h = 0;
+	*lo = l;
+	*hi = h;
+}
+
+/* Is any --lan attached in generic XDP mode (no redirect into it)? */
+static const char *lan_generic(const struct nat_state *st)
+{
+	static char name[IF_NAMESIZE];
+	__u32 mode;
+
+	for (int i = 0; i < BPFMASQ_MAX_LAN && st->lan_ifindex[i]; i++)
+		if (xdp_attached_id(st->lan_ifindex[i], &mode) &&
+		    mode == XDP_FLAGS_SKB_MODE &&
+		    if_indextoname(st->lan_ifindex[i], name))
+			return name;
+	return NULL;
+}
+
+/*
+ * The programs' settings (.rodata) and the tables' sizes the file asks
+ * for, into ro, with a line per change.  *need: the programs must be
+ * replaced (instance_replace()) for them.  -1 (said): refused.
+ */
+static int plan_programs(const struct instance *in, const char *path,
+			 const struct up_opts *o, const struct nat_state *st,
+			 struct replace_opts *ro, bool *need,
+			 struct changes *ch)
 {
 	const struct bpfmasq_bpf__rodata *r = &in->cfg;
-	char a[96], b[96];
+	struct bpfmasq_bpf__rodata *n = &ro->cfg;
 	__u32 flows = map_max_entries(in->flows_fd);
+	__u32 binds = map_max_entries(in->binds_fd);
+	bool had_lan = in->prog_lan_fast_fd >= 0 || in->prog_lan_open_fd >= 0;
+	const char *generic;
+	char a[64], b[64];
+	int n_ch = ch->n;
 
-	if (o->ports.lo != r->cfg_port_lo || o->ports.hi != r->cfg_port_hi) {
+	memset(ro, 0, sizeof(*ro));
+	*n = *r;
+	n->cfg_port_lo = o->ports.lo;
+	n->cfg_port_hi = o->ports.hi;
+	n->cfg_filter_cone = o->filter == FILTER_CONE;
+	n->cfg_match_all_sources = o->n_internal == 0;
+	n->cfg_lan_inbound = o->lan_inbound;
+	n->cfg_lan_new = o->lan_new;
+	n->cfg_mss_clamp = o->mss_clamp;
+	for (int i = 0; i < ALG_MAX_PORTS; i++) {
+		n->cfg_ftp_ports[i] = o->ftp_ports[i];
+		n->cfg_irc_ports[i] = o->irc_ports[i];
+	}
+	ro->lan = o->n_lan > 0;
+	ro->flows_entries = 2 * o->max_flows;
+	ro->binds_entries = up_binds_entries(o);
+
+	if (o->lan_inbound && !r->cfg_lan_inbound &&
+	    (generic = lan_generic(st)))
+		return refuse(in, path, "lan-inbound", "off", "on",
+			      generic);
+	if (n->cfg_port_lo != r->cfg_port_lo || n->cfg_port_hi != r->cfg_port_hi) {
 		snprintf(a, sizeof(a), "%u-%u", r->cfg_port_lo, r->cfg_port_hi);
 		snprintf(b, sizeof(b), "%u-%u", o->ports.lo, o->ports.hi);
-		return refuse(in, path, "ports", a, b);
+		change(ch, "ports", a, b);
+		prev_range(in, o, (__u16 *)&n->cfg_port_prev_lo,
+			   (__u16 *)&n->cfg_port_prev_hi);
 	}
-	if ((o->filter == FILTER_CONE) != r->cfg_filter_cone)
-		return refuse(in, path, "filter",
-			      r->cfg_filter_cone ? "cone" : "strict",
-			      o->filter == FILTER_CONE ? "cone" : "strict");
-	if ((o->n_internal == 0) != r->cfg_match_all_sources)
-		return refuse(in, path, "internal",
-			      r->cfg_match_all_sources ? "unset (every source)" : "set",
-			      o->n_internal ? "set" : "unset (every source)");
-	if (o->lan_inbound != r->cfg_lan_inbound)
-		return refuse(in, path, "lan-inbound",
-			      r->cfg_lan_inbound ? "on" : "off",
-			      o->lan_inbound ? "on" : "off");
-	if (o->lan_new != r->cfg_lan_new)
-		return refuse(in, path, "lan-new", r->cfg_lan_new ? "on" : "off",
-			      o->lan_new ? "on" : "off");
-	if ((__u16)o->mss_clamp != r->cfg_mss_clamp) {
-		snprintf(a, sizeof(a), "%s", r->cfg_mss_clamp == MSS_CLAMP_AUTO ?
-			 "auto" : r->cfg_mss_clamp ? "" : "off");
-		if (!a[0])
-			snprintf(a, sizeof(a), "%u", r->cfg_mss_clamp);
-		snprintf(b, sizeof(b), "%s", o->mss_clamp == MSS_CLAMP_AUTO ?
-			 "auto" : o->mss_clamp ? "" : "off");
-		if (!b[0])
-			snprintf(b, sizeof(b), "%u", o->mss_clamp);
-		return refuse(in, path, "mss-clamp", a, b);
-	}
-	if (!same_ports(o->ftp_ports, r->cfg_ftp_ports))
-		return refuse(in, path, "ftp-ports (or no-alg ftp)",
-			      port_list(a, sizeof(a), NULL, r->cfg_ftp_ports),
-			      port_list(b, sizeof(b), o->ftp_ports, NULL));
-	if (!same_ports(o->irc_ports, r->cfg_irc_ports))
-		return refuse(in, path, "irc-ports (or no-alg irc)",
-			      port_list(a, sizeof(a), NULL, r->cfg_irc_ports),
-			      port_list(b, sizeof(b), o->irc_ports, NULL));
-	if (flows && flows != 2 * o->max_flows) {
-		snprintf(a, sizeof(a), "%u", flows / 2);
-		snprintf(b, sizeof(b), "%u", o->max_flows);
-		return refuse(in, path, "max-flows", a, b);
-	}
-	if (o->n_lan && in->prog_lan_fast_fd < 0 && in->prog_lan_open_fd < 0)
-		return refuse(in, path, "lan", "unset (no LAN program loaded)",
-			      "set");
+	if (n->cfg_filter_cone != r->cfg_filter_cone)
+		change(ch, "filter", r->cfg_filter_cone ? "cone" : "strict",
+		       n->cfg_filter_cone ? "cone" : "strict");
+	if (n->cfg_match_all_sources != r->cfg_match_all_sources)
+		change(ch, "internal-mode",
+		       r->cfg_match_all_sources ? "every source" : "prefixes",
+		       n->cfg_match_all_sources ? "every source" : "prefixes");
+	if (n->cfg_lan_inbound != r->cfg_lan_inbound)
+		change(ch, "lan-inbound", on_off(r->cfg_lan_inbound),
+		       on_off(n->cfg_lan_inbound));
+	if (n->cfg_lan_new != r->cfg_lan_new)
+		change(ch, "lan-new", on_off(r->cfg_lan_new),
+		       on_off(n->cfg_lan_new));
+	if (n->cfg_mss_clamp != r->cfg_mss_clamp)
+		change(ch, "mss-clamp", mss_str(a, sizeof(a), r->cfg_mss_clamp),
+		       mss_str(b, sizeof(b), n->cfg_mss_clamp));
+	port_list(a, sizeof(a), NULL, r->cfg_ftp_ports);
+	port_list(b, sizeof(b), NULL, n->cfg_ftp_ports);
+	if (strcmp(a, b))
+		change(ch, "ftp-ports", a, b);
+	port_list(a, sizeof(a), NULL, r->cfg_irc_ports);
+	port_list(b, sizeof(b), NULL, n->cfg_irc_ports);
+	if (strcmp(a, b))
+		change(ch, "irc-ports", a, b);
+	if (flows != ro->flows_entries)
+		change_u32(ch, "max-flows", flows / 2, o->max_flows);
+	else
+		ro->flows_entries = 0;
+	if (binds == ro->binds_entries)
+		ro->binds_entries = 0;
+	*need = ch->n != n_ch || ro->binds_entries || (ro->lan && !had_lan);
 	return 0;
 }
 
@@ -295,20 +375,30 @@ static int reload_apply(struct instance *in, const char *path,
 			struct changes *ch)
 {
 	char *argv[] = { "reload", "--config", (char *)path, in->ifname, NULL };
-	struct internal_key cur_int[MAX_INTERNAL];
+	struct internal_key cur_int[2 * MAX_INTERNAL];
 	char lan_new[BPFMASQ_MAX_LAN][16] = {};
 	struct fwd_spec *cur = NULL;
 	char a[64], b[64], s[48];
 	struct up_config c;
 	struct nat_state st;
 	struct up_opts o;
+	struct build_id running;
+	struct replace_opts ro;
 	int n_cur = 0, n_int, ret = -1;
+	bool replace = false;
 	__u8 one = 1;
 
 	ch->n = 0;
 	if (up_opts_load("reload", 4, argv, false, &o, &c))
 		goto out;
-	if (check_rodata(in, c.path, &o) || check_lan(in, &o))
+	build_of(in, &running);
+	if (!build_same(&running, build_self())) {
+		p_err("%s runs bpfmasq %s, this is %s: 'bpfmasq up %s' with this build upgrades it (programs and controller) keeping every connection; nothing changed",
+		      in->ifname, build_str(&running, a, sizeof(a)),
+		      build_self()->version, in->ifname);
+		goto out;
+	}
+	if (check_lan(in, &o))
 		goto out;
 	if (instance_get_state(in, &st)) {
 		p_err("cannot read the state of %s: %s", in->ifname,
@@ -323,6 +413,39 @@ static int reload_apply(struct instance *in, const char *path,
 	}
 	if (check_forwards_free(in, st.ext_addr, &c, cur, n_cur))
 		goto out;
+	if (plan_programs(in, c.path, &o, &st, &ro, &replace, ch))
+		goto out;
+	if (replace) {
+		int n_added = 0;
+
+		/* The new programs may judge sources by prefixes the old
+		 * ones did not read: those are there before the swap. */
+		for (int i = 0; i < o.n_internal; i++) {
+			if (key_in(&o.internal[i], cur_int, n_int))
+				continue;
+			if (bpf_map_update_elem(in->internal_fd, &o.internal[i],
+						&one, BPF_ANY))
+				break;
+			cur_int[n_int + n_added++] = o.internal[i];
+		}
+		if (instance_replace(in, &ro)) {
+			for (int i = 0; i < n_added; i++)
+				bpf_map_delete_elem(in->internal_fd,
+						    &cur_int[n_int + i]);
+			ch->n = 0;
+			goto out;
+		}
+		for (int i = 0; i < n_added; i++)
+			change(ch, "internal", "none",
+			       cidr(a, sizeof(a), &cur_int[n_int + i]));
+		/* Added: no longer "gone" below. */
+		n_int += n_added;
+		if (instance_get_state(in, &st)) {
+			p_err("cannot read the state of %s: %s; the changes listed before were made",
+			      in->ifname, strerror(errno));
+			goto out;
+		}
+	}
 
 	/* The state map: one write. */
 	change_u32(ch, "timeout-tcp-established", st.timeout_tcp_est,

@@ -11,6 +11,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <systemd/sd-daemon.h>
+#include <bpf/bpf.h>
 #include "attach.h"
 #include "controller.h"
 #include "events.h"
@@ -314,15 +315,63 @@ static const char *left_behind(const struct instance *in, bool gone)
 	return "programs and flows stay in place ('bpfmasq up' adopts them, 'bpfmasq down' removes them)";
 }
 
+static __u32 anchor_of(const struct instance *in)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = in->prog_in_fd >= 0 ? in->prog_in_fd : in->prog_in_tc_fd;
+
+	return fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 /*
- * After a reload: the --lan names and STATE_NO_HAIRPIN may have changed.
- * Returns whether hairpinning is on now.
+ * `bpfmasq reload` swapped the programs (a setting of their .rodata, a
+ * table's size): the controller goes on with the new ones, their maps and
+ * their settings, found as `status` finds them.
+ */
+static void follow_programs(struct instance *in)
+{
+	struct instance nin;
+	bool xdp;
+	__u32 now = instance_anchor_id(in->ifindex, &xdp);
+
+	if (!now || now == anchor_of(in))
+		return;
+	if (instance_find(in->ifname, &nin) != INSTANCE_FOUND) {
+		log_err("%s: the programs were replaced but the new ones cannot be opened; keeping the old ones' maps",
+			in->ifname);
+		return;
+	}
+	instance_close(in);
+	*in = nin;
+	log_msg("%s: following the programs a reload loaded (anchor id %u)",
+		in->ifname, now);
+}
+
+/* The events ring goes with the maps: opened again when they changed. */
+static void events_follow(struct instance *in, struct events **ev,
+			  __u32 *ev_anchor)
+{
+	if (anchor_of(in) == *ev_anchor)
+		return;
+	events_close(*ev);
+	*ev = events_open(in);
+	*ev_anchor = anchor_of(in);
+	if (!*ev)
+		log_err("%s: cannot read data plane events (%s)", in->ifname,
+			strerror(errno));
+}
+
+/*
+ * After a reload: the --lan names and STATE_NO_HAIRPIN may have changed,
+ * and the programs with their maps.  Returns whether hairpinning is on now.
  */
 static bool resync(struct instance *in, bool hairpin)
 {
 	struct nat_state st;
 	bool want;
 
+	follow_programs(in);
 	lan_sync_reset();
 	lan_sync(in);
 	if (instance_get_state(in, &st))
@@ -387,6 +436,7 @@ int controller_run(struct instance *in, int ready_fd,
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t handled, unblocked;
 	struct events *ev;
+	__u32 ev_anchor;
 	__u64 next_expire = 0, next_binds = 0, next_metrics = 0, wait_ms;
 	bool metrics_failing = false;
 	bool addr_pending, routes_pending = false;
@@ -446,6 +496,7 @@ int controller_run(struct instance *in, int ready_fd,
 	}
 
 	ev = events_open(in);
+	ev_anchor = anchor_of(in);
 	if (!ev)
 		log_err("%s: cannot read data plane events (%s); port exhaustion gets no ICMP answer",
 			in->ifname, strerror(errno));
@@ -459,10 +510,12 @@ int controller_run(struct instance *in, int ready_fd,
 		if (reload_requested) {
 			reload_requested = 0;
 			hairpin = reload(in, opts, hairpin);
+			events_follow(in, &ev, &ev_anchor);
 		}
 		if (resync_requested) {
 			resync_requested = 0;
 			hairpin = resync(in, hairpin);
+			events_follow(in, &ev, &ev_anchor);
 		}
 		if (now >= next_expire) {
 			bool binds = now >= next_binds;
