@@ -559,8 +559,13 @@ int controller_run(struct instance *in, int ready_fd,
 			nl_events |= NL_ADDR | NL_LINK;
 		if (nl_events & NL_ROUTE)
 			routes_pending = !routes_changed(in);
-		if (nl_events & NL_LINK)
+		if (nl_events & NL_LINK) {
+			/* A reload's swap is a link change: never attach
+			 * or load a program of the generation it replaced. */
+			follow_programs(in);
+			events_follow(in, &ev, &ev_anchor);
 			lan_sync(in);
+		}
 		if ((nl_events & NL_LINK) && hairpin)
 			hairpin_sync(in);
 		if (nl_events & NL_ADDR)
