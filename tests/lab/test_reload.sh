@@ -5,10 +5,17 @@
 # forward removed and another added.  The download arrives byte-exact,
 # the UDP stream keeps its mapping and its answers, `conns` keeps both
 # flows, status shows the new timeouts, the new prefix is masqueraded.
-# A reload that changes `ports` is refused in one line and changes
-# nothing, as does a first lan.  no-hairpin comes and goes.  SIGHUP to a
-# --foreground controller under NOTIFY_SOCKET says
-# RELOADING=1, then READY=1, and applies the file it was started with.
+# Then, across another download and UDP stream, the programs' own
+# settings (ports, filter, ftp-ports) and the table's size (max-flows)
+# change: new programs are swapped in over migrated tables, every
+# connection stays (not one datagram lost), the stream keeps its port of
+# the old range and is still answered there, a new mapping gets one of
+# the new range, and a packet strict filtering dropped now arrives.  Too
+# small a table for the connections is refused in one line and changes
+# nothing; a first lan is loaded and attached.  no-hairpin comes and
+# goes.  SIGHUP to a --foreground controller under NOTIFY_SOCKET says
+# RELOADING=1, then READY=1, and applies the file it was started with,
+# a program setting included.
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 if ! is_bpfmasq; then
@@ -325,7 +332,9 @@ wait_until 10 grep -q READY=1 "$LAB_TMP/notify.out" ||
 	{ fail reload_sighup_ready "no READY=1: $(cat "$LAB_TMP/notify.out" "$LAB_TMP/fg.log")"; exit 1; }
 check reload_lan_attached "lan0 has $(lan_xdp) XDP programs" \
 	wait_until 5 eval '(( $(lan_xdp) == 1 ))'
-sed -i -e 's/^timeout-udp .*/timeout-udp 45/' -e '/^lan lan0$/d' "$CONF"
+# A setting of the programs too: the controller swaps them itself.
+sed -i -e 's/^timeout-udp .*/timeout-udp 45/' -e '/^lan lan0$/d' \
+	-e 's/^filter cone$/filter strict/' "$CONF"
 kill -HUP "$(bm_ctl_pid)"
 if wait_until 10 eval '[[ $(grep -c READY=1 "$LAB_TMP/notify.out") -ge 2 ]]' &&
    [[ $(grep -n RELOADING=1 "$LAB_TMP/notify.out" | cut -d: -f1) -lt \
@@ -338,6 +347,9 @@ st=$(status_json | jq_py 'd["timeouts"]["udp"]')
 check reload_sighup_applied "timeout udp $st; log: $(tail -n 3 "$LAB_TMP/fg.log")" test "$st" == 45
 check reload_sighup_logged "log: $(cat "$LAB_TMP/fg.log")" \
 	grep -q "wan0: timeout-udp 120 -> 45" "$LAB_TMP/fg.log"
+st=$(status_json | jq_py 'd["filter"]')
+check reload_sighup_programs "filter $st; log: $(tail -n 5 "$LAB_TMP/fg.log")" \
+	eval '[[ $st == strict ]] && grep -q "wan0: filter cone -> strict" "$LAB_TMP/fg.log"'
 check reload_sighup_controller_alive "controller gone" \
 	eval '(( $(bm_ctl_pid) > 0 ))'
 check reload_lan_removed "lan0 still has $(lan_xdp) XDP programs" \
