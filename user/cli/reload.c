@@ -2,15 +2,16 @@
 /*
  * `bpfmasq reload IFNAME [--config FILE]`, and the controller's SIGHUP:
  * the config file read again and what it changes applied to the running
- * instance, without dropping a flow.  Only what lives in maps can change
- * (timeouts, no-hairpin and the --lan names in the state map, the
- * internal_nets prefixes, the forwards); a setting compiled into the
- * programs' .rodata (or a table's size) is compared with the running one
- * and, if it differs, refused in one line before anything is changed.
+ * instance, without dropping a flow.  What lives in maps (timeouts,
+ * no-hairpin and the --lan names in the state map, the internal_nets
+ * prefixes, the forwards) is written there; what is compiled into the
+ * programs' .rodata, and the tables' sizes, by new programs loaded over
+ * the same maps and swapped in (instance_replace()).  Everything is
+ * checked before anything is applied: a refusal changes nothing.
  *
  * The file is all that is read: the command line of the `up` that started
  * the instance is not remembered, so a setting given there alone goes back
- * to the file's value or the default (or is refused, for a .rodata one).
+ * to the file's value or the default.
  * The forwards of the file are the instance's forwards afterwards, as
  * `nft -f` makes a ruleset: one added by hand with `forward add` and not
  * in the file is removed.
@@ -557,7 +558,7 @@ int reload_in_controller(struct instance *in, const char *path)
 void help_reload(FILE *f)
 {
 	cmd_usage_line(f, "reload IFNAME [--config FILE]",
-		       "read " CONF_DIR "/IFNAME.conf (or FILE) again and apply timeouts, internal, no-hairpin, lan and forwards (the file's are all the forwards) to the running instance, keeping every flow; a setting compiled into the programs is refused; the controller's SIGHUP does the same");
+		       "read " CONF_DIR "/IFNAME.conf (or FILE) again and apply it to the running instance, keeping every flow: timeouts, internal, no-hairpin, lan and forwards (the file's are all the forwards) in the maps; ports, filter, ALG ports, mss-clamp, lan-inbound, lan-new and max-flows by new programs swapped in over the same (or migrated) maps; the controller's SIGHUP does the same");
 }
 
 int cmd_reload(int argc, char **argv)
