@@ -56,7 +56,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: FORCE all clean install deps test unit lab demo bench vmlinux fuzz
+.PHONY: all clean install deps test unit lab demo bench vmlinux fuzz
 .DELETE_ON_ERROR:
 # The BPF object is an input of the skeleton, not a throwaway.
 .SECONDARY: $(OUTPUT)/bpfmasq.bpf.o
@@ -88,13 +88,12 @@ $(OUTPUT)/user/ctl/%.o: user/ctl/%.c $(SKEL) Makefile | $(OUTPUT)/user/ctl
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INC_ctl) $(DEPFLAGS) -c $< -o $@
 
-# The version, rewritten only when it changes (so that only what shows it
-# is rebuilt, and always when it is).
-$(OUTPUT)/version.h: FORCE | $(OUTPUT)
-	$(Q)v='#define BPFMASQ_VERSION "$(BUILD_VERSION)"'; \
-	[ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" > $@
-FORCE:
-$(OUTPUT)/user/lib/build.o: $(OUTPUT)/version.h
+# The version, rewritten as make starts only when it changed: what shows
+# it (build.o, through its .d) is rebuilt then and only then, and a
+# `make -q` of an up-to-date tree stays true.
+$(shell mkdir -p $(OUTPUT); v='#define BPFMASQ_VERSION "$(BUILD_VERSION)"'; \
+	[ "$$(cat $(OUTPUT)/version.h 2>/dev/null)" = "$$v" ] || \
+	echo "$$v" > $(OUTPUT)/version.h)
 
 $(OUTPUT)/user/lib/%.o: user/lib/%.c $(SKEL) Makefile | $(OUTPUT)/user/lib
 	$(call msg,CC,$@)

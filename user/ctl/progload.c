@@ -200,7 +200,9 @@ struct swapped {
 	int old_fd, new_fd;
 };
 
-#define MAX_SWAPS (HAIRPIN_MAX_IFS + BPFMASQ_MAX_LAN + 3)
+/* The WAN's three, the LANs', and a hairpin filter of either kind on
+ * each inside interface. */
+#define MAX_SWAPS (3 + BPFMASQ_MAX_LAN + 2 * HAIRPIN_MAX_IFS)
 
 struct swaps {
 	struct swapped v[MAX_SWAPS];
