@@ -363,4 +363,16 @@ check reload_lan_back "lan0 has $(lan_xdp) XDP programs; log: $(tail -n 3 "$LAB_
 out=$(udp_echo cli1 $INET 7 40300)
 check reload_lan_translates "UDP echo answered '$out'" test "$out" == udp-echo-40300
 
+# lan-new: the other LAN program, swapped in on lan0 in the place of the
+# first (an XDP replace naming it), and it opens connections itself.
+lan_prog() { nsx gw ip -d link show dev lan0 | grep -o 'name [a-z_]*' | head -n 1; }
+echo "lan-new" >> "$CONF"
+bm reload wan0 --config "$CONF" > "$LAB_TMP/lannew.out" 2>&1
+check reload_lan_new_line "printed '$(cat "$LAB_TMP/lannew.out")'" \
+	grep -qx "wan0: lan-new off -> on" "$LAB_TMP/lannew.out"
+check reload_lan_new_swapped "lan0 runs '$(lan_prog)'" \
+	test "$(lan_prog)" == "name masq_lan_open"
+out=$(udp_echo cli1 $INET 7 40301)
+check reload_lan_new_translates "UDP echo answered '$out'" test "$out" == udp-echo-40301
+
 lab_done

@@ -18,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct change {
 struct changes {
 	struct change v[3 * MAX_INTERNAL + 2 * BPFMASQ_MAX_LAN + 64];
 	int n;
+	bool upgraded;	/* this build's programs replaced another's */
 };
 
 static void change(struct changes *ch, const char *setting, const char *old,
@@ -368,18 +370,54 @@ static void lan_names(char *buf, size_t size, const char (*names)[16], int n)
 }
 
 /*
+ * Will the controller, executing its binary's path again, run this
+ * build?  Only if this binary is at that path now (a package upgrade
+ * replaced the file: the kernel then calls the old one "... (deleted)").
+ * Else why says what it runs.
+ */
+static bool controller_runs_this_binary(const struct instance *in, char *why,
+					size_t len)
+{
+	char self[PATH_MAX], ctl[PATH_MAX], link[64];
+	struct nat_state st;
+	ssize_t n, m;
+	char *del;
+
+	if (instance_get_state(in, &st) || !controller_alive(st.controller_pid)) {
+		snprintf(why, len, "is not running");
+		return false;
+	}
+	snprintf(link, sizeof(link), "/proc/%u/exe", st.controller_pid);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	m = readlink(link, ctl, sizeof(ctl) - 1);
+	if (n <= 0 || m <= 0) {
+		snprintf(why, len, "cannot be looked at (%s)", strerror(errno));
+		return false;
+	}
+	self[n] = ctl[m] = '\0';
+	del = strstr(ctl, " (deleted)");
+	if (del && !del[10])
+		*del = '\0';
+	if (!strcmp(self, ctl))
+		return true;
+	snprintf(why, len, "runs %.*s, this is %.*s", (int)(len / 2 - 16), ctl,
+		 (int)(len / 2 - 16), self);
+	return false;
+}
+
+/*
  * Read path as `up` would (without a command line), check it all, then
  * apply the differences, listing them in ch.  -1 (error said): nothing
  * was changed, except after a map update failed half way (said).
  */
 static int reload_apply(struct instance *in, const char *path,
-			struct changes *ch)
+			struct changes *ch, bool in_controller)
 {
 	char *argv[] = { "reload", "--config", (char *)path, in->ifname, NULL };
 	struct internal_key cur_int[2 * MAX_INTERNAL];
 	char lan_new[BPFMASQ_MAX_LAN][16] = {};
 	struct fwd_spec *cur = NULL;
-	char a[64], b[64], s[48];
+	char a[64], b[64], s[48], why[256];
 	struct up_config c;
 	struct nat_state st;
 	struct up_opts o;
@@ -390,13 +428,34 @@ static int reload_apply(struct instance *in, const char *path,
 	__u8 one = 1;
 
 	ch->n = 0;
+	ch->upgraded = false;
 	if (up_opts_load("reload", 4, argv, false, &o, &c))
 		goto out;
+	/*
+	 * Another build runs here (a package upgrade put this one in its
+	 * binary's place): its programs are replaced by this build's, and
+	 * its controller asked to execute this binary (cmd_reload()).  One
+	 * from before build ids would not understand that signal; maps of
+	 * another layout are never given to these programs.
+	 */
 	build_of(in, &running);
-	if (!build_same(&running, build_self())) {
-		p_err("%s runs bpfmasq %s, this is %s: 'bpfmasq up %s' with this build upgrades it (programs and controller) keeping every connection; nothing changed",
-		      in->ifname, build_str(&running, a, sizeof(a)),
-		      build_self()->version, in->ifname);
+	ch->upgraded = !build_same(&running, build_self());
+	if (ch->upgraded && (!running.version[0] || in_controller)) {
+		p_err("%s runs bpfmasq %s, whose controller a reload cannot replace: 'bpfmasq up %s' with this build upgrades it keeping every connection; nothing changed",
+		      in->ifname, build_str(&running, b, sizeof(b)), in->ifname);
+		goto out;
+	}
+	if (ch->upgraded && !in_controller &&
+	    !controller_runs_this_binary(in, why, sizeof(why))) {
+		p_err("%s runs bpfmasq %s, and its controller %s: a reload upgrades in place when this build is installed where the old one was; 'bpfmasq up %s' with this build upgrades it keeping every connection; nothing changed",
+		      in->ifname, build_str(&running, b, sizeof(b)), why,
+		      in->ifname);
+		goto out;
+	}
+	if (ch->upgraded && build_check_layout(in, why, sizeof(why))) {
+		p_err("%s runs bpfmasq %s, whose maps this build (%s) cannot use: %s; 'bpfmasq down %s' then 'bpfmasq up %s' starts it anew, dropping every connection; nothing changed",
+		      in->ifname, build_str(&running, b, sizeof(b)),
+		      build_self()->version, why, in->ifname, in->ifname);
 		goto out;
 	}
 	if (check_lan(in, &o))
@@ -414,8 +473,12 @@ static int reload_apply(struct instance *in, const char *path,
 	}
 	if (check_forwards_free(in, st.ext_addr, &c, cur, n_cur))
 		goto out;
+	if (ch->upgraded)
+		change(ch, "build", build_str(&running, a, sizeof(a)),
+		       build_str(build_self(), b, sizeof(b)));
 	if (plan_programs(in, c.path, &o, &st, &ro, &replace, ch))
 		goto out;
+	replace |= ch->upgraded;
 	if (replace) {
 		int n_added = 0;
 
@@ -545,7 +608,7 @@ out:
 int reload_in_controller(struct instance *in, const char *path)
 {
 	static struct changes ch;
-	int ret = reload_apply(in, path, &ch);
+	int ret = reload_apply(in, path, &ch, true);
 
 	for (int i = 0; i < ch.n; i++)
 		log_msg("%s: %s %s -> %s", in->ifname, ch.v[i].setting,
@@ -601,12 +664,14 @@ int cmd_reload(int argc, char **argv)
 		      ifname);
 		return 1;
 	}
-	if (reload_apply(&in, path, &ch))
+	if (reload_apply(&in, path, &ch, false))
 		goto out;
-	/* The controller attaches and detaches what the names and the
-	 * no-hairpin flag now say. */
+	/* The controller follows the programs, attaches and detaches what
+	 * the names and the no-hairpin flag now say; or, after an upgrade,
+	 * becomes this build. */
 	if (!instance_get_state(&in, &st) && controller_alive(st.controller_pid))
-		kill(st.controller_pid, CONTROLLER_SIG_RESYNC);
+		kill(st.controller_pid, ch.upgraded ? CONTROLLER_SIG_UPGRADE :
+						      CONTROLLER_SIG_RESYNC);
 	if (json_output) {
 		jw_start_object(&jw);
 		jw_kv_string(&jw, "ifname", ifname);

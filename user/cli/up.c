@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -205,6 +206,32 @@ static const char *reload_path(const struct up_opts *o,
 	return path;
 }
 
+/* The `up` being run, for the controller to run again when another
+ * build's reload asks it to (CONTROLLER_SIG_UPGRADE). */
+static int up_argc;
+static char **up_argv;
+
+/* [this binary's path, "up", the arguments of this `up`...]: what a
+ * package upgrade makes the new build's `up` (it adopts). */
+static char *const *exec_argv(void)
+{
+	static char self[PATH_MAX];
+	static char **v;
+	ssize_t n;
+
+	if (v)
+		return v;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || !up_argv || !(v = calloc(up_argc + 2, sizeof(*v))))
+		return NULL;
+	self[n] = '\0';
+	v[0] = self;
+	v[1] = "up";
+	for (int i = 1; i < up_argc; i++)
+		v[i + 1] = up_argv[i];
+	return v;
+}
+
 static int start_controller(struct instance *in, const struct up_opts *o,
 			    const struct up_config *c)
 {
@@ -212,6 +239,7 @@ static int start_controller(struct instance *in, const struct up_opts *o,
 		.metrics_file = o->metrics_file,
 		.config_path = reload_path(o, c),
 		.reload = reload_in_controller,
+		.exec_argv = exec_argv(),
 	};
 	char log_path[PATH_MAX], ok;
 	struct pollfd pfd;
@@ -310,7 +338,10 @@ static int adopt(struct up_opts *o, const struct up_config *c,
 		p_err("cannot read the state of %s: %s", o->ifname, strerror(errno));
 		return 1;
 	}
-	if (controller_alive(st.controller_pid)) {
+	/* Our own pid: a controller executing its new build (a reload by
+	 * that build asked it to) is adopting. */
+	if (controller_alive(st.controller_pid) &&
+	    st.controller_pid != (__u32)getpid()) {
 		p_err("%s is already up (controller pid %u); 'bpfmasq reload %s' applies its config file, 'bpfmasq down %s' first changes the rest",
 		      o->ifname, st.controller_pid, o->ifname, o->ifname);
 		return 1;
@@ -363,7 +394,8 @@ static int upgrade(struct up_opts *o, const struct up_config *c,
 		return 1;
 	/* The old controller holds the old programs (and would attach
 	 * them to a LAN that comes back): it goes, this build's comes. */
-	if (!instance_get_state(in, &st))
+	if (!instance_get_state(in, &st) &&
+	    st.controller_pid != (__u32)getpid())
 		stop_controller(st.controller_pid);
 	config_forwards_apply(c, in, true);
 	pid = start_controller(in, o, c);
@@ -399,6 +431,8 @@ int cmd_up(int argc, char **argv)
 	bool tc_up = false, wan_up = false, own_clsact = false;
 	__u8 one = 1;
 
+	up_argc = argc;
+	up_argv = argv;
 	if (up_opts_load("up", argc, argv, false, &o, &conf))
 		goto fail_conf;
 	if (geteuid()) {

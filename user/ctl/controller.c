@@ -24,7 +24,7 @@
 #include "util.h"
 
 static volatile sig_atomic_t stop_requested, reload_requested,
-	resync_requested;
+	resync_requested, upgrade_requested;
 
 static void on_signal(int sig)
 {
@@ -32,6 +32,8 @@ static void on_signal(int sig)
 		reload_requested = 1;
 	else if (sig == CONTROLLER_SIG_RESYNC)
 		resync_requested = 1;
+	else if (sig == CONTROLLER_SIG_UPGRADE)
+		upgrade_requested = 1;
 	else
 		stop_requested = 1;
 }
@@ -416,6 +418,37 @@ static bool reload(struct instance *in, const struct controller_opts *opts,
 	return hairpin;
 }
 
+/*
+ * Another build's reload swapped the programs: become that build, by
+ * executing the binary's path again (a package upgrade put the new build
+ * there) with the `up` that started this controller; it adopts the
+ * instance, whose controller pid is still this process's.  Returns only
+ * when that cannot be done (logged): then this controller goes on.
+ */
+static void exec_new_build(struct instance *in,
+			   const struct controller_opts *opts,
+			   const sigset_t *unblocked, struct events *ev, int nl)
+{
+	if (!opts->exec_argv) {
+		log_err("%s: asked to run the new build, but no command is known to start it; restart with 'bpfmasq up %s'",
+			in->ifname, in->ifname);
+		return;
+	}
+	log_msg("%s: the programs were upgraded; executing %s to run their build",
+		in->ifname, opts->exec_argv[0]);
+	events_close(ev);
+	close(nl);
+	/* The signal mask is inherited: the new controller blocks and
+	 * unblocks these itself. */
+	sigprocmask(SIG_SETMASK, unblocked, NULL);
+	execv(opts->exec_argv[0], opts->exec_argv);
+	log_err("%s: cannot execute %s: %s; the old controller stops, 'bpfmasq up %s' starts the new one",
+		in->ifname, opts->exec_argv[0], strerror(errno), in->ifname);
+	/* Its events ring and netlink socket are closed: it cannot go on. */
+	set_controller_pid(in, getpid(), 0);
+	_exit(1);
+}
+
 /* The first hairpin sync; false (logged) when it cannot be done. */
 static bool hairpin_start(struct instance *in)
 {
@@ -450,6 +483,7 @@ int controller_run(struct instance *in, int ready_fd,
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(CONTROLLER_SIG_RESYNC, &sa, NULL);
+	sigaction(CONTROLLER_SIG_UPGRADE, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* Taken only inside ppoll(), so that one arriving just before it
 	 * wakes it rather than waiting for the next expiry walk. */
@@ -458,6 +492,7 @@ int controller_run(struct instance *in, int ready_fd,
 	sigaddset(&handled, SIGINT);
 	sigaddset(&handled, SIGHUP);
 	sigaddset(&handled, CONTROLLER_SIG_RESYNC);
+	sigaddset(&handled, CONTROLLER_SIG_UPGRADE);
 	sigprocmask(SIG_BLOCK, &handled, &unblocked);
 
 	nl = netlink_open();
@@ -511,6 +546,10 @@ int controller_run(struct instance *in, int ready_fd,
 			reload_requested = 0;
 			hairpin = reload(in, opts, hairpin);
 			events_follow(in, &ev, &ev_anchor);
+		}
+		if (upgrade_requested) {
+			upgrade_requested = 0;
+			exec_new_build(in, opts, &unblocked, ev, nl);
 		}
 		if (resync_requested) {
 			resync_requested = 0;
