@@ -128,22 +128,26 @@ static const char *on_off(bool v)
 /*
  * The inbound range of ports replies are still NAT's after --ports
  * changes (cfg_port_prev_*): the hull of the range replaced and of every
- * port bound outside the new one (left by an earlier change).  Bindings
- * the old programs make until the swap are in the replaced range, so
- * none is missed.
+ * port bound outside the new one (left by an earlier change; forwards
+ * are not NAT ports).  Bindings the old programs make until the swap are
+ * in the replaced range, so none is missed.
  */
 static void prev_range(const struct instance *in, const struct up_opts *o,
 		       __u16 *lo, __u16 *hi)
 {
 	struct bind_key k, next, *prev = NULL;
 	__u32 l = in->cfg.cfg_port_lo, h = in->cfg.cfg_port_hi;
+	struct bind_val v;
 
 	while (!bpf_map_get_next_key(in->binds_fd, prev, &next)) {
 		__u16 p = ntohs(next.port);
 
 		k = next;
 		prev = &k;
-		if (k.dir != DIR_IN || (p >= o->ports.lo && p <= o->ports.hi))
+		/* Forwards are served by their own bitmap (fwd_ports). */
+		if (k.dir != DIR_IN || (p >= o->ports.lo && p <= o->ports.hi) ||
+		    bpf_map_lookup_elem(in->binds_fd, &k, &v) ||
+		    (v.flags & BIND_STATIC))
 			continue;
 		l = p < l ? p : l;
 		h = p > h ? p : h;
@@ -452,12 +456,8 @@ static int reload_apply(struct instance *in, const char *path,
 		      in->ifname);
 		goto out;
 	}
-	if (ch->upgraded && build_check_layout(in, why, sizeof(why))) {
-		p_err("%s runs bpfmasq %s, whose maps this build (%s) cannot use: %s; 'bpfmasq down %s' then 'bpfmasq up %s' starts it anew, dropping every connection; nothing changed",
-		      in->ifname, build_str(&running, b, sizeof(b)),
-		      build_self()->version, why, in->ifname, in->ifname);
+	if (ch->upgraded && build_may_take_over(in))
 		goto out;
-	}
 	if (check_lan(in, &o))
 		goto out;
 	if (instance_get_state(in, &st)) {

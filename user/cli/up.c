@@ -374,18 +374,14 @@ static int upgrade(struct up_opts *o, const struct up_config *c,
 {
 	struct replace_opts ro = { .cfg = in->cfg };
 	struct build_id running;
-	char why[256], b[96];
 	struct nat_state st;
+	char b[96];
 	int pid;
 
 	build_of(in, &running);
 	build_str(&running, b, sizeof(b));
-	if (build_check_layout(in, why, sizeof(why))) {
-		p_err("%s runs bpfmasq %s, whose maps this build (%s) cannot use: %s; 'bpfmasq down %s' then 'bpfmasq up %s' starts it anew, dropping every connection; nothing changed",
-		      o->ifname, b, build_self()->version, why, o->ifname,
-		      o->ifname);
+	if (build_may_take_over(in))
 		return 1;
-	}
 	if (o->settings_given && !json_output)
 		fprintf(stderr, "Note: %s keeps its running settings; 'bpfmasq reload %s' applies its config file\n",
 			o->ifname, o->ifname);

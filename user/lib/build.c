@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "build.h"
+#include "util.h"
 #include "version.h"	/* generated: BPFMASQ_VERSION */
 
 #define FNV_OFFSET	0xcbf29ce484222325ULL
@@ -169,4 +170,18 @@ void prog_tag(int prog_fd, char tag[17])
 		return;
 	for (int i = 0; i < BPF_TAG_SIZE; i++)
 		snprintf(tag + 2 * i, 3, "%02x", info.tag[i]);
+}
+
+int build_may_take_over(const struct instance *in)
+{
+	struct build_id running;
+	char why[256], b[96];
+
+	if (!build_check_layout(in, why, sizeof(why)))
+		return 0;
+	build_of(in, &running);
+	p_err("%s runs bpfmasq %s, whose maps this build (%s) cannot use: %s; 'bpfmasq down %s' then 'bpfmasq up %s' starts it anew, dropping every connection; nothing changed",
+	      in->ifname, build_str(&running, b, sizeof(b)),
+	      build_self()->version, why, in->ifname, in->ifname);
+	return -1;
 }

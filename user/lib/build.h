@@ -39,6 +39,10 @@ void build_stamp(struct bpfmasq_bpf *skel);
  */
 int build_check_layout(const struct instance *in, char *why, size_t len);
 
+/* build_check_layout(), said (p_err) in one line with what to do:
+ * 0, or -1 when this build must not take the instance over. */
+int build_may_take_over(const struct instance *in);
+
 /* The program's tag (bpf_prog_info.tag) as 16 hex digits, "" if none. */
 void prog_tag(int prog_fd, char tag[17]);
 
