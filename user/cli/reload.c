@@ -621,7 +621,7 @@ int reload_in_controller(struct instance *in, const char *path)
 void help_reload(FILE *f)
 {
 	cmd_usage_line(f, "reload IFNAME [--config FILE]",
-		       "read " CONF_DIR "/IFNAME.conf (or FILE) again and apply it to the running instance, keeping every flow: timeouts, internal, no-hairpin, lan and forwards (the file's are all the forwards) in the maps; ports, filter, ALG ports, mss-clamp, lan-inbound, lan-new and max-flows by new programs swapped in over the same (or migrated) maps; the controller's SIGHUP does the same");
+		       "read " CONF_DIR "/IFNAME.conf (or FILE) again and apply it to the running instance, keeping every flow: timeouts, internal, no-hairpin, lan and forwards (the file's are all the forwards) in the maps; ports, filter, ALG ports, mss-clamp, lan-inbound, lan-new and max-flows by new programs swapped in over the same (or migrated) maps; by a newer build installed in the old one's place, upgrades programs and controller; the controller's SIGHUP does the same");
 }
 
 int cmd_reload(int argc, char **argv)
