@@ -317,7 +317,7 @@ static bool is_table(const struct instance_obj *o, const char *name)
 
 int instance_replace(struct instance *in, const struct replace_opts *ro)
 {
-	struct migration mig[16];
+	struct migration mig[32];	/* more than instance_objs has maps */
 	struct bpfmasq_bpf *skel;
 	struct bpf_program *p;
 	struct instance nin;
@@ -386,6 +386,11 @@ int instance_replace(struct instance *in, const struct replace_opts *ro)
 				goto out;
 			}
 			continue;
+		}
+		if (n_mig == (int)(sizeof(mig) / sizeof(mig[0]))) {
+			p_err("%s: too many maps to migrate; nothing changed",
+			      in->ifname);
+			goto out;
 		}
 		bpf_map__set_max_entries(m, want);
 		mig[n_mig++] = (struct migration){ .o = o, .old_fd = fd,
