@@ -11,12 +11,20 @@ PREFIX    ?= /usr/local
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
+# What `status` says a running instance was built from: git's name of the
+# tree when there is one, else this.
+VERSION   := 0.1.0
+BUILD_VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo $(VERSION))
+# Extra flags for both sides, e.g. the upgrade test's second build
+# (tests/lab/test_upgrade.sh): make OUTPUT=DIR BPFMASQ_EXTRA_CFLAGS=-DX.
+BPFMASQ_EXTRA_CFLAGS ?=
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
-	     -Iheaders
+	     -Iheaders $(BPFMASQ_EXTRA_CFLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
-	     -Wall -Wno-unused-function -Ivmlinux/$(ARCH) -Iheaders -Ibpf
+	     -Wall -Wno-unused-function -Ivmlinux/$(ARCH) -Iheaders -Ibpf \
+	     $(BPFMASQ_EXTRA_CFLAGS)
 # CPPFLAGS and LDFLAGS are the caller's (dpkg-buildpackage's hardening:
 # _FORTIFY_SOURCE, relro, now); BPF_CFLAGS take neither.
 LDLIBS    := -lbpf -lelf -lz -lsystemd
@@ -84,6 +92,13 @@ $(OUTPUT)/user/cli/%.o: user/cli/%.c $(SKEL) Makefile | $(OUTPUT)/user/cli
 $(OUTPUT)/user/ctl/%.o: user/ctl/%.c $(SKEL) Makefile | $(OUTPUT)/user/ctl
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(INC_ctl) $(DEPFLAGS) -c $< -o $@
+
+# The version, rewritten as make starts only when it changed: what shows
+# it (build.o, through its .d) is rebuilt then and only then, and a
+# `make -q` of an up-to-date tree stays true.
+$(shell mkdir -p $(OUTPUT); v='#define BPFMASQ_VERSION "$(BUILD_VERSION)"'; \
+	[ "$$(cat $(OUTPUT)/version.h 2>/dev/null)" = "$$v" ] || \
+	echo "$$v" > $(OUTPUT)/version.h)
 
 $(OUTPUT)/user/lib/%.o: user/lib/%.c $(SKEL) Makefile | $(OUTPUT)/user/lib
 	$(call msg,CC,$@)

@@ -159,6 +159,9 @@ int masq_wan_out(struct __sk_buff *skb)
 
 	if (!st)
 		return TC_ACT_OK;
+#ifdef BPFMASQ_UPGRADE_TEST
+	count(CNT_UPGRADE_TEST);
+#endif
 	ret = tc_parse(skb, wan_l3_off(), &p);
 	if (ret == PARSE_NOT_IPV4)
 		return TC_ACT_OK;

@@ -55,4 +55,23 @@ const volatile __u16 cfg_irc_ports[ALG_MAX_PORTS] = { BPFMASQ_DEF_IRC_PORT };
  * and port allocation avoids the ports conntrack uses. */
 const volatile bool cfg_conntrack = false;
 
+/* An earlier range (a reload changed --ports) whose ports bindings still
+ * hold: replies to them are still NAT's, though no new mapping gets one.
+ * 0-0 is none.  `reload` sets it to the hull of the range it replaces
+ * and the ports still bound outside the new one. */
+const volatile __u16 cfg_port_prev_lo = 0;
+const volatile __u16 cfg_port_prev_hi = 0;
+
+/*
+ * The build that loaded the programs (user/lib/build.c fills them in; the
+ * programs never read them): what `status` shows and what the next `up`
+ * or `reload` compares itself with.  .rodata only ever grows at its end,
+ * so that a newer build reads an older instance's as a prefix of its own
+ * (zeros: a build from before these existed).
+ */
+const volatile char build_version[48] = {};
+const volatile __u64 build_object = 0;	/* hash of the BPF object */
+const volatile __u32 build_layout = 0;	/* BPFMASQ_LAYOUT_VERSION */
+const volatile __u64 build_layout_hash = 0;
+
 #endif

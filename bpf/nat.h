@@ -36,7 +36,9 @@ static __always_inline bool port_is_nat(__be16 port)
 	__u32 p = bpf_ntohs(port), word = p / 64;
 	__u64 *bits;
 
-	if (port_in_range(port))
+	if (port_in_range(port) ||
+	    (cfg_port_prev_hi && p >= cfg_port_prev_lo &&
+	     p <= cfg_port_prev_hi))
 		return true;
 	bits = bpf_map_lookup_elem(&fwd_ports, &word);
 	return bits && (*bits & (1ULL << (p % 64)));

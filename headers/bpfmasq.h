@@ -324,7 +324,30 @@ struct internal_key {
 	X(DROP_NO_ROUTE,	"drop_no_route")			\
 	X(DROP_TTL_EXPIRED,	"drop_ttl_expired")			\
 	X(DROP_TOO_BIG,		"drop_too_big")				\
-	X(DROP_NO_MEMORY,	"drop_no_memory")
+	X(DROP_NO_MEMORY,	"drop_no_memory")				\
+	BPFMASQ_TEST_COUNTERS(X)
+
+/* A second build that differs from this one in a program and a counter,
+ * for tests/lab/test_upgrade.sh (make BPFMASQ_EXTRA_CFLAGS=
+ * -DBPFMASQ_UPGRADE_TEST): masq_wan_out counts what it sees there. */
+#ifdef BPFMASQ_UPGRADE_TEST
+#define BPFMASQ_TEST_COUNTERS(X) X(CNT_UPGRADE_TEST, "upgrade_test_packets")
+#else
+#define BPFMASQ_TEST_COUNTERS(X)
+#endif
+
+/*
+ * The layout of the maps both builds of an upgrade share: bump it when a
+ * map's key or value changes meaning without changing size, or a counter
+ * is inserted rather than appended (stats are carried over by index).
+ * A build refuses to run its programs on maps of another layout
+ * (user/lib/build.c); sizes and types it compares itself.
+ */
+#ifdef BPFMASQ_UPGRADE_TEST_LAYOUT
+#define BPFMASQ_LAYOUT_VERSION 2	/* a layout change, for the test */
+#else
+#define BPFMASQ_LAYOUT_VERSION 1
+#endif
 
 #define BPFMASQ_ENUM(sym, name) sym,
 enum bpfmasq_counter {

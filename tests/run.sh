@@ -92,7 +92,7 @@ if [[ $MODE == lab || $MODE == all ]]; then
 	# pair, the shape of PPP and WireGuard links (see lab_wan).  Tests
 	# that need XDP on the WAN or --lan are not in it.
 	for t in masquerade forward unsolicited same_port ftp irc hairpin_auto \
-		 containers; do
+		 containers upgrade; do
 		run "lab-l3wan/test_$t" env LAB_WAN=tun bash "$ROOT/tests/lab/test_$t.sh"
 	done
 fi

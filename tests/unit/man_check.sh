@@ -48,9 +48,12 @@ same_lists man_options_match_table "$want" "$have"
 
 # Every command of `bpfmasq help` has an item in COMMANDS.
 cmds=$("$BIN" help | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p' | sort -u)
+# Read once: `sed | grep -q` under pipefail fails when grep stops reading
+# before sed has written a section longer than its 4 KiB buffer.
+section=$(sed -n '/^# COMMANDS/,/^# /p' "$SRC")
 missing=
 for c in $cmds; do
-	sed -n '/^# COMMANDS/,/^# /p' "$SRC" | grep -q "^\*$c\b" || missing+=" $c"
+	grep -q "^\*$c\b" <<<"$section" || missing+=" $c"
 done
 if [[ -n $cmds && -z $missing ]]; then
 	pass man_commands_documented

@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "harness.h"
+#include <bpf/bpf.h>
+#include "build.h"
 #include "instance.h"
 
 /* One case: harness.h's check() with one string to explain a failure. */
@@ -138,6 +140,67 @@ static void test_from_object(void)
 	bpfmasq_bpf__destroy(skel);
 }
 
+/*
+ * The build recorded in .rodata, and the layout check against maps of this build (accepted) and against a
+ * `flows` whose value is one word longer, as another build's would be
+ * (refused, naming the map); an instance from before build ids reads as
+ * layout 1.
+ */
+static void test_layout_check(void)
+{
+	struct bpfmasq_bpf *skel = bpfmasq_bpf__open();
+	struct build_id b;
+	struct instance in;
+	char why[256] = "";
+	int other;
+
+	if (!skel) {
+		verdict(false, "layout_check", "cannot open the object: %s",
+			strerror(errno));
+		return;
+	}
+	build_stamp(skel);
+	if (bpfmasq_bpf__load(skel)) {
+		verdict(false, "layout_check", "cannot load the object: %s",
+			strerror(errno));
+		bpfmasq_bpf__destroy(skel);
+		return;
+	}
+	instance_init(&in);
+	in.cfg = *skel->rodata;
+	if (instance_from_object(&in, skel->obj)) {
+		verdict(false, "layout_check", "%s", "no instance from the object");
+		goto out;
+	}
+	verdict(!build_check_layout(&in, why, sizeof(why)),
+		"layout_same_build_accepted", "refused: %s", why);
+	build_of(&in, &b);
+	verdict(build_same(&b, build_self()) && b.object &&
+		b.layout == BPFMASQ_LAYOUT_VERSION &&
+		b.layout_hash == build_self()->layout_hash,
+		"build_recorded_in_rodata", "recorded version '%s'", b.version);
+	in.cfg.build_layout = 0;
+	verdict(!build_check_layout(&in, why, sizeof(why)),
+		"layout_unrecorded_is_1", "refused: %s", why);
+	other = bpf_map_create(BPF_MAP_TYPE_HASH, "flows",
+			       sizeof(struct flow_key),
+			       sizeof(struct flow_val) + 8, 16, NULL);
+	if (other < 0) {
+		verdict(false, "layout_other_flows_refused",
+			"cannot create a map: %s", strerror(errno));
+		goto out;
+	}
+	close(in.flows_fd);
+	in.flows_fd = other;
+	why[0] = '\0';
+	verdict(build_check_layout(&in, why, sizeof(why)) &&
+		strstr(why, "its map 'flows' has type 1, key") != NULL,
+		"layout_other_flows_refused", "why: '%s'", why);
+out:
+	instance_close(&in);
+	bpfmasq_bpf__destroy(skel);
+}
+
 int main(int argc, char **argv)
 {
 	struct bpfmasq_bpf *skel;
@@ -155,5 +218,6 @@ int main(int argc, char **argv)
 	test_slots();
 	test_kernel_names();
 	test_from_object();
+	test_layout_check();
 	return harness_exit();
 }

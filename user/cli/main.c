@@ -25,7 +25,7 @@ static void help_down(FILE *f)
 
 static void help_status(FILE *f)
 {
-	cmd_usage_line(f, "status [IFNAME]", "settings, external address, controller");
+	cmd_usage_line(f, "status [IFNAME]", "settings, external address, controller, the build and program tags running");
 }
 
 static void help_conns(FILE *f)

@@ -2,28 +2,32 @@
 /*
  * `bpfmasq reload IFNAME [--config FILE]`, and the controller's SIGHUP:
  * the config file read again and what it changes applied to the running
- * instance, without dropping a flow.  Only what lives in maps can change
- * (timeouts, no-hairpin and the --lan names in the state map, the
- * internal_nets prefixes, the forwards); a setting compiled into the
- * programs' .rodata (or a table's size) is compared with the running one
- * and, if it differs, refused in one line before anything is changed.
+ * instance, without dropping a flow.  What lives in maps (timeouts,
+ * no-hairpin and the --lan names in the state map, the internal_nets
+ * prefixes, the forwards) is written there; what is compiled into the
+ * programs' .rodata, and the tables' sizes, by new programs loaded over
+ * the same maps and swapped in (instance_replace()).  Everything is
+ * checked before anything is applied: a refusal changes nothing.
  *
  * The file is all that is read: the command line of the `up` that started
  * the instance is not remembered, so a setting given there alone goes back
- * to the file's value or the default (or is refused, for a .rodata one).
+ * to the file's value or the default.
  * The forwards of the file are the instance's forwards afterwards, as
  * `nft -f` makes a ruleset: one added by hand with `forward add` and not
  * in the file is removed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include "attach.h"
+#include "build.h"
 #include "cmd.h"
 #include "commands.h"
 #include "config.h"
@@ -31,6 +35,7 @@
 #include "instance.h"
 #include "json.h"
 #include "log.h"
+#include "progload.h"
 #include "reload.h"
 #include "util.h"
 
@@ -43,6 +48,7 @@ struct change {
 struct changes {
 	struct change v[3 * MAX_INTERNAL + 2 * BPFMASQ_MAX_LAN + 64];
 	int n;
+	bool upgraded;	/* this build's programs replaced another's */
 };
 
 static void change(struct changes *ch, const char *setting, const char *old,
@@ -70,12 +76,14 @@ static void change_u32(struct changes *ch, const char *setting, __u32 old,
 	change(ch, setting, a, b);
 }
 
-/* A .rodata setting that differs: one line, nothing changed. */
+/* What cannot change live: lan-inbound onto a LAN without native XDP.
+ * One line, nothing changed. */
 static int refuse(const struct instance *in, const char *path,
-		  const char *setting, const char *running, const char *file)
+		  const char *setting, const char *running, const char *file,
+		  const char *lan)
 {
-	p_err("%s: %s is %s in %s but %s in the running data plane, where it cannot change (it is compiled into the programs): run 'bpfmasq down %s' and 'bpfmasq up %s' for now; nothing changed",
-	      in->ifname, setting, file, path, running, in->ifname, in->ifname);
+	p_err("%s: %s is %s in %s but %s in the running data plane, and lan %s runs in generic XDP mode, where replies cannot be redirected into it (no native XDP); nothing changed",
+	      in->ifname, setting, file, path, running, lan);
 	return -1;
 }
 
@@ -93,14 +101,6 @@ static const char *port_list(char *buf, size_t size, const __u16 *v,
 	return buf;
 }
 
-static bool same_ports(const __u16 *v, const volatile __u16 *rv)
-{
-	for (int i = 0; i < ALG_MAX_PORTS; i++)
-		if (v[i] != rv[i])
-			return false;
-	return true;
-}
-
 static __u32 map_max_entries(int fd)
 {
 	struct bpf_map_info info = {};
@@ -109,61 +109,148 @@ static __u32 map_max_entries(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
 }
 
-/* Everything compiled into the programs, or sized at load. */
-static int check_rodata(const struct instance *in, const char *path,
-			const struct up_opts *o)
+static const char *mss_str(char *buf, size_t size, __u16 v)
+{
+	if (v == MSS_CLAMP_AUTO)
+		snprintf(buf, size, "auto");
+	else if (v)
+		snprintf(buf, size, "%u", v);
+	else
+		snprintf(buf, size, "off");
+	return buf;
+}
+
+static const char *on_off(bool v)
+{
+	return v ? "on" : "off";
+}
+
+/*
+ * The inbound range of ports replies are still NAT's after --ports
+ * changes (cfg_port_prev_*): the hull of the range replaced and of every
+ * port bound outside the new one (left by an earlier change; forwards
+ * are not NAT ports).  Bindings the old programs make until the swap are
+ * in the replaced range, so none is missed.
+ */
+static void prev_range(const struct instance *in, const struct up_opts *o,
+		       __u16 *lo, __u16 *hi)
+{
+	struct bind_key k, next, *prev = NULL;
+	__u32 l = in->cfg.cfg_port_lo, h = in->cfg.cfg_port_hi;
+	struct bind_val v;
+
+	while (!bpf_map_get_next_key(in->binds_fd, prev, &next)) {
+		__u16 p = ntohs(next.port);
+
+		k = next;
+		prev = &k;
+		/* Forwards are served by their own bitmap (fwd_ports). */
+		if (k.dir != DIR_IN || (p >= o->ports.lo && p <= o->ports.hi) ||
+		    bpf_map_lookup_elem(in->binds_fd, &k, &v) ||
+		    (v.flags & BIND_STATIC))
+			continue;
+		l = p < l ? p : l;
+		h = p > h ? p : h;
+	}
+	/* Wholly inside the new range: nothing left to serve. */
+	if (l >= o->ports.lo && h <= o->ports.hi)
+		l = h = 0;
+	*lo = l;
+	*hi = h;
+}
+
+/* Is any --lan attached in generic XDP mode (no redirect into it)? */
+static const char *lan_generic(const struct nat_state *st)
+{
+	static char name[IF_NAMESIZE];
+	__u32 mode;
+
+	for (int i = 0; i < BPFMASQ_MAX_LAN && st->lan_ifindex[i]; i++)
+		if (xdp_attached_id(st->lan_ifindex[i], &mode) &&
+		    mode == XDP_FLAGS_SKB_MODE &&
+		    if_indextoname(st->lan_ifindex[i], name))
+			return name;
+	return NULL;
+}
+
+/*
+ * The programs' settings (.rodata) and the tables' sizes the file asks
+ * for, into ro, with a line per change.  *need: the programs must be
+ * replaced (instance_replace()) for them.  -1 (said): refused.
+ */
+static int plan_programs(const struct instance *in, const char *path,
+			 const struct up_opts *o, const struct nat_state *st,
+			 struct replace_opts *ro, bool *need,
+			 struct changes *ch)
 {
 	const struct bpfmasq_bpf__rodata *r = &in->cfg;
-	char a[96], b[96];
+	struct bpfmasq_bpf__rodata *n = &ro->cfg;
 	__u32 flows = map_max_entries(in->flows_fd);
+	__u32 binds = map_max_entries(in->binds_fd);
+	bool had_lan = in->prog_lan_fast_fd >= 0 || in->prog_lan_open_fd >= 0;
+	const char *generic;
+	char a[64], b[64];
+	int n_ch = ch->n;
 
-	if (o->ports.lo != r->cfg_port_lo || o->ports.hi != r->cfg_port_hi) {
+	memset(ro, 0, sizeof(*ro));
+	*n = *r;
+	n->cfg_port_lo = o->ports.lo;
+	n->cfg_port_hi = o->ports.hi;
+	n->cfg_filter_cone = o->filter == FILTER_CONE;
+	n->cfg_match_all_sources = o->n_internal == 0;
+	n->cfg_lan_inbound = o->lan_inbound;
+	n->cfg_lan_new = o->lan_new;
+	n->cfg_mss_clamp = o->mss_clamp;
+	for (int i = 0; i < ALG_MAX_PORTS; i++) {
+		n->cfg_ftp_ports[i] = o->ftp_ports[i];
+		n->cfg_irc_ports[i] = o->irc_ports[i];
+	}
+	ro->lan = o->n_lan > 0;
+	ro->flows_entries = 2 * o->max_flows;
+	ro->binds_entries = up_binds_entries(o);
+
+	if (o->lan_inbound && !r->cfg_lan_inbound &&
+	    (generic = lan_generic(st)))
+		return refuse(in, path, "lan-inbound", "off", "on",
+			      generic);
+	if (n->cfg_port_lo != r->cfg_port_lo || n->cfg_port_hi != r->cfg_port_hi) {
 		snprintf(a, sizeof(a), "%u-%u", r->cfg_port_lo, r->cfg_port_hi);
 		snprintf(b, sizeof(b), "%u-%u", o->ports.lo, o->ports.hi);
-		return refuse(in, path, "ports", a, b);
+		change(ch, "ports", a, b);
+		prev_range(in, o, (__u16 *)&n->cfg_port_prev_lo,
+			   (__u16 *)&n->cfg_port_prev_hi);
 	}
-	if ((o->filter == FILTER_CONE) != r->cfg_filter_cone)
-		return refuse(in, path, "filter",
-			      r->cfg_filter_cone ? "cone" : "strict",
-			      o->filter == FILTER_CONE ? "cone" : "strict");
-	if ((o->n_internal == 0) != r->cfg_match_all_sources)
-		return refuse(in, path, "internal",
-			      r->cfg_match_all_sources ? "unset (every source)" : "set",
-			      o->n_internal ? "set" : "unset (every source)");
-	if (o->lan_inbound != r->cfg_lan_inbound)
-		return refuse(in, path, "lan-inbound",
-			      r->cfg_lan_inbound ? "on" : "off",
-			      o->lan_inbound ? "on" : "off");
-	if (o->lan_new != r->cfg_lan_new)
-		return refuse(in, path, "lan-new", r->cfg_lan_new ? "on" : "off",
-			      o->lan_new ? "on" : "off");
-	if ((__u16)o->mss_clamp != r->cfg_mss_clamp) {
-		snprintf(a, sizeof(a), "%s", r->cfg_mss_clamp == MSS_CLAMP_AUTO ?
-			 "auto" : r->cfg_mss_clamp ? "" : "off");
-		if (!a[0])
-			snprintf(a, sizeof(a), "%u", r->cfg_mss_clamp);
-		snprintf(b, sizeof(b), "%s", o->mss_clamp == MSS_CLAMP_AUTO ?
-			 "auto" : o->mss_clamp ? "" : "off");
-		if (!b[0])
-			snprintf(b, sizeof(b), "%u", o->mss_clamp);
-		return refuse(in, path, "mss-clamp", a, b);
-	}
-	if (!same_ports(o->ftp_ports, r->cfg_ftp_ports))
-		return refuse(in, path, "ftp-ports (or no-alg ftp)",
-			      port_list(a, sizeof(a), NULL, r->cfg_ftp_ports),
-			      port_list(b, sizeof(b), o->ftp_ports, NULL));
-	if (!same_ports(o->irc_ports, r->cfg_irc_ports))
-		return refuse(in, path, "irc-ports (or no-alg irc)",
-			      port_list(a, sizeof(a), NULL, r->cfg_irc_ports),
-			      port_list(b, sizeof(b), o->irc_ports, NULL));
-	if (flows && flows != 2 * o->max_flows) {
-		snprintf(a, sizeof(a), "%u", flows / 2);
-		snprintf(b, sizeof(b), "%u", o->max_flows);
-		return refuse(in, path, "max-flows", a, b);
-	}
-	if (o->n_lan && in->prog_lan_fast_fd < 0 && in->prog_lan_open_fd < 0)
-		return refuse(in, path, "lan", "unset (no LAN program loaded)",
-			      "set");
+	if (n->cfg_filter_cone != r->cfg_filter_cone)
+		change(ch, "filter", r->cfg_filter_cone ? "cone" : "strict",
+		       n->cfg_filter_cone ? "cone" : "strict");
+	if (n->cfg_match_all_sources != r->cfg_match_all_sources)
+		change(ch, "internal-mode",
+		       r->cfg_match_all_sources ? "every source" : "prefixes",
+		       n->cfg_match_all_sources ? "every source" : "prefixes");
+	if (n->cfg_lan_inbound != r->cfg_lan_inbound)
+		change(ch, "lan-inbound", on_off(r->cfg_lan_inbound),
+		       on_off(n->cfg_lan_inbound));
+	if (n->cfg_lan_new != r->cfg_lan_new)
+		change(ch, "lan-new", on_off(r->cfg_lan_new),
+		       on_off(n->cfg_lan_new));
+	if (n->cfg_mss_clamp != r->cfg_mss_clamp)
+		change(ch, "mss-clamp", mss_str(a, sizeof(a), r->cfg_mss_clamp),
+		       mss_str(b, sizeof(b), n->cfg_mss_clamp));
+	port_list(a, sizeof(a), NULL, r->cfg_ftp_ports);
+	port_list(b, sizeof(b), NULL, n->cfg_ftp_ports);
+	if (strcmp(a, b))
+		change(ch, "ftp-ports", a, b);
+	port_list(a, sizeof(a), NULL, r->cfg_irc_ports);
+	port_list(b, sizeof(b), NULL, n->cfg_irc_ports);
+	if (strcmp(a, b))
+		change(ch, "irc-ports", a, b);
+	if (flows != ro->flows_entries)
+		change_u32(ch, "max-flows", flows / 2, o->max_flows);
+	else
+		ro->flows_entries = 0;
+	if (binds == ro->binds_entries)
+		ro->binds_entries = 0;
+	*need = ch->n != n_ch || ro->binds_entries || (ro->lan && !had_lan);
 	return 0;
 }
 
@@ -287,28 +374,91 @@ static void lan_names(char *buf, size_t size, const char (*names)[16], int n)
 }
 
 /*
+ * Will the controller, executing its binary's path again, run this
+ * build?  Only if this binary is at that path now (a package upgrade
+ * replaced the file: the kernel then calls the old one "... (deleted)").
+ * Else why says what it runs.
+ */
+static bool controller_runs_this_binary(const struct instance *in, char *why,
+					size_t len)
+{
+	char self[PATH_MAX], ctl[PATH_MAX], link[64];
+	struct nat_state st;
+	ssize_t n, m;
+	char *del;
+
+	if (instance_get_state(in, &st) || !controller_alive(st.controller_pid)) {
+		snprintf(why, len, "is not running");
+		return false;
+	}
+	snprintf(link, sizeof(link), "/proc/%u/exe", st.controller_pid);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	m = readlink(link, ctl, sizeof(ctl) - 1);
+	if (n <= 0 || m <= 0) {
+		snprintf(why, len, "cannot be looked at (%s)", strerror(errno));
+		return false;
+	}
+	self[n] = ctl[m] = '\0';
+	del = strstr(ctl, " (deleted)");
+	if (del && !del[10])
+		*del = '\0';
+	if (!strcmp(self, ctl))
+		return true;
+	snprintf(why, len, "runs %.*s, this is %.*s", (int)(len / 2 - 16), ctl,
+		 (int)(len / 2 - 16), self);
+	return false;
+}
+
+/*
  * Read path as `up` would (without a command line), check it all, then
  * apply the differences, listing them in ch.  -1 (error said): nothing
  * was changed, except after a map update failed half way (said).
  */
 static int reload_apply(struct instance *in, const char *path,
-			struct changes *ch)
+			struct changes *ch, bool in_controller)
 {
 	char *argv[] = { "reload", "--config", (char *)path, in->ifname, NULL };
-	struct internal_key cur_int[MAX_INTERNAL];
+	struct internal_key cur_int[2 * MAX_INTERNAL];
 	char lan_new[BPFMASQ_MAX_LAN][16] = {};
 	struct fwd_spec *cur = NULL;
-	char a[64], b[64], s[48];
+	char a[64], b[64], s[48], why[256];
 	struct up_config c;
 	struct nat_state st;
 	struct up_opts o;
+	struct build_id running;
+	struct replace_opts ro;
 	int n_cur = 0, n_int, ret = -1;
+	bool replace = false;
 	__u8 one = 1;
 
 	ch->n = 0;
+	ch->upgraded = false;
 	if (up_opts_load("reload", 4, argv, false, &o, &c))
 		goto out;
-	if (check_rodata(in, c.path, &o) || check_lan(in, &o))
+	/*
+	 * Another build runs here (a package upgrade put this one in its
+	 * binary's place): its programs are replaced by this build's, and
+	 * its controller asked to execute this binary (cmd_reload()).  One
+	 * from before build ids would not understand that signal; maps of
+	 * another layout are never given to these programs.
+	 */
+	build_of(in, &running);
+	ch->upgraded = !build_same(&running, build_self());
+	if (ch->upgraded && (!running.version[0] || in_controller)) {
+		p_err("%s runs bpfmasq %s, whose controller a reload cannot replace: 'bpfmasq up %s' with this build upgrades it keeping every connection; nothing changed",
+		      in->ifname, build_str(&running, b, sizeof(b)), in->ifname);
+		goto out;
+	}
+	if (ch->upgraded && !in_controller &&
+	    !controller_runs_this_binary(in, why, sizeof(why))) {
+		p_err("%s runs bpfmasq %s, and its controller %s: a reload upgrades in place when this build is installed where the old one was; 'bpfmasq up %s' with this build upgrades it keeping every connection; nothing changed",
+		      in->ifname, build_str(&running, b, sizeof(b)), why,
+		      in->ifname);
+		goto out;
+	}
+	if (ch->upgraded && build_may_take_over(in))
+		goto out;
+	if (check_lan(in, &o))
 		goto out;
 	if (instance_get_state(in, &st)) {
 		p_err("cannot read the state of %s: %s", in->ifname,
@@ -323,6 +473,43 @@ static int reload_apply(struct instance *in, const char *path,
 	}
 	if (check_forwards_free(in, state_forward_addr(&st), &c, cur, n_cur))
 		goto out;
+	if (ch->upgraded)
+		change(ch, "build", build_str(&running, a, sizeof(a)),
+		       build_str(build_self(), b, sizeof(b)));
+	if (plan_programs(in, c.path, &o, &st, &ro, &replace, ch))
+		goto out;
+	replace |= ch->upgraded;
+	if (replace) {
+		int n_added = 0;
+
+		/* The new programs may judge sources by prefixes the old
+		 * ones did not read: those are there before the swap. */
+		for (int i = 0; i < o.n_internal; i++) {
+			if (key_in(&o.internal[i], cur_int, n_int))
+				continue;
+			if (bpf_map_update_elem(in->internal_fd, &o.internal[i],
+						&one, BPF_ANY))
+				break;
+			cur_int[n_int + n_added++] = o.internal[i];
+		}
+		if (instance_replace(in, &ro)) {
+			for (int i = 0; i < n_added; i++)
+				bpf_map_delete_elem(in->internal_fd,
+						    &cur_int[n_int + i]);
+			ch->n = 0;
+			goto out;
+		}
+		for (int i = 0; i < n_added; i++)
+			change(ch, "internal", "none",
+			       cidr(a, sizeof(a), &cur_int[n_int + i]));
+		/* Added: no longer "gone" below. */
+		n_int += n_added;
+		if (instance_get_state(in, &st)) {
+			p_err("cannot read the state of %s: %s; the changes listed before were made",
+			      in->ifname, strerror(errno));
+			goto out;
+		}
+	}
 
 	/* The state map: one write. */
 	change_u32(ch, "timeout-tcp-established", st.timeout_tcp_est,
@@ -432,7 +619,7 @@ out:
 int reload_in_controller(struct instance *in, const char *path)
 {
 	static struct changes ch;
-	int ret = reload_apply(in, path, &ch);
+	int ret = reload_apply(in, path, &ch, true);
 
 	for (int i = 0; i < ch.n; i++)
 		log_msg("%s: %s %s -> %s", in->ifname, ch.v[i].setting,
@@ -445,7 +632,7 @@ int reload_in_controller(struct instance *in, const char *path)
 void help_reload(FILE *f)
 {
 	cmd_usage_line(f, "reload IFNAME [--config FILE]",
-		       "read " CONF_DIR "/IFNAME.conf (or FILE) again and apply timeouts, internal, external, no-hairpin, lan and forwards (the file's are all the forwards) to the running instance, keeping every flow; a setting compiled into the programs is refused; the controller's SIGHUP does the same");
+		       "read " CONF_DIR "/IFNAME.conf (or FILE) again and apply it to the running instance, keeping every flow: timeouts, internal, external, no-hairpin, lan and forwards (the file's are all the forwards) in the maps; ports, filter, ALG ports, mss-clamp, lan-inbound, lan-new and max-flows by new programs swapped in over the same (or migrated) maps; by a newer build installed in the old one's place, upgrades programs and controller; the controller's SIGHUP does the same");
 }
 
 int cmd_reload(int argc, char **argv)
@@ -488,12 +675,14 @@ int cmd_reload(int argc, char **argv)
 		      ifname);
 		return 1;
 	}
-	if (reload_apply(&in, path, &ch))
+	if (reload_apply(&in, path, &ch, false))
 		goto out;
-	/* The controller attaches and detaches what the names and the
-	 * no-hairpin flag now say. */
+	/* The controller follows the programs, attaches and detaches what
+	 * the names and the no-hairpin flag now say; or, after an upgrade,
+	 * becomes this build. */
 	if (!instance_get_state(&in, &st) && controller_alive(st.controller_pid))
-		kill(st.controller_pid, CONTROLLER_SIG_RESYNC);
+		kill(st.controller_pid, ch.upgraded ? CONTROLLER_SIG_UPGRADE :
+						      CONTROLLER_SIG_RESYNC);
 	if (json_output) {
 		jw_start_object(&jw);
 		jw_kv_string(&jw, "ifname", ifname);

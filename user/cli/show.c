@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
+#include "build.h"
 #include "commands.h"
 #include "flowtable.h"
 #include "hairpin.h"
@@ -210,6 +211,70 @@ static void mss_clamp_str(__u16 v, char *buf, size_t len)
 		snprintf(buf, len, "%u", v);
 }
 
+/* Which build runs the instance, and whether it is this one: a mismatch
+ * is said, never silent. */
+static void build_json(const struct instance *in)
+{
+	const struct build_id *self = build_self();
+	struct build_id b;
+	char tag[17], h[20];
+
+	build_of(in, &b);
+	jw_key(&jw, "build");
+	jw_start_object(&jw);
+	if (b.version[0]) {
+		jw_kv_string(&jw, "version", b.version);
+	}
+	else {
+		jw_key(&jw, "version");
+		jw_null(&jw);
+	}
+	snprintf(h, sizeof(h), "%016llx", (unsigned long long)b.object);
+	jw_kv_string(&jw, "object", h);
+	jw_kv_uint(&jw, "layout", b.layout ? b.layout : 1);
+	snprintf(h, sizeof(h), "%016llx", (unsigned long long)b.layout_hash);
+	jw_kv_string(&jw, "layout_hash", h);
+	jw_key(&jw, "this_build");
+	jw_bool(&jw, build_same(&b, self));
+	jw_kv_string(&jw, "cli_version", self->version);
+	jw_key(&jw, "programs");
+	jw_start_object(&jw);
+	for (size_t i = 0; i < instance_nr_objs; i++) {
+		const struct instance_obj *o = &instance_objs[i];
+
+		if (o->kind != OBJ_PROG || instance_fd(in, o) < 0)
+			continue;
+		prog_tag(instance_fd(in, o), tag);
+		jw_kv_string(&jw, o->name, tag);
+	}
+	jw_end_object(&jw);
+	jw_end_object(&jw);
+}
+
+static void build_print(const struct instance *in)
+{
+	const struct build_id *self = build_self();
+	struct build_id b;
+	char buf[96], tag[17];
+	bool first = true;
+
+	build_of(in, &b);
+	printf("    build: %s, layout %u%s\n", build_str(&b, buf, sizeof(buf)),
+	       b.layout ? b.layout : 1, build_same(&b, self) ? "" :
+	       " (not this bpfmasq's: 'bpfmasq up' upgrades it)");
+	printf("    programs:");
+	for (size_t i = 0; i < instance_nr_objs; i++) {
+		const struct instance_obj *o = &instance_objs[i];
+
+		if (o->kind != OBJ_PROG || instance_fd(in, o) < 0)
+			continue;
+		prog_tag(instance_fd(in, o), tag);
+		printf("%s %s %s", first ? "" : ",", o->name, tag);
+		first = false;
+	}
+	printf("\n");
+}
+
 static int show_status(struct instance *in)
 {
 	char ftp[32], irc[32], mss[8];
@@ -307,6 +372,7 @@ static int show_status(struct instance *in)
 		jw_kv_uint(&jw, "icmp", st.timeout_icmp);
 		jw_end_object(&jw);
 		jw_kv_uint(&jw, "expire_interval_ms", expire_interval_ms(&st));
+		build_json(in);
 		jw_end_object(&jw);
 		return 0;
 	}
@@ -335,6 +401,7 @@ static int show_status(struct instance *in)
 	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us; idle flows looked for every %.1fs\n",
 	       st.timeout_tcp_est, st.timeout_tcp_trans, st.timeout_udp,
 	       st.timeout_icmp, expire_interval_ms(&st) / 1000.0);
+	build_print(in);
 	if (alive)
 		printf("    controller: running, pid %u\n", st.controller_pid);
 	else

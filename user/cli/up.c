@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,12 +18,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "build.h"
 #include "commands.h"
 #include "config.h"
 #include "controller.h"
 #include "hairpin.h"
 #include "instance.h"
 #include "netfilter.h"
+#include "progload.h"
 #include "reload.h"
 #include "up.h"
 #include "util.h"
@@ -35,7 +38,7 @@
  * from the range rather than from --max-flows is what keeps memory per
  * flow near the flow entries alone.
  */
-static __u32 binds_entries(const struct up_opts *o)
+__u32 up_binds_entries(const struct up_opts *o)
 {
 	__u64 by_ports = 2ULL * 3 * (o->ports.hi - o->ports.lo + 1) + 4096;
 	__u64 by_flows = 2ULL * o->max_flows;
@@ -210,6 +213,32 @@ static const char *reload_path(const struct up_opts *o,
 	return path;
 }
 
+/* The `up` being run, for the controller to run again when another
+ * build's reload asks it to (CONTROLLER_SIG_UPGRADE). */
+static int up_argc;
+static char **up_argv;
+
+/* [this binary's path, "up", the arguments of this `up`...]: what a
+ * package upgrade makes the new build's `up` (it adopts). */
+static char *const *exec_argv(void)
+{
+	static char self[PATH_MAX];
+	static char **v;
+	ssize_t n;
+
+	if (v)
+		return v;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || !up_argv || !(v = calloc(up_argc + 2, sizeof(*v))))
+		return NULL;
+	self[n] = '\0';
+	v[0] = self;
+	v[1] = "up";
+	for (int i = 1; i < up_argc; i++)
+		v[i + 1] = up_argv[i];
+	return v;
+}
+
 static int start_controller(struct instance *in, const struct up_opts *o,
 			    const struct up_config *c)
 {
@@ -217,6 +246,7 @@ static int start_controller(struct instance *in, const struct up_opts *o,
 		.metrics_file = o->metrics_file,
 		.config_path = reload_path(o, c),
 		.reload = reload_in_controller,
+		.exec_argv = exec_argv(),
 	};
 	char log_path[PATH_MAX], ok;
 	struct pollfd pfd;
@@ -274,7 +304,9 @@ static int start_controller(struct instance *in, const struct up_opts *o,
 	return pid;
 }
 
-static void print_up(const struct instance *in, bool adopted, int pid)
+enum up_how { UP_NEW, UP_ADOPTED, UP_UPGRADED };
+
+static void print_up(const struct instance *in, enum up_how how, int pid)
 {
 	char a[INET_ADDRSTRLEN];
 	struct nat_state st = {};
@@ -288,14 +320,18 @@ static void print_up(const struct instance *in, bool adopted, int pid)
 		jw_key(&jw, "external_on_wan");
 		jw_bool(&jw, st.ext_addr != 0);
 		jw_key(&jw, "adopted");
-		jw_bool(&jw, adopted);
+		jw_bool(&jw, how == UP_ADOPTED);
+		jw_key(&jw, "upgraded");
+		jw_bool(&jw, how == UP_UPGRADED);
 		jw_kv_uint(&jw, "controller_pid", pid > 0 ? pid : 0);
 		jw_end_object(&jw);
 		jw_finish(&jw);
 		return;
 	}
 	printf("%s: %s, masquerading as %s%s, ports %u-%u, controller pid %d\n",
-	       in->ifname, adopted ? "adopted running data plane" : "up",
+	       in->ifname, how == UP_ADOPTED ? "adopted running data plane" :
+	       how == UP_UPGRADED ? "upgraded to this build, every flow kept" :
+	       "up",
 	       fmt_addr(a, state_forward_addr(&st)),
 	       st.ext_addr ? "" : " once it is on the interface",
 	       in->cfg.cfg_port_lo, in->cfg.cfg_port_hi, pid);
@@ -313,7 +349,10 @@ static int adopt(struct up_opts *o, const struct up_config *c,
 		p_err("cannot read the state of %s: %s", o->ifname, strerror(errno));
 		return 1;
 	}
-	if (controller_alive(st.controller_pid)) {
+	/* Our own pid: a controller executing its new build (a reload by
+	 * that build asked it to) is adopting. */
+	if (controller_alive(st.controller_pid) &&
+	    st.controller_pid != (__u32)getpid()) {
 		p_err("%s is already up (controller pid %u); 'bpfmasq reload %s' applies its config file, 'bpfmasq down %s' first changes the rest",
 		      o->ifname, st.controller_pid, o->ifname, o->ifname);
 		return 1;
@@ -328,7 +367,51 @@ static int adopt(struct up_opts *o, const struct up_config *c,
 	if (pid < 0)
 		return 1;
 	if (!o->foreground)
-		print_up(in, true, pid);
+		print_up(in, UP_ADOPTED, pid);
+	return 0;
+}
+
+static void stop_controller(__u32 pid);
+
+/*
+ * Another build runs here: this one's programs take the place of its
+ * programs over the same maps (keeping their settings: `reload` changes
+ * them), then this build's controller takes over from the old one.  Maps
+ * of another layout are never handed to these programs: refused, nothing
+ * changed.
+ */
+static int upgrade(struct up_opts *o, const struct up_config *c,
+		   struct instance *in)
+{
+	struct replace_opts ro = { .cfg = in->cfg };
+	struct build_id running;
+	struct nat_state st;
+	char b[96];
+	int pid;
+
+	build_of(in, &running);
+	build_str(&running, b, sizeof(b));
+	if (build_may_take_over(in))
+		return 1;
+	if (o->settings_given && !json_output)
+		fprintf(stderr, "Note: %s keeps its running settings; 'bpfmasq reload %s' applies its config file\n",
+			o->ifname, o->ifname);
+	ro.lan = in->prog_lan_fast_fd >= 0 || in->prog_lan_open_fd >= 0;
+	if (instance_replace(in, &ro))
+		return 1;
+	/* The old controller holds the old programs (and would attach
+	 * them to a LAN that comes back): it goes, this build's comes. */
+	if (!instance_get_state(in, &st) &&
+	    st.controller_pid != (__u32)getpid())
+		stop_controller(st.controller_pid);
+	config_forwards_apply(c, in, true);
+	pid = start_controller(in, o, c);
+	if (pid < 0)
+		return 1;
+	if (!json_output)
+		fprintf(stderr, "%s: was bpfmasq %s\n", o->ifname, b);
+	if (!o->foreground)
+		print_up(in, UP_UPGRADED, pid);
 	return 0;
 }
 
@@ -355,6 +438,8 @@ int cmd_up(int argc, char **argv)
 	bool tc_up = false, wan_up = false, own_clsact = false;
 	__u8 one = 1;
 
+	up_argc = argc;
+	up_argv = argv;
 	if (up_opts_load("up", argc, argv, false, &o, &conf))
 		goto fail_conf;
 	if (geteuid()) {
@@ -365,7 +450,11 @@ int cmd_up(int argc, char **argv)
 	if (err < 0)
 		goto fail_conf;
 	if (err == INSTANCE_FOUND) {
-		err = adopt(&o, &conf, &in);
+		struct build_id running;
+
+		build_of(&in, &running);
+		err = build_same(&running, build_self()) ?
+		      adopt(&o, &conf, &in) : upgrade(&o, &conf, &in);
 		instance_close(&in);
 		config_free(&conf);
 		return err;
@@ -390,6 +479,7 @@ int cmd_up(int argc, char **argv)
 	skel->rodata->cfg_wan_l3 = o.wan_layer == LINK_L3;
 	skel->rodata->cfg_mss_clamp = o.mss_clamp;
 	skel->rodata->cfg_conntrack = nf_ct_kfuncs_available();
+	build_stamp(skel);
 	for (int i = 0; i < ALG_MAX_PORTS; i++) {
 		skel->rodata->cfg_ftp_ports[i] = o.ftp_ports[i];
 		skel->rodata->cfg_irc_ports[i] = o.irc_ports[i];
@@ -406,7 +496,7 @@ int cmd_up(int argc, char **argv)
 	bpf_program__set_autoload(skel->progs.masq_lan_hairpin, false);
 	bpf_program__set_autoload(skel->progs.masq_hairpin_l3, false);
 	bpf_map__set_max_entries(skel->maps.flows, 2 * o.max_flows);
-	bpf_map__set_max_entries(skel->maps.binds, binds_entries(&o));
+	bpf_map__set_max_entries(skel->maps.binds, up_binds_entries(&o));
 	err = bpfmasq_bpf__load(skel);
 	if (err) {
 		p_err("cannot load the BPF programs (%s); bpfmasq needs a kernel with BPF and BTF (/sys/kernel/btf/vmlinux); rerun with -d for the verifier log",
@@ -489,7 +579,7 @@ int cmd_up(int argc, char **argv)
 	if (pid < 0)
 		goto fail_pinned;
 	if (!o.foreground)
-		print_up(&in, false, pid);
+		print_up(&in, UP_NEW, pid);
 	instance_close(&in);
 	bpfmasq_bpf__destroy(skel);
 	config_free(&conf);

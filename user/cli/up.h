@@ -58,6 +58,8 @@ int up_opts_init(struct up_opts *o);
 int up_opts_apply(struct up_opts *o, const char *name, const char *value);
 /* What follows from the settings once all are in (--no-alg, --lan). */
 int up_opts_finish(struct up_opts *o);
+/* The size of the binds table for these settings (up.c says why). */
+__u32 up_binds_entries(const struct up_opts *o);
 /* `bpfmasq up IFNAME [OPTIONS]`: init, argv, finish. */
 int parse_up_opts(int argc, char **argv, struct up_opts *o);
 

@@ -160,6 +160,6 @@ int parse_up_opts(int argc, char **argv, struct up_opts *o)
 void help_up(FILE *f)
 {
 	cmd_usage_line(f, "up IFNAME [OPTIONS]",
-		       "masquerade traffic leaving IFNAME as IFNAME's address");
+		       "masquerade traffic leaving IFNAME as IFNAME's address; on an instance of another bpfmasq build, upgrade it in place keeping every flow");
 	opts_usage(up_opt_defs, f);
 }

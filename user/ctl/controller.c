@@ -11,6 +11,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <systemd/sd-daemon.h>
+#include <bpf/bpf.h>
 #include "attach.h"
 #include "controller.h"
 #include "events.h"
@@ -23,7 +24,7 @@
 #include "util.h"
 
 static volatile sig_atomic_t stop_requested, reload_requested,
-	resync_requested;
+	resync_requested, upgrade_requested;
 
 static void on_signal(int sig)
 {
@@ -31,6 +32,8 @@ static void on_signal(int sig)
 		reload_requested = 1;
 	else if (sig == CONTROLLER_SIG_RESYNC)
 		resync_requested = 1;
+	else if (sig == CONTROLLER_SIG_UPGRADE)
+		upgrade_requested = 1;
 	else
 		stop_requested = 1;
 }
@@ -320,15 +323,63 @@ static const char *left_behind(const struct instance *in, bool gone)
 	return "programs and flows stay in place ('bpfmasq up' adopts them, 'bpfmasq down' removes them)";
 }
 
+static __u32 anchor_of(const struct instance *in)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = in->prog_in_fd >= 0 ? in->prog_in_fd : in->prog_in_tc_fd;
+
+	return fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 /*
- * After a reload: the --lan names and STATE_NO_HAIRPIN may have changed.
- * Returns whether hairpinning is on now.
+ * `bpfmasq reload` swapped the programs (a setting of their .rodata, a
+ * table's size): the controller goes on with the new ones, their maps and
+ * their settings, found as `status` finds them.
+ */
+static void follow_programs(struct instance *in)
+{
+	struct instance nin;
+	bool xdp;
+	__u32 now = instance_anchor_id(in->ifindex, &xdp);
+
+	if (!now || now == anchor_of(in))
+		return;
+	if (instance_find(in->ifname, &nin) != INSTANCE_FOUND) {
+		log_err("%s: the programs were replaced but the new ones cannot be opened; keeping the old ones' maps",
+			in->ifname);
+		return;
+	}
+	instance_close(in);
+	*in = nin;
+	log_msg("%s: following the programs a reload loaded (anchor id %u)",
+		in->ifname, now);
+}
+
+/* The events ring goes with the maps: opened again when they changed. */
+static void events_follow(struct instance *in, struct events **ev,
+			  __u32 *ev_anchor)
+{
+	if (anchor_of(in) == *ev_anchor)
+		return;
+	events_close(*ev);
+	*ev = events_open(in);
+	*ev_anchor = anchor_of(in);
+	if (!*ev)
+		log_err("%s: cannot read data plane events (%s)", in->ifname,
+			strerror(errno));
+}
+
+/*
+ * After a reload: the --lan names and STATE_NO_HAIRPIN may have changed,
+ * and the programs with their maps.  Returns whether hairpinning is on now.
  */
 static bool resync(struct instance *in, bool hairpin)
 {
 	struct nat_state st;
 	bool want;
 
+	follow_programs(in);
 	lan_sync_reset();
 	lan_sync(in);
 	if (instance_get_state(in, &st))
@@ -373,6 +424,37 @@ static bool reload(struct instance *in, const struct controller_opts *opts,
 	return hairpin;
 }
 
+/*
+ * Another build's reload swapped the programs: become that build, by
+ * executing the binary's path again (a package upgrade put the new build
+ * there) with the `up` that started this controller; it adopts the
+ * instance, whose controller pid is still this process's.  Returns only
+ * when that cannot be done (logged): then this controller goes on.
+ */
+static void exec_new_build(struct instance *in,
+			   const struct controller_opts *opts,
+			   const sigset_t *unblocked, struct events *ev, int nl)
+{
+	if (!opts->exec_argv) {
+		log_err("%s: asked to run the new build, but no command is known to start it; restart with 'bpfmasq up %s'",
+			in->ifname, in->ifname);
+		return;
+	}
+	log_msg("%s: the programs were upgraded; executing %s to run their build",
+		in->ifname, opts->exec_argv[0]);
+	events_close(ev);
+	close(nl);
+	/* The signal mask is inherited: the new controller blocks and
+	 * unblocks these itself. */
+	sigprocmask(SIG_SETMASK, unblocked, NULL);
+	execv(opts->exec_argv[0], opts->exec_argv);
+	log_err("%s: cannot execute %s: %s; the old controller stops, 'bpfmasq up %s' starts the new one",
+		in->ifname, opts->exec_argv[0], strerror(errno), in->ifname);
+	/* Its events ring and netlink socket are closed: it cannot go on. */
+	set_controller_pid(in, getpid(), 0);
+	_exit(1);
+}
+
 /* The first hairpin sync; false (logged) when it cannot be done. */
 static bool hairpin_start(struct instance *in)
 {
@@ -393,6 +475,7 @@ int controller_run(struct instance *in, int ready_fd,
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t handled, unblocked;
 	struct events *ev;
+	__u32 ev_anchor;
 	__u64 next_expire = 0, next_binds = 0, next_metrics = 0, wait_ms;
 	bool metrics_failing = false;
 	bool addr_pending, routes_pending = false;
@@ -406,6 +489,7 @@ int controller_run(struct instance *in, int ready_fd,
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(CONTROLLER_SIG_RESYNC, &sa, NULL);
+	sigaction(CONTROLLER_SIG_UPGRADE, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* Taken only inside ppoll(), so that one arriving just before it
 	 * wakes it rather than waiting for the next expiry walk. */
@@ -414,6 +498,7 @@ int controller_run(struct instance *in, int ready_fd,
 	sigaddset(&handled, SIGINT);
 	sigaddset(&handled, SIGHUP);
 	sigaddset(&handled, CONTROLLER_SIG_RESYNC);
+	sigaddset(&handled, CONTROLLER_SIG_UPGRADE);
 	sigprocmask(SIG_BLOCK, &handled, &unblocked);
 
 	nl = netlink_open();
@@ -452,6 +537,7 @@ int controller_run(struct instance *in, int ready_fd,
 	}
 
 	ev = events_open(in);
+	ev_anchor = anchor_of(in);
 	if (!ev)
 		log_err("%s: cannot read data plane events (%s); port exhaustion gets no ICMP answer",
 			in->ifname, strerror(errno));
@@ -466,11 +552,17 @@ int controller_run(struct instance *in, int ready_fd,
 			reload_requested = 0;
 			hairpin = reload(in, opts, hairpin);
 			addr_pending = true;
+			events_follow(in, &ev, &ev_anchor);
+		}
+		if (upgrade_requested) {
+			upgrade_requested = 0;
+			exec_new_build(in, opts, &unblocked, ev, nl);
 		}
 		if (resync_requested) {
 			resync_requested = 0;
 			hairpin = resync(in, hairpin);
 			addr_pending = true;	/* --external may have changed */
+			events_follow(in, &ev, &ev_anchor);
 		}
 		if (now >= next_expire) {
 			bool binds = now >= next_binds;
@@ -514,8 +606,13 @@ int controller_run(struct instance *in, int ready_fd,
 			nl_events |= NL_ADDR | NL_LINK;
 		if (nl_events & NL_ROUTE)
 			routes_pending = !routes_changed(in);
-		if (nl_events & NL_LINK)
+		if (nl_events & NL_LINK) {
+			/* A reload's swap is a link change: never attach
+			 * or load a program of the generation it replaced. */
+			follow_programs(in);
+			events_follow(in, &ev, &ev_anchor);
 			lan_sync(in);
+		}
 		if ((nl_events & NL_LINK) && hairpin)
 			hairpin_sync(in);
 		if (nl_events & NL_ADDR)

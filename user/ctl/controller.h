@@ -14,6 +14,10 @@ struct controller_opts {
 	 * 0, or -1 with nothing changed (said on stderr: the log). */
 	const char *config_path;
 	int (*reload)(struct instance *in, const char *config_path);
+	/* CONTROLLER_SIG_UPGRADE: the command that starts this controller
+	 * again (execv: argv[0] the binary's path), after a reload by
+	 * another build swapped the programs; NULL-ended, or NULL. */
+	char *const *exec_argv;
 };
 
 /*
@@ -24,6 +28,14 @@ struct controller_opts {
  * STATE_NO_HAIRPIN.
  */
 #define CONTROLLER_SIG_RESYNC SIGUSR1
+/*
+ * SIGUSR2: `bpfmasq reload` by another build (a package upgrade) swapped
+ * the programs for its own: the controller executes its binary's path
+ * again (which holds that build now) with the `up` it was started by,
+ * which adopts the instance.  The process stays (a unit's main process
+ * under systemd); the code becomes the new build's.
+ */
+#define CONTROLLER_SIG_UPGRADE SIGUSR2
 
 /*
  * Runs until SIGTERM/SIGINT: expires idle flows and follows the WAN

@@ -364,3 +364,36 @@ int hairpin_ifaces(int wan_ifindex, int *ifindex, int max)
 		if_freenameindex(ifs);
 	return n;
 }
+
+int hairpin_replace(int wan_ifindex, __u32 old_id, int new_fd, int *done,
+		    int max)
+{
+	struct if_nameindex *ifs = if_nameindex(), *it;
+	int n = 0, err = 0;
+	bool own;
+
+	for (it = ifs; it && it->if_index && !err; it++) {
+		if (hairpin_on(it->if_index, wan_ifindex, &own) != old_id)
+			continue;
+		if (n == max) {
+			err = -E2BIG;
+			break;
+		}
+		err = tc_replace(it->if_index, BPF_TC_INGRESS,
+				 handle_of(wan_ifindex, own), new_fd);
+		if (!err)
+			done[n++] = it->if_index;
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	return err ? err : n;
+}
+
+int hairpin_handle(int ifindex, int wan_ifindex)
+{
+	bool own;
+
+	if (!hairpin_on(ifindex, wan_ifindex, &own))
+		return 0;
+	return handle_of(wan_ifindex, own);
+}

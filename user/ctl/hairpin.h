@@ -26,6 +26,14 @@ int hairpin_sync(struct instance *in);
 /* Take the instance's hairpin filters off every interface. */
 void hairpin_detach_all(int wan_ifindex);
 
+/* Every hairpin filter of the instance running program old_id runs
+ * new_fd from now on; the interfaces done go to done[] (at most max).
+ * Their number, or -errno (those in done[] stay replaced). */
+int hairpin_replace(int wan_ifindex, __u32 old_id, int new_fd, int *done,
+		    int max);
+/* The handle of the instance's hairpin filter on ifindex, 0 if none. */
+int hairpin_handle(int ifindex, int wan_ifindex);
+
 /* The interfaces that carry the instance's hairpin filter (at most max). */
 int hairpin_ifaces(int wan_ifindex, int *ifindex, int max);
 

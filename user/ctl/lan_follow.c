@@ -16,6 +16,7 @@
 #include "attach.h"
 #include "lan_follow.h"
 #include "log.h"
+#include "progload.h"
 
 /* What the controller last saw of each name: -1 not yet looked, 0 gone;
  * and the ifindex it was last attached as (0: never). */
@@ -61,15 +62,38 @@ static bool lan_attach(struct instance *in, const char *name, int ifindex,
 	return !err;
 }
 
+/*
+ * The LAN program, loaded now if need be: a reload that named a first
+ * --lan loaded one, but under `ip netns exec` a program attached nowhere
+ * dies with the reload's pins, as the hairpin programs would (hairpin.c).
+ */
+static int lan_prog(struct instance *in)
+{
+	const char *name = in->cfg.cfg_lan_new ? "masq_lan_open" :
+						 "masq_lan_fast";
+	const struct instance_obj *o = instance_obj_find(OBJ_PROG, name);
+
+	if (in->prog_lan_open_fd >= 0)
+		return in->prog_lan_open_fd;
+	if (in->prog_lan_fast_fd >= 0)
+		return in->prog_lan_fast_fd;
+	*instance_slot(in, o) = instance_load_prog(in, name);
+	if (instance_fd(in, o) >= 0 && instance_pin(in))
+		log_err("%s: cannot pin %s", in->ifname, name);
+	return instance_fd(in, o);
+}
+
 void lan_sync(struct instance *in)
 {
-	int prog_fd = in->prog_lan_open_fd >= 0 ? in->prog_lan_open_fd :
-						    in->prog_lan_fast_fd;
 	__u32 now[BPFMASQ_MAX_LAN] = {};
 	struct nat_state st;
-	int n = 0;
+	int n = 0, prog_fd;
 
-	if (prog_fd < 0 || instance_get_state(in, &st))
+	if (instance_get_state(in, &st))
+		return;
+	/* No name left: only lan_ifindex to empty. */
+	prog_fd = st.lan_name[0][0] ? lan_prog(in) : -1;
+	if (prog_fd < 0 && st.lan_name[0][0])
 		return;
 	for (int i = 0; i < BPFMASQ_MAX_LAN && st.lan_name[i][0]; i++) {
 		const char *name = st.lan_name[i];
@@ -104,6 +128,16 @@ void lan_sync(struct instance *in)
 	}
 	if (!memcmp(now, st.lan_ifindex, sizeof(now)))
 		return;
+	/* Whatever is no longer a --lan loses our program, even one this
+	 * controller attached after a reload took its name away. */
+	for (int i = 0; i < BPFMASQ_MAX_LAN && st.lan_ifindex[i]; i++) {
+		bool kept = false;
+
+		for (int j = 0; j < n; j++)
+			kept |= now[j] == st.lan_ifindex[i];
+		if (!kept)
+			lan_xdp_detach(st.lan_ifindex[i]);
+	}
 	memcpy(st.lan_ifindex, now, sizeof(now));
 	st.route_gen++;		/* cached next hops may name the old one */
 	if (instance_set_state(in, &st))

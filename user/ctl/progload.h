@@ -15,4 +15,27 @@
  */
 int instance_load_prog(const struct instance *in, const char *name);
 
+/* What instance_replace() loads. */
+struct replace_opts {
+	/* The settings; the build fields are this build's whatever they
+	 * say here. */
+	struct bpfmasq_bpf__rodata cfg;
+	/* The tables' sizes (max_entries of flows and binds); 0 keeps
+	 * the running one. */
+	__u32 flows_entries;
+	__u32 binds_entries;
+	bool lan;	/* there are --lan names: load a LAN program */
+};
+
+/*
+ * This build's programs with ro's settings in the place of every program
+ * of the running instance: loaded over its maps (a map whose size
+ * changes is made anew and every entry moved over), then swapped in
+ * where the old ones are attached, each atomically (XDP replace with the
+ * expected old program, tc replace of the same filter), then pinned.  On
+ * success *in holds the new programs and maps and the old fds are
+ * closed.  -1 after saying why (p_err): then nothing changed.
+ */
+int instance_replace(struct instance *in, const struct replace_opts *ro);
+
 #endif

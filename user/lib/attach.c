@@ -34,6 +34,16 @@ int xdp_attach_any_mode(int ifindex, int prog_fd, __u32 *mode)
 	return err;
 }
 
+int xdp_replace(int ifindex, int old_fd, int new_fd)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd);
+	__u32 mode;
+
+	if (!xdp_attached_id(ifindex, &mode))
+		return -ENOENT;
+	return bpf_xdp_attach(ifindex, new_fd, XDP_FLAGS_REPLACE | mode, &opts);
+}
+
 void xdp_detach_ours(int ifindex, const char *prog_name)
 {
 	char name[BPF_OBJ_NAME_LEN];
@@ -81,6 +91,18 @@ int tc_attach(int ifindex, enum bpf_tc_attach_point point, __u32 handle,
 			    .attach_point = point);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle,
 			    .priority = BPFMASQ_TC_PRIO, .prog_fd = prog_fd);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int tc_replace(int ifindex, enum bpf_tc_attach_point point, __u32 handle,
+	       int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle,
+			    .priority = BPFMASQ_TC_PRIO, .prog_fd = prog_fd,
+			    .flags = BPF_TC_F_REPLACE);
 
 	return bpf_tc_attach(&hook, &opts);
 }

@@ -16,6 +16,10 @@
 
 /* Native XDP if the driver has it, else generic; *mode says which. */
 int xdp_attach_any_mode(int ifindex, int prog_fd, __u32 *mode);
+/* Put new_fd in the place of old_fd, atomically and in the same mode: a
+ * packet meets one or the other.  -EEXIST when old_fd is not attached
+ * there (any more), -ENOENT when nothing is. */
+int xdp_replace(int ifindex, int old_fd, int new_fd);
 /* Detach the XDP program on ifindex if it is the one named prog_name. */
 void xdp_detach_ours(int ifindex, const char *prog_name);
 
@@ -34,6 +38,10 @@ void lan_xdp_detach(int ifindex);
 int tc_hook_ensure(int ifindex, bool *own);
 int tc_attach(int ifindex, enum bpf_tc_attach_point point, __u32 handle,
 	      int prog_fd);
+/* Our filter (handle, BPFMASQ_TC_PRIO) runs prog_fd from now on, with no
+ * moment without a program. */
+int tc_replace(int ifindex, enum bpf_tc_attach_point point, __u32 handle,
+	       int prog_fd);
 /* Held while making sure of a clsact qdisc and attaching to it, and
  * while removing an empty one; tc_unlock() takes what tc_lock() gave. */
 int tc_lock(void);

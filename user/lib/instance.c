@@ -241,15 +241,40 @@ static bool shares_a_map(const __u32 *a, int na, const __u32 *b, int nb)
 	return false;
 }
 
+/* The id of the .rodata map among ids (a load's settings), 0 if none. */
+static __u32 rodata_id(const __u32 *ids, int n)
+{
+	const struct instance_obj *ro = instance_obj_find(OBJ_MAP, ".rodata");
+
+	for (int i = 0; i < n; i++) {
+		struct bpf_map_info mi = {};
+		__u32 mi_len = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+		bool is_ro;
+
+		if (fd < 0)
+			continue;
+		is_ro = !bpf_obj_get_info_by_fd(fd, &mi, &mi_len) &&
+			instance_obj_find(OBJ_MAP, mi.name) == ro;
+		close(fd);
+		if (is_ro)
+			return ids[i];
+	}
+	return 0;
+}
+
 /*
  * The objects of an attached instance: its programs are those in the
  * kernel that are named like ours and share a map with the anchor (each
  * `up` loads its own maps), wherever they are attached or pinned, and
- * the maps are theirs.
+ * the maps are theirs.  A reload or an upgrade loads new programs over
+ * the same maps, and the old ones live on while anyone holds them: of
+ * those, only programs of the anchor's load (its .rodata) are the
+ * instance's.
  */
 static int open_objects(struct instance *in, int anchor_fd)
 {
-	__u32 anchor_ids[MAX_PROG_MAPS], ids[MAX_PROG_MAPS], id = 0;
+	__u32 anchor_ids[MAX_PROG_MAPS], ids[MAX_PROG_MAPS], id = 0, ro;
 	struct bpf_prog_info info;
 	int n_anchor, n, err;
 
@@ -259,16 +284,19 @@ static int open_objects(struct instance *in, int anchor_fd)
 	err = open_maps_of(in, anchor_ids, n_anchor);
 	if (err)
 		return err;
+	ro = rodata_id(anchor_ids, n_anchor);
 	while (!bpf_prog_get_next_id(id, &id)) {
 		const struct instance_obj *o;
 		int fd = bpf_prog_get_fd_by_id(id);
+		__u32 its_ro;
 
 		if (fd < 0)
 			continue;	/* unloaded meanwhile */
 		n = prog_map_ids(fd, ids, &info);
 		o = n > 0 ? instance_obj_find(OBJ_PROG, info.name) : NULL;
 		if (!o || *instance_slot(in, o) >= 0 ||
-		    !shares_a_map(ids, n, anchor_ids, n_anchor)) {
+		    !shares_a_map(ids, n, anchor_ids, n_anchor) ||
+		    (ro && (its_ro = rodata_id(ids, n)) && its_ro != ro)) {
 			close(fd);
 			continue;
 		}
@@ -465,10 +493,12 @@ static int pin_one(const char *dir, const char *name, int fd)
 {
 	char path[PATH_MAX + 64];
 
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	/* A stale pin from an earlier life, or of a program a reload no
+	 * longer loads (the other LAN program). */
+	unlink(path);
 	if (fd < 0)
 		return 0;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	unlink(path);	/* a stale pin from an earlier life */
 	if (bpf_obj_pin(fd, path)) {
 		p_err("cannot pin %s: %s", path, strerror(errno));
 		return -1;
