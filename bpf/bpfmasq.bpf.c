@@ -6,8 +6,10 @@
  *   masq_wan_in   XDP on the WAN: replies -> inside; guards the inside
  *   masq_wan_in_tc tc ingress on the WAN: replies whose checksum is
  *                 partial; on a layer-3 WAN (no XDP) all of masq_wan_in
- *   masq_lan_hairpin tc ingress on an inside interface: inside ->
- *                 external address -> inside (_l3: without Ethernet)
+ *   masq_lan_hairpin tc ingress on an inside interface: established
+ *                 flows' skbs (partial checksums, GSO) translated and
+ *                 redirected to the WAN; inside -> external address ->
+ *                 inside (_l3: without Ethernet, hairpin only)
  *   masq_lan_fast XDP on a LAN: established flows translated and
  *                 redirected straight to the WAN, skipping the stack
  *   masq_lan_open the same, also opening new flows (--lan-new)
@@ -409,6 +411,22 @@ int masq_lan_open(struct xdp_md *ctx)
 	return lan_fast(ctx, true);
 }
 
+/* ip_decrease_ttl() on an skb; p->ttl > 1.  TTL and protocol share a
+ * checksum word. */
+static __always_inline int tc_ttl_decrement(struct __sk_buff *skb,
+					    const struct pkt *p)
+{
+	__u32 ttl_off = p->l3_off + offsetof(struct iphdr, ttl);
+	__be16 old_word = bpf_htons((__u16)p->ttl << 8 | p->key.proto);
+	__be16 new_word = bpf_htons((__u16)(p->ttl - 1) << 8 | p->key.proto);
+
+	if (bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check),
+				old_word, new_word, 2) ||
+	    bpf_skb_store_bytes(skb, ttl_off, (__u8 *)&new_word, 1, 0))
+		return -DROP_MALFORMED_IP;
+	return 0;
+}
+
 /*
  * Send a hairpinned packet straight back to the inside host.  Handing it to
  * the stack would not do: its source is now the gateway's own address,
@@ -438,8 +456,6 @@ static __always_inline int hairpin_forward(struct __sk_buff *skb,
 		.l4_protocol = p->key.proto,
 		.ifindex = skb->ingress_ifindex,
 	};
-	__u32 ttl_off = p->l3_off + offsetof(struct iphdr, ttl);
-	__be16 old_word, new_word;
 	__u32 mtu = 0;
 	long rc;
 
@@ -454,12 +470,7 @@ static __always_inline int hairpin_forward(struct __sk_buff *skb,
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH &&
 	    bpf_check_mtu(skb, fib.ifindex, &mtu, 0, 0))
 		return -DROP_TOO_BIG;
-	/* TTL and protocol share a checksum word. */
-	old_word = bpf_htons((__u16)p->ttl << 8 | p->key.proto);
-	new_word = bpf_htons((__u16)(p->ttl - 1) << 8 | p->key.proto);
-	if (bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check),
-				old_word, new_word, 2) ||
-	    bpf_skb_store_bytes(skb, ttl_off, (__u8 *)&new_word, 1, 0))
+	if (tc_ttl_decrement(skb, p))
 		return -DROP_MALFORMED_IP;
 	/* bpf_redirect_neigh() drops an skb with no MAC header before its
 	 * network header, and one from a layer-3 ingress (TUN, PPP) has
@@ -575,10 +586,124 @@ static __always_inline int lan_hairpin(struct __sk_buff *skb, __u32 l3_off)
 	return TC_ACT_UNSPEC;
 }
 
+/*
+ * The IP length of the packets an skb leaves as: a GSO super-packet (what
+ * a container's TCP stack hands its veth, or GRO made) is cut into
+ * gso_size payloads, each behind a copy of its headers.
+ */
+static __always_inline __u32 tc_wire_len(const struct __sk_buff *skb,
+					 const struct pkt *p)
+{
+	__u32 seg = skb->gso_size;
+
+	if (!seg)
+		return p->tot_len;
+	seg += p->l4_off - p->l3_off + (p->key.proto == IPPROTO_TCP ?
+					p->l4_hlen : sizeof(struct udphdr));
+	return seg < p->tot_len ? seg : p->tot_len;
+}
+
+/*
+ * The outbound fast path for skbs, tc ingress on an Ethernet inside
+ * interface: what the --lan XDP cannot take (a partial checksum, a GSO
+ * super-packet, i.e. what a container sends) or never sees (a bridge has
+ * no XDP of its own).  A packet of an established flow (--lan-new: of a
+ * new one too) that the FIB routes out of the WAN, in segments that fit
+ * the route's MTU, is translated with the kernel's checksum helpers (a
+ * partial checksum stays partial: only its pseudo-header part moves; GSO
+ * stays intact), aged and redirected to the WAN's next hop, past the
+ * stack's forwarding.  Everything else goes on (TC_ACT_UNSPEC) to the
+ * hairpin path and the stack, which judge and count it: ALG control
+ * connections, flows with a sequence adjustment, SYNs to clamp,
+ * fragments, IP options, TTL 1, ICMP errors, a segment too long (the
+ * stack answers with frag-needed), a WAN without Ethernet.  A global
+ * function, so that its stack frame is its own and not added to the
+ * hairpin path's, which is near the verifier's limit.
+ */
+__attribute__((noinline)) int lan_out_fast_tc(struct __sk_buff *skb)
+{
+	struct bpf_redir_neigh nh = { .nh_family = AF_INET };
+	struct bpf_fib_lookup fib = {};
+	struct flow_val *v = NULL;
+	struct nat_state *st;
+	struct xlate x = {};
+	struct pkt p = {};
+	bool to_server;
+	long rc;
+	int ret;
+
+	st = state_get();
+	if (!st || !st->ext_addr || !st->wan_ifindex || cfg_wan_l3)
+		return TC_ACT_UNSPEC;
+	/* Linear up to the TCP flags; the payload of a GSO packet stays in
+	 * its pages. */
+	if (ctx_data(skb) + ETH_HLEN + 40 > ctx_data_end(skb))
+		bpf_skb_pull_data(skb, skb->len < ETH_HLEN + 40 ? skb->len :
+				  ETH_HLEN + 40);
+	if (parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, ETH_HLEN,
+		       &p) != PARSE_OK ||
+	    !p.has_ports || p.is_icmp_error || p.first_fragment ||
+	    p.later_fragment || p.l4_off != p.l3_off + sizeof(struct iphdr) ||
+	    p.ttl <= 1 || p.key.daddr == st->ext_addr || mss_wanted(&p) ||
+	    alg_of_out(&p, &to_server) != ALG_NONE)
+		return TC_ACT_UNSPEC;
+	ret = nat_out_flow(st, &p, &x, &v);
+	if (ret != NAT_XLATE && !cfg_lan_new)
+		return TC_ACT_UNSPEC;
+
+	/* Routed as the stack would, untranslated, from where it came in;
+	 * the MTU is the route's, held against each segment. */
+	fib.family = AF_INET;
+	fib.ipv4_src = p.key.saddr;
+	fib.ipv4_dst = p.key.daddr;
+	fib.l4_protocol = p.key.proto;
+	fib.tot_len = tc_wire_len(skb, &p);
+	fib.ifindex = skb->ingress_ifindex;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if ((rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) ||
+	    fib.ifindex != st->wan_ifindex)
+		return TC_ACT_UNSPEC;
+	/* A new flow is opened only for a packet that leaves by the WAN;
+	 * whatever stops it (no SYN, no port) is the slow path's to count. */
+	if (ret != NAT_XLATE &&
+	    nat_out_open(skb, st, &p, &x, CREATE_TC, &v) != NAT_XLATE)
+		return TC_ACT_UNSPEC;
+	if (!v || (v->flags & FLOW_SEQADJ))
+		return TC_ACT_UNSPEC;
+
+	flow_touch(v, p.tcp_seen);
+	ret = tc_apply(skb, &p, &x);
+	if (!ret)
+		ret = tc_ttl_decrement(skb, &p);
+	if (ret) {
+		count(-ret);
+		return TC_ACT_SHOT;
+	}
+	count(CNT_LAN_TC_FASTPATH);
+	count(CNT_OUT_TRANSLATED);
+	nh.ipv4_nh = fib.ipv4_dst;
+	return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+}
+
+/* The hairpin path as a global function too: each of the two has its
+ * own frame, and only one of them is ever on the stack. */
+__attribute__((noinline)) int lan_hairpin_eth(struct __sk_buff *skb)
+{
+	return lan_hairpin(skb, ETH_HLEN);
+}
+
+/*
+ * Outbound fast path first: it takes only packets for beyond the WAN,
+ * never one for the external address, which is the hairpin's.
+ */
 SEC("tc")
 int masq_lan_hairpin(struct __sk_buff *skb)
 {
-	return lan_hairpin(skb, ETH_HLEN);
+	int ret = lan_out_fast_tc(skb);
+
+	if (ret != TC_ACT_UNSPEC)
+		return ret;
+	return lan_hairpin_eth(skb);
 }
 
 /* The same on an inside interface without Ethernet (a VPN of inside
