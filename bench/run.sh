@@ -30,8 +30,9 @@
 # (1: search the highest rate with little loss), BENCH_NDR_MAX (4000000
 # pps), BENCH_NDR_STEPS (8), BENCH_NDR_LOSS (per mille allowed, 10).
 # BENCH_ONLY: run only these parts, space separated, of "cpu skb ndr
-# micro conn connrate connmax" (default: all; BENCH_NDR=0 / BENCH_MICRO=0
-# still switch those off).
+# micro conn connrate connmax container" (default: all; BENCH_NDR=0 /
+# BENCH_MICRO=0 still switch those off).  container: bench/container.sh
+# (its BENCH_CT_* settings are described there).
 # Skb frames (skb; BENCH_RATE, BENCH_FLOWS, BENCH_SECONDS, BENCH_RUNS,
 # BENCH_BATCH and BENCH_SYSTEMS as for cpu): BENCH_SKB_GEN (the sender:
 # bmbench, paced like gen; or trafgen, its own --rate; see skb_gen).
@@ -1130,6 +1131,13 @@ if want connmax; then
 		"(each trial's stderr line has the generator's late slots)"
 fi
 
+# ---- container bulk (container): bench/container.sh ---------------------
+
+if want container; then
+	. "$REPO/bench/container.sh"
+	container_bench
+fi
+
 MICRO_OUT=
 if [[ $MICRO == 1 ]] && want micro; then
 	echo
@@ -1187,6 +1195,10 @@ if want connrate; then
 			">= 2x nftables at equal gateway CPU" \
 			"$(awk -v a="$CR_RATIO_NEW" 'BEGIN { print (a != "-" && a + 0 >= 2) ? 1 : 0 }')"
 	fi
+fi
+if want container; then
+	goal container_bulk_cpu_per_gb "${CT_RATIO:-not measured}x" \
+		"<=0.5x nftables" "$(le "${CT_RATIO:--}" 0.5)"
 fi
 if want connmax; then
 	ge2() { awk -v a="$1" 'BEGIN { print (a != "" && a != "-" && a + 0 >= 2) ? 1 : 0 }'; }
