@@ -41,7 +41,9 @@
 #
 # Environment: BENCH_CT_SYSTEMS ("nft bpfmasq route"), BENCH_CT_RUNS (3),
 # BENCH_CT_SECONDS (iperf3 -t, 5), BENCH_CT_CONTAINERS (2),
-# BENCH_CT_CONN_SECONDS (connbench client, 3), BENCH_CT_CONN_CONC (64).
+# BENCH_CT_CONN_SECONDS (connbench client, 3), BENCH_CT_CONN_CONC (64),
+# BENCH_CT_TSO (1: the containers' veths keep TSO; 0: see below),
+# BENCH_CONN_PERF (as for conn: perf's top symbols of CPU_GW per run).
 
 CT_SYSTEMS=${BENCH_CT_SYSTEMS:-nft bpfmasq route}
 CT_RUNS=${BENCH_CT_RUNS:-3}
@@ -189,6 +191,7 @@ ct_bulk() {
 	s0=$(cpu_snap)
 	sleep 1
 	s1=$(cpu_snap)
+	perf_start "$CT_SECS"
 	for i in $(seq "$CT_N"); do
 		nsx "$(ct_ns "$i")" taskset -c $CPU_GEN iperf3 -c $DST_IP \
 			-p $((CT_IPERF_PORT + i)) -t "$CT_SECS" -J \
@@ -197,6 +200,7 @@ ct_bulk() {
 	done
 	wait "${pids[@]}"
 	s3=$(cpu_snap)
+	perf_report
 	wait	# the one-shot servers
 	bytes=0
 	for i in $(seq "$CT_N"); do
@@ -227,11 +231,12 @@ ct_conns() {
 		$([[ $sys != route ]] && echo --expect-src $GW_WAN_IP) \
 		>"$TMP/ctsrv.out" 2>&1 &
 	srv_pid=$!
-	for _ in $(seq 50); do
-		grep -q listening "$TMP/ctsrv.out" && break
+	# (Its "listening" may sit in a stdio buffer: ask the sockets.)
+	for _ in $(seq 100); do
+		nsx "$NS_SRV" ss -Hltn "src $DST_IP:8003" | grep -q . && break
 		sleep 0.1
 	done
-	grep -q listening "$TMP/ctsrv.out" ||
+	nsx "$NS_SRV" ss -Hltn "src $DST_IP:8003" | grep -q . ||
 		die "connbench server did not start: $(cat "$TMP/ctsrv.out")"
 	s0=$(cpu_snap)
 	sleep 1

@@ -343,9 +343,25 @@ int masq_wan_in(struct xdp_md *ctx)
 	return wan_in(ctx, true);
 }
 
+/* Forward declarations: the tc fast paths live with the LAN programs. */
+int wan_in_fast_tc(struct __sk_buff *skb);
+int wan_in_slow_tc(struct __sk_buff *skb);
+
+/*
+ * A reply the XDP program translated comes here as an skb (GRO made
+ * super-packets of them): the way back of the tc fast path, first.
+ */
 SEC("tc")
 int masq_wan_in_tc(struct __sk_buff *skb)
 {
+	int ret;
+
+	if (!cfg_wan_l3) {
+		ret = wan_in_fast_tc(skb);
+		if (ret != TC_ACT_UNSPEC)
+			return ret;
+		return wan_in_slow_tc(skb);
+	}
 	return wan_in(skb, false);
 }
 
@@ -683,6 +699,82 @@ __attribute__((noinline)) int lan_out_fast_tc(struct __sk_buff *skb)
 	count(CNT_OUT_TRANSLATED);
 	nh.ipv4_nh = fib.ipv4_dst;
 	return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+}
+
+/*
+ * The way back: tc ingress on an Ethernet WAN (masq_wan_in_tc), for a
+ * reply the WAN's XDP has translated (its destination is now the inside
+ * host) and handed on as an skb.  One of an established flow (the inside
+ * host has sent on it) that the FIB routes inside in segments that fit
+ * is aged as forwarding would age it and redirected to the inside host's
+ * next hop (into a bridge too, which XDP cannot), past the stack's
+ * forwarding.  A reply XDP left alone (a
+ * partial checksum: for wan_in(), which translates it), anything the
+ * stack must see (fragments, options, ICMP errors, TTL 1, ALG control
+ * connections, flows with a sequence adjustment) goes on: TC_ACT_UNSPEC.
+ */
+__attribute__((noinline)) int wan_in_fast_tc(struct __sk_buff *skb)
+{
+	struct bpf_redir_neigh nh = { .nh_family = AF_INET };
+	struct bpf_fib_lookup fib = {};
+	struct flow_val *v;
+	struct flow_key key;
+	struct nat_state *st;
+	struct pkt p = {};
+	long rc;
+
+	st = state_get();
+	if (!st || !st->ext_addr || !st->wan_ifindex)
+		return TC_ACT_UNSPEC;
+	if (ctx_data(skb) + ETH_HLEN + 40 > ctx_data_end(skb))
+		bpf_skb_pull_data(skb, skb->len < ETH_HLEN + 40 ? skb->len :
+				  ETH_HLEN + 40);
+	if (parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, ETH_HLEN,
+		       &p) != PARSE_OK ||
+	    !p.has_ports || p.is_icmp_error || p.first_fragment ||
+	    p.later_fragment || p.l4_off != p.l3_off + sizeof(struct iphdr) ||
+	    p.ttl <= 1 || p.key.daddr == st->ext_addr ||
+	    (p.key.proto == IPPROTO_TCP &&
+	     (port_listed(cfg_ftp_ports, p.key.sport) ||
+	      port_listed(cfg_irc_ports, p.key.sport) ||
+	      port_listed(cfg_ftp_ports, p.key.dport))))
+		return TC_ACT_UNSPEC;
+	/* Translated by XDP: the inside host's flow, seen from inside. */
+	key = (struct flow_key){
+		.saddr = p.key.daddr, .daddr = p.key.saddr,
+		.sport = p.key.dport, .dport = p.key.sport,
+		.proto = p.key.proto, .dir = DIR_OUT,
+	};
+	v = bpf_map_lookup_elem(&flows, &key);
+	/* Never a packet from inside on it yet: a connection from outside
+	 * (a forward, an ALG expectation) that is not established; its
+	 * first packets are the forward rules' to see. */
+	if (!v || (v->flags & FLOW_SEQADJ) || !v->last_seen_ns)
+		return TC_ACT_UNSPEC;
+
+	fib.family = AF_INET;
+	fib.ipv4_src = p.key.saddr;
+	fib.ipv4_dst = p.key.daddr;
+	fib.l4_protocol = p.key.proto;
+	fib.tot_len = tc_wire_len(skb, &p);
+	fib.ifindex = skb->ingress_ifindex;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if ((rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) ||
+	    fib.ifindex == st->wan_ifindex)
+		return TC_ACT_UNSPEC;
+	if (tc_ttl_decrement(skb, &p)) {
+		count(DROP_MALFORMED_IP);
+		return TC_ACT_SHOT;
+	}
+	count(CNT_WAN_TC_FASTPATH);
+	nh.ipv4_nh = fib.ipv4_dst;
+	return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+}
+
+/* The rest of masq_wan_in_tc, in its own frame. */
+__attribute__((noinline)) int wan_in_slow_tc(struct __sk_buff *skb)
+{
+	return wan_in(skb, false);
 }
 
 /* The hairpin path as a global function too: each of the two has its

@@ -4,8 +4,9 @@
 # and cf2 on a bridge of the gateway (cfbr0, 10.0.7.1/24), their veths with
 # the offloads a veth has (checksum and segmentation on: partial checksums,
 # GSO super-packets), bpfmasq without --lan.  Bulk TCP down and up arrives
-# intact and the bridge's tc program carries most of the outbound packets;
-# no drop counter moves; the server sees only the gateway.  A WAN with a
+# intact, the bridge's tc program carries most of the outbound packets and
+# the WAN's tc most replies (the stack forwards only a handful); no drop
+# counter moves; the server sees only the gateway.  A WAN with a
 # smaller MTU: the first too-long segments take the stack, which answers
 # frag-needed, and the connection goes on.  An FTP control connection is
 # never fast-pathed: its PORT is still rewritten.  --lan-new: the first
@@ -70,6 +71,11 @@ upload() {
 	[[ $(sha256sum < "$3") == "$(sha256sum < "$got")" ]]
 }
 
+# forwarded: datagrams the gateway's stack forwarded (either way).
+forwarded() {
+	nsx gw awk '/^Ip: [0-9]/ { print $7 }' /proc/net/snmp
+}
+
 # drops: the sum of every drop_* counter.
 drops() {
 	stats_named drop_ | tr ' ' '\n' | awk -F= '{ s += $2 } END { print s + 0 }'
@@ -91,7 +97,9 @@ fi
 
 head -c 8388608 /dev/urandom > "$LAB_TMP/up.bin"
 fast0=$(bm_stat lan_tc_fastpath)
+back0=$(bm_stat wan_tc_fastpath)
 out0=$(bm_stat out_translated)
+fwd0=$(forwarded)
 drop0=$(drops)
 want=$(sha256sum < "$NGX/www/big.bin")
 got=$(fetch cf1 http://$INET/big.bin --max-time 30 | sha256sum)
@@ -106,13 +114,23 @@ else
 	fail ctfp_upload_8mib "8 MiB upload from cf2 differs: $(cat "$LAB_TMP/upload9100.err")"
 fi
 fast=$(($(bm_stat lan_tc_fastpath) - fast0))
+back=$(($(bm_stat wan_tc_fastpath) - back0))
 out=$(($(bm_stat out_translated) - out0))
+fwd=$(($(forwarded) - fwd0))
 # The slow path takes each connection's SYN (no flow yet) and little else.
 if ((fast > 0 && fast * 10 >= out * 9)); then
 	pass ctfp_fast_path_carried_most
 	note "lan_tc_fastpath +$fast of out_translated +$out"
 else
 	fail ctfp_fast_path_carried_most "lan_tc_fastpath +$fast of out_translated +$out"
+fi
+# The way back: the replies (the download's data, the upload's ACKs), as
+# GRO made them, and only a handful (first packets) forwarded by the stack.
+if ((back > 0 && fwd * 10 < fast + back)); then
+	pass ctfp_replies_fast_too
+	note "wan_tc_fastpath +$back, stack forwarded $fwd"
+else
+	fail ctfp_replies_fast_too "wan_tc_fastpath +$back, lan_tc_fastpath +$fast, stack forwarded $fwd"
 fi
 d=$(($(drops) - drop0))
 if ((d == 0)); then

@@ -624,6 +624,8 @@ static bool tc_ctx_of(const struct step *s, const struct pspec *in,
 		dev = "lantun";
 	else if (in->l3 && (s->prog == WAN_OUT || s->prog == WAN_IN_TC))
 		dev = "wantun";
+	else if (s->prog == WAN_IN_TC)
+		dev = "wan0";
 	if (!dev)
 		return false;
 	ctx->ifindex = if_nametoindex(dev);
@@ -3964,6 +3966,100 @@ static const struct step lan_tc_new[] = {
 	},
 };
 
+/*
+ * The way back (masq_wan_in_tc on wan0, after the XDP program translated
+ * a reply): an established flow's reply routed into lan0 is aged and
+ * redirected there, GSO whole; what is not established, or the stack's,
+ * goes on to the rest of the program, which leaves it to the stack
+ * (TC_ACT_OK, untouched).
+ */
+#define WAN_TC_FAST	{ CNT_WAN_TC_FASTPATH, 1 }
+
+static const struct step wan_tc_fast[] = {
+	{
+		.name = "the slow path opens a flow",
+		.prog = WAN_OUT,
+		.in = TCP(IN1, 40000, REM, 80, F_SYN),
+		.verdict = TC_ACT_OK,
+		.out = TCP(EXT, V0, REM, 80, F_SYN),
+		.cnt = { OUT_NEW },
+	}, {
+		.name = "xdp translates the reply",
+		.prog = WAN_IN,
+		.in = TCP(REM, 80, EXT, V0, F_SYN | F_ACK),
+		.verdict = XDP_PASS,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK),
+		.cnt = { IN_XLATED },
+	}, {
+		.name = "tc: ttl-1, redirected inside",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK),
+		.verdict = TC_ACT_REDIRECT,
+		.out = TCP(REM, 80, IN1, 40000, F_SYN | F_ACK, .ttl = 63),
+		.cnt = { WAN_TC_FAST },
+	}, {
+		.name = "a gro super-packet: whole",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, IN1, 40000, F_ACK, .payload = 2896),
+		.gso_size = 1448,
+		.verdict = TC_ACT_REDIRECT,
+		.out = TCP(REM, 80, IN1, 40000, F_ACK, .payload = 2896, .ttl = 63),
+		.cnt = { WAN_TC_FAST },
+	}, {
+		.name = "the same length without gso: to the stack",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, IN1, 40000, F_ACK, .payload = 2896),
+		.verdict = TC_ACT_OK,
+		.same = true,
+	}, {
+		.name = "ttl 1: to the stack",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, IN1, 40000, F_ACK, .ttl = 1),
+		.verdict = TC_ACT_OK,
+		.same = true,
+	}, {
+		.name = "no flow of the inside host: to the stack",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 80, IN1, 40001, F_ACK),
+		.verdict = TC_ACT_OK,
+		.same = true,
+	}, {
+		.name = "an ftp server's reply: to the stack",
+		.prog = WAN_IN_TC,
+		.in = TCP(REM, 21, IN1, 40000, F_ACK),
+		.verdict = TC_ACT_OK,
+		.same = true,
+	}, {
+		.name = "a remote opens a forward: xdp translates",
+		.prog = WAN_IN,
+		.before = plant_forward,
+		.in = UDP(REM, 1234, EXT, FWD_PORT),
+		.verdict = XDP_PASS,
+		.out = UDP(REM, 1234, IN2, FWD_PORT),
+		.cnt = { IN_XLATED, { CNT_NEW_FLOWS, 1 } },
+	}, {
+		.name = "not established (nothing from inside yet): to the stack",
+		.prog = WAN_IN_TC,
+		.in = UDP(REM, 1234, IN2, FWD_PORT),
+		.verdict = TC_ACT_OK,
+		.same = true,
+	}, {
+		.name = "the inside host answers",
+		.prog = WAN_OUT,
+		.in = UDP(IN2, FWD_PORT, REM, 1234),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, FWD_PORT, REM, 1234),
+		.cnt = { OUT_XLATED },
+	}, {
+		.name = "established: redirected",
+		.prog = WAN_IN_TC,
+		.in = UDP(REM, 1234, IN2, FWD_PORT),
+		.verdict = TC_ACT_REDIRECT,
+		.out = UDP(REM, 1234, IN2, FWD_PORT, .ttl = 63),
+		.cnt = { WAN_TC_FAST },
+	},
+};
+
 static const struct group groups[] = {
 	{ .name = "tcp-life", STEPS(tcp_life) },
 	{ .name = "tcp-open", STEPS(tcp_open) },
@@ -4041,7 +4137,8 @@ static const struct group groups[] = {
 	{ .name = "lan-tc-fast", .needs_net = true, .wan_ifindex = true,
 	  STEPS(lan_tc_fast) },
 	{ .name = "lan-tc-new", .needs_net = true, .wan_ifindex = true,
-	  .lan_new = true, STEPS(lan_tc_new) },
+	  .lan_new = true, STEPS(lan_tc_new) },	{ .name = "wan-tc-fast", .needs_net = true, .wan_ifindex = true,
+	  STEPS(wan_tc_fast) },
 };
 
 /* ---- setup ---- */
