@@ -238,10 +238,12 @@ static int show_status(struct instance *in)
 		 in->cfg.cfg_port_hi);
 	mss_clamp_str(in->cfg.cfg_mss_clamp, mss, sizeof(mss));
 	nf_masq = nf_masq_find(in->ifname, nf_rule, sizeof(nf_rule));
-	/* The outbound fast path for skbs rides on the hairpin programs
-	 * (masq_lan_hairpin) and redirects to an Ethernet WAN only. */
-	tc_fast = st.flags & STATE_NO_HAIRPIN ? "off (--no-hairpin)" :
-		  in->cfg.cfg_wan_l3 ? "off (WAN without Ethernet)" :
+	/* The outbound half of the tc fast path rides on the hairpin
+	 * programs (masq_lan_hairpin), the way back on masq_wan_in_tc; both
+	 * need an Ethernet WAN. */
+	tc_fast = in->cfg.cfg_wan_l3 ? "off (WAN without Ethernet)" :
+		  st.flags & STATE_NO_HAIRPIN ?
+		  "replies only (--no-hairpin: no tc program inside)" :
 		  in->cfg.cfg_lan_new ? "established and new connections" :
 		  "established connections";
 	if (st.ext_addr)
