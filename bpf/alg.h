@@ -25,21 +25,30 @@ static __always_inline bool port_listed(const volatile __u16 *list, __be16 port)
 	return false;
 }
 
-/* Which ALG an outbound TCP segment belongs to, and which way it goes. */
-static __always_inline __u8 alg_of_out(const struct pkt *p, bool *to_server)
+/* Which ALG a connection belongs to, by its inside and its outside port,
+ * and whether the inside end is the client. */
+static __always_inline __u8 alg_of_ports(__u8 proto, __be16 inside,
+					 __be16 outside, bool *to_server)
 {
-	if (p->key.proto != IPPROTO_TCP)
+	if (proto != IPPROTO_TCP)
 		return ALG_NONE;
 	*to_server = true;
-	if (port_listed(cfg_ftp_ports, p->key.dport))
+	if (port_listed(cfg_ftp_ports, outside))
 		return ALG_FTP;
-	if (port_listed(cfg_irc_ports, p->key.dport))
+	if (port_listed(cfg_irc_ports, outside))
 		return ALG_IRC;
 	/* A reply of an FTP server behind a port forward (227, 229). */
 	*to_server = false;
-	if (port_listed(cfg_ftp_ports, p->key.sport))
+	if (port_listed(cfg_ftp_ports, inside))
 		return ALG_FTP;
 	return ALG_NONE;
+}
+
+/* Which ALG an outbound TCP segment belongs to, and which way it goes. */
+static __always_inline __u8 alg_of_out(const struct pkt *p, bool *to_server)
+{
+	return alg_of_ports(p->key.proto, p->key.sport, p->key.dport,
+			    to_server);
 }
 
 static __always_inline __u32 upper4(const __u8 *b)

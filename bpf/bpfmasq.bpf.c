@@ -620,6 +620,64 @@ static __always_inline __u32 tc_wire_len(const struct __sk_buff *skb,
 }
 
 /*
+ * The shape both tc fast paths take: TCP, UDP or an ICMP echo, no IP
+ * options, not a fragment, not an ICMP error, TTL left to forward it.
+ * Only the headers up to the TCP flags are made linear; the payload of a
+ * GSO packet stays in its pages.
+ */
+static __always_inline bool tc_fast_shape(struct __sk_buff *skb,
+					  struct pkt *p)
+{
+	if (ctx_data(skb) + ETH_HLEN + 40 > ctx_data_end(skb))
+		bpf_skb_pull_data(skb, skb->len < ETH_HLEN + 40 ? skb->len :
+				  ETH_HLEN + 40);
+	return parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, ETH_HLEN,
+			  p) == PARSE_OK &&
+	       p->has_ports && !p->is_icmp_error && !p->first_fragment &&
+	       !p->later_fragment &&
+	       p->l4_off == p->l3_off + sizeof(struct iphdr) && p->ttl > 1;
+}
+
+/*
+ * Where the stack would forward the packet as it is, from where it came
+ * in: the egress ifindex, 0 when it would not (local, unreachable, or a
+ * segment longer than the route's MTU: the stack answers that one).
+ */
+static __always_inline __u32 tc_route(struct __sk_buff *skb,
+				      const struct pkt *p,
+				      struct bpf_fib_lookup *fib)
+{
+	long rc;
+
+	fib->family = AF_INET;
+	fib->ipv4_src = p->key.saddr;
+	fib->ipv4_dst = p->key.daddr;
+	fib->l4_protocol = p->key.proto;
+	fib->tot_len = tc_wire_len(skb, p);
+	fib->ifindex = skb->ingress_ifindex;
+	rc = bpf_fib_lookup(skb, fib, sizeof(*fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return 0;
+	return fib->ifindex;
+}
+
+/* Forward it there: TTL-1, the neighbour bpf_redirect_neigh()'s to
+ * resolve.  TC_ACT_REDIRECT, or a negative drop reason. */
+static __always_inline int tc_forward(struct __sk_buff *skb,
+				      const struct pkt *p,
+				      const struct bpf_fib_lookup *fib)
+{
+	struct bpf_redir_neigh nh = {
+		.nh_family = AF_INET,
+		.ipv4_nh = fib->ipv4_dst,	/* the next hop, after the lookup */
+	};
+
+	if (tc_ttl_decrement(skb, p))
+		return -DROP_MALFORMED_IP;
+	return bpf_redirect_neigh(fib->ifindex, &nh, sizeof(nh), 0);
+}
+
+/*
  * The outbound fast path for skbs, tc ingress on an Ethernet inside
  * interface: what the --lan XDP cannot take (a partial checksum, a GSO
  * super-packet, i.e. what a container sends) or never sees (a bridge has
@@ -638,46 +696,25 @@ static __always_inline __u32 tc_wire_len(const struct __sk_buff *skb,
  */
 __attribute__((noinline)) int lan_out_fast_tc(struct __sk_buff *skb)
 {
-	struct bpf_redir_neigh nh = { .nh_family = AF_INET };
 	struct bpf_fib_lookup fib = {};
 	struct flow_val *v = NULL;
 	struct nat_state *st;
 	struct xlate x = {};
 	struct pkt p = {};
 	bool to_server;
-	long rc;
 	int ret;
 
 	st = state_get();
 	if (!st || !st->ext_addr || !st->wan_ifindex || cfg_wan_l3)
 		return TC_ACT_UNSPEC;
-	/* Linear up to the TCP flags; the payload of a GSO packet stays in
-	 * its pages. */
-	if (ctx_data(skb) + ETH_HLEN + 40 > ctx_data_end(skb))
-		bpf_skb_pull_data(skb, skb->len < ETH_HLEN + 40 ? skb->len :
-				  ETH_HLEN + 40);
-	if (parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, ETH_HLEN,
-		       &p) != PARSE_OK ||
-	    !p.has_ports || p.is_icmp_error || p.first_fragment ||
-	    p.later_fragment || p.l4_off != p.l3_off + sizeof(struct iphdr) ||
-	    p.ttl <= 1 || p.key.daddr == st->ext_addr || mss_wanted(&p) ||
-	    alg_of_out(&p, &to_server) != ALG_NONE)
+	if (!tc_fast_shape(skb, &p) || p.key.daddr == st->ext_addr ||
+	    mss_wanted(&p) || alg_of_out(&p, &to_server) != ALG_NONE)
 		return TC_ACT_UNSPEC;
 	ret = nat_out_flow(st, &p, &x, &v);
 	if (ret != NAT_XLATE && !cfg_lan_new)
 		return TC_ACT_UNSPEC;
-
-	/* Routed as the stack would, untranslated, from where it came in;
-	 * the MTU is the route's, held against each segment. */
-	fib.family = AF_INET;
-	fib.ipv4_src = p.key.saddr;
-	fib.ipv4_dst = p.key.daddr;
-	fib.l4_protocol = p.key.proto;
-	fib.tot_len = tc_wire_len(skb, &p);
-	fib.ifindex = skb->ingress_ifindex;
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
-	if ((rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) ||
-	    fib.ifindex != st->wan_ifindex)
+	/* Routed untranslated, as the stack routes before its NAT. */
+	if (tc_route(skb, &p, &fib) != st->wan_ifindex)
 		return TC_ACT_UNSPEC;
 	/* A new flow is opened only for a packet that leaves by the WAN;
 	 * whatever stops it (no SYN, no port) is the slow path's to count. */
@@ -690,15 +727,14 @@ __attribute__((noinline)) int lan_out_fast_tc(struct __sk_buff *skb)
 	flow_touch(v, p.tcp_seen);
 	ret = tc_apply(skb, &p, &x);
 	if (!ret)
-		ret = tc_ttl_decrement(skb, &p);
-	if (ret) {
+		ret = tc_forward(skb, &p, &fib);
+	if (ret < 0) {
 		count(-ret);
 		return TC_ACT_SHOT;
 	}
 	count(CNT_LAN_TC_FASTPATH);
 	count(CNT_OUT_TRANSLATED);
-	nh.ipv4_nh = fib.ipv4_dst;
-	return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+	return ret;
 }
 
 /*
@@ -708,36 +744,25 @@ __attribute__((noinline)) int lan_out_fast_tc(struct __sk_buff *skb)
  * host has sent on it) that the FIB routes inside in segments that fit
  * is aged as forwarding would age it and redirected to the inside host's
  * next hop (into a bridge too, which XDP cannot), past the stack's
- * forwarding.  A reply XDP left alone (a
- * partial checksum: for wan_in(), which translates it), anything the
- * stack must see (fragments, options, ICMP errors, TTL 1, ALG control
- * connections, flows with a sequence adjustment) goes on: TC_ACT_UNSPEC.
+ * forwarding.  A reply XDP left alone (a partial checksum: for wan_in(),
+ * which translates it) and anything the stack must see (the shape
+ * tc_fast_shape() refuses, ALG control connections, flows with a
+ * sequence adjustment) goes on: TC_ACT_UNSPEC.
  */
 __attribute__((noinline)) int wan_in_fast_tc(struct __sk_buff *skb)
 {
-	struct bpf_redir_neigh nh = { .nh_family = AF_INET };
 	struct bpf_fib_lookup fib = {};
 	struct flow_val *v;
 	struct flow_key key;
 	struct nat_state *st;
 	struct pkt p = {};
-	long rc;
+	bool to_server;
+	int ret;
 
 	st = state_get();
 	if (!st || !st->ext_addr || !st->wan_ifindex)
 		return TC_ACT_UNSPEC;
-	if (ctx_data(skb) + ETH_HLEN + 40 > ctx_data_end(skb))
-		bpf_skb_pull_data(skb, skb->len < ETH_HLEN + 40 ? skb->len :
-				  ETH_HLEN + 40);
-	if (parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, ETH_HLEN,
-		       &p) != PARSE_OK ||
-	    !p.has_ports || p.is_icmp_error || p.first_fragment ||
-	    p.later_fragment || p.l4_off != p.l3_off + sizeof(struct iphdr) ||
-	    p.ttl <= 1 || p.key.daddr == st->ext_addr ||
-	    (p.key.proto == IPPROTO_TCP &&
-	     (port_listed(cfg_ftp_ports, p.key.sport) ||
-	      port_listed(cfg_irc_ports, p.key.sport) ||
-	      port_listed(cfg_ftp_ports, p.key.dport))))
+	if (!tc_fast_shape(skb, &p) || p.key.daddr == st->ext_addr)
 		return TC_ACT_UNSPEC;
 	/* Translated by XDP: the inside host's flow, seen from inside. */
 	key = (struct flow_key){
@@ -748,27 +773,22 @@ __attribute__((noinline)) int wan_in_fast_tc(struct __sk_buff *skb)
 	v = bpf_map_lookup_elem(&flows, &key);
 	/* Never a packet from inside on it yet: a connection from outside
 	 * (a forward, an ALG expectation) that is not established; its
-	 * first packets are the forward rules' to see. */
-	if (!v || (v->flags & FLOW_SEQADJ) || !v->last_seen_ns)
+	 * first packets are the forward rules' to see.  An ALG control
+	 * connection's segments are the stack's whichever way they go. */
+	if (!v || (v->flags & FLOW_SEQADJ) || !v->last_seen_ns ||
+	    alg_of_ports(p.key.proto, p.key.dport, p.key.sport, &to_server) !=
+	    ALG_NONE)
 		return TC_ACT_UNSPEC;
-
-	fib.family = AF_INET;
-	fib.ipv4_src = p.key.saddr;
-	fib.ipv4_dst = p.key.daddr;
-	fib.l4_protocol = p.key.proto;
-	fib.tot_len = tc_wire_len(skb, &p);
-	fib.ifindex = skb->ingress_ifindex;
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
-	if ((rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) ||
-	    fib.ifindex == st->wan_ifindex)
+	ret = tc_route(skb, &p, &fib);
+	if (!ret || ret == st->wan_ifindex)
 		return TC_ACT_UNSPEC;
-	if (tc_ttl_decrement(skb, &p)) {
-		count(DROP_MALFORMED_IP);
+	ret = tc_forward(skb, &p, &fib);
+	if (ret < 0) {
+		count(-ret);
 		return TC_ACT_SHOT;
 	}
 	count(CNT_WAN_TC_FASTPATH);
-	nh.ipv4_nh = fib.ipv4_dst;
-	return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+	return ret;
 }
 
 /* The rest of masq_wan_in_tc, in its own frame. */
