@@ -12,6 +12,9 @@ PKGS=(
 	libjansson-dev
 	# the man page
 	scdoc
+	# the Debian package (make deb): debhelper's dh, dpkg-buildpackage,
+	# and lintian to check what it made
+	debhelper dpkg-dev fakeroot lintian
 	# fuzzing the ALG parsers (libFuzzer, sanitizers)
 	libclang-rt-14-dev
 	# lab tests and demo
@@ -34,12 +37,14 @@ PKGS=(
 	# metrics lab test: `promtool check metrics` (the package also ships
 	# the Prometheus server, which the host must not get running)
 	prometheus
+	# HA lab test: VRRP moves the gateway addresses between two gateways
+	keepalived
 )
 
 # Packages that ship a daemon, and its service name.  The lab starts its
 # own copies inside network namespaces; the host must not get one.
 declare -A SERVICES=([nginx-light]=nginx [vsftpd]=vsftpd [ngircd]=ngircd
-	[prometheus]=prometheus [iperf3]=iperf3)
+	[prometheus]=prometheus [keepalived]=keepalived [iperf3]=iperf3)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -62,9 +67,10 @@ cleanup() {
 	rm -f "$log"
 }
 trap cleanup EXIT
-# The lab runs its own nginx, vsftpd, ngircd and iperf3 inside namespaces,
-# and needs only promtool of prometheus: keep the packages' postinst from
-# starting them on the host (ports 80, 21, 6667, 9090, 5201).
+# The lab runs its own nginx, vsftpd, ngircd, keepalived and iperf3 inside
+# namespaces, and needs only promtool of prometheus: keep the packages'
+# postinst from starting them on the host (ports 80, 21, 6667, 9090, 5201;
+# VRRP).
 # policy-rc.d answers for every package (invoke-rc.d, deb-systemd-invoke).
 if [[ ! -e $policy ]]; then
 	printf '#!/bin/sh\nexit 101\n' > "$policy"

@@ -246,8 +246,8 @@ static int show_status(struct instance *in)
 		  "replies only (--no-hairpin: no tc program inside)" :
 		  in->cfg.cfg_lan_new ? "established and new connections" :
 		  "established connections";
-	if (st.ext_addr)
-		fmt_addr(addr, st.ext_addr);
+	if (state_forward_addr(&st))
+		fmt_addr(addr, state_forward_addr(&st));
 	else
 		strcpy(addr, "none");
 
@@ -255,6 +255,10 @@ static int show_status(struct instance *in)
 		jw_start_object(&jw);
 		jw_kv_string(&jw, "ifname", in->ifname);
 		jw_kv_string(&jw, "external", addr);
+		jw_key(&jw, "external_configured");
+		jw_bool(&jw, st.ext_want != 0);
+		jw_key(&jw, "external_on_wan");
+		jw_bool(&jw, st.ext_addr != 0);
 		jw_kv_string(&jw, "ports", ports);
 		jw_kv_string(&jw, "filter", in->cfg.cfg_filter_cone ? "cone" : "strict");
 		jw_kv_string(&jw, "lan", lans);
@@ -316,8 +320,11 @@ static int show_status(struct instance *in)
 		jw_end_object(&jw);
 		return 0;
 	}
-	printf("%s: external %s, ports %s, filter %s, flows %zu\n", in->ifname,
-	       addr, ports, in->cfg.cfg_filter_cone ? "cone" : "strict", n);
+	printf("%s: external %s%s, ports %s, filter %s, flows %zu\n",
+	       in->ifname, addr, !st.ext_want ? "" : st.ext_addr ?
+	       " (--external, on the WAN)" :
+	       " (--external, not on the WAN: translation waits for it)",
+	       ports, in->cfg.cfg_filter_cone ? "cone" : "strict", n);
 	printf("    wan: ifindex %d, %s\n", in->ifindex, in->cfg.cfg_wan_l3 ?
 	       "layer 3 (no Ethernet): inbound and outbound on tc, no XDP" :
 	       "Ethernet: inbound on XDP, outbound on tc");
