@@ -149,6 +149,27 @@ static __always_inline int out_alg(struct __sk_buff *skb, const struct pkt *p,
 	return NAT_XLATE;
 }
 
+/*
+ * TCP or UDP that leaves from the external address already: the
+ * gateway's own, or what the inside interfaces' tc fast path translated
+ * and redirected here.  Nothing to do for it, and nothing worth pulling a
+ * GSO packet's payload into its head for (tc_parse()).  The gateway's
+ * ICMP errors are not among them: they may quote an inside host.
+ */
+static __always_inline bool wan_out_external(struct __sk_buff *skb,
+					     const struct nat_state *st)
+{
+	void *data = ctx_data(skb), *end = ctx_data_end(skb);
+	struct iphdr *iph = data + wan_l3_off();
+
+	if ((void *)(iph + 1) > end || iph->version != 4 ||
+	    (!cfg_wan_l3 &&
+	     ((struct ethhdr *)data)->h_proto != bpf_htons(ETH_P_IP)))
+		return false;
+	return st->ext_addr && iph->saddr == st->ext_addr &&
+	       (iph->protocol == IPPROTO_TCP || iph->protocol == IPPROTO_UDP);
+}
+
 SEC("tc")
 int masq_wan_out(struct __sk_buff *skb)
 {
@@ -159,7 +180,7 @@ int masq_wan_out(struct __sk_buff *skb)
 	struct pkt p = {};
 	int ret;
 
-	if (!st)
+	if (!st || wan_out_external(skb, st))
 		return TC_ACT_OK;
 	ret = tc_parse(skb, wan_l3_off(), &p);
 	if (ret == PARSE_NOT_IPV4)
