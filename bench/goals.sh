@@ -34,7 +34,7 @@ bench_goals() {
 	if [[ -n ${CONN_RATIO:-} ]]; then
 		goal new_connections "${CONN_RATIO}x" ">= 2x nftables at equal gateway CPU" \
 			"$(awk -v a="$CONN_RATIO" 'BEGIN { print (a != "-" && a + 0 >= 2) ? 1 : 0 }')"
-	else
+	elif want conn; then
 		goal new_connections "not measured" ">= 2x nftables at equal gateway CPU" 0
 	fi
 	if want connrate; then
@@ -51,6 +51,10 @@ bench_goals() {
 				">= 2x nftables at equal gateway CPU" \
 				"$(awk -v a="$CR_RATIO_NEW" 'BEGIN { print (a != "-" && a + 0 >= 2) ? 1 : 0 }')"
 		fi
+	fi
+	if want container; then
+		goal container_bulk_cpu_per_gb "${CT_RATIO:-not measured}x" \
+			"<=0.5x nftables" "$(le "${CT_RATIO:--}" 0.5)"
 	fi
 	if want connmax; then
 		ge2() { awk -v a="$1" 'BEGIN { print (a != "" && a != "-" && a + 0 >= 2) ? 1 : 0 }'; }

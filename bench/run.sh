@@ -35,8 +35,9 @@
 # (1: search the highest rate with little loss), BENCH_NDR_MAX (4000000
 # pps), BENCH_NDR_STEPS (8), BENCH_NDR_LOSS (per mille allowed, 10).
 # BENCH_ONLY: run only these parts, space separated, of "cpu skb ndr
-# micro conn connrate connmax" (default: all; BENCH_NDR=0 / BENCH_MICRO=0
-# still switch those off).
+# micro conn connrate connmax container" (default: all; BENCH_NDR=0 /
+# BENCH_MICRO=0 still switch those off).  container: bench/container.sh
+# lists its own settings.
 # Skb frames (skb; BENCH_RATE, BENCH_FLOWS, BENCH_SECONDS, BENCH_RUNS,
 # BENCH_BATCH and BENCH_SYSTEMS as for cpu): BENCH_SKB_GEN (the sender:
 # bmbench, paced like gen; or trafgen, its own --rate; see skb_gen).
@@ -64,7 +65,7 @@
 
 
 # The measurements, in the order they run (BENCH_ONLY picks some).
-PARTS="cpu skb ndr conn connrate connmax micro"
+PARTS="cpu skb ndr conn connrate connmax container micro"
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 for part in $PARTS goals; do
@@ -77,6 +78,7 @@ for f in "$BMB" "$BPFMASQ" $(want conn && echo "$CONNB") \
 	[[ -x $f ]] || die "$f not built (make bench)"
 done
 for t in nft ethtool ip taskset $(want skb && echo tc) \
+	$(want container && echo iperf3) \
 	$(want skb && [[ $SKB_GEN == trafgen ]] && echo trafgen); do
 	command -v $t >/dev/null || die "$t missing (scripts/deps.sh)"
 done

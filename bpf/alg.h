@@ -17,11 +17,20 @@
 #define SACK_MAX_EDGES	8	/* four blocks */
 #define IRC_SCAN_MAX	512	/* where a CTCP marker is looked for */
 
+/* Which ALG a connection belongs to, by its inside and its outside port,
+ * and whether the inside end is the client. */
+static __always_inline __u8 alg_of_ports(__u8 proto, __be16 inside,
+					 __be16 outside, bool *to_server)
+{
+	return alg_of_conn(proto, inside, outside, cfg_ftp_ports,
+			   cfg_irc_ports, to_server);
+}
+
 /* Which ALG an outbound TCP segment belongs to, and which way it goes. */
 static __always_inline __u8 alg_of_out(const struct pkt *p, bool *to_server)
 {
-	return alg_of_conn(p->key.proto, p->key.sport, p->key.dport,
-			   cfg_ftp_ports, cfg_irc_ports, to_server);
+	return alg_of_ports(p->key.proto, p->key.sport, p->key.dport,
+			    to_server);
 }
 
 static __always_inline __u32 upper4(const __u8 *b)

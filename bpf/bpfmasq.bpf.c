@@ -6,8 +6,10 @@
  *   masq_wan_in   XDP on the WAN: replies -> inside; guards the inside
  *   masq_wan_in_tc tc ingress on the WAN: replies whose checksum is
  *                 partial; on a layer-3 WAN (no XDP) all of masq_wan_in
- *   masq_lan_hairpin tc ingress on an inside interface: inside ->
- *                 external address -> inside (_l3: without Ethernet)
+ *   masq_lan_hairpin tc ingress on an inside interface: established
+ *                 flows' skbs (partial checksums, GSO) translated and
+ *                 redirected to the WAN; inside -> external address ->
+ *                 inside (_l3: without Ethernet, hairpin only)
  *   masq_lan_fast XDP on a LAN: established flows translated and
  *                 redirected straight to the WAN, skipping the stack
  *   masq_lan_open the same, also opening new flows (--lan-new)
@@ -147,6 +149,27 @@ static __always_inline int out_alg(struct __sk_buff *skb, const struct pkt *p,
 	return NAT_XLATE;
 }
 
+/*
+ * TCP or UDP that leaves from the external address already: the
+ * gateway's own, or what the inside interfaces' tc fast path translated
+ * and redirected here.  Nothing to do for it, and nothing worth pulling a
+ * GSO packet's payload into its head for (tc_parse()).  The gateway's
+ * ICMP errors are not among them: they may quote an inside host.
+ */
+static __always_inline bool wan_out_external(struct __sk_buff *skb,
+					     const struct nat_state *st)
+{
+	void *data = ctx_data(skb), *end = ctx_data_end(skb);
+	struct iphdr *iph = data + wan_l3_off();
+
+	if ((void *)(iph + 1) > end || iph->version != 4 ||
+	    (!cfg_wan_l3 &&
+	     ((struct ethhdr *)data)->h_proto != bpf_htons(ETH_P_IP)))
+		return false;
+	return st->ext_addr && iph->saddr == st->ext_addr &&
+	       (iph->protocol == IPPROTO_TCP || iph->protocol == IPPROTO_UDP);
+}
+
 SEC("tc")
 int masq_wan_out(struct __sk_buff *skb)
 {
@@ -157,7 +180,7 @@ int masq_wan_out(struct __sk_buff *skb)
 	struct pkt p = {};
 	int ret;
 
-	if (!st)
+	if (!st || wan_out_external(skb, st))
 		return TC_ACT_OK;
 #ifdef BPFMASQ_UPGRADE_TEST
 	count(CNT_UPGRADE_TEST);
@@ -344,9 +367,25 @@ int masq_wan_in(struct xdp_md *ctx)
 	return wan_in(ctx, true);
 }
 
+/* Forward declarations: the tc fast paths live with the LAN programs. */
+int wan_in_fast_tc(struct __sk_buff *skb);
+int wan_in_slow_tc(struct __sk_buff *skb);
+
+/*
+ * A reply the XDP program translated comes here as an skb (GRO made
+ * super-packets of them): the way back of the tc fast path, first.
+ */
 SEC("tc")
 int masq_wan_in_tc(struct __sk_buff *skb)
 {
+	int ret;
+
+	if (!cfg_wan_l3) {
+		ret = wan_in_fast_tc(skb);
+		if (ret != TC_ACT_UNSPEC)
+			return ret;
+		return wan_in_slow_tc(skb);
+	}
 	return wan_in(skb, false);
 }
 
@@ -412,6 +451,22 @@ int masq_lan_open(struct xdp_md *ctx)
 	return lan_fast(ctx, true);
 }
 
+/* ip_decrease_ttl() on an skb; p->ttl > 1.  TTL and protocol share a
+ * checksum word. */
+static __always_inline int tc_ttl_decrement(struct __sk_buff *skb,
+					    const struct pkt *p)
+{
+	__u32 ttl_off = p->l3_off + offsetof(struct iphdr, ttl);
+	__be16 old_word = bpf_htons((__u16)p->ttl << 8 | p->key.proto);
+	__be16 new_word = bpf_htons((__u16)(p->ttl - 1) << 8 | p->key.proto);
+
+	if (bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check),
+				old_word, new_word, 2) ||
+	    bpf_skb_store_bytes(skb, ttl_off, (__u8 *)&new_word, 1, 0))
+		return -DROP_MALFORMED_IP;
+	return 0;
+}
+
 /*
  * Send a hairpinned packet straight back to the inside host.  Handing it to
  * the stack would not do: its source is now the gateway's own address,
@@ -441,8 +496,6 @@ static __always_inline int hairpin_forward(struct __sk_buff *skb,
 		.l4_protocol = p->key.proto,
 		.ifindex = skb->ingress_ifindex,
 	};
-	__u32 ttl_off = p->l3_off + offsetof(struct iphdr, ttl);
-	__be16 old_word, new_word;
 	__u32 mtu = 0;
 	long rc;
 
@@ -457,12 +510,7 @@ static __always_inline int hairpin_forward(struct __sk_buff *skb,
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH &&
 	    bpf_check_mtu(skb, fib.ifindex, &mtu, 0, 0))
 		return -DROP_TOO_BIG;
-	/* TTL and protocol share a checksum word. */
-	old_word = bpf_htons((__u16)p->ttl << 8 | p->key.proto);
-	new_word = bpf_htons((__u16)(p->ttl - 1) << 8 | p->key.proto);
-	if (bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check),
-				old_word, new_word, 2) ||
-	    bpf_skb_store_bytes(skb, ttl_off, (__u8 *)&new_word, 1, 0))
+	if (tc_ttl_decrement(skb, p))
 		return -DROP_MALFORMED_IP;
 	/* bpf_redirect_neigh() drops an skb with no MAC header before its
 	 * network header, and one from a layer-3 ingress (TUN, PPP) has
@@ -578,10 +626,220 @@ static __always_inline int lan_hairpin(struct __sk_buff *skb, __u32 l3_off)
 	return TC_ACT_UNSPEC;
 }
 
+/*
+ * The IP length of the packets an skb leaves as: a GSO super-packet (what
+ * a container's TCP stack hands its veth, or GRO made) is cut into
+ * gso_size payloads, each behind a copy of its headers.
+ */
+static __always_inline __u32 tc_wire_len(const struct __sk_buff *skb,
+					 const struct pkt *p)
+{
+	__u32 seg = skb->gso_size;
+
+	if (!seg)
+		return p->tot_len;
+	seg += p->l4_off - p->l3_off + (p->key.proto == IPPROTO_TCP ?
+					p->l4_hlen : sizeof(struct udphdr));
+	return seg < p->tot_len ? seg : p->tot_len;
+}
+
+/*
+ * The shape both tc fast paths take: TCP, UDP or an ICMP echo, no IP
+ * options, not a fragment, not an ICMP error, TTL left to forward it.
+ * Only the headers up to the TCP flags are made linear; the payload of a
+ * GSO packet stays in its pages.
+ */
+static __always_inline bool tc_fast_shape(struct __sk_buff *skb,
+					  struct pkt *p)
+{
+	if (ctx_data(skb) + ETH_HLEN + 40 > ctx_data_end(skb))
+		bpf_skb_pull_data(skb, skb->len < ETH_HLEN + 40 ? skb->len :
+				  ETH_HLEN + 40);
+	return parse_ipv4(ctx_data(skb), ctx_data_end(skb), skb->len, ETH_HLEN,
+			  p) == PARSE_OK &&
+	       p->has_ports && !p->is_icmp_error && !p->first_fragment &&
+	       !p->later_fragment &&
+	       p->l4_off == p->l3_off + sizeof(struct iphdr) && p->ttl > 1;
+}
+
+/*
+ * Where the stack would forward the packet as it is, from where it came
+ * in: the egress ifindex, 0 when it would not (local, unreachable, or a
+ * segment longer than the route's MTU: the stack answers that one).
+ */
+static __always_inline __u32 tc_route(struct __sk_buff *skb,
+				      const struct pkt *p,
+				      struct bpf_fib_lookup *fib)
+{
+	long rc;
+
+	fib->family = AF_INET;
+	fib->ipv4_src = p->key.saddr;
+	fib->ipv4_dst = p->key.daddr;
+	fib->l4_protocol = p->key.proto;
+	fib->tot_len = tc_wire_len(skb, p);
+	fib->ifindex = skb->ingress_ifindex;
+	rc = bpf_fib_lookup(skb, fib, sizeof(*fib), BPF_FIB_LOOKUP_SKIP_NEIGH);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return 0;
+	return fib->ifindex;
+}
+
+/* Forward it there: TTL-1, the neighbour bpf_redirect_neigh()'s to
+ * resolve.  TC_ACT_REDIRECT, or a negative drop reason. */
+static __always_inline int tc_forward(struct __sk_buff *skb,
+				      const struct pkt *p,
+				      const struct bpf_fib_lookup *fib)
+{
+	struct bpf_redir_neigh nh = {
+		.nh_family = AF_INET,
+		.ipv4_nh = fib->ipv4_dst,	/* the next hop, after the lookup */
+	};
+
+	if (tc_ttl_decrement(skb, p))
+		return -DROP_MALFORMED_IP;
+	return bpf_redirect_neigh(fib->ifindex, &nh, sizeof(nh), 0);
+}
+
+/*
+ * The outbound fast path for skbs, tc ingress on an Ethernet inside
+ * interface: what the --lan XDP cannot take (a partial checksum, a GSO
+ * super-packet, i.e. what a container sends) or never sees (a bridge has
+ * no XDP of its own).  A packet of an established flow (--lan-new: of a
+ * new one too) that the FIB routes out of the WAN, in segments that fit
+ * the route's MTU, is translated with the kernel's checksum helpers (a
+ * partial checksum stays partial: only its pseudo-header part moves; GSO
+ * stays intact), aged and redirected to the WAN's next hop, past the
+ * stack's forwarding.  Everything else goes on (TC_ACT_UNSPEC) to the
+ * hairpin path and the stack, which judge and count it: ALG control
+ * connections, flows with a sequence adjustment, SYNs to clamp,
+ * fragments, IP options, TTL 1, ICMP errors, a segment too long (the
+ * stack answers with frag-needed), a WAN without Ethernet.  A global
+ * function, so that its stack frame is its own and not added to the
+ * hairpin path's, which is near the verifier's limit.
+ */
+__attribute__((noinline)) int lan_out_fast_tc(struct __sk_buff *skb)
+{
+	struct bpf_fib_lookup fib = {};
+	struct flow_val *v = NULL;
+	struct nat_state *st;
+	struct xlate x = {};
+	struct pkt p = {};
+	bool to_server;
+	int ret;
+
+	st = state_get();
+	if (!st || !st->ext_addr || !st->wan_ifindex || cfg_wan_l3)
+		return TC_ACT_UNSPEC;
+	if (!tc_fast_shape(skb, &p) || p.key.daddr == st->ext_addr ||
+	    mss_wanted(&p) || alg_of_out(&p, &to_server) != ALG_NONE)
+		return TC_ACT_UNSPEC;
+	ret = nat_out_flow(st, &p, &x, &v);
+	if (ret != NAT_XLATE && !cfg_lan_new)
+		return TC_ACT_UNSPEC;
+	/* Routed untranslated, as the stack routes before its NAT. */
+	if (tc_route(skb, &p, &fib) != st->wan_ifindex)
+		return TC_ACT_UNSPEC;
+	/* A new flow is opened only for a packet that leaves by the WAN;
+	 * whatever stops it (no SYN, no port) is the slow path's to count. */
+	if (ret != NAT_XLATE &&
+	    nat_out_open(skb, st, &p, &x, CREATE_TC, &v) != NAT_XLATE)
+		return TC_ACT_UNSPEC;
+	if (!v || (v->flags & FLOW_SEQADJ))
+		return TC_ACT_UNSPEC;
+
+	flow_touch(v, p.tcp_seen);
+	ret = tc_apply(skb, &p, &x);
+	if (!ret)
+		ret = tc_forward(skb, &p, &fib);
+	if (ret < 0) {
+		count(-ret);
+		return TC_ACT_SHOT;
+	}
+	count(CNT_LAN_TC_FASTPATH);
+	count(CNT_OUT_TRANSLATED);
+	return ret;
+}
+
+/*
+ * The way back: tc ingress on an Ethernet WAN (masq_wan_in_tc), for a
+ * reply the WAN's XDP has translated (its destination is now the inside
+ * host) and handed on as an skb.  One of an established flow (the inside
+ * host has sent on it) that the FIB routes inside in segments that fit
+ * is aged as forwarding would age it and redirected to the inside host's
+ * next hop (into a bridge too, which XDP cannot), past the stack's
+ * forwarding.  A reply XDP left alone (a partial checksum: for wan_in(),
+ * which translates it) and anything the stack must see (the shape
+ * tc_fast_shape() refuses, ALG control connections, flows with a
+ * sequence adjustment) goes on: TC_ACT_UNSPEC.
+ */
+__attribute__((noinline)) int wan_in_fast_tc(struct __sk_buff *skb)
+{
+	struct bpf_fib_lookup fib = {};
+	struct flow_val *v;
+	struct flow_key key;
+	struct nat_state *st;
+	struct pkt p = {};
+	bool to_server;
+	int ret;
+
+	st = state_get();
+	if (!st || !st->ext_addr || !st->wan_ifindex)
+		return TC_ACT_UNSPEC;
+	if (!tc_fast_shape(skb, &p) || p.key.daddr == st->ext_addr)
+		return TC_ACT_UNSPEC;
+	/* Translated by XDP: the inside host's flow, seen from inside. */
+	key = (struct flow_key){
+		.saddr = p.key.daddr, .daddr = p.key.saddr,
+		.sport = p.key.dport, .dport = p.key.sport,
+		.proto = p.key.proto, .dir = DIR_OUT,
+	};
+	v = bpf_map_lookup_elem(&flows, &key);
+	/* Never a packet from inside on it yet: a connection from outside
+	 * (a forward, an ALG expectation) that is not established; its
+	 * first packets are the forward rules' to see.  An ALG control
+	 * connection's segments are the stack's whichever way they go. */
+	if (!v || (v->flags & FLOW_SEQADJ) || !v->last_seen_ns ||
+	    alg_of_ports(p.key.proto, p.key.dport, p.key.sport, &to_server) !=
+	    ALG_NONE)
+		return TC_ACT_UNSPEC;
+	ret = tc_route(skb, &p, &fib);
+	if (!ret || ret == st->wan_ifindex)
+		return TC_ACT_UNSPEC;
+	ret = tc_forward(skb, &p, &fib);
+	if (ret < 0) {
+		count(-ret);
+		return TC_ACT_SHOT;
+	}
+	count(CNT_WAN_TC_FASTPATH);
+	return ret;
+}
+
+/* The rest of masq_wan_in_tc, in its own frame. */
+__attribute__((noinline)) int wan_in_slow_tc(struct __sk_buff *skb)
+{
+	return wan_in(skb, false);
+}
+
+/* The hairpin path as a global function too: each of the two has its
+ * own frame, and only one of them is ever on the stack. */
+__attribute__((noinline)) int lan_hairpin_eth(struct __sk_buff *skb)
+{
+	return lan_hairpin(skb, ETH_HLEN);
+}
+
+/*
+ * Outbound fast path first: it takes only packets for beyond the WAN,
+ * never one for the external address, which is the hairpin's.
+ */
 SEC("tc")
 int masq_lan_hairpin(struct __sk_buff *skb)
 {
-	return lan_hairpin(skb, ETH_HLEN);
+	int ret = lan_out_fast_tc(skb);
+
+	if (ret != TC_ACT_UNSPEC)
+		return ret;
+	return lan_hairpin_eth(skb);
 }
 
 /* The same on an inside interface without Ethernet (a VPN of inside

@@ -290,6 +290,8 @@ struct internal_key {
 	X(CNT_IN_TRANSLATED,	"in_translated")			\
 	X(CNT_LAN_FASTPATH,	"lan_fastpath")				\
 	X(CNT_WAN_FASTPATH,	"wan_fastpath")				\
+	X(CNT_LAN_TC_FASTPATH,	"lan_tc_fastpath")			\
+	X(CNT_WAN_TC_FASTPATH,	"wan_tc_fastpath")			\
 	X(CNT_NEW_FLOWS,	"new_flows")				\
 	X(CNT_NEW_BINDINGS,	"new_bindings")				\
 	X(CNT_CONNS_DELETED,	"conns_deleted")	/* by the CLI */	\

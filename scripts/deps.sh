@@ -22,8 +22,10 @@ PKGS=(
 	psmisc python3
 	# ICMP error and fragment lab tests (traceroute -U/-I/-T, captures)
 	traceroute tcpdump
-	# benchmark: skb frames from the client's stack (trafgen)
-	netsniff-ng
+	# benchmark: skb frames from the client's stack (trafgen); real TCP
+	# bulk from container namespaces (iperf3, run only inside the bench's
+	# namespaces)
+	netsniff-ng iperf3
 	# FTP and IRC ALG lab tests: real servers and clients (run only inside
 	# the lab's namespaces, never as host services; see below)
 	vsftpd lftp ngircd
@@ -42,7 +44,7 @@ PKGS=(
 # Packages that ship a daemon, and its service name.  The lab starts its
 # own copies inside network namespaces; the host must not get one.
 declare -A SERVICES=([nginx-light]=nginx [vsftpd]=vsftpd [ngircd]=ngircd
-	[prometheus]=prometheus [keepalived]=keepalived)
+	[prometheus]=prometheus [keepalived]=keepalived [iperf3]=iperf3)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -65,9 +67,10 @@ cleanup() {
 	rm -f "$log"
 }
 trap cleanup EXIT
-# The lab runs its own nginx, vsftpd, ngircd and keepalived inside
+# The lab runs its own nginx, vsftpd, ngircd, keepalived and iperf3 inside
 # namespaces, and needs only promtool of prometheus: keep the packages'
-# postinst from starting them on the host (ports 80, 21, 6667, 9090; VRRP).
+# postinst from starting them on the host (ports 80, 21, 6667, 9090, 5201;
+# VRRP).
 # policy-rc.d answers for every package (invoke-rc.d, deb-systemd-invoke).
 if [[ ! -e $policy ]]; then
 	printf '#!/bin/sh\nexit 101\n' > "$policy"

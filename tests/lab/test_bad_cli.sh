@@ -80,7 +80,6 @@ bad filter_wrong up wan0 --filter wrong
 # (A --lan that does not exist yet is accepted: test_ct_lan_follow.sh.)
 bad lan_name_too_long up wan0 --lan ctbr9-name-too-long
 bad lan_inbound_without_lan up wan0 --lan-inbound
-bad lan_new_without_lan up wan0 --lan-new
 bad lan_inbound_generic_xdp up wan0 --lan lan0 --lan brx0 --lan-inbound
 bad down_not_up down wan0
 bad down_no_such_if down nosuchif

@@ -257,8 +257,8 @@ static int plan_programs(const struct instance *in, const char *path,
 /* What `up` refuses of the --lan names that needs no change to check. */
 static int check_lan(const struct instance *in, const struct up_opts *o)
 {
-	if ((o->lan_inbound || o->lan_new) && !o->n_lan) {
-		p_err("%s: --lan-inbound and --lan-new need at least one lan IFNAME; keep one in the file",
+	if (o->lan_inbound && !o->n_lan) {
+		p_err("%s: --lan-inbound needs at least one lan IFNAME; keep one in the file",
 		      in->ifname);
 		return -1;
 	}

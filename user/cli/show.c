@@ -281,6 +281,7 @@ static int show_status(struct instance *in)
 	struct nat_state st = {};
 	char addr[INET_ADDRSTRLEN], lans[128], ports[16], pins[PATH_MAX + 32];
 	char hairpin[1024], name[IF_NAMESIZE], nf_rule[512];
+	const char *tc_fast;
 	bool nf_masq;
 	int hp[HAIRPIN_MAX_IFS], n_hp;
 	bool alive;
@@ -302,6 +303,14 @@ static int show_status(struct instance *in)
 		 in->cfg.cfg_port_hi);
 	mss_clamp_str(in->cfg.cfg_mss_clamp, mss, sizeof(mss));
 	nf_masq = nf_masq_find(in->ifname, nf_rule, sizeof(nf_rule));
+	/* The outbound half of the tc fast path rides on the hairpin
+	 * programs (masq_lan_hairpin), the way back on masq_wan_in_tc; both
+	 * need an Ethernet WAN. */
+	tc_fast = in->cfg.cfg_wan_l3 ? "off (WAN without Ethernet)" :
+		  st.flags & STATE_NO_HAIRPIN ?
+		  "replies only (--no-hairpin: no tc program inside)" :
+		  in->cfg.cfg_lan_new ? "established and new connections" :
+		  "established connections";
 	if (state_forward_addr(&st))
 		fmt_addr(addr, state_forward_addr(&st));
 	else
@@ -338,6 +347,7 @@ static int show_status(struct instance *in)
 		jw_end_array(&jw);
 		jw_key(&jw, "no_hairpin");
 		jw_bool(&jw, st.flags & STATE_NO_HAIRPIN);
+		jw_kv_string(&jw, "tc_fast_path", tc_fast);
 		jw_kv_uint(&jw, "ifindex", in->ifindex);
 		jw_key(&jw, "wan_l3");
 		jw_bool(&jw, in->cfg.cfg_wan_l3);
@@ -390,6 +400,7 @@ static int show_status(struct instance *in)
 	       lans[0] && in->cfg.cfg_lan_new ? ", new connections too" : "",
 	       st.route_gen);
 	printf("    hairpin: %s\n", hairpin);
+	printf("    tc fast path: %s\n", tc_fast);
 	printf("    mss clamp: %s\n", in->cfg.cfg_mss_clamp == MSS_CLAMP_AUTO ?
 	       "auto (WAN route MTU - 40)" : mss);
 	if (nf_masq)

@@ -94,10 +94,6 @@ static int check_up(struct up_opts *o)
 		p_err("--lan-inbound sends replies into the --lan interfaces; name at least one with --lan IFNAME");
 		return -1;
 	}
-	if (o->lan_new && !o->n_lan) {
-		p_err("--lan-new opens connections in the --lan interfaces' XDP; name at least one with --lan IFNAME");
-		return -1;
-	}
 	for (int i = 0; i < o->n_lan; i++) {
 		if (strlen(o->lan_name[i]) >= IF_NAMESIZE) {
 			p_err("--lan '%s': an interface name has at most %d characters",

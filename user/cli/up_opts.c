@@ -71,7 +71,7 @@ const struct opt_def up_opt_defs[] = {
 	{ "lan-inbound", OPT_FLAG, AT(lan_inbound, bool),
 	  .help = "replies also go straight into the --lan interfaces" },
 	{ "lan-new", OPT_FLAG, AT(lan_new, bool),
-	  .help = "the --lan XDP also opens connections (no forward rules)" },
+	  .help = "the fast paths also open connections (no forward rules)" },
 	{ "no-hairpin", OPT_FLAG, AT(no_hairpin, bool),
 	  .help = "inside hosts cannot reach each other via the external address" },
 	{ "filter", OPT_ENUM, AT(filter, int), .words = filter_words,

@@ -253,7 +253,8 @@ struct fixture {
 #define NAT_FIXTURES(X)							\
 	X(tcp) X(udp) X(icmp) X(malformed) X(state) X(filtering)	\
 	X(fragments) X(icmp_errors) X(lan_fast) X(offload)		\
-	X(lan_inbound) X(hairpin) X(wan_l3) X(mss) X(alg) X(expire)
+	X(lan_inbound) X(hairpin) X(wan_l3) X(mss) X(alg) X(expire)	\
+	X(tc_fast)
 
 #define NAT_FIXTURE_DECL(name_) extern const struct fixture fixture_##name_;
 NAT_FIXTURES(NAT_FIXTURE_DECL)
@@ -264,6 +265,10 @@ NAT_FIXTURES(NAT_FIXTURE_DECL)
 /* A failure of the running step: harness.h's test_fail(). */
 #define fail(e, ...)	((void)(e), (void)test_fail(__VA_ARGS__))
 bool var_get(struct env *e, __u32 p, __u32 *out);
+/* A forward ext:FWD_PORT -> IN2:FWD_PORT (state.c), as `forward add`
+ * makes one. */
+#define FWD_PORT	8080
+void plant_forward(struct env *e);
 struct flow_key flow_key_of(__u8 proto, __u8 dir, __u32 s, __u32 sp,
 			    __u32 d, __u32 dp);
 /* The controller's clock (user/lib/util.c), which last_seen_ns follows. */

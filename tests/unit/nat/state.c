@@ -55,7 +55,6 @@ static void v2_high_even(struct env *e)
 	port_class_parity(e, V2, false, 0);
 }
 
-#define FWD_PORT	8080	/* a forward ext:8080 -> IN2:8080 */
 
 static void bind_plant(struct env *e, __u8 proto, __u32 in_addr,
 		       __u16 in_port, __u16 ext_port, __u16 flags, __u32 state)
@@ -114,7 +113,7 @@ static void bind_plant_state_out(struct env *e, __u32 addr, __u16 port,
 	bpf_map_update_elem(fd, &k, &v, BPF_EXIST);
 }
 
-static void plant_forward(struct env *e)
+void plant_forward(struct env *e)
 {
 	__u32 word = FWD_PORT / 64;
 	__u64 bits = 1ULL << (FWD_PORT % 64);

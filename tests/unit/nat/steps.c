@@ -351,6 +351,8 @@ static bool tc_ctx_of(const struct step *s, const struct pspec *in,
 		dev = "lantun";
 	else if (in->l3 && (s->prog == WAN_OUT || s->prog == WAN_IN_TC))
 		dev = "wantun";
+	else if (s->prog == WAN_IN_TC)
+		dev = "wan0";
 	if (!dev)
 		return false;
 	ctx->ifindex = if_nametoindex(dev);
