@@ -392,6 +392,7 @@ static __always_inline int flow_pair_insert(const struct flow_key *out_key,
 		return -DROP_TABLE_FULL;
 	}
 	count(CNT_NEW_FLOWS);
+	conn_event_flow(out_key, ext, ext_port, opened_out, now);
 	return 0;
 }
 
@@ -459,6 +460,8 @@ __attribute__((noinline)) int bind_settle_g(__be32 in_addr, __u32 port_proto,
 	if (b)
 		b->state = BIND_LIVE;
 	count(CNT_NEW_BINDINGS);
+	bind_event_g(in_addr, bk_out.port | (__u32)port << 16, ext,
+		     bk_out.proto);
 	return 0;
 }
 
@@ -631,7 +634,11 @@ static __always_inline void expect_fulfilled(struct bind_val *b,
 			      .last_used_ns = b->last_used_ns };
 
 	b->flags &= ~BIND_EXPECT;
-	bpf_map_update_elem(&binds, &out, &v, BPF_NOEXIST);
+	/* From here on it is a mapping like any other, and is logged as
+	 * one: its release comes from the controller's walk. */
+	if (!bpf_map_update_elem(&binds, &out, &v, BPF_NOEXIST))
+		bind_event_g(out.addr, out.port | (__u32)bk->port << 16,
+			     bk->addr, bk->proto);
 	count(CNT_EXPECT_USED);
 }
 

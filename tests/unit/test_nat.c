@@ -207,6 +207,7 @@ struct group {
 
 struct env {
 	struct bpfmasq_bpf *skel;
+	struct ring_buffer *cev_ring;	/* conn_events */
 	const struct group *g;
 	const struct step *s;
 	__u32 var[NVARS];
@@ -636,6 +637,11 @@ static bool tc_ctx_of(const struct step *s, const struct pspec *in,
 	return true;
 }
 
+static void cev_drain(struct env *e);
+static void check_conn_events(struct env *e, __u64 t0, const __u64 *before,
+			      const __u64 *after, long *expect);
+static __u64 now_coarse_ns(void);
+
 static void run_step(struct env *e, const struct step *s)
 {
 	static __u8 in_buf[PKT_MAX], got[PKT_MAX + 256], want[PKT_MAX];
@@ -645,6 +651,7 @@ static void run_step(struct env *e, const struct step *s)
 	long expect[CNT_MAX] = {};
 	size_t in_len, want_len;
 	int err, i;
+	__u64 t0;
 
 	e->s = s;
 	e->failed = false;
@@ -663,6 +670,8 @@ static void run_step(struct env *e, const struct step *s)
 		s->before(e);
 
 	in_len = pkt_build(&in, in_buf);
+	cev_drain(e);
+	t0 = now_coarse_ns();
 	counters_read(e, before);
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		.data_in = in_buf,
@@ -681,6 +690,8 @@ static void run_step(struct env *e, const struct step *s)
 		goto done;
 	}
 	counters_read(e, after);
+	cev_drain(e);
+	check_conn_events(e, t0, before, after, expect);
 
 	if ((int)opts.retval != s->verdict)
 		fail(e, "verdict %d, expected %d", opts.retval, s->verdict);
@@ -735,6 +746,217 @@ done:
 }
 
 /* ---- hooks for what a table row cannot say ---- */
+
+/* ---- the connection event stream (struct conn_event) ---- */
+
+/* The records one step's run wrote into conn_events. */
+#define CEV_MAX	8
+static struct conn_event cev[CEV_MAX];
+static int n_cev;
+static bool cev_bad_size;
+static long n_cev_checked[CE_TYPE_MAX];
+
+static int on_conn_event(void *ctx, void *data, size_t size)
+{
+	if (size != sizeof(struct conn_event))
+		cev_bad_size = true;
+	else if (n_cev < CEV_MAX)
+		memcpy(&cev[n_cev], data, sizeof(cev[0]));
+	n_cev++;
+	return 0;
+}
+
+static void cev_drain(struct env *e)
+{
+	n_cev = 0;
+	cev_bad_size = false;
+	if (e->cev_ring)
+		ring_buffer__consume(e->cev_ring);
+}
+
+static bool step_counts(const struct step *s, int idx)
+{
+	for (int i = 0; i < 4; i++)
+		if (s->cnt[i].delta && s->cnt[i].idx == idx)
+			return true;
+	return false;
+}
+
+/*
+ * What every step's records must say, whatever the step: one FLOW_NEW per
+ * connection stored (new_flows), naming a flow that is in the table as it
+ * says; one BIND_NEW per binding kept (new_bindings, and an expectation
+ * that became a binding); a DROP record per drop unless the CPU's budget
+ * was spent (drop_events_suppressed), none for the hairpin programs; no
+ * record is ever lost (the ring is far from full here).  The suppressed
+ * counter is then expected to move as it did, unless the step says.
+ */
+static void check_conn_events(struct env *e, __u64 t0, const __u64 *before,
+			      const __u64 *after, long *expect)
+{
+	const struct step *s = e->s;
+	long d_supp = after[CNT_DROP_EVENTS_SUPPRESSED] -
+		      before[CNT_DROP_EVENTS_SUPPRESSED];
+	long d_binds = after[CNT_NEW_BINDINGS] - before[CNT_NEW_BINDINGS];
+	long d_used = after[CNT_EXPECT_USED] - before[CNT_EXPECT_USED];
+	bool hairpin = s->prog == HAIRPIN || s->prog == HAIRPIN_L3;
+	int n[CE_TYPE_MAX] = {};
+	long drops = 0;
+
+	for (int i = CNT_FIRST_DROP; i < CNT_MAX; i++)
+		drops += after[i] - before[i];
+	if (cev_bad_size)
+		fail(e, "conn_events: a record of the wrong size");
+	if (n_cev > CEV_MAX)
+		fail(e, "conn_events: %d records for one packet", n_cev);
+	for (int i = 0; i < n_cev && i < CEV_MAX; i++) {
+		const struct conn_event *r = &cev[i];
+		struct flow_key k = { .saddr = r->in_addr, .daddr = r->rem_addr,
+				      .sport = r->in_port, .dport = r->rem_port,
+				      .proto = r->proto, .dir = DIR_OUT };
+		struct bind_key bk = { .addr = r->in_addr, .port = r->in_port,
+				       .proto = r->proto, .dir = DIR_OUT };
+		struct flow_val v;
+		struct bind_val bv;
+
+		if (r->type == 0 || r->type >= CE_TYPE_MAX || r->seq ||
+		    r->time_ns < t0 || r->time_ns > now_coarse_ns() + 1) {
+			fail(e, "conn_events: record %d: type %u, seq %llu, time %llu not from this run",
+			     i, r->type, (unsigned long long)r->seq,
+			     (unsigned long long)r->time_ns);
+			continue;
+		}
+		n[r->type]++;
+		n_cev_checked[r->type]++;
+		if (r->type == CE_FLOW_NEW &&
+		    (bpf_map__lookup_elem(e->skel->maps.flows, &k, sizeof(k),
+					  &v, sizeof(v), 0) ||
+		     v.nat_addr != r->out_addr || v.nat_port != r->out_port ||
+		     r->out_addr != htonl(EXT)))
+			fail(e, "conn_events: FLOW_NEW names no such flow");
+		if (r->type == CE_BIND_NEW &&
+		    (bpf_map__lookup_elem(e->skel->maps.binds, &bk, sizeof(bk),
+					  &bv, sizeof(bv), 0) ||
+		     bv.addr != r->out_addr || bv.port != r->out_port))
+			fail(e, "conn_events: BIND_NEW names no such binding");
+		if (r->type == CE_DROP &&
+		    (r->reason < CNT_FIRST_DROP || r->reason >= CNT_MAX ||
+		     after[r->reason] == before[r->reason]))
+			fail(e, "conn_events: DROP with reason %u, which did not move",
+			     r->reason);
+		if (r->type != CE_FLOW_NEW && r->type != CE_BIND_NEW &&
+		    r->type != CE_DROP)
+			fail(e, "conn_events: type %u comes from the controller, not the data plane",
+			     r->type);
+	}
+	if (n[CE_FLOW_NEW] != (long)(after[CNT_NEW_FLOWS] - before[CNT_NEW_FLOWS]))
+		fail(e, "conn_events: %d FLOW_NEW records for %ld new flows",
+		     n[CE_FLOW_NEW],
+		     (long)(after[CNT_NEW_FLOWS] - before[CNT_NEW_FLOWS]));
+	if (n[CE_BIND_NEW] < d_binds || n[CE_BIND_NEW] > d_binds + d_used)
+		fail(e, "conn_events: %d BIND_NEW records for %ld new bindings",
+		     n[CE_BIND_NEW], d_binds);
+	if (hairpin ? n[CE_DROP] || d_supp : n[CE_DROP] + d_supp != drops)
+		fail(e, "conn_events: %d DROP records and %ld suppressed for %ld drops",
+		     n[CE_DROP], d_supp, drops);
+	if (after[CNT_EVENTS_LOST] != before[CNT_EVENTS_LOST])
+		fail(e, "conn_events: records lost");
+	if (!step_counts(s, CNT_DROP_EVENTS_SUPPRESSED))
+		expect[CNT_DROP_EVENTS_SUPPRESSED] = d_supp;
+}
+
+/* Every CPU's DROP budget for this second: spent, or whole. */
+static void drop_budget_set(struct env *e, __u32 used)
+{
+	struct drop_budget b[ncpus];
+	__u32 zero = 0;
+
+	for (int i = 0; i < ncpus; i++)
+		b[i] = (struct drop_budget){
+			.second = now_coarse_ns() / 1000000000ULL,
+			.used = used };
+	bpf_map__update_elem(e->skel->maps.drop_budget, &zero, sizeof(zero),
+			     b, sizeof(b), BPF_ANY);
+}
+
+static void drop_budget_spent(struct env *e)
+{
+	drop_budget_set(e, DROP_EVENTS_PER_SEC);
+}
+
+static void drop_budget_whole(struct env *e)
+{
+	drop_budget_set(e, 0);
+}
+
+static void cev_is(struct env *e, int i, __u8 type, __u8 proto, __u32 in,
+		   __u16 inp, __u32 out, __u32 outp, __u32 rem, __u16 remp)
+{
+	const struct conn_event *r = &cev[i];
+	__u32 op;
+
+	if (i >= n_cev) {
+		fail(e, "conn_events: record %d missing (%d)", i, n_cev);
+		return;
+	}
+	if (!var_get(e, outp, &op))
+		return;
+	if (r->type != type || r->proto != proto || r->in_addr != htonl(in) ||
+	    r->in_port != htons(inp) || r->out_addr != htonl(out) ||
+	    r->out_port != htons(op) || r->rem_addr != htonl(rem) ||
+	    r->rem_port != htons(remp))
+		fail(e, "conn_events: record %d is type %u proto %u %08x:%u %08x:%u %08x:%u",
+		     i, r->type, r->proto, ntohl(r->in_addr), ntohs(r->in_port),
+		     ntohl(r->out_addr), ntohs(r->out_port), ntohl(r->rem_addr),
+		     ntohs(r->rem_port));
+}
+
+static void cev_new_udp(struct env *e)
+{
+	if (n_cev != 2)
+		fail(e, "conn_events: %d records, expected FLOW_NEW and BIND_NEW",
+		     n_cev);
+	cev_is(e, 0, CE_FLOW_NEW, IPPROTO_UDP, IN1, 40000, EXT, V0, REM, 53);
+	cev_is(e, 1, CE_BIND_NEW, IPPROTO_UDP, IN1, 40000, EXT, V0, 0, 0);
+	if (cev[0].flags & CEF_INBOUND)
+		fail(e, "conn_events: an outbound flow marked inbound");
+}
+
+static void cev_new_flow_bound(struct env *e)
+{
+	if (n_cev != 1)
+		fail(e, "conn_events: %d records, expected one FLOW_NEW", n_cev);
+	cev_is(e, 0, CE_FLOW_NEW, IPPROTO_UDP, IN1, 40000, EXT, V0, REM2, 53);
+}
+
+static void cev_none(struct env *e)
+{
+	if (n_cev)
+		fail(e, "conn_events: %d records from a packet of a flow that exists",
+		     n_cev);
+}
+
+static void cev_drop_in(struct env *e)
+{
+	if (n_cev != 1)
+		fail(e, "conn_events: %d records, expected one DROP", n_cev);
+	cev_is(e, 0, CE_DROP, IPPROTO_UDP, 0, 0, EXT, 61234, REM, 53);
+	if (cev[0].reason != DROP_NO_MAPPING || !(cev[0].flags & CEF_INBOUND))
+		fail(e, "conn_events: DROP reason %u flags %u", cev[0].reason,
+		     cev[0].flags);
+}
+
+static void cev_drop_budget_after(struct env *e)
+{
+	cev_none(e);
+	drop_budget_whole(e);
+}
+
+static void cev_drop_budget_whole_before(struct env *e)
+{
+	drop_budget_whole(e);
+}
+
 
 #define AGED_NS	1ULL	/* "a long time ago" for last_seen_ns */
 
@@ -3679,6 +3901,62 @@ static const struct step mss_lan_new[] = {
 
 #define STEPS(a)	.steps = a, .nsteps = sizeof(a) / sizeof(a[0])
 
+/* The records the data plane writes for monitor and the mapping log:
+ * creation only, never on a hit; DROP records within a budget. */
+static const struct step conn_events[] = {
+	{
+		.name = "a new connection writes FLOW_NEW and BIND_NEW with its endpoints",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 40000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V0, REM, 53),
+		.cnt = { OUT_NEW },
+		.after = cev_new_udp,
+	}, {
+		.name = "a packet of that flow writes nothing",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 40000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V0, REM, 53),
+		.cnt = { OUT_XLATED },
+		.after = cev_none,
+	}, {
+		.name = "its reply writes nothing",
+		.prog = WAN_IN,
+		.in = UDP(REM, 53, EXT, V0),
+		.verdict = XDP_PASS,
+		.out = UDP(REM, 53, IN1, 40000),
+		.cnt = { IN_XLATED },
+		.after = cev_none,
+	}, {
+		.name = "a second remote on the same binding writes FLOW_NEW only",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 40000, REM2, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V0, REM2, 53),
+		.cnt = { { CNT_OUT_TRANSLATED, 1 }, { CNT_NEW_FLOWS, 1 } },
+		.after = cev_new_flow_bound,
+	}, {
+		.name = "a drop writes one DROP record with the packet's endpoints and reason",
+		.prog = WAN_IN,
+		.in = UDP(REM, 53, EXT, 61234),
+		.verdict = XDP_DROP,
+		.same = true,
+		.cnt = { { DROP_NO_MAPPING, 1 } },
+		.before = cev_drop_budget_whole_before,
+		.after = cev_drop_in,
+	}, {
+		.name = "a drop past the CPU's budget is counted as suppressed, no record",
+		.prog = WAN_IN,
+		.in = UDP(REM, 53, EXT, 61234),
+		.verdict = XDP_DROP,
+		.same = true,
+		.cnt = { { DROP_NO_MAPPING, 1 }, { CNT_DROP_EVENTS_SUPPRESSED, 1 } },
+		.before = drop_budget_spent,
+		.after = cev_drop_budget_after,
+	},
+};
+
 /*
  * --lan-new and traffic for the gateway itself (the LAN's own address,
  * the WAN's): delivered, never translated, so no flow and no binding; the
@@ -3786,6 +4064,7 @@ static const struct step conntrack[] = {
 
 static const struct group groups[] = {
 	{ .name = "tcp-life", STEPS(tcp_life) },
+	{ .name = "conn-events", STEPS(conn_events) },
 	{ .name = "tcp-open", STEPS(tcp_open) },
 	{ .name = "udp", STEPS(udp) },
 	{ .name = "icmp", STEPS(icmp) },
@@ -3935,8 +4214,15 @@ static void run_group(const struct group *g)
 		n_failed++;
 		return;
 	}
+	e.cev_ring = ring_buffer__new(bpf_map__fd(e.skel->maps.conn_events),
+				      on_conn_event, NULL, NULL);
+	if (!e.cev_ring) {
+		printf("FAIL %s: cannot read the conn_events ring\n", g->name);
+		n_failed++;
+	}
 	for (size_t i = 0; i < g->nsteps; i++)
 		run_step(&e, &g->steps[i]);
+	ring_buffer__free(e.cev_ring);
 	bpfmasq_bpf__destroy(e.skel);
 }
 
@@ -3967,6 +4253,19 @@ int main(void)
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		run_group(&groups[i]);
 
+	/* The invariants of check_conn_events() held on real records. */
+	if (n_cev_checked[CE_FLOW_NEW] < 20 || n_cev_checked[CE_BIND_NEW] < 10 ||
+	    n_cev_checked[CE_DROP] < 10) {
+		printf("FAIL conn-events: only %ld FLOW_NEW, %ld BIND_NEW and %ld DROP records checked over the run\n",
+		       n_cev_checked[CE_FLOW_NEW], n_cev_checked[CE_BIND_NEW],
+		       n_cev_checked[CE_DROP]);
+		n_failed++;
+	} else {
+		printf("PASS conn-events: %ld FLOW_NEW, %ld BIND_NEW and %ld DROP records matched the counters and the maps over the run\n",
+		       n_cev_checked[CE_FLOW_NEW], n_cev_checked[CE_BIND_NEW],
+		       n_cev_checked[CE_DROP]);
+		n_passed++;
+	}
 	printf("%d passed, %d failed\n", n_passed, n_failed);
 	return n_failed ? 1 : 0;
 }
