@@ -243,6 +243,20 @@ enum conn_gone_reason {
 };
 #undef CONN_GONE_ENUM
 
+/* A connection's state as `conns` and `monitor` name it. */
+#define CONN_STATES(X)							\
+	X(CS_NONE,	"-")						\
+	X(CS_SYN_SENT,	"SYN_SENT")					\
+	X(CS_ESTABLISHED, "ESTABLISHED")				\
+	X(CS_FIN_WAIT,	"FIN_WAIT")					\
+	X(CS_CLOSE,	"CLOSE")					\
+	X(CS_REPLIED,	"REPLIED")					\
+	X(CS_UNREPLIED,	"UNREPLIED")
+
+#define CONN_STATE_ENUM(sym, name) sym,
+enum conn_state { CONN_STATES(CONN_STATE_ENUM) CS_MAX };
+#undef CONN_STATE_ENUM
+
 /* conn_event.flags */
 enum conn_event_flags {
 	CEF_INBOUND = 1 << 0,	/* opened from outside (forward, cone, ALG);
@@ -266,9 +280,8 @@ struct conn_event {
 	__u8 reason;		/* DESTROY: enum conn_gone_reason; DROP: the
 				 * enum bpfmasq_counter */
 	__u8 flags;		/* enum conn_event_flags */
-	__u8 seen;		/* DESTROY: enum bpfmasq_seen of both ways */
-	__u8 replied;		/* DESTROY: both directions carried packets */
-	__u16 pad;
+	__u8 state;		/* DESTROY: enum conn_state when it went */
+	__u8 pad[3];
 	__be32 in_addr;
 	__be32 out_addr;
 	__be32 rem_addr;

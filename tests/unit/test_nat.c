@@ -3453,7 +3453,7 @@ static void expire_at(struct env *e, __u64 base, __u32 idle_s,
 	}
 	err = flows_expire(bpf_map__fd(e->skel->maps.flows),
 			   bpf_map__fd(e->skel->maps.binds), &timeouts, now, true,
-			   &r);
+			   &r), NULL;
 	if (err)
 		fail(e, "flows_expire at +%us: %s", idle_s, strerror(-err));
 	if (r.conns_expired != expired)

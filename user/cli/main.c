@@ -45,6 +45,12 @@ static void help_conns(FILE *f)
 "              UNREPLIED | EXPECT | FORWARD\n");
 }
 
+static void help_monitor(FILE *f)
+{
+	cmd_usage_line(f, "monitor [IFNAME] [-e EVENTS] [FILTERS]",
+		       "connection events as they happen, one line each, until interrupted (EVENTS: new,destroy,drop,map,unmap; default new,destroy,drop)");
+}
+
 static void help_stats(FILE *f)
 {
 	cmd_usage_line(f, "stats [IFNAME] [--prometheus]",
@@ -61,6 +67,7 @@ static const struct cmd cmds[] = {
 	{ "status", cmd_status, help_status },
 	{ "conns", cmd_conns, help_conns },
 	{ "stats", cmd_stats, help_stats },
+	{ "monitor", cmd_monitor, help_monitor },
 	{ "forward", cmd_forward, help_forward },
 	{ "help", do_help, NULL },
 	{ NULL }

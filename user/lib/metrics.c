@@ -124,6 +124,11 @@ static const char *const counter_names[] = {
 #undef BPFMASQ_NAME
 };
 
+const char *counter_name(int idx)
+{
+	return idx >= 0 && idx < CNT_MAX ? counter_names[idx] : "?";
+}
+
 int stats_read(int stats_fd, __u64 *sums)
 {
 	int ncpu = libbpf_num_possible_cpus();
