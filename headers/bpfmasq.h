@@ -299,7 +299,7 @@ _Static_assert(sizeof(struct conn_event) == CONN_EVENT_SIZE,
 	       "struct conn_event changed size: update CONN_EVENT_SIZE and every reader");
 
 /* DROP records a CPU may write in a second; the rest are counted
- * (drop_events_suppressed), as the kernel rate-limits its own messages. */
+ * (suppressed_drop_events), as the kernel rate-limits its own messages. */
 #define DROP_EVENTS_PER_SEC	20
 
 /* A CPU's DROP records in the current second (the drop_budget map). */
@@ -409,7 +409,7 @@ struct internal_key {
 	X(CNT_MSS_CLAMPED,	"mss_clamped")				\
 	X(CNT_EVENTS_LOST,	"events_lost")				\
 	X(CNT_EVENTS_LOST_REPORTED, "events_lost_reported")		\
-	X(CNT_DROP_EVENTS_SUPPRESSED, "drop_events_suppressed")		\
+	X(CNT_DROP_EVENTS_SUPPRESSED, "suppressed_drop_events")		\
 	X(CNT_EVENTS_PUBLISHED,	"events_published")			\
 	X(CNT_MONITOR_DROPPED,	"monitor_events_dropped")		\
 	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\

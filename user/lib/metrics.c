@@ -86,7 +86,7 @@ const struct metric_family metric_families[] = {
 	{ .name = "bpfmasq_events_lost_reported_total", .type = "counter",
 	  .help = "Of the ring's lost events, how many the controller has reported (a LOST record and a gap line in the mapping log).",
 	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_EVENTS_LOST_REPORTED, NULL }) },
-	{ .name = "bpfmasq_drop_events_suppressed_total", .type = "counter",
+	{ .name = "bpfmasq_suppressed_drop_events_total", .type = "counter",
 	  .help = "DROP events not written because a CPU had used its 20 a second (the drops themselves are counted in bpfmasq_packets_dropped_total).",
 	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_DROP_EVENTS_SUPPRESSED, NULL }) },
 	{ .name = "bpfmasq_packets_dropped_total", .type = "counter",
