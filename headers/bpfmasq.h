@@ -233,7 +233,8 @@ enum conn_event_type {
 	X(GONE_DELETED,	"deleted")	/* conns delete / conns flush */	\
 	X(GONE_ADDRESS,	"address-changed")	/* the WAN address changed */ \
 	X(GONE_BROKEN,	"half-pair")	/* its twin entry was missing */	\
-	X(GONE_UNUSED,	"unused")	/* binding: no flow uses it any more */
+	X(GONE_UNUSED,	"unused")	/* binding: no flow uses it any more */ \
+	X(GONE_DOWN,	"down")		/* `bpfmasq down` removes everything */
 
 #define CONN_GONE_ENUM(sym, name) sym,
 enum conn_gone_reason {

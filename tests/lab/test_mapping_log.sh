@@ -29,7 +29,7 @@ EOF
 nat_up --config "$LAB_TMP/wan0.conf" ||
 	{ fail maplog_up "bpfmasq up wan0 failed"; exit 1; }
 
-line_re='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z wan0 (MAP (tcp|udp|icmp) [0-9.]+:[0-9]+ [0-9.]+:[0-9]+|UNMAP (tcp|udp|icmp) [0-9.]+:[0-9]+ [0-9.]+:[0-9]+ (timeout|closed|deleted|address-changed|half-pair|unused)|LOST [0-9]+)$'
+line_re='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z wan0 (MAP (tcp|udp|icmp) [0-9.]+:[0-9]+ [0-9.]+:[0-9]+|UNMAP (tcp|udp|icmp) [0-9.]+:[0-9]+ [0-9.]+:[0-9]+ (deleted|address-changed|unused|down)|LOST [0-9]+)$'
 
 # A curl: its MAP line carries the port the server saw.
 fetch cli1 "http://$INET/hello.txt" --local-port 45011 >/dev/null ||
@@ -110,6 +110,11 @@ check maplog_reopen_on_sighup "no MAP line for 5015 in the new file: $(cat "$LOG
 	wait_until 5 grep -q 'MAP udp 10.0.1.2:5015 ' "$LOG"
 check maplog_sighup_reopen_logged "the controller did not log the reopen" \
 	grep -q 'mapping log .* reopened' "$LAB_TMP/ctl-wan0.log"
+
+# down releases every mapping, and says so.
+bm down wan0 >/dev/null && LAB_UP=() || fail maplog_down "bpfmasq down failed"
+check maplog_unmap_down "no UNMAP (down) for the live mapping: $(tail -3 "$LOG")" \
+	grep -Eq " wan0 UNMAP udp 10\.0\.1\.2:5015 $WAN_GW:[0-9]+ down\$" "$LOG"
 
 # Every line of every file in the documented format, and no destination.
 cat "$LOG.1" "$LOG.2" "$LOG" >"$LAB_TMP/all.log"

@@ -530,6 +530,8 @@ int controller_run(struct instance *in, int ready_fd,
 	sd_notify(0, "STOPPING=1");
 	sigprocmask(SIG_SETMASK, &unblocked, NULL);
 	events_close(ev);
+	if (!instance_get_state(in, &st) && (st.flags & STATE_GOING_DOWN))
+		stream_all_gone(events, in->flows_fd, in->binds_fd);
 	stream_close(events);
 	if (set_controller_pid(in, getpid(), 0))
 		log_err("%s: cannot clear the controller's pid in the state map: %s",

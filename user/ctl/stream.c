@@ -49,6 +49,10 @@ struct stream {
 	dev_t log_dev;
 	ino_t log_ino;
 	bool log_failing;
+	/* Lines not yet written: one write(2) per batch of records, not per
+	 * line, when connections open by the ten thousand a second. */
+	char lbuf[32768];
+	size_t llen;
 };
 
 static __u64 clock_ns(clockid_t id)
@@ -57,6 +61,26 @@ static __u64 clock_ns(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void log_open(struct stream *s);
+
+static void log_flush(struct stream *s)
+{
+	ssize_t n;
+
+	if (!s->llen)
+		return;
+	if (s->log_fd < 0)
+		log_open(s);
+	n = s->log_fd >= 0 ? write(s->log_fd, s->lbuf, s->llen) : -1;
+	if (n != (ssize_t)s->llen && !s->log_failing) {
+		log_err("%s: cannot write the mapping log %s: %s; %zu bytes of it lost",
+			s->in->ifname, s->log_path,
+			n < 0 ? strerror(errno) : "short write", s->llen);
+		s->log_failing = true;
+	}
+	s->llen = 0;
 }
 
 static void log_open(struct stream *s)
@@ -93,8 +117,10 @@ static void log_follow(struct stream *s)
 	if (!s->log_path)
 		return;
 	if (s->log_fd < 0 || stat(s->log_path, &st) ||
-	    st.st_ino != s->log_ino || st.st_dev != s->log_dev)
+	    st.st_ino != s->log_ino || st.st_dev != s->log_dev) {
+		log_flush(s);	/* the rest of it to the old file */
 		log_open(s);
+	}
 }
 
 static void log_write(struct stream *s, const struct conn_event *r)
@@ -111,15 +137,11 @@ static void log_write(struct stream *s, const struct conn_event *r)
 		syslog(LOG_INFO, "%s", line);
 		return;
 	}
-	if (s->log_fd < 0)
-		log_open(s);
 	line[n++] = '\n';
-	if (s->log_fd >= 0 && write(s->log_fd, line, n) != (ssize_t)n &&
-	    !s->log_failing) {
-		log_err("%s: cannot write the mapping log %s: %s",
-			s->in->ifname, s->log_path, strerror(errno));
-		s->log_failing = true;
-	}
+	if (s->llen + n > sizeof(s->lbuf))
+		log_flush(s);
+	memcpy(s->lbuf + s->llen, line, n);
+	s->llen += n;
 }
 
 static void client_drop(struct stream *s, int i)
@@ -284,6 +306,7 @@ struct stream *stream_open(const struct instance *in, const char *log_mappings)
 	drain(s);
 	report_lost(s);
 	flush_counters(s);
+	log_flush(s);
 	s->next_check_ms = now_coarse_ns() / 1000000 + STREAM_CHECK_MS;
 	return s;
 }
@@ -294,6 +317,7 @@ void stream_close(struct stream *s)
 		return;
 	drain(s);
 	flush_counters(s);
+	log_flush(s);
 	for (int i = 0; i < s->ncl; i++)
 		close(s->cl[i].fd);
 	if (s->listen_fd >= 0)
@@ -402,6 +426,7 @@ void stream_dispatch(struct stream *s, const struct pollfd *p, int n)
 	}
 	if (p[1].revents)
 		accept_clients(s);
+	log_flush(s);
 }
 
 void stream_tick(struct stream *s)
@@ -417,6 +442,7 @@ void stream_tick(struct stream *s)
 		flush_counters(s);
 		s->next_check_ms = now + STREAM_CHECK_MS;
 	}
+	log_flush(s);
 }
 
 int stream_timeout_ms(const struct stream *s, int wait_ms)
@@ -424,9 +450,35 @@ int stream_timeout_ms(const struct stream *s, int wait_ms)
 	return s && wait_ms > STREAM_CHECK_MS ? STREAM_CHECK_MS : wait_ms;
 }
 
+void stream_all_gone(struct stream *s, int flows_fd, int binds_fd)
+{
+	struct bind_key *bk = NULL;
+	struct bind_val *bv = NULL;
+	struct conn *c = NULL;
+	size_t n = 0, nb = 0;
+
+	if (!s)
+		return;
+	drain(s);
+	if (!conns_list(flows_fd, &c, &n))
+		for (size_t i = 0; i < n; i++)
+			gone_conn(s, &c[i], GONE_DOWN);
+	if (!bindings_dump(binds_fd, &bk, &bv, &nb))
+		for (size_t i = 0; i < nb; i++)
+			/* Mappings only: forwards and expectations are
+			 * configuration, never logged as mapped. */
+			if (bk[i].dir == DIR_OUT &&
+			    !(bv[i].flags & (BIND_STATIC | BIND_EXPECT)))
+				gone_bind(s, &bk[i], &bv[i], GONE_DOWN);
+	free(c);
+	free(bk);
+	free(bv);
+}
+
 void stream_reopen(struct stream *s)
 {
 	if (s && s->log_path) {
+		log_flush(s);
 		log_open(s);
 		log_msg("%s: mapping log %s reopened", s->in->ifname,
 			s->log_path);

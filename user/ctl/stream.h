@@ -32,6 +32,9 @@ void stream_tick(struct stream *s);
 /* How long the controller may sleep: lost records and the log's name are
  * looked at every second. */
 int stream_timeout_ms(const struct stream *s, int wait_ms);
+/* `bpfmasq down` is removing the instance: every connection and mapping
+ * goes with it (DESTROY and UNMAP, reason down). */
+void stream_all_gone(struct stream *s, int flows_fd, int binds_fd);
 /* SIGHUP: open the mapping log again (logrotate). */
 void stream_reopen(struct stream *s);
 /* How expiry and flushes tell the stream what they removed. */
