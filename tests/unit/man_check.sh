@@ -42,8 +42,10 @@ fi
 # Every command of `bpfmasq help` has an item in COMMANDS.
 cmds=$("$BIN" help | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p' | sort -u)
 missing=
+# (Read once: with pipefail, grep -q leaving early fails sed on SIGPIPE.)
+section=$(sed -n '/^# COMMANDS/,/^# /p' "$SRC")
 for c in $cmds; do
-	sed -n '/^# COMMANDS/,/^# /p' "$SRC" | grep -q "^\*$c\b" || missing+=" $c"
+	grep -q "^\*$c\b" <<<"$section" || missing+=" $c"
 done
 if [[ -n $cmds && -z $missing ]]; then
 	pass man_commands_documented
