@@ -81,10 +81,10 @@ static void print_lost(const struct watched *w, bool many, __u64 when_ns,
 		printf("{\"ifname\":\"%s\",\"time\":\"%s\",\"event\":\"lost\",\"count\":%llu,\"why\":\"%s\"}\n",
 		       w->ifname, t, (unsigned long long)count, why);
 	} else {
-		printf("[%llu.%06llu] %s%s%s   [LOST] %llu events (%s)\n",
+		printf("[%llu.%06llu] %s%s%9s %llu events (%s)\n",
 		       (unsigned long long)(when_ns / 1000000000ULL),
 		       (unsigned long long)(when_ns / 1000 % 1000000),
-		       many ? w->ifname : "", many ? ": " : "", "",
+		       many ? w->ifname : "", many ? ": " : "", "[LOST]",
 		       (unsigned long long)count, why);
 	}
 }
