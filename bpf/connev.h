@@ -10,6 +10,21 @@
 #ifndef BPFMASQ_CONNEV_H
 #define BPFMASQ_CONNEV_H
 
+/*
+ * Submit without waking the controller, which drains the ring every
+ * CONN_EVENTS_DRAIN_MS anyway: at tens of thousands of new connections a
+ * second, a wake-up per record (the ring's default while its reader keeps
+ * up) would cost the controller more than the records themselves.  Only
+ * a ring filling up (a burst) wakes it at once.
+ */
+static __always_inline void conn_event_submit(struct conn_event *e)
+{
+	__u64 queued = bpf_ringbuf_query(&conn_events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, queued > CONN_EVENTS_WAKE_BYTES ?
+			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline struct conn_event *conn_event_reserve(__u8 type,
 							     __u8 proto,
 							     __u64 now)
@@ -45,7 +60,7 @@ static __always_inline void conn_event_flow(const struct flow_key *out_key,
 	e->out_port = ext_port;
 	e->rem_addr = out_key->daddr;
 	e->rem_port = out_key->dport;
-	bpf_ringbuf_submit(e, 0);
+	conn_event_submit(e);
 }
 
 /*
@@ -66,7 +81,7 @@ __attribute__((noinline)) int bind_event_g(__be32 in_addr, __u32 ports,
 	e->in_port = ports & 0xffff;
 	e->out_addr = ext;
 	e->out_port = ports >> 16;
-	bpf_ringbuf_submit(e, 0);
+	conn_event_submit(e);
 	return 0;
 }
 
@@ -114,7 +129,7 @@ __attribute__((noinline)) int drop_event_g(const struct flow_key *k, __u32 how)
 		e->rem_addr = k->daddr;
 		e->rem_port = k->dport;
 	}
-	bpf_ringbuf_submit(e, 0);
+	conn_event_submit(e);
 	return 0;
 }
 

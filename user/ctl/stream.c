@@ -447,7 +447,10 @@ void stream_tick(struct stream *s)
 
 int stream_timeout_ms(const struct stream *s, int wait_ms)
 {
-	return s && wait_ms > STREAM_CHECK_MS ? STREAM_CHECK_MS : wait_ms;
+	/* The data plane does not wake us for each record (see
+	 * conn_event_submit()): look at the ring every 100 ms. */
+	return s && wait_ms > CONN_EVENTS_DRAIN_MS ? CONN_EVENTS_DRAIN_MS :
+						     wait_ms;
 }
 
 void stream_all_gone(struct stream *s, int flows_fd, int binds_fd)

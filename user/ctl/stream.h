@@ -29,8 +29,9 @@ int stream_pollfds(const struct stream *s, struct pollfd *p, int max);
 void stream_dispatch(struct stream *s, const struct pollfd *p, int n);
 /* Drain the ring, report lost records, follow a renamed log. */
 void stream_tick(struct stream *s);
-/* How long the controller may sleep: lost records and the log's name are
- * looked at every second. */
+/* How long the controller may sleep: the ring is drained every
+ * CONN_EVENTS_DRAIN_MS, lost records and the log's name looked at every
+ * second. */
 int stream_timeout_ms(const struct stream *s, int wait_ms);
 /* `bpfmasq down` is removing the instance: every connection and mapping
  * goes with it (DESTROY and UNMAP, reason down). */
