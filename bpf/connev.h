@@ -14,15 +14,20 @@
  * Submit without waking the controller, which drains the ring every
  * CONN_EVENTS_DRAIN_MS anyway: at tens of thousands of new connections a
  * second, a wake-up per record (the ring's default while its reader keeps
- * up) would cost the controller more than the records themselves.  Only
- * a ring filling up (a burst) wakes it at once.
+ * up) would cost more than the records themselves.  Only the record that
+ * fills the ring past another CONN_EVENTS_WAKE_BYTES wakes it at once (a
+ * burst).  Past the mark, not above it: the controller often shares the
+ * CPU that writes, and until it runs every record above the mark would
+ * raise another interrupt to wake it.  (With several CPUs writing, a
+ * mark may be passed unseen; the next one, or the timer, wakes it.)
  */
 static __always_inline void conn_event_submit(struct conn_event *e)
 {
 	__u64 queued = bpf_ringbuf_query(&conn_events, BPF_RB_AVAIL_DATA);
+	bool mark = queued / CONN_EVENTS_WAKE_BYTES !=
+		    (queued - CONN_EVENT_RING_BYTES) / CONN_EVENTS_WAKE_BYTES;
 
-	bpf_ringbuf_submit(e, queued > CONN_EVENTS_WAKE_BYTES ?
-			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, mark ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline struct conn_event *conn_event_reserve(__u8 type,

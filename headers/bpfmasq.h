@@ -305,10 +305,13 @@ _Static_assert(sizeof(struct conn_event) == CONN_EVENT_SIZE,
 	       "struct conn_event changed size: update CONN_EVENT_SIZE and every reader");
 
 /* The controller drains the conn_events ring this often; the data plane
- * wakes it sooner only when this much waits in the ring (a quarter of
- * its 1 MB, about 4,700 records). */
+ * wakes it sooner only when the ring fills past another multiple of this
+ * (a quarter of its 1 MB, about 4,700 records). */
 #define CONN_EVENTS_DRAIN_MS	100
 #define CONN_EVENTS_WAKE_BYTES	(256 * 1024)
+/* What one record takes in the ring: the ring's 8-byte header, and the
+ * record rounded up to 8 bytes. */
+#define CONN_EVENT_RING_BYTES	(8 + ((CONN_EVENT_SIZE + 7) & ~7))
 
 /* DROP records a CPU may write in a second; the rest are counted
  * (suppressed_drop_events), as the kernel rate-limits its own messages. */
