@@ -48,17 +48,20 @@ static __always_inline struct conn_event *conn_event_reserve(__u8 type,
 	return e;
 }
 
-/* A connection was stored: out_key is its DIR_OUT key. */
+/* A connection was stored: out_key is its DIR_OUT key; new_binding: it
+ * made the inside endpoint's binding too (one record for both). */
 static __always_inline void conn_event_flow(const struct flow_key *out_key,
 					    __be32 ext, __be16 ext_port,
-					    bool opened_out, __u64 now)
+					    bool opened_out, bool new_binding,
+					    __u64 now)
 {
 	struct conn_event *e = conn_event_reserve(CE_FLOW_NEW, out_key->proto,
 						  now);
 
 	if (!e)
 		return;
-	e->flags = opened_out ? 0 : CEF_INBOUND;
+	e->flags = (opened_out ? 0 : CEF_INBOUND) |
+		   (new_binding ? CEF_NEW_BINDING : 0);
 	e->in_addr = out_key->saddr;
 	e->in_port = out_key->sport;
 	e->out_addr = ext;
@@ -69,7 +72,8 @@ static __always_inline void conn_event_flow(const struct flow_key *out_key,
 }
 
 /*
- * A binding is live: inside endpoint in_addr has ext (ports: inside |
+ * A binding is live without a flow of its own making it (an ALG
+ * expectation used): inside endpoint in_addr has ext (ports: inside |
  * external << 16).  A global function: expect_fulfilled() runs inlined
  * deep in masq_lan_hairpin, whose frame has no room for the record's
  * pointer and the values kept across the reserve.

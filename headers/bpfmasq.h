@@ -267,6 +267,9 @@ enum conn_state { CONN_STATES(CONN_STATE_ENUM) CS_MAX };
 enum conn_event_flags {
 	CEF_INBOUND = 1 << 0,	/* opened from outside (forward, cone, ALG);
 				 * DROP: the packet came in from the WAN */
+	CEF_NEW_BINDING = 1 << 1,	/* FLOW_NEW in the ring: the flow made
+					 * its binding too; the controller
+					 * publishes a BIND_NEW after it */
 };
 
 /*

@@ -422,9 +422,12 @@ static int on_conn_event(void *ctx, void *data, size_t size)
 {
 	const struct conn_event *r = data;
 
-	if (size == sizeof(*r) && r->type < CE_TYPE_MAX)
+	if (size == sizeof(*r) && r->type < CE_TYPE_MAX) {
 		n_cev[r->type]++;
-	else
+		/* One record for a connection and the binding it made. */
+		if (r->type == CE_FLOW_NEW && (r->flags & CEF_NEW_BINDING))
+			n_cev[CE_BIND_NEW]++;
+	} else
 		n_cev[0]++;
 	return 0;
 }

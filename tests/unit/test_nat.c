@@ -828,13 +828,19 @@ static void check_conn_events(struct env *e, __u64 t0, const __u64 *before,
 		}
 		n[r->type]++;
 		n_cev_checked[r->type]++;
+		/* A new connection's record tells of the binding it made. */
+		if (r->type == CE_FLOW_NEW && (r->flags & CEF_NEW_BINDING)) {
+			n[CE_BIND_NEW]++;
+			n_cev_checked[CE_BIND_NEW]++;
+		}
 		if (r->type == CE_FLOW_NEW &&
 		    (bpf_map__lookup_elem(e->skel->maps.flows, &k, sizeof(k),
 					  &v, sizeof(v), 0) ||
 		     v.nat_addr != r->out_addr || v.nat_port != r->out_port ||
 		     r->out_addr != htonl(EXT)))
 			fail(e, "conn_events: FLOW_NEW names no such flow");
-		if (r->type == CE_BIND_NEW &&
+		if ((r->type == CE_BIND_NEW ||
+		     (r->type == CE_FLOW_NEW && (r->flags & CEF_NEW_BINDING))) &&
 		    (bpf_map__lookup_elem(e->skel->maps.binds, &bk, sizeof(bk),
 					  &bv, sizeof(bv), 0) ||
 		     bv.addr != r->out_addr || bv.port != r->out_port))
@@ -913,13 +919,12 @@ static void cev_is(struct env *e, int i, __u8 type, __u8 proto, __u32 in,
 
 static void cev_new_udp(struct env *e)
 {
-	if (n_cev != 2)
-		fail(e, "conn_events: %d records, expected FLOW_NEW and BIND_NEW",
-		     n_cev);
+	if (n_cev != 1)
+		fail(e, "conn_events: %d records, expected one FLOW_NEW", n_cev);
 	cev_is(e, 0, CE_FLOW_NEW, IPPROTO_UDP, IN1, 40000, EXT, V0, REM, 53);
-	cev_is(e, 1, CE_BIND_NEW, IPPROTO_UDP, IN1, 40000, EXT, V0, 0, 0);
-	if (cev[0].flags & CEF_INBOUND)
-		fail(e, "conn_events: an outbound flow marked inbound");
+	if (cev[0].flags != CEF_NEW_BINDING)
+		fail(e, "conn_events: flags %#x, expected the new binding's alone",
+		     cev[0].flags);
 }
 
 static void cev_new_flow_bound(struct env *e)
@@ -927,6 +932,8 @@ static void cev_new_flow_bound(struct env *e)
 	if (n_cev != 1)
 		fail(e, "conn_events: %d records, expected one FLOW_NEW", n_cev);
 	cev_is(e, 0, CE_FLOW_NEW, IPPROTO_UDP, IN1, 40000, EXT, V0, REM2, 53);
+	if (cev[0].flags & CEF_NEW_BINDING)
+		fail(e, "conn_events: a flow on an existing binding says it made one");
 }
 
 static void cev_none(struct env *e)
@@ -3941,7 +3948,7 @@ static const struct step mss_lan_new[] = {
  * creation only, never on a hit; DROP records within a budget. */
 static const struct step conn_events[] = {
 	{
-		.name = "a new connection writes FLOW_NEW and BIND_NEW with its endpoints",
+		.name = "a new connection writes one FLOW_NEW with its endpoints, saying it made the binding",
 		.prog = WAN_OUT,
 		.in = UDP(IN1, 40000, REM, 53),
 		.verdict = TC_ACT_OK,

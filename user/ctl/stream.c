@@ -182,6 +182,16 @@ static int on_ring(void *ctx, void *data, size_t size)
 	if (r.type == CE_FLOW_NEW)
 		r.state = r.proto == IPPROTO_TCP ? CS_SYN_SENT : CS_UNREPLIED;
 	publish(s, &r);
+	/* The data plane writes one record for a connection and the
+	 * binding it made; consumers get the two events. */
+	if (r.type == CE_FLOW_NEW && (r.flags & CEF_NEW_BINDING)) {
+		r.type = CE_BIND_NEW;
+		r.flags = 0;
+		r.state = CS_NONE;
+		r.rem_addr = 0;
+		r.rem_port = 0;
+		publish(s, &r);
+	}
 	return 0;
 }
 
