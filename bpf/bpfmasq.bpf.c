@@ -28,6 +28,7 @@
 #include "csum.h"
 #include "parse.h"
 #include "xlate.h"
+#include "connev.h"
 #include "tcpopt.h"
 #include "nat.h"
 #include "icmp.h"
@@ -235,7 +236,7 @@ int masq_wan_out(struct __sk_buff *skb)
 	if (ret == -DROP_PORTS_EXHAUSTED)
 		report_exhausted(skb, &p);
 	if (ret < 0) {
-		count(-ret);
+		drop_report(&p, ret, false);
 		return TC_ACT_SHOT;
 	}
 	return TC_ACT_OK;
@@ -354,7 +355,7 @@ static __always_inline int wan_in(void *ctx, bool xdp)
 		}
 	}
 	if (ret < 0) {
-		count(-ret);
+		drop_report(&p, ret, true);
 		return ACT_DROP(xdp);
 	}
 	count(CNT_PASS_HOST);
@@ -619,6 +620,8 @@ static __always_inline int lan_hairpin(struct __sk_buff *skb, __u32 l3_off)
 			return ret;
 		}
 	}
+	/* Counted only: a DROP record's call would put this frame, three
+	 * calls deep under port_alloc_tc(), past the 512-byte stack. */
 	if (ret < 0) {
 		count(-ret);
 		return TC_ACT_SHOT;
@@ -808,7 +811,7 @@ __attribute__((noinline)) int wan_in_fast_tc(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	ret = tc_forward(skb, &p, &fib);
 	if (ret < 0) {
-		count(-ret);
+		drop_report(&p, ret, true);
 		return TC_ACT_SHOT;
 	}
 	count(CNT_WAN_TC_FASTPATH);

@@ -93,6 +93,29 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+/*
+ * The connection event stream (struct conn_event), apart from `events`:
+ * a burst of new connections must not fill the ring the ALG segments and
+ * held fragments need (a full one costs a rewrite or a fragment), and a
+ * burst of ALG segments (1.5 KB each) must not cost connection records,
+ * which the mapping log must not miss.  1 MB holds about 18,000 records:
+ * what the data plane makes while no controller runs is logged when one
+ * comes back, and beyond that the loss is counted (events_lost).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} conn_events SEC(".maps");
+
+/* DROP records written per CPU in the current second (struct
+ * drop_budget): a flood of bad packets must not flood the stream. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct drop_budget);
+} drop_budget SEC(".maps");
+
 /* Translations of inbound fragmented datagrams (struct frag_key).  LRU:
  * bogus first fragments can only evict other fragment entries, never
  * flows. */

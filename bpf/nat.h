@@ -370,7 +370,8 @@ __attribute__((noinline)) int port_alloc_xdp(struct xdp_md *ctx, __u64 k0,
  */
 static __always_inline int flow_pair_insert(const struct flow_key *out_key,
 					    __be32 ext, __be16 ext_port,
-					    bool opened_out, __u8 seen)
+					    bool opened_out, __u8 seen,
+					    bool new_binding)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct flow_key in_key = {
@@ -388,8 +389,15 @@ static __always_inline int flow_pair_insert(const struct flow_key *out_key,
 	long err;
 
 	err = bpf_map_update_elem(&flows, out_key, &out_val, BPF_NOEXIST);
-	if (err == -EEXIST)
-		return 0;	/* another CPU created it just now */
+	if (err == -EEXIST) {
+		/* Another CPU created it just now, on the binding this
+		 * packet made: that binding is still to be told of. */
+		if (new_binding)
+			bind_event_g(out_key->saddr,
+				     out_key->sport | (__u32)ext_port << 16, ext,
+				     out_key->proto);
+		return 0;
+	}
 	if (err)
 		return -DROP_TABLE_FULL;
 	err = bpf_map_update_elem(&flows, &in_key, &in_val, BPF_NOEXIST);
@@ -398,6 +406,7 @@ static __always_inline int flow_pair_insert(const struct flow_key *out_key,
 		return -DROP_TABLE_FULL;
 	}
 	count(CNT_NEW_FLOWS);
+	conn_event_flow(out_key, ext, ext_port, opened_out, new_binding, now);
 	return 0;
 }
 
@@ -413,18 +422,21 @@ __attribute__((noinline)) int flow_pair_insert_g(__u64 k0, __u64 k1,
 	__builtin_memcpy((char *)&key + sizeof(k0), &k1, sizeof(k1));
 	return flow_pair_insert(&key, ext, port_dir_seen & 0xffff,
 				port_dir_seen & (1 << 16),
-				(port_dir_seen >> 24) & 0xff);
+				(port_dir_seen >> 24) & 0xff,
+				port_dir_seen & (1 << 17));
 }
 
 static __always_inline int flow_pair_create(const struct flow_key *out_key,
 					    __be32 ext, __be16 ext_port,
-					    bool opened_out, __u8 seen)
+					    bool opened_out, __u8 seen,
+					    bool new_binding)
 {
 	__u64 w[2];
 
 	__builtin_memcpy(w, out_key, sizeof(w));
 	return flow_pair_insert_g(w[0], w[1], ext,
 				  ext_port | (opened_out ? 1 << 16 : 0) |
+				  (new_binding ? 1 << 17 : 0) |
 				  (__u32)seen << 24);
 }
 
@@ -509,7 +521,9 @@ static __always_inline int flow_create_out(void *ctx,
 		ext_port = err & 0xffff;
 		made = err >> 16;
 	}
-	err = flow_pair_create(out_key, ext, ext_port, true, seen);
+	/* One record tells of both: the flow and, when it made one, the
+	 * binding, which its storing settles (bind_settle_g()). */
+	err = flow_pair_create(out_key, ext, ext_port, true, seen, made);
 	if (made)
 		bind_settle_g(out_key->saddr,
 			      out_key->sport | (__u32)out_key->proto << 16, ext,
@@ -637,7 +651,11 @@ static __always_inline void expect_fulfilled(struct bind_val *b,
 			      .last_used_ns = b->last_used_ns };
 
 	b->flags &= ~BIND_EXPECT;
-	bpf_map_update_elem(&binds, &out, &v, BPF_NOEXIST);
+	/* From here on it is a mapping like any other, and is logged as
+	 * one: its release comes from the controller's walk. */
+	if (!bpf_map_update_elem(&binds, &out, &v, BPF_NOEXIST))
+		bind_event_g(out.addr, out.port | (__u32)bk->port << 16,
+			     bk->addr, bk->proto);
 	count(CNT_EXPECT_USED);
 }
 
@@ -707,7 +725,8 @@ static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 		.sport = b->port, .dport = p->key.sport,
 		.proto = p->key.proto, .dir = DIR_OUT,
 	};
-	err = flow_pair_create(&out_key, ext, p->key.dport, false, p->tcp_seen);
+	err = flow_pair_create(&out_key, ext, p->key.dport, false, p->tcp_seen,
+			       false);
 	if (!err && (b->flags & BIND_EXPECT))
 		expect_fulfilled(b, &bk);
 	return err;

@@ -211,6 +211,123 @@ struct bpfmasq_event {
 };
 
 /*
+ * The connection event stream: what `bpfmasq monitor`, the mapping log
+ * (--log-mappings) and a future state sync to a second gateway read.  The
+ * data plane writes the *_NEW records (on creation only, never on the hit
+ * path) and rate-limited DROP records into the `conn_events` ring; the
+ * controller writes DESTROY/UNMAP (it expires flows and bindings, and
+ * relays those `conns delete` removes) and LOST, stamps every record with
+ * a sequence number and the wall clock, and passes the same struct to its
+ * clients over its socket.  So one struct, same bytes everywhere.
+ */
+enum conn_event_type {
+	CE_FLOW_NEW = 1,	/* a connection (both flow entries) stored */
+	CE_FLOW_DESTROY = 2,	/* the controller or the CLI removed one */
+	CE_BIND_NEW = 3,	/* an external port mapped to an inside endpoint */
+	CE_BIND_DESTROY = 4,	/* that mapping released */
+	CE_DROP = 5,		/* a packet dropped (reason: enum bpfmasq_counter) */
+	CE_LOST = 6,		/* count records never made it (ring full, or
+				 * no controller for the CLI's records) */
+	CE_TYPE_MAX,
+};
+
+/* Why a flow or binding went (conn_event.reason of *_DESTROY). */
+#define CONN_GONE_REASONS(X)						\
+	X(GONE_TIMEOUT,	"timeout")	/* idle past its timeout */	\
+	X(GONE_CLOSED,	"closed")	/* TCP FIN/RST seen, then idle */\
+	X(GONE_DELETED,	"deleted")	/* conns delete / conns flush */	\
+	X(GONE_ADDRESS,	"address-changed")	/* the WAN address changed */ \
+	X(GONE_BROKEN,	"half-pair")	/* its twin entry was missing */	\
+	X(GONE_UNUSED,	"unused")	/* binding: no flow uses it any more */ \
+	X(GONE_DOWN,	"down")		/* `bpfmasq down` removes everything */
+
+#define CONN_GONE_ENUM(sym, name) sym,
+enum conn_gone_reason {
+	GONE_NONE = 0,
+	CONN_GONE_REASONS(CONN_GONE_ENUM)
+	GONE_MAX
+};
+#undef CONN_GONE_ENUM
+
+/* A connection's state as `conns` and `monitor` name it. */
+#define CONN_STATES(X)							\
+	X(CS_NONE,	"-")						\
+	X(CS_SYN_SENT,	"SYN_SENT")					\
+	X(CS_ESTABLISHED, "ESTABLISHED")				\
+	X(CS_FIN_WAIT,	"FIN_WAIT")					\
+	X(CS_CLOSE,	"CLOSE")					\
+	X(CS_REPLIED,	"REPLIED")					\
+	X(CS_UNREPLIED,	"UNREPLIED")
+
+#define CONN_STATE_ENUM(sym, name) sym,
+enum conn_state { CONN_STATES(CONN_STATE_ENUM) CS_MAX };
+#undef CONN_STATE_ENUM
+
+/* conn_event.flags */
+enum conn_event_flags {
+	CEF_INBOUND = 1 << 0,	/* opened from outside (forward, cone, ALG);
+				 * DROP: the packet came in from the WAN */
+	CEF_NEW_BINDING = 1 << 1,	/* FLOW_NEW in the ring: the flow made
+					 * its binding too; the controller
+					 * publishes a BIND_NEW after it */
+};
+
+/*
+ * One record.  Endpoints as `conns` names them: inside, outside (the
+ * external address and port), remote.  A DROP record has the packet's own
+ * source as remote (CEF_INBOUND) or inside, and its destination as
+ * outside or remote.  ICMP: the echo id is the inside/outside port.
+ */
+struct conn_event {
+	__u64 seq;		/* controller: 1, 2, ... over its lifetime and
+				 * the next controller's (0 in the ring) */
+	__u64 time_ns;		/* data plane: CLOCK_MONOTONIC_COARSE at
+				 * creation; controller: turned into UTC ns
+				 * since the epoch */
+	__u8 type;		/* enum conn_event_type */
+	__u8 proto;
+	__u8 reason;		/* DESTROY: enum conn_gone_reason; DROP: the
+				 * enum bpfmasq_counter */
+	__u8 flags;		/* enum conn_event_flags */
+	__u8 state;		/* DESTROY: enum conn_state when it went */
+	__u8 pad[3];
+	__be32 in_addr;
+	__be32 out_addr;
+	__be32 rem_addr;
+	__be16 in_port;
+	__be16 out_port;
+	__be16 rem_port;
+	__u16 pad2;
+	__u32 count;		/* LOST: records lost */
+};
+
+/* A record must not change size unnoticed: the ring, the socket and any
+ * program reading either depend on it. */
+#define CONN_EVENT_SIZE 48
+_Static_assert(sizeof(struct conn_event) == CONN_EVENT_SIZE,
+	       "struct conn_event changed size: update CONN_EVENT_SIZE and every reader");
+
+/* The controller drains the conn_events ring this often; the data plane
+ * wakes it sooner only when the ring fills past another multiple of this
+ * (a quarter of its 1 MB, about 4,700 records). */
+#define CONN_EVENTS_DRAIN_MS	100
+#define CONN_EVENTS_WAKE_BYTES	(256 * 1024)
+/* What one record takes in the ring: the ring's 8-byte header, and the
+ * record rounded up to 8 bytes. */
+#define CONN_EVENT_RING_BYTES	(8 + ((CONN_EVENT_SIZE + 7) & ~7))
+
+/* DROP records a CPU may write in a second; the rest are counted
+ * (suppressed_drop_events), as the kernel rate-limits its own messages. */
+#define DROP_EVENTS_PER_SEC	20
+
+/* A CPU's DROP records in the current second (the drop_budget map). */
+struct drop_budget {
+	__u64 second;		/* CLOCK_MONOTONIC_COARSE seconds */
+	__u32 used;
+	__u32 pad;
+};
+
+/*
  * Where the later fragments of an inbound datagram go (RFC 4787 REQ-14):
  * only the first fragment carries ports, so its translation is remembered
  * for the rest, by (remote, external, IP id, protocol).
@@ -310,6 +427,11 @@ struct internal_key {
 	X(CNT_ALG_BAD_CSUM,	"alg_bad_checksum_dropped")		\
 	X(CNT_EXPECT_EXPIRED,	"alg_expectations_expired")		\
 	X(CNT_MSS_CLAMPED,	"mss_clamped")				\
+	X(CNT_EVENTS_LOST,	"events_lost")				\
+	X(CNT_EVENTS_LOST_REPORTED, "events_lost_reported")		\
+	X(CNT_DROP_EVENTS_SUPPRESSED, "suppressed_drop_events")		\
+	X(CNT_EVENTS_PUBLISHED,	"events_published")			\
+	X(CNT_MONITOR_DROPPED,	"monitor_events_dropped")		\
 	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\
 	X(DROP_MALFORMED_L4,	"drop_malformed_l4")			\
 	X(DROP_FRAGMENT,	"drop_fragment")			\

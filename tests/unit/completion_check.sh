@@ -34,7 +34,7 @@ offers() {
 	fails=$((fails + 1))
 }
 
-offers compl_commands "check conns down forward help reload stats status up" ""
+offers compl_commands "check conns down forward help monitor reload stats status up" ""
 offers compl_prefix "check conns" c
 offers compl_after_global "stats status" -j st
 offers compl_up_interface "+lo" up ""
@@ -56,4 +56,9 @@ offers compl_conns_proto "icmp tcp udp" conns delete lo -p ""
 offers compl_conns_state "+ESTABLISHED FORWARD SYN_SENT" conns delete lo --state ""
 offers compl_conns_filters "+--inside --outside-port --remote --state" conns delete lo --
 offers compl_stats "--help --prometheus" stats lo --
+offers compl_monitor_ifname "+lo" monitor ""
+offers compl_monitor_events "destroy drop map new unmap" monitor lo -e ""
+offers compl_monitor_filters "+--inside --outside-port --remote --state" monitor lo --
+offers compl_up_log_mappings "+/tmp" up lo --log-mappings /tm
+offers compl_up_log_mappings_syslog "syslog" up lo --log-mappings sy
 exit $((fails > 0))

@@ -52,6 +52,8 @@ cmds=$("$BIN" help | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p' | sort -u)
 # before sed has written a section longer than its 4 KiB buffer.
 section=$(sed -n '/^# COMMANDS/,/^# /p' "$SRC")
 missing=
+# (Read once: with pipefail, grep -q leaving early fails sed on SIGPIPE.)
+section=$(sed -n '/^# COMMANDS/,/^# /p' "$SRC")
 for c in $cmds; do
 	grep -q "^\*$c\b" <<<"$section" || missing+=" $c"
 done

@@ -154,6 +154,7 @@ static void test_every_key(void)
 		{ "mss-clamp", "1400" }, { "ftp-ports", "21" },
 		{ "irc-ports", "6667" }, { "no-alg", "ftp" }, { "log", "/tmp/x" },
 		{ "metrics-file", "/tmp/x.prom" },
+		{ "log-mappings", "/tmp/x.mappings" },
 	};
 	char path[PATH_MAX], line[128], name[128];
 

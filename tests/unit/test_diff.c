@@ -378,6 +378,48 @@ static struct evrec got_ev[MAX_EV];
 static int n_got_ev;
 static struct ring_buffer *ring;
 
+/* Records of the connection event stream, by type, for one case. */
+static int n_cev[CE_TYPE_MAX];
+static struct ring_buffer *cev_ring;
+
+static int on_conn_event(void *ctx, void *data, size_t size)
+{
+	const struct conn_event *r = data;
+
+	if (size == sizeof(*r) && r->type < CE_TYPE_MAX) {
+		n_cev[r->type]++;
+		/* One record for a connection and the binding it made. */
+		if (r->type == CE_FLOW_NEW && (r->flags & CEF_NEW_BINDING))
+			n_cev[CE_BIND_NEW]++;
+	} else
+		n_cev[0]++;
+	return 0;
+}
+
+/*
+ * The stream agrees with the counters: a FLOW_NEW per new flow, a
+ * BIND_NEW per new binding, and per drop a DROP record or a suppressed
+ * one (the per-CPU budget is time-based, so the model leaves it to this).
+ */
+static void note(const char *k, const char *fmt, ...);
+
+static void check_conn_events(const long *d)
+{
+	long drops = 0;
+
+	for (int i = CNT_FIRST_DROP; i < CNT_MAX; i++)
+		drops += d[i];
+	if (n_cev[0] || n_cev[CE_FLOW_NEW] != d[CNT_NEW_FLOWS] ||
+	    n_cev[CE_BIND_NEW] != d[CNT_NEW_BINDINGS] ||
+	    n_cev[CE_DROP] + d[CNT_DROP_EVENTS_SUPPRESSED] != drops ||
+	    d[CNT_EVENTS_LOST])
+		note("invariant/events",
+		     "conn_events: %d FLOW_NEW, %d BIND_NEW, %d DROP, %d bad, %ld suppressed for %ld flows, %ld bindings, %ld drops",
+		     n_cev[CE_FLOW_NEW], n_cev[CE_BIND_NEW], n_cev[CE_DROP],
+		     n_cev[0], d[CNT_DROP_EVENTS_SUPPRESSED], d[CNT_NEW_FLOWS],
+		     d[CNT_NEW_BINDINGS], drops);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct evrec *e = &got_ev[n_got_ev < MAX_EV ? n_got_ev : MAX_EV - 1];
@@ -1725,8 +1767,10 @@ static void run_case(struct tcase *c)
 
 	case_no++;
 	n_cases++;
+	ring_buffer__consume(cev_ring);
 	counters_read(skel->maps.stats, before);
 	n_got_ev = 0;
+	memset(n_cev, 0, sizeof(n_cev));
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		.data_in = c->in,
 		.data_size_in = c->len,
@@ -1751,10 +1795,12 @@ static void run_case(struct tcase *c)
 		return;
 	}
 	ring_buffer__consume(ring);
+	ring_buffer__consume(cev_ring);
 	counters_read(skel->maps.stats, after);
 	state_read(&st_post);
 	for (int i = 0; i < CNT_MAX; i++)
 		delta[i] = after[i] - before[i];
+	check_conn_events(delta);
 	modified = opts.data_size_out != c->len || memcmp(got, c->in, c->len);
 
 	check_verdict(c, opts.retval);
@@ -1776,6 +1822,8 @@ static void run_case(struct tcase *c)
 		if ((int)opts.retval != mdl.verdict)
 			note(k, "verdict %d, expected %d", opts.retval, mdl.verdict);
 		compare_bytes(k, &mdl, got, opts.data_size_out);
+		mdl.cnt[CNT_DROP_EVENTS_SUPPRESSED] =
+			delta[CNT_DROP_EVENTS_SUPPRESSED];
 		for (int i = 0; i < CNT_MAX; i++)
 			if (delta[i] != mdl.cnt[i])
 				note(k, "counter %s changed by %ld, expected %ld",
@@ -2503,7 +2551,9 @@ static int load(void)
 		return -1;
 	ring = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL,
 				NULL);
-	return ring ? 0 : -1;
+	cev_ring = ring_buffer__new(bpf_map__fd(skel->maps.conn_events),
+				    on_conn_event, NULL, NULL);
+	return ring && cev_ring ? 0 : -1;
 }
 
 static __u64 now_ns(void)

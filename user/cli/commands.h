@@ -8,6 +8,7 @@ int cmd_status(int argc, char **argv);
 int cmd_conns(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 
 #include <stdio.h>
 

@@ -19,6 +19,8 @@
 #include <bpf/bpf.h>
 #include "commands.h"
 #include "alg_ports.h"
+#include "connev.h"
+#include "conns.h"
 #include "flowtable.h"
 #include "instance.h"
 #include "util.h"
@@ -59,23 +61,6 @@ struct conn_row {
 	bool seq_adjusted;
 	struct conn conn;	/* ROW_FLOW */
 	struct bind_key bkey;	/* ROW_EXPECT: what deleting it deletes */
-};
-
-/* One ADDR[/LEN][:PORT]. */
-struct endpoint_filter {
-	bool on;
-	__be32 addr, mask;
-	bool has_port;
-	__u16 port;
-};
-
-struct conn_filter {
-	bool has_proto;
-	__u8 proto;
-	struct endpoint_filter inside, remote;
-	bool has_outside;
-	__u16 out_lo, out_hi;
-	__u32 states;		/* 1 << enum row_state; 0: any */
 };
 
 static bool filter_empty(const struct conn_filter *f)
@@ -215,9 +200,8 @@ static const char *const op_names[] = {
 
 #define CONNS_USAGE "usage: bpfmasq conns [list|count|delete|flush] [IFNAME] [FILTERS]"
 
-/* argv[0] is the first argument after the sub-command. */
-static int parse_conns_args(int argc, char **argv, const char **ifname,
-			    struct conn_filter *f)
+int conns_filter_parse(int argc, char **argv, const char **ifname,
+		       struct conn_filter *f)
 {
 	static const char *const opts[] = { "-p", "--proto", "--inside",
 		"--outside-port", "--remote", "--state" };
@@ -449,6 +433,24 @@ static bool row_match(const struct conn_filter *f, const struct conn_row *r)
 			      r->rem_port_any);
 }
 
+bool conns_filter_match_event(const struct conn_filter *f,
+			      const struct conn_event *r)
+{
+	struct conn_row row = {
+		.kind = ROW_FLOW, .proto = r->proto,
+		.in_addr = r->in_addr, .in_port = r->in_port,
+		.out_addr = r->out_addr, .out_port = r->out_port,
+		.rem_addr = r->rem_addr, .rem_port = r->rem_port,
+		/* A mapping has no remote; a drop has no state. */
+		.rem_any = r->type == CE_BIND_NEW || r->type == CE_BIND_DESTROY,
+		.state = state_of(conn_state_str(r->state)),
+	};
+
+	if (f->states && r->state == CS_NONE)
+		return false;
+	return row_match(f, &row);
+}
+
 static void row_print(const struct instance *in, const struct conn_row *r)
 {
 	char inside[24], outside[24], remote[24] = "*";
@@ -547,8 +549,69 @@ static int conns_count_one(struct instance *in)
 	return 0;
 }
 
+/* The DESTROY and UNMAP records of a delete, for the controller to put
+ * into the event stream and the mapping log. */
+struct gone_records {
+	struct conn_event *r;
+	size_t n, cap;
+	size_t failed;		/* no memory to keep them */
+};
+
+static void gone_add(struct gone_records *g, const struct conn_event *r)
+{
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 256;
+		struct conn_event *nr = realloc(g->r, cap * sizeof(*nr));
+
+		if (!nr) {
+			g->failed++;	/* counted as lost */
+			return;
+		}
+		g->r = nr;
+		g->cap = cap;
+	}
+	g->r[g->n++] = *r;
+}
+
+static void gone_conn(void *ctx, const struct conn *c, int reason)
+{
+	struct conn_event r;
+
+	conn_event_of_conn(&r, c, reason);
+	gone_add(ctx, &r);
+}
+
+static void gone_bind(void *ctx, const struct bind_key *k,
+		      const struct bind_val *v, int reason)
+{
+	struct conn_event r;
+
+	conn_event_of_bind(&r, k, v, reason);
+	gone_add(ctx, &r);
+}
+
+/*
+ * Hand the records to the controller.  Without one (or when it cannot
+ * take them) they are counted as lost (events_lost), and the next
+ * controller writes the count into the stream and the mapping log: a
+ * gap that says so rather than a silent one.
+ */
+static void gone_publish(const struct instance *in, struct gone_records *g)
+{
+	size_t lost = g->failed;
+
+	if (connev_publish(in->ifname, g->r, g->n))
+		lost += g->n;
+	if (lost)
+		stats_add(in->stats_fd, CNT_EVENTS_LOST, lost);
+	free(g->r);
+}
+
 static int conns_delete_one(struct instance *in)
 {
+	struct gone_records gone = {};
+	struct gone_sink sink = { .conn = gone_conn, .bind = gone_bind,
+				  .ctx = &gone };
 	struct delete_result res;
 	struct conn_row *rows;
 	struct bind_key *exp;
@@ -574,9 +637,10 @@ static int conns_delete_one(struct instance *in)
 			exp[nexp++] = rows[i].bkey;
 	}
 	err = conns_delete(in->flows_fd, in->binds_fd, del, ndel, exp, nexp,
-			   &res);
+			   &res, &sink);
 	if (res.conns_deleted)
 		stats_add(in->stats_fd, CNT_CONNS_DELETED, res.conns_deleted);
+	gone_publish(in, &gone);
 out:
 	free(rows);
 	free(del);
@@ -623,7 +687,7 @@ int cmd_conns(int argc, char **argv)
 			cur.op = o;
 			first = 2;
 		}
-	if (parse_conns_args(argc - first, argv + first, &ifname, &cur.filter))
+	if (conns_filter_parse(argc - first, argv + first, &ifname, &cur.filter))
 		return 1;
 	if (cur.op == OP_FLUSH && !filter_empty(&cur.filter)) {
 		p_err("conns flush takes no filter: to delete some connections use 'bpfmasq conns delete [IFNAME] FILTERS'");

@@ -28,6 +28,17 @@ static void help_status(FILE *f)
 	cmd_usage_line(f, "status [IFNAME]", "settings, external address, controller, the build and program tags running");
 }
 
+/* The filters of conns, which monitor takes too. */
+static void help_filters(FILE *f)
+{
+	fprintf(f,
+"     FILTERS := [-p tcp|udp|icmp] [--inside ADDR[/LEN][:PORT]]\n"
+"                [--outside-port PORT[-PORT]] [--remote ADDR[/LEN][:PORT]]\n"
+"                [--state STATE[,STATE...]]\n"
+"     STATE := SYN_SENT | ESTABLISHED | FIN_WAIT | CLOSE | REPLIED |\n"
+"              UNREPLIED | EXPECT | FORWARD\n");
+}
+
 static void help_conns(FILE *f)
 {
 	cmd_usage_line(f, "conns [list] [IFNAME] [FILTERS]",
@@ -37,12 +48,14 @@ static void help_conns(FILE *f)
 		       "delete connections (both directions; forwards stay)");
 	cmd_usage_line(f, "conns flush [IFNAME]",
 		       "delete every connection and expectation");
-	fprintf(f,
-"     FILTERS := [-p tcp|udp|icmp] [--inside ADDR[/LEN][:PORT]]\n"
-"                [--outside-port PORT[-PORT]] [--remote ADDR[/LEN][:PORT]]\n"
-"                [--state STATE[,STATE...]]\n"
-"     STATE := SYN_SENT | ESTABLISHED | FIN_WAIT | CLOSE | REPLIED |\n"
-"              UNREPLIED | EXPECT | FORWARD\n");
+	help_filters(f);
+}
+
+static void help_monitor(FILE *f)
+{
+	cmd_usage_line(f, "monitor [IFNAME] [-e new|destroy|drop|map|unmap[,...]] [FILTERS]",
+		       "connection events as they happen, one line each (-j: one JSON object), until interrupted; -e picks events (default new,destroy,drop)");
+	help_filters(f);
 }
 
 static void help_stats(FILE *f)
@@ -61,6 +74,7 @@ static const struct cmd cmds[] = {
 	{ "status", cmd_status, help_status },
 	{ "conns", cmd_conns, help_conns },
 	{ "stats", cmd_stats, help_stats },
+	{ "monitor", cmd_monitor, help_monitor },
 	{ "forward", cmd_forward, help_forward },
 	{ "help", do_help, NULL },
 	{ NULL }

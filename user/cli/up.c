@@ -240,6 +240,7 @@ static int start_controller(struct instance *in, const struct up_opts *o,
 {
 	const struct controller_opts copts = {
 		.metrics_file = o->metrics_file,
+		.log_mappings = o->log_mappings,
 		.config_path = reload_path(o, c),
 		.reload = reload_in_controller,
 		.exec_argv = exec_argv(),

@@ -46,6 +46,7 @@ struct up_opts {
 	bool foreground;
 	const char *log_path;
 	const char *metrics_file;
+	const char *log_mappings;	/* a file, "syslog", or NULL */
 	bool settings_given;	/* anything beyond IFNAME on the command line */
 };
 

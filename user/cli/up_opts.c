@@ -109,6 +109,10 @@ const struct opt_def up_opt_defs[] = {
 	  .flags = OPTF_RUNTIME, .metavar = "FILE",
 	  .help = "the controller writes stats --prometheus there every 5 s",
 	  .def_doc = "none" },
+	{ "log-mappings", OPT_STRING, AT(log_mappings, const char *),
+	  .flags = OPTF_RUNTIME, .metavar = "FILE|syslog",
+	  .help = "log every external port mapped and released (RFC 6888 REQ-12: no destinations)",
+	  .def_doc = "none" },
 	OPT_END
 };
 

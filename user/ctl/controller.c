@@ -21,6 +21,7 @@
 #include "metrics_file.h"
 #include "lan_follow.h"
 #include "progload.h"
+#include "stream.h"
 #include "util.h"
 
 static volatile sig_atomic_t stop_requested, reload_requested,
@@ -141,8 +142,10 @@ struct wan {
 	__be32 kept_addr;	/* whose flows wait for it */
 };
 
-/* False when the data plane could not be told: try again. */
-static bool follow_address(struct instance *in, struct wan *w)
+/* False when the data plane could not be told: try again.  What it
+ * flushes goes into the event stream (events may be NULL). */
+static bool follow_address(struct instance *in, struct wan *w,
+			   struct stream *events)
 {
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	unsigned int flushed = 0;
@@ -186,7 +189,8 @@ static bool follow_address(struct instance *in, struct wan *w)
 		log_msg("%s: %s is back; its connections carry on", in->ifname,
 			fmt_addr(a, old));
 	} else if (old) {
-		flows_flush(in->flows_fd, in->binds_fd, old, &flushed);
+		flows_flush(in->flows_fd, in->binds_fd, old, &flushed,
+			    stream_sink(events));
 		log_msg("%s: flushed %u connections on %s", in->ifname, flushed,
 		      fmt_addr(a, old));
 	}
@@ -265,7 +269,8 @@ static bool routes_changed(struct instance *in)
 }
 
 /* One expiry walk; returns the milliseconds to the next. */
-static __u64 expire(struct instance *in, bool free_bindings)
+static __u64 expire(struct instance *in, bool free_bindings,
+		    struct stream *events)
 {
 	struct expire_result r;
 	struct nat_state st;
@@ -273,7 +278,7 @@ static __u64 expire(struct instance *in, bool free_bindings)
 	if (instance_get_state(in, &st))
 		return EXPIRE_INTERVAL_MIN_MS;
 	if (flows_expire(in->flows_fd, in->binds_fd, &st, now_coarse_ns(),
-			 free_bindings, &r)) {
+			 free_bindings, &r, stream_sink(events))) {
 		log_msg("%s: flow expiry failed: %s", in->ifname, strerror(errno));
 		return EXPIRE_INTERVAL_MIN_MS;
 	}
@@ -474,6 +479,7 @@ int controller_run(struct instance *in, int ready_fd,
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t handled, unblocked;
+	struct stream *events = NULL;
 	struct events *ev;
 	__u32 ev_anchor;
 	__u64 next_expire = 0, next_binds = 0, next_metrics = 0, wait_ms;
@@ -513,8 +519,11 @@ int controller_run(struct instance *in, int ready_fd,
 		close(nl);
 		return 1;
 	}
+	/* Before anything it removes, and before `up` returns: a monitor
+	 * started then finds the socket. */
+	events = stream_open(in, opts->log_mappings);
 	/* An address change while nobody watched is caught up on now. */
-	addr_pending = !follow_address(in, &w);
+	addr_pending = !follow_address(in, &w, events);
 	lan_sync(in);
 	hairpin = hairpin_start(in);
 	if (!hairpin && !instance_get_state(in, &st) &&
@@ -542,14 +551,16 @@ int controller_run(struct instance *in, int ready_fd,
 		log_err("%s: cannot read data plane events (%s); port exhaustion gets no ICMP answer",
 			in->ifname, strerror(errno));
 	while (!stop_requested) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[2 + STREAM_MAX_POLLFDS] = {
 			{ .fd = nl, .events = POLLIN },
 			{ .fd = ev ? events_fd(ev) : -1, .events = POLLIN },
 		};
 		__u64 now = now_coarse_ns() / 1000000;
+		int npfd;
 
 		if (reload_requested) {
 			reload_requested = 0;
+			stream_reopen(events);
 			hairpin = reload(in, opts, hairpin);
 			addr_pending = true;
 			events_follow(in, &ev, &ev_anchor);
@@ -567,7 +578,7 @@ int controller_run(struct instance *in, int ready_fd,
 		if (now >= next_expire) {
 			bool binds = now >= next_binds;
 
-			next_expire = now + expire(in, binds);
+			next_expire = now + expire(in, binds, events);
 			if (binds)
 				next_binds = now + BIND_GC_INTERVAL_MS;
 		}
@@ -577,20 +588,24 @@ int controller_run(struct instance *in, int ready_fd,
 			next_metrics = now + METRICS_FILE_INTERVAL_MS;
 		}
 		if (addr_pending)
-			addr_pending = !follow_address(in, &w);
+			addr_pending = !follow_address(in, &w, events);
 		if (routes_pending)
 			routes_pending = !routes_changed(in);
 		events_tick(ev);
+		stream_tick(events);
 		wait_ms = next_expire - now;
 		if (opts->metrics_file && next_metrics - now < wait_ms)
 			wait_ms = next_metrics - now;
 		wait_ms = events_timeout_ms(ev, wait_ms);
+		wait_ms = stream_timeout_ms(events, wait_ms);
 		ts.tv_sec = wait_ms / 1000;
 		ts.tv_nsec = (wait_ms % 1000) * 1000000;
-		if (ppoll(pfd, 2, &ts, &unblocked) <= 0)
+		npfd = stream_pollfds(events, pfd + 2, STREAM_MAX_POLLFDS);
+		if (ppoll(pfd, 2 + npfd, &ts, &unblocked) <= 0)
 			continue;
 		if (pfd[1].revents)
 			events_consume(ev);
+		stream_dispatch(events, pfd + 2, npfd);
 		if (!pfd[0].revents)
 			continue;
 		nl_events = netlink_read(nl, in);
@@ -616,11 +631,14 @@ int controller_run(struct instance *in, int ready_fd,
 		if ((nl_events & NL_LINK) && hairpin)
 			hairpin_sync(in);
 		if (nl_events & NL_ADDR)
-			addr_pending = !follow_address(in, &w);
+			addr_pending = !follow_address(in, &w, events);
 	}
 	sd_notify(0, "STOPPING=1");
 	sigprocmask(SIG_SETMASK, &unblocked, NULL);
 	events_close(ev);
+	if (!instance_get_state(in, &st) && (st.flags & STATE_GOING_DOWN))
+		stream_all_gone(events, in->flows_fd, in->binds_fd);
+	stream_close(events);
 	if (set_controller_pid(in, getpid(), 0))
 		log_err("%s: cannot clear the controller's pid in the state map: %s",
 			in->ifname, strerror(errno));

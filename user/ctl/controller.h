@@ -9,6 +9,7 @@
  * reads from the instance). */
 struct controller_opts {
 	const char *metrics_file;	/* --metrics-file, or NULL */
+	const char *log_mappings;	/* --log-mappings: a file, "syslog" or NULL */
 	/* SIGHUP: re-read config_path (what `up` read, or would have read)
 	 * into the running instance (the CLI's `reload`, a layer above);
 	 * 0, or -1 with nothing changed (said on stderr: the log). */

@@ -198,19 +198,30 @@ static bool both_ways(const struct conn *c)
 	return c->out.last_seen_ns && c->in.last_seen_ns;
 }
 
-const char *conn_state_name(const struct conn *c)
+int conn_state_of(const struct conn *c)
 {
 	__u8 seen = c->out.seen | c->in.seen;
 
 	if (c->out_key.proto != IPPROTO_TCP)
-		return both_ways(c) ? "REPLIED" : "UNREPLIED";
+		return both_ways(c) ? CS_REPLIED : CS_UNREPLIED;
 	if (seen & SEEN_RST)
-		return "CLOSE";
+		return CS_CLOSE;
 	if (seen & SEEN_FIN)
-		return "FIN_WAIT";
+		return CS_FIN_WAIT;
 	if (both_ways(c) && (c->out.seen & SEEN_ACK) && (c->in.seen & SEEN_ACK))
-		return "ESTABLISHED";
-	return "SYN_SENT";
+		return CS_ESTABLISHED;
+	return CS_SYN_SENT;
+}
+
+#define CONN_STATE_NAME(sym, name) [sym] = name,
+static const char *const conn_state_names[CS_MAX] = {
+	CONN_STATES(CONN_STATE_NAME)
+};
+#undef CONN_STATE_NAME
+
+const char *conn_state_name(const struct conn *c)
+{
+	return conn_state_names[conn_state_of(c)];
 }
 
 __u32 conn_timeout_s(const struct conn *c, const struct nat_state *st)
@@ -301,7 +312,8 @@ static bool endpoint_live(const struct endpoint_set *s, __u64 w)
  */
 static int bindings_gc(int binds_fd, const struct endpoint_set *live,
 		       const struct endpoint_set *only, __u64 now_ns,
-		       __u64 grace_ns, struct expire_result *r)
+		       __u64 grace_ns, struct expire_result *r,
+		       const struct gone_sink *sink, int reason)
 {
 	struct bind_key *bk = NULL;
 	struct bind_val *bv = NULL;
@@ -314,6 +326,7 @@ static int bindings_gc(int binds_fd, const struct endpoint_set *live,
 		return err;
 	for (size_t i = 0; i < nb; i++) {
 		struct bind_key twin;
+		bool gone;
 		__u64 e;
 
 		if (bv[i].flags & BIND_EXPECT) {
@@ -344,9 +357,11 @@ static int bindings_gc(int binds_fd, const struct endpoint_set *live,
 		}
 		twin = (struct bind_key){ .addr = bv[i].addr, .port = bv[i].port,
 					  .proto = bk[i].proto, .dir = DIR_IN };
-		bpf_map_delete_elem(binds_fd, &bk[i]);
+		gone = !bpf_map_delete_elem(binds_fd, &bk[i]);
 		bpf_map_delete_elem(binds_fd, &twin);
 		r->bindings_freed++;
+		if (gone && sink && sink->bind)
+			sink->bind(sink->ctx, &bk[i], &bv[i], reason);
 	}
 	free(bk);
 	free(bv);
@@ -434,8 +449,17 @@ __u32 expire_interval_ms(const struct nat_state *st)
 	return ms > EXPIRE_INTERVAL_MAX_MS ? EXPIRE_INTERVAL_MAX_MS : ms;
 }
 
+/* Why an idle connection goes: after a FIN or RST it was closed. */
+static int idle_reason(const struct conn *c)
+{
+	int s = conn_state_of(c);
+
+	return s == CS_FIN_WAIT || s == CS_CLOSE ? GONE_CLOSED : GONE_TIMEOUT;
+}
+
 int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
-		 __u64 now_ns, bool free_bindings, struct expire_result *r)
+		 __u64 now_ns, bool free_bindings, struct expire_result *r,
+		 const struct gone_sink *sink)
 {
 	struct flow_key *del = NULL;
 	struct endpoint_set live = {};
@@ -484,6 +508,8 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 			del[ndel++] = c.in_key;
 			del[ndel++] = c.out_key;
 			r->conns_expired++;
+			if (sink && sink->conn)
+				sink->conn(sink->ctx, &c, idle_reason(&c));
 			continue;
 		}
 		endpoint_add(&live, endpoint_word(c.out_key.proto,
@@ -504,7 +530,7 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 	}
 	delete_keys(flows_fd, (const char *)del, ndel, sizeof(*del));
 	err = free_bindings ? bindings_gc(binds_fd, &live, NULL, now_ns,
-					  BIND_GRACE_NS, r) : 0;
+					  BIND_GRACE_NS, r, sink, GONE_UNUSED) : 0;
 out:
 	free(x.slot);
 	free(handled);
@@ -516,7 +542,7 @@ out:
 
 int conns_delete(int flows_fd, int binds_fd, const struct conn *c, size_t n,
 		 const struct bind_key *expect, size_t nexp,
-		 struct delete_result *r)
+		 struct delete_result *r, const struct gone_sink *sink)
 {
 	struct endpoint_set only = {}, live = {};
 	struct expire_result gc = {};
@@ -539,6 +565,8 @@ int conns_delete(int flows_fd, int binds_fd, const struct conn *c, size_t n,
 		if (!in && !out)
 			continue;	/* expired or deleted meanwhile */
 		r->conns_deleted++;
+		if (sink && sink->conn)
+			sink->conn(sink->ctx, &c[i], GONE_DELETED);
 		endpoint_add(&only, endpoint_word(c[i].out_key.proto,
 						  c[i].out_key.saddr,
 						  c[i].out_key.sport));
@@ -564,7 +592,7 @@ int conns_delete(int flows_fd, int binds_fd, const struct conn *c, size_t n,
 						   v->nat_port));
 		}
 		err = bindings_gc(binds_fd, &live, &only, now,
-				  BIND_DELETE_GRACE_NS, &gc);
+				  BIND_DELETE_GRACE_NS, &gc, sink, GONE_DELETED);
 		r->bindings_freed = gc.bindings_freed;
 	}
 	flow_dump_free(&d);
@@ -574,7 +602,8 @@ out:
 	return err;
 }
 
-int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed)
+int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed,
+		const struct gone_sink *sink)
 {
 	struct bind_key *bk = NULL;
 	struct bind_val *bv = NULL;
@@ -590,6 +619,13 @@ int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed)
 		if (d.keys[i].dir != DIR_OUT ||
 		    (ext && d.vals[i].nat_addr != ext))
 			continue;
+		if (sink && sink->conn) {
+			struct conn c = { .out_key = d.keys[i], .out = d.vals[i] };
+
+			flow_twin_key(&c.out_key, &c.out, &c.in_key);
+			bpf_map_lookup_elem(flows_fd, &c.in_key, &c.in);
+			sink->conn(sink->ctx, &c, GONE_ADDRESS);
+		}
 		delete_pair(flows_fd, &d.keys[i], &d.vals[i]);
 		(*flushed)++;
 	}
@@ -603,8 +639,11 @@ int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed)
 		__be32 on = bk[i].dir == DIR_OUT ? bv[i].addr : bk[i].addr;
 
 		/* Forwards stay: bindings_move_static() re-homes them. */
-		if ((!ext || on == ext) && !(bv[i].flags & BIND_STATIC))
-			bpf_map_delete_elem(binds_fd, &bk[i]);
+		if ((!ext || on == ext) && !(bv[i].flags & BIND_STATIC) &&
+		    !bpf_map_delete_elem(binds_fd, &bk[i]) && sink &&
+		    sink->bind && bk[i].dir == DIR_OUT &&
+		    !(bv[i].flags & BIND_EXPECT))
+			sink->bind(sink->ctx, &bk[i], &bv[i], GONE_ADDRESS);
 	}
 	free(bk);
 	free(bv);

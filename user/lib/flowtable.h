@@ -30,6 +30,22 @@ struct flow_dump {
 	size_t n;
 };
 
+/*
+ * Told of each connection and binding the functions below remove, with
+ * the reason (enum conn_gone_reason): how their removals reach the
+ * connection event stream.  NULL: nobody listens.
+ */
+struct gone_sink {
+	void (*conn)(void *ctx, const struct conn *c, int reason);
+	/* k: the DIR_OUT key (inside endpoint), v: its external endpoint */
+	void (*bind)(void *ctx, const struct bind_key *k,
+		     const struct bind_val *v, int reason);
+	void *ctx;
+};
+
+/* enum conn_state of a connection, as conn_state_name() names it. */
+int conn_state_of(const struct conn *c);
+
 struct expire_result {
 	unsigned int conns_expired;
 	unsigned int half_pairs;	/* entries whose twin was missing */
@@ -71,7 +87,8 @@ __u32 expire_interval_ms(const struct nat_state *st);
 /* Delete connections idle past their timeout and entries without a twin;
  * with free_bindings, also bindings no connection uses any more. */
 int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
-		 __u64 now_ns, bool free_bindings, struct expire_result *r);
+		 __u64 now_ns, bool free_bindings, struct expire_result *r,
+		 const struct gone_sink *sink);
 
 /*
  * A binding that opened a flow this recently is left to the controller's
@@ -94,10 +111,11 @@ struct delete_result {
  */
 int conns_delete(int flows_fd, int binds_fd, const struct conn *c, size_t n,
 		 const struct bind_key *expect, size_t nexp,
-		 struct delete_result *r);
+		 struct delete_result *r, const struct gone_sink *sink);
 
 /* Delete every connection and binding on external address ext (0: all). */
-int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed);
+int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed,
+		const struct gone_sink *sink);
 
 /* Drop the entries of a map keyed like `flows` (sequence adjustments, ALG
  * ordering) whose flow is gone. */

@@ -51,6 +51,8 @@ const struct instance_obj instance_objs[] = {
 	MAP(frags, frags_fd, false),
 	MAP(icmp_scratch, icmp_scratch_fd, false),
 	MAP(host_scratch, host_scratch_fd, false),
+	MAP(conn_events, conn_events_fd, false),
+	MAP(drop_budget, drop_budget_fd, false),
 	/* The kernel calls it "bpfmasq_.rodata" (object name, cut short). */
 	{ ".rodata", "rodata", OBJ_MAP, offsetof(struct instance, rodata_fd), true },
 };

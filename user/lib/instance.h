@@ -54,6 +54,8 @@ struct instance {
 	int frags_fd;
 	int icmp_scratch_fd;
 	int host_scratch_fd;
+	int conn_events_fd;	/* the connection event ring (struct conn_event) */
+	int drop_budget_fd;
 	struct bpfmasq_bpf__rodata cfg;
 };
 

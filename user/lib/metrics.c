@@ -78,6 +78,19 @@ const struct metric_family metric_families[] = {
 	{ .name = "bpfmasq_mss_clamped_total", .type = "counter",
 	  .help = "TCP SYN and SYN-ACK segments whose MSS option --mss-clamp lowered.",
 	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_MSS_CLAMPED, NULL }) },
+	{ .name = "bpfmasq_events_total", .type = "counter",
+	  .help = "Connection events (bpfmasq monitor, the mapping log) the controller published.",
+	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_EVENTS_PUBLISHED, NULL }) },
+	{ .name = "bpfmasq_events_lost_total", .type = "counter",
+	  .help = "Connection events lost: ring = the data plane's ring was full, or the CLI found no controller to hand them to; monitor = a monitor too slow to read its copy.",
+	  .label = "where", .src = MS_COUNTERS,
+	  FEED({ CNT_EVENTS_LOST, "ring" }, { CNT_MONITOR_DROPPED, "monitor" }) },
+	{ .name = "bpfmasq_events_lost_reported_total", .type = "counter",
+	  .help = "Of the ring's lost events, how many the controller has reported (a LOST record and a gap line in the mapping log).",
+	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_EVENTS_LOST_REPORTED, NULL }) },
+	{ .name = "bpfmasq_suppressed_drop_events_total", .type = "counter",
+	  .help = "DROP events not written because a CPU had used its 20 a second (the drops themselves are counted in bpfmasq_packets_dropped_total).",
+	  .label = NULL, .src = MS_COUNTERS, FEED({ CNT_DROP_EVENTS_SUPPRESSED, NULL }) },
 	{ .name = "bpfmasq_packets_dropped_total", .type = "counter",
 	  .help = "Packets dropped, by reason (the drop_* counters of 'bpfmasq stats', less drop_).",
 	  .label = "reason", .src = MS_DROPS },
@@ -112,6 +125,11 @@ static const char *const counter_names[] = {
 	BPFMASQ_COUNTERS(BPFMASQ_NAME)
 #undef BPFMASQ_NAME
 };
+
+const char *counter_name(int idx)
+{
+	return idx >= 0 && idx < CNT_MAX ? counter_names[idx] : "?";
+}
 
 int stats_read(int stats_fd, __u64 *sums)
 {

@@ -70,6 +70,8 @@ extern const size_t metric_nr_families;
 
 /* The counters of a `stats` map, summed over the CPUs, into sums[CNT_MAX]. */
 int stats_read(int stats_fd, __u64 *sums);
+/* The name of a counter (enum bpfmasq_counter), as `stats` prints it. */
+const char *counter_name(int idx);
 
 /* Read an instance's counters and maps; -1 after printing an error. */
 int metrics_read(const struct instance *in, struct metrics_snap *s);

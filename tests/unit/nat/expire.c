@@ -34,21 +34,57 @@ static __u64 newest_last_seen(struct env *e)
 
 #define HALF_ANY	(-1)	/* see expire_many() */
 
+/* What expiry told the event stream it removed (struct gone_sink). */
+struct gone_count {
+	unsigned int conns, binds, bad;
+};
+
+static void gone_conn_count(void *ctx, const struct conn *c, int reason)
+{
+	struct gone_count *g = ctx;
+
+	g->conns++;
+	/* An idle connection: closed after a FIN or RST, else timed out. */
+	if (reason != ((c->out.seen | c->in.seen) & (SEEN_FIN | SEEN_RST) &&
+		       c->out_key.proto == IPPROTO_TCP ? GONE_CLOSED :
+							 GONE_TIMEOUT) ||
+	    c->out_key.dir != DIR_OUT || c->in_key.dir != DIR_IN)
+		g->bad++;
+}
+
+static void gone_bind_count(void *ctx, const struct bind_key *k,
+			    const struct bind_val *v, int reason)
+{
+	struct gone_count *g = ctx;
+
+	g->binds++;
+	if (reason != GONE_UNUSED || k->dir != DIR_OUT || v->addr != htonl(EXT))
+		g->bad++;
+}
+
 /* Runs expiry idle_s seconds after base and checks what it removed and
  * what is left. */
 static void expire_at(struct env *e, __u64 base, __u32 idle_s,
 		      unsigned int expired, int half, int flows_left,
 		      int binds_left)
 {
+	struct gone_count g = {};
+	struct gone_sink sink = { .conn = gone_conn_count,
+				  .bind = gone_bind_count, .ctx = &g };
 	struct expire_result r;
 	__u64 now = base + idle_s * NSEC;
 	int err;
 
 	err = flows_expire(bpf_map__fd(e->skel->maps.flows),
 			   bpf_map__fd(e->skel->maps.binds), &timeouts, now, true,
-			   &r);
+			   &r, &sink);
 	if (err)
 		fail(e, "flows_expire at +%us: %s", idle_s, strerror(-err));
+	/* Every removal reaches the event stream, with its reason. */
+	if (g.conns != r.conns_expired || g.binds != r.bindings_freed || g.bad)
+		fail(e, "flows_expire at +%us told the stream of %u connections and %u bindings (%u wrong) for %u and %u removed",
+		     idle_s, g.conns, g.binds, g.bad, r.conns_expired,
+		     r.bindings_freed);
 	if (r.conns_expired != expired)
 		fail(e, "flows_expire at +%us: %u expired, expected %u",
 		     idle_s, r.conns_expired, expired);

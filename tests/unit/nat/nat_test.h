@@ -187,6 +187,7 @@ struct group {
 
 struct env {
 	struct bpfmasq_bpf *skel;
+	struct ring_buffer *cev_ring;	/* conn_events */
 	const struct group *g;
 	const struct step *s;
 	__u32 var[NVARS];
@@ -254,7 +255,7 @@ struct fixture {
 	X(tcp) X(udp) X(icmp) X(malformed) X(state) X(filtering)	\
 	X(fragments) X(icmp_errors) X(lan_fast) X(offload)		\
 	X(lan_inbound) X(hairpin) X(wan_l3) X(mss) X(alg) X(expire)	\
-	X(tc_fast)
+	X(tc_fast) X(conn_events)
 
 #define NAT_FIXTURE_DECL(name_) extern const struct fixture fixture_##name_;
 NAT_FIXTURES(NAT_FIXTURE_DECL)
@@ -268,6 +269,12 @@ bool var_get(struct env *e, __u32 p, __u32 *out);
 /* A forward ext:FWD_PORT -> IN2:FWD_PORT (state.c), as `forward add`
  * makes one. */
 #define FWD_PORT	8080
+
+/* The records of conn_events the running step wrote (steps.c reads the
+ * ring around every step and checks them against counters and maps). */
+#define CEV_MAX	8
+extern struct conn_event cev[CEV_MAX];
+extern int n_cev;
 void plant_forward(struct env *e);
 struct flow_key flow_key_of(__u8 proto, __u8 dir, __u32 s, __u32 sp,
 			    __u32 d, __u32 dp);

@@ -369,6 +369,10 @@ static bool tc_ctx_of(const struct step *s, const struct pspec *in,
  * Run one step and check it.  quiet: a -t filter did not select it, it
  * only sets up the steps after it (reported only if it fails).
  */
+static void cev_drain(struct env *e);
+static void check_conn_events(struct env *e, __u64 t0, const __u64 *before,
+			      const __u64 *after, long *expect);
+
 static void run_step(struct env *e, const struct step *s, bool quiet)
 {
 	static __u8 in_buf[PKT_MAX], got[PKT_MAX + 256], want[PKT_MAX];
@@ -378,6 +382,7 @@ static void run_step(struct env *e, const struct step *s, bool quiet)
 	long expect[CNT_MAX] = {};
 	size_t in_len, want_len;
 	int err, i;
+	__u64 t0;
 
 	e->s = s;
 	test_start("%s/%s", e->g->name, s->name);
@@ -397,6 +402,8 @@ static void run_step(struct env *e, const struct step *s, bool quiet)
 		s->before(e);
 
 	in_len = pkt_build(&in, in_buf);
+	cev_drain(e);
+	t0 = now_coarse_ns();
 	counters_read(e->skel->maps.stats, before);
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		.data_in = in_buf,
@@ -415,6 +422,8 @@ static void run_step(struct env *e, const struct step *s, bool quiet)
 		goto done;
 	}
 	counters_read(e->skel->maps.stats, after);
+	cev_drain(e);
+	check_conn_events(e, t0, before, after, expect);
 
 	if ((int)opts.retval != s->verdict)
 		fail(e, "verdict %d, expected %d", opts.retval, s->verdict);
@@ -465,6 +474,129 @@ done:
 
 /* ---- hooks for what a table row cannot say ---- */
 
+
+/* ---- the connection event stream (struct conn_event) ---- */
+
+/* The records one step's run wrote into conn_events. */
+struct conn_event cev[CEV_MAX];
+int n_cev;
+static bool cev_bad_size;
+static long n_cev_checked[CE_TYPE_MAX];
+
+static int on_conn_event(void *ctx, void *data, size_t size)
+{
+	if (size != sizeof(struct conn_event))
+		cev_bad_size = true;
+	else if (n_cev < CEV_MAX)
+		memcpy(&cev[n_cev], data, sizeof(cev[0]));
+	n_cev++;
+	return 0;
+}
+
+static void cev_drain(struct env *e)
+{
+	n_cev = 0;
+	cev_bad_size = false;
+	if (e->cev_ring)
+		ring_buffer__consume(e->cev_ring);
+}
+
+static bool step_counts(const struct step *s, int idx)
+{
+	for (int i = 0; i < 4; i++)
+		if (s->cnt[i].delta && s->cnt[i].idx == idx)
+			return true;
+	return false;
+}
+
+/*
+ * What every step's records must say, whatever the step: one FLOW_NEW per
+ * connection stored (new_flows), naming a flow that is in the table as it
+ * says; one BIND_NEW per binding kept (new_bindings, and an expectation
+ * that became a binding); a DROP record per drop unless the CPU's budget
+ * was spent (suppressed_drop_events), none for the hairpin programs; no
+ * record is ever lost (the ring is far from full here).  The suppressed
+ * counter is then expected to move as it did, unless the step says.
+ */
+static void check_conn_events(struct env *e, __u64 t0, const __u64 *before,
+			      const __u64 *after, long *expect)
+{
+	const struct step *s = e->s;
+	long d_supp = after[CNT_DROP_EVENTS_SUPPRESSED] -
+		      before[CNT_DROP_EVENTS_SUPPRESSED];
+	long d_binds = after[CNT_NEW_BINDINGS] - before[CNT_NEW_BINDINGS];
+	long d_used = after[CNT_EXPECT_USED] - before[CNT_EXPECT_USED];
+	bool hairpin = s->prog == HAIRPIN || s->prog == HAIRPIN_L3;
+	int n[CE_TYPE_MAX] = {};
+	long drops = 0;
+
+	for (int i = CNT_FIRST_DROP; i < CNT_MAX; i++)
+		drops += after[i] - before[i];
+	if (cev_bad_size)
+		fail(e, "conn_events: a record of the wrong size");
+	if (n_cev > CEV_MAX)
+		fail(e, "conn_events: %d records for one packet", n_cev);
+	for (int i = 0; i < n_cev && i < CEV_MAX; i++) {
+		const struct conn_event *r = &cev[i];
+		struct flow_key k = { .saddr = r->in_addr, .daddr = r->rem_addr,
+				      .sport = r->in_port, .dport = r->rem_port,
+				      .proto = r->proto, .dir = DIR_OUT };
+		struct bind_key bk = { .addr = r->in_addr, .port = r->in_port,
+				       .proto = r->proto, .dir = DIR_OUT };
+		struct flow_val v;
+		struct bind_val bv;
+
+		if (r->type == 0 || r->type >= CE_TYPE_MAX || r->seq ||
+		    r->time_ns < t0 || r->time_ns > now_coarse_ns() + 1) {
+			fail(e, "conn_events: record %d: type %u, seq %llu, time %llu not from this run",
+			     i, r->type, (unsigned long long)r->seq,
+			     (unsigned long long)r->time_ns);
+			continue;
+		}
+		n[r->type]++;
+		n_cev_checked[r->type]++;
+		/* A new connection's record tells of the binding it made. */
+		if (r->type == CE_FLOW_NEW && (r->flags & CEF_NEW_BINDING)) {
+			n[CE_BIND_NEW]++;
+			n_cev_checked[CE_BIND_NEW]++;
+		}
+		if (r->type == CE_FLOW_NEW &&
+		    (bpf_map__lookup_elem(e->skel->maps.flows, &k, sizeof(k),
+					  &v, sizeof(v), 0) ||
+		     v.nat_addr != r->out_addr || v.nat_port != r->out_port ||
+		     r->out_addr != htonl(EXT)))
+			fail(e, "conn_events: FLOW_NEW names no such flow");
+		if ((r->type == CE_BIND_NEW ||
+		     (r->type == CE_FLOW_NEW && (r->flags & CEF_NEW_BINDING))) &&
+		    (bpf_map__lookup_elem(e->skel->maps.binds, &bk, sizeof(bk),
+					  &bv, sizeof(bv), 0) ||
+		     bv.addr != r->out_addr || bv.port != r->out_port))
+			fail(e, "conn_events: BIND_NEW names no such binding");
+		if (r->type == CE_DROP &&
+		    (r->reason < CNT_FIRST_DROP || r->reason >= CNT_MAX ||
+		     after[r->reason] == before[r->reason]))
+			fail(e, "conn_events: DROP with reason %u, which did not move",
+			     r->reason);
+		if (r->type != CE_FLOW_NEW && r->type != CE_BIND_NEW &&
+		    r->type != CE_DROP)
+			fail(e, "conn_events: type %u comes from the controller, not the data plane",
+			     r->type);
+	}
+	if (n[CE_FLOW_NEW] != (long)(after[CNT_NEW_FLOWS] - before[CNT_NEW_FLOWS]))
+		fail(e, "conn_events: %d FLOW_NEW records for %ld new flows",
+		     n[CE_FLOW_NEW],
+		     (long)(after[CNT_NEW_FLOWS] - before[CNT_NEW_FLOWS]));
+	if (n[CE_BIND_NEW] < d_binds || n[CE_BIND_NEW] > d_binds + d_used)
+		fail(e, "conn_events: %d BIND_NEW records for %ld new bindings",
+		     n[CE_BIND_NEW], d_binds);
+	if (hairpin ? n[CE_DROP] || d_supp : n[CE_DROP] + d_supp != drops)
+		fail(e, "conn_events: %d DROP records and %ld suppressed for %ld drops",
+		     n[CE_DROP], d_supp, drops);
+	if (after[CNT_EVENTS_LOST] != before[CNT_EVENTS_LOST])
+		fail(e, "conn_events: records lost");
+	if (!step_counts(s, CNT_DROP_EVENTS_SUPPRESSED))
+		expect[CNT_DROP_EVENTS_SUPPRESSED] = d_supp;
+}
 
 /* ---- hooks more than one file uses ---- */
 
@@ -606,10 +738,15 @@ static void run_group(const struct fixture *fx, const struct group *g)
 		test_error(g->name, "loading the BPF programs failed");
 		return;
 	}
+	e.cev_ring = ring_buffer__new(bpf_map__fd(e.skel->maps.conn_events),
+				      on_conn_event, NULL, NULL);
+	if (!e.cev_ring)
+		test_error(g->name, "cannot read the conn_events ring");
 	/* Steps build on each other: a selected one needs those before it. */
 	for (size_t i = 0; i < last; i++)
 		run_step(&e, &g->steps[i],
 			 !all && !test_selected_in(g->name, g->steps[i].name));
+	ring_buffer__free(e.cev_ring);
 	bpfmasq_bpf__destroy(e.skel);
 }
 
@@ -631,5 +768,14 @@ int main(int argc, char **argv)
 	for (size_t f = 0; f < ARRAY_LEN(fixtures); f++)
 		for (size_t i = 0; i < fixtures[f]->ngroups; i++)
 			run_group(fixtures[f], &fixtures[f]->groups[i]);
+	/* The invariants of check_conn_events() held on real records (on a
+	 * whole run: a -t run checks fewer). */
+	if (test_selected("conn-events-total"))
+		check(n_cev_checked[CE_FLOW_NEW] >= 20 &&
+		      n_cev_checked[CE_BIND_NEW] >= 10 &&
+		      n_cev_checked[CE_DROP] >= 10, "conn-events-total",
+		      "only %ld FLOW_NEW, %ld BIND_NEW and %ld DROP records checked over the run",
+		      n_cev_checked[CE_FLOW_NEW], n_cev_checked[CE_BIND_NEW],
+		      n_cev_checked[CE_DROP]);
 	return harness_exit();
 }
