@@ -6,6 +6,9 @@ CLANG     ?= clang
 CC        ?= cc
 BPFTOOL   ?= bpftool
 PREFIX    ?= /usr/local
+# Where the unit goes.  The Debian package (debian/rules) says
+# /lib/systemd/system: Debian 12's dh_installsystemd looks only there.
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 
@@ -14,6 +17,8 @@ CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
 	     -Iheaders
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	     -Wall -Wno-unused-function -Ivmlinux/$(ARCH) -Iheaders -Ibpf
+# CPPFLAGS and LDFLAGS are the caller's (dpkg-buildpackage's hardening:
+# _FORTIFY_SOURCE, relro, now); BPF_CFLAGS take neither.
 LDLIBS    := -lbpf -lelf -lz -lsystemd
 # The compilers list the headers each output was made from (OUT.d): a
 # changed header rebuilds exactly what includes it.  -MP: a header that
@@ -48,7 +53,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all clean install deps test unit lab demo bench vmlinux fuzz
+.PHONY: all clean install deps test unit lab demo bench vmlinux fuzz deb FORCE
 .DELETE_ON_ERROR:
 # The BPF object is an input of the skeleton, not a throwaway.
 .SECONDARY: $(OUTPUT)/bpfmasq.bpf.o
@@ -74,23 +79,23 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 # it is named here and not only in the .d files.  alg/ needs none.
 $(OUTPUT)/user/cli/%.o: user/cli/%.c $(SKEL) Makefile | $(OUTPUT)/user/cli
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INC_cli) $(DEPFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(INC_cli) $(DEPFLAGS) -c $< -o $@
 
 $(OUTPUT)/user/ctl/%.o: user/ctl/%.c $(SKEL) Makefile | $(OUTPUT)/user/ctl
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INC_ctl) $(DEPFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(INC_ctl) $(DEPFLAGS) -c $< -o $@
 
 $(OUTPUT)/user/lib/%.o: user/lib/%.c $(SKEL) Makefile | $(OUTPUT)/user/lib
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INC_lib) $(DEPFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(INC_lib) $(DEPFLAGS) -c $< -o $@
 
 $(OUTPUT)/user/alg/%.o: user/alg/%.c Makefile | $(OUTPUT)/user/alg
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INC_alg) $(DEPFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(INC_alg) $(DEPFLAGS) -c $< -o $@
 
 $(OUTPUT)/bpfmasq: $(USER_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 FUZZ_SECONDS ?= 10
 
@@ -117,17 +122,25 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(SKEL) Makefile | $(OUTPUT)/tests
 
 # The CNI plugin (cni/): runs the CLI it is told of, by default the one
 # `make install` puts in place.  Needs only libjansson.
-$(OUTPUT)/bpfmasq-portmap: cni/bpfmasq-portmap.c Makefile | $(OUTPUT)
+$(OUTPUT)/bpfmasq-portmap: cni/bpfmasq-portmap.c $(OUTPUT)/prefix Makefile | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -DBPFMASQ_PATH='"$(PREFIX)/sbin/bpfmasq"' \
-		$< -ljansson -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(DEPFLAGS) \
+		-DBPFMASQ_PATH='"$(PREFIX)/sbin/bpfmasq"' $< -ljansson -o $@
+
+# The outputs that name where the binary is installed depend on this file,
+# rewritten only when PREFIX changes: `make` then `make install
+# PREFIX=/usr` must not install a unit that runs /usr/local/sbin/bpfmasq.
+$(OUTPUT)/prefix: FORCE | $(OUTPUT)
+	$(Q)echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
+
+FORCE:
 
 # vmlinux.h for this machine's kernel (CO-RE: any BTF kernel can run it).
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
 
 # The systemd unit names the binary where `make install` puts it.
-$(OUTPUT)/bpfmasq@.service: packaging/bpfmasq@.service.in Makefile | $(OUTPUT)
+$(OUTPUT)/bpfmasq@.service: packaging/bpfmasq@.service.in $(OUTPUT)/prefix Makefile | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)sed 's|@SBINDIR@|$(PREFIX)/sbin|g' $< > $@
 
@@ -151,9 +164,11 @@ install: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8 \
 	install -D -m 0644 $(OUTPUT)/bpfmasq.conf.5 \
 		$(DESTDIR)$(PREFIX)/share/man/man5/bpfmasq.conf.5
 	install -D -m 0644 packaging/example.conf \
-		$(DESTDIR)$(PREFIX)/share/doc/bpfmasq/example.conf
+		$(DESTDIR)$(PREFIX)/share/doc/bpfmasq/examples/example.conf
+	install -D -m 0644 packaging/keepalived/bpfmasq-pair.conf \
+		$(DESTDIR)$(PREFIX)/share/doc/bpfmasq/examples/keepalived/bpfmasq-pair.conf
 	install -D -m 0644 $(OUTPUT)/bpfmasq@.service \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/bpfmasq@.service
+		$(DESTDIR)$(UNITDIR)/bpfmasq@.service
 
 # Debian packages for building, testing and the demo (idempotent).
 deps:
@@ -169,13 +184,17 @@ unit: deps $(OUTPUT)/bpfmasq $(UNIT_BINS)
 fuzz: deps
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-lab: deps $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq-portmap
+lab: deps all
 	$(Q)tests/run.sh lab
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq \
-		$(OUTPUT)/bpfmasq-portmap $(UNIT_BINS)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
 	$(Q)tests/run.sh all
+
+# The Debian package, built offline from a copy of the tree into
+# $(OUTPUT)/deb (scripts/deb.sh); lintian must find no error.
+deb: deps
+	$(Q)scripts/deb.sh $(OUTPUT)/deb
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory $(OUTPUT)/bpfmasq

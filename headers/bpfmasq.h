@@ -171,6 +171,11 @@ struct nat_state {
 	 * when it comes back under a new ifindex (a container runtime
 	 * deletes its bridge with its last container). */
 	char lan_name[BPFMASQ_MAX_LAN][16];
+	/* --external: the address to masquerade as, one that can move to
+	 * another gateway and back (a VRRP address); 0: the WAN's primary
+	 * address.  ext_addr is this address while it is on the WAN, 0
+	 * while it is not; the flows on it are kept either way. */
+	__be32 ext_want;
 };
 
 enum nat_state_flags {

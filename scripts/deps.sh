@@ -12,6 +12,9 @@ PKGS=(
 	libjansson-dev
 	# the man page
 	scdoc
+	# the Debian package (make deb): debhelper's dh, dpkg-buildpackage,
+	# and lintian to check what it made
+	debhelper dpkg-dev fakeroot lintian
 	# fuzzing the ALG parsers (libFuzzer, sanitizers)
 	libclang-rt-14-dev
 	# lab tests and demo
@@ -32,12 +35,14 @@ PKGS=(
 	# metrics lab test: `promtool check metrics` (the package also ships
 	# the Prometheus server, which the host must not get running)
 	prometheus
+	# HA lab test: VRRP moves the gateway addresses between two gateways
+	keepalived
 )
 
 # Packages that ship a daemon, and its service name.  The lab starts its
 # own copies inside network namespaces; the host must not get one.
 declare -A SERVICES=([nginx-light]=nginx [vsftpd]=vsftpd [ngircd]=ngircd
-	[prometheus]=prometheus)
+	[prometheus]=prometheus [keepalived]=keepalived)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -60,9 +65,9 @@ cleanup() {
 	rm -f "$log"
 }
 trap cleanup EXIT
-# The lab runs its own nginx, vsftpd and ngircd inside namespaces, and
-# needs only promtool of prometheus: keep the packages' postinst from
-# starting them on the host (ports 80, 21, 6667, 9090).
+# The lab runs its own nginx, vsftpd, ngircd and keepalived inside
+# namespaces, and needs only promtool of prometheus: keep the packages'
+# postinst from starting them on the host (ports 80, 21, 6667, 9090; VRRP).
 # policy-rc.d answers for every package (invoke-rc.d, deb-systemd-invoke).
 if [[ ! -e $policy ]]; then
 	printf '#!/bin/sh\nexit 101\n' > "$policy"

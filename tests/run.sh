@@ -5,7 +5,8 @@
 # unit: build/tests/test_nat, test_alg, test_diff, test_registry, test_opts
 # (up's option table against README.md and `bpfmasq help`), test_metrics,
 # the man page against the option table (man_check.sh), the build's header
-# dependencies, the layers of user/ (layers.sh), a short fuzz run; lab: every
+# dependencies, the layers of user/ (layers.sh), `make install`
+# (install_check.sh), a short fuzz run; lab: every
 # tests/lab/test_*.sh (network namespaces), and part of them again over a
 # layer-3 WAN (LAB_WAN=tun).  Output is streamed; lines
 # beginning "PASS ", "FAIL " (once per failing name) and "SKIP " are
@@ -75,6 +76,8 @@ if [[ $MODE == unit || $MODE == all ]]; then
 	run layers bash "$ROOT/tests/unit/layers.sh"
 	run man bash "$ROOT/tests/unit/man_check.sh"
 	run completion bash "$ROOT/tests/unit/completion_check.sh"
+	run scaleout bash "$ROOT/tests/unit/scaleout_check.sh"
+	run install bash "$ROOT/tests/unit/install_check.sh"
 	# The ALG parsers take bytes from the network: a short fuzz run on
 	# every test run, longer ones with `make fuzz FUZZ_SECONDS=N`.
 	run fuzz bash "$ROOT/tests/fuzz/run.sh" "${FUZZ_SECONDS:-5}"

@@ -135,8 +135,11 @@ lab_bg() {
 lab_cleanup() {
 	local rc=$? n p pids i
 	trap - EXIT INT TERM
+	# An entry is IFNAME (in gw) or NS:IFNAME.
 	for i in "${LAB_UP[@]}"; do
-		timeout 15 ip netns exec "$(ns gw)" "$BPFMASQ" down "$i" \
+		n=gw
+		[[ $i == *:* ]] && n=${i%%:*} i=${i#*:}
+		timeout 15 ip netns exec "$(ns "$n")" "$BPFMASQ" down "$i" \
 			>/dev/null 2>&1
 	done
 	for p in "${LAB_PIDS[@]}"; do
@@ -481,7 +484,8 @@ EOF
 # ---- bpfmasq -------------------------------------------------------------
 
 # bm ARGS...: bpfmasq inside the gateway namespace, bounded.
-bm() { timeout 30 ip netns exec "$(ns gw)" "$BPFMASQ" "$@"; }
+# bm ARGS...: bpfmasq in gw (or in $BM_NS).
+bm() { timeout 30 ip netns exec "$(ns "${BM_NS:-gw}")" "$BPFMASQ" "$@"; }
 
 # bm_up IFNAME [ARGS...]: `bpfmasq up` with its log in the lab's temp dir;
 # output goes to files (a controller that kept our stdout open must not

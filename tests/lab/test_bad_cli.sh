@@ -77,6 +77,8 @@ bad no_such_if up nosuchif
 bad if_without_ipv4 up noip0
 bad internal_prefix_33 up wan0 --internal 10.0.0.0/33
 bad internal_banana up wan0 --internal banana
+bad external_prefix up wan0 --external 192.0.2.0/24
+bad external_zero up wan0 --external 0.0.0.0
 bad ports_above_65535 up wan0 --ports 70000-80000
 bad ports_reversed up wan0 --ports 5000-4000
 bad filter_wrong up wan0 --filter wrong

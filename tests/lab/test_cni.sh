@@ -11,7 +11,9 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-PLUGIN=$LAB_REPO/build/bpfmasq-portmap
+# BPFMASQ_PORTMAP: another build of the plugin (tests/lab/test_deb.sh: the
+# Debian package's).
+PLUGIN=${BPFMASQ_PORTMAP:-$LAB_REPO/build/bpfmasq-portmap}
 CNI_BIN=/usr/lib/cni
 if ! is_bpfmasq; then
 	skip cni "LAB_NAT=nft: bpfmasq forward only"

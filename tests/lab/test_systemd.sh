@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The systemd unit, without systemd as PID 1 (this machine has none):
-# systemd-analyze verify finds nothing to say about it, and its ExecStart
-# and ExecStop lines, run in the lab as systemd would run them (the
-# instance name for %i, NOTIFY_SOCKET a datagram socket the test reads,
-# JOURNAL_STREAM set), say READY=1 once traffic is translated, log with
-# syslog priorities, ExecReload applies IFNAME.conf to the running NAT,
-# and STOPPING=1 when the NAT is taken down.
+# systemd-analyze verify finds nothing to say about it (its man pages
+# are found), and its ExecStart and ExecStop lines, run in the lab as
+# systemd would run them (the instance name for %i, NOTIFY_SOCKET a
+# datagram socket the test reads, JOURNAL_STREAM set), say READY=1 once
+# traffic is translated, log with syslog priorities, ExecReload applies
+# IFNAME.conf to the running NAT, and STOPPING=1 when the NAT is taken
+# down.
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 if ! is_bpfmasq; then
@@ -15,10 +16,23 @@ if ! is_bpfmasq; then
 fi
 
 UNIT_IN=$LAB_REPO/packaging/bpfmasq@.service.in
-# The unit as `make install` would write it, naming this build's binary.
-sed "s|@SBINDIR@|$(dirname "$BPFMASQ")|g" "$UNIT_IN" > "$LAB_TMP/bpfmasq@.service"
+# The unit as `make install` would write it, naming this build's binary;
+# BPFMASQ_UNIT names another (tests/lab/test_deb.sh: the Debian package's).
+if [[ -n ${BPFMASQ_UNIT:-} ]]; then
+	cp "$BPFMASQ_UNIT" "$LAB_TMP/bpfmasq@.service"
+else
+	sed "s|@SBINDIR@|$(dirname "$BPFMASQ")|g" "$UNIT_IN" > "$LAB_TMP/bpfmasq@.service"
+fi
 
-out=$(cd "$LAB_TMP" && systemd-analyze verify ./bpfmasq@wan0.service 2>&1)
+# Its Documentation= man pages, found where man looks (MANPATH): this
+# build's, as `make install` would put them, or BPFMASQ_MANPATH's.
+man=${BPFMASQ_MANPATH:-$LAB_TMP/man}
+if [[ -z ${BPFMASQ_MANPATH:-} ]]; then
+	mkdir -p "$man/man8" "$man/man5"
+	cp "$LAB_REPO/build/bpfmasq.8" "$man/man8/"
+	cp "$LAB_REPO/build/bpfmasq.conf.5" "$man/man5/"
+fi
+out=$(cd "$LAB_TMP" && MANPATH=$man systemd-analyze verify ./bpfmasq@wan0.service 2>&1)
 rc=$?
 check systemd_unit_verifies "systemd-analyze verify: rc $rc, '$out'" \
 	test "$rc" -eq 0 -a -z "$out"

@@ -148,7 +148,8 @@ static void test_good_file(void)
 static void test_every_key(void)
 {
 	static const struct { const char *key, *value; } values[] = {
-		{ "internal", "10.0.0.0/8" }, { "ports", "61000-61999" },
+		{ "internal", "10.0.0.0/8" }, { "external", "192.0.2.10" },
+		{ "ports", "61000-61999" },
 		{ "lan", "lo" }, { "filter", "cone" }, { "max-flows", "1024" },
 		{ "mss-clamp", "1400" }, { "ftp-ports", "21" },
 		{ "irc-ports", "6667" }, { "no-alg", "ftp" }, { "log", "/tmp/x" },
@@ -196,6 +197,8 @@ static void test_errors(void)
 		    "bad --timeout-udp '2m': expected a number from 1 to");
 	check_error("bad_cidr_own_message", "internal 10.0.0.0\n", 1,
 		    "give the prefix length");
+	check_error("bad_address", "external 192.0.2.0/24\n", 1,
+		    "bad --external '192.0.2.0/24': expected an IPv4 address");
 	check_error("flag_with_value", "lan-inbound yes\n", 1,
 		    "'lan-inbound' takes no value");
 	check_error("two_values", "internal 10.0.0.0/8 10.1.0.0/16\n", 1,

@@ -326,7 +326,7 @@ int config_forwards_apply(const struct up_config *c, const struct instance *in,
 		int err;
 
 		set_where(c->path, cf->line);
-		err = forward_install(in, st.ext_addr, &cf->f,
+		err = forward_install(in, state_forward_addr(&st), &cf->f,
 				      adopted ? &existed : NULL);
 		p_err_where(NULL);
 		if (err && !adopted)

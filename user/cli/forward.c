@@ -223,7 +223,7 @@ static int forward_add(int argc, char **argv)
 		return 1;
 	if (open_up(argv[1], &in, &st))
 		return 1;
-	if (forward_install(&in, st.ext_addr, &f, NULL))
+	if (forward_install(&in, state_forward_addr(&st), &f, NULL))
 		goto out;
 	if (json_output) {
 		jw_start_object(&jw);
@@ -232,7 +232,7 @@ static int forward_add(int argc, char **argv)
 		jw_finish(&jw);
 	} else {
 		printf("%s: forwarding %s %s:%u to %s\n", argv[1], argv[2],
-		       fmt_addr(a, st.ext_addr), f.port, argv[4]);
+		       fmt_addr(a, state_forward_addr(&st)), f.port, argv[4]);
 	}
 	ret = 0;
 out:
@@ -331,7 +331,7 @@ static int forward_del(int argc, char **argv)
 		return 1;
 	if (open_up(argv[1], &in, &st))
 		return 1;
-	if (forward_remove(&in, st.ext_addr, proto, port)) {
+	if (forward_remove(&in, state_forward_addr(&st), proto, port)) {
 		p_err("%s has no forward of %s port %u (see 'bpfmasq forward list %s')",
 		      argv[1], argv[2], port, argv[1]);
 		goto out;

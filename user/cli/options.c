@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Option tables (options.h): one parser, one setter, one help printer. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -197,6 +198,14 @@ static int apply_def(const struct opt_def *d, void *dst, const char *value)
 			return -1;
 		}
 		FIELD(dst, d, const char *)[(*count)++] = strdup(value);
+		return 0;
+	case OPT_ADDR:
+		if (inet_pton(AF_INET, value, FIELD(dst, d, __be32)) != 1 ||
+		    !*FIELD(dst, d, __be32)) {
+			p_err("bad %s '%s': expected an IPv4 address such as 192.0.2.10",
+			      opt, value);
+			return -1;
+		}
 		return 0;
 	case OPT_CIDR: {
 		struct internal_key *k;

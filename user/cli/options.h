@@ -23,6 +23,7 @@ enum opt_type {
 	OPT_STRING,	/* kept as given, e.g. a file name: const char * */
 	OPT_IFNAME,	/* an interface name, which may not exist yet:
 			 * const char *[] */
+	OPT_ADDR,	/* an IPv4 address: __be32 */
 	OPT_CIDR,	/* ADDR/LEN, the length required: struct internal_key[] */
 	OPT_PORT_RANGE,	/* LO-HI: struct port_range */
 	OPT_PORT_LIST,	/* up to .max_count ports, "21,2121": __u16[], 0-ended */

@@ -316,12 +316,12 @@ static int reload_apply(struct instance *in, const char *path,
 		goto out;
 	}
 	n_int = internal_read(in, cur_int, MAX_INTERNAL);
-	if (forwards_read(in, st.ext_addr, &cur, &n_cur)) {
+	if (forwards_read(in, state_forward_addr(&st), &cur, &n_cur)) {
 		p_err("cannot read the forwards of %s: %s", in->ifname,
 		      strerror(errno));
 		goto out;
 	}
-	if (check_forwards_free(in, st.ext_addr, &c, cur, n_cur))
+	if (check_forwards_free(in, state_forward_addr(&st), &c, cur, n_cur))
 		goto out;
 
 	/* The state map: one write. */
@@ -340,6 +340,17 @@ static int reload_apply(struct instance *in, const char *path,
 		       o.no_hairpin ? "on" : "off");
 	st.flags = (st.flags & ~STATE_NO_HAIRPIN) |
 		   (o.no_hairpin ? STATE_NO_HAIRPIN : 0);
+	/* The controller moves to it (forwards too) once it is on the WAN,
+	 * and flushes the flows of the old one, as when an address
+	 * changes. */
+	if (st.ext_want != o.external) {
+		snprintf(a, sizeof(a), "%s", st.ext_want ?
+			 fmt_addr(s, st.ext_want) : "the WAN's address");
+		snprintf(b, sizeof(b), "%s", o.external ?
+			 fmt_addr(s, o.external) : "the WAN's address");
+		change(ch, "external", a, b);
+		st.ext_want = o.external;
+	}
 	for (int i = 0; i < o.n_lan; i++)
 		snprintf(lan_new[i], sizeof(lan_new[i]), "%s", o.lan_name[i]);
 	if (memcmp(lan_new, st.lan_name, sizeof(lan_new))) {
@@ -388,7 +399,7 @@ static int reload_apply(struct instance *in, const char *path,
 			kept |= same_fwd(&cur[i], &c.fwd[j].f);
 		if (kept)
 			continue;
-		forward_remove(in, st.ext_addr, cur[i].proto, cur[i].port);
+		forward_remove(in, state_forward_addr(&st), cur[i].proto, cur[i].port);
 		change(ch, fwd_name(s, sizeof(s), &cur[i]),
 		       fmt_endpoint(a, cur[i].addr, cur[i].to_port), "none");
 	}
@@ -397,7 +408,7 @@ static int reload_apply(struct instance *in, const char *path,
 
 		if (fwd_in(f, cur, n_cur))
 			continue;
-		if (forward_install(in, st.ext_addr, f, NULL)) {
+		if (forward_install(in, state_forward_addr(&st), f, NULL)) {
 			p_err("%s:%d: the forward could not be added; the changes listed before were made",
 			      c.path, c.fwd[j].line);
 			goto out;
@@ -434,7 +445,7 @@ int reload_in_controller(struct instance *in, const char *path)
 void help_reload(FILE *f)
 {
 	cmd_usage_line(f, "reload IFNAME [--config FILE]",
-		       "read " CONF_DIR "/IFNAME.conf (or FILE) again and apply timeouts, internal, no-hairpin, lan and forwards (the file's are all the forwards) to the running instance, keeping every flow; a setting compiled into the programs is refused; the controller's SIGHUP does the same");
+		       "read " CONF_DIR "/IFNAME.conf (or FILE) again and apply timeouts, internal, external, no-hairpin, lan and forwards (the file's are all the forwards) to the running instance, keeping every flow; a setting compiled into the programs is refused; the controller's SIGHUP does the same");
 }
 
 int cmd_reload(int argc, char **argv)

@@ -237,8 +237,8 @@ static int show_status(struct instance *in)
 		 in->cfg.cfg_port_hi);
 	mss_clamp_str(in->cfg.cfg_mss_clamp, mss, sizeof(mss));
 	nf_masq = nf_masq_find(in->ifname, nf_rule, sizeof(nf_rule));
-	if (st.ext_addr)
-		fmt_addr(addr, st.ext_addr);
+	if (state_forward_addr(&st))
+		fmt_addr(addr, state_forward_addr(&st));
 	else
 		strcpy(addr, "none");
 
@@ -246,6 +246,10 @@ static int show_status(struct instance *in)
 		jw_start_object(&jw);
 		jw_kv_string(&jw, "ifname", in->ifname);
 		jw_kv_string(&jw, "external", addr);
+		jw_key(&jw, "external_configured");
+		jw_bool(&jw, st.ext_want != 0);
+		jw_key(&jw, "external_on_wan");
+		jw_bool(&jw, st.ext_addr != 0);
 		jw_kv_string(&jw, "ports", ports);
 		jw_kv_string(&jw, "filter", in->cfg.cfg_filter_cone ? "cone" : "strict");
 		jw_kv_string(&jw, "lan", lans);
@@ -306,8 +310,11 @@ static int show_status(struct instance *in)
 		jw_end_object(&jw);
 		return 0;
 	}
-	printf("%s: external %s, ports %s, filter %s, flows %zu\n", in->ifname,
-	       addr, ports, in->cfg.cfg_filter_cone ? "cone" : "strict", n);
+	printf("%s: external %s%s, ports %s, filter %s, flows %zu\n",
+	       in->ifname, addr, !st.ext_want ? "" : st.ext_addr ?
+	       " (--external, on the WAN)" :
+	       " (--external, not on the WAN: translation waits for it)",
+	       ports, in->cfg.cfg_filter_cone ? "cone" : "strict", n);
 	printf("    wan: ifindex %d, %s\n", in->ifindex, in->cfg.cfg_wan_l3 ?
 	       "layer 3 (no Ethernet): inbound and outbound on tc, no XDP" :
 	       "Ethernet: inbound on XDP, outbound on tc");

@@ -48,6 +48,7 @@ static __u32 binds_entries(const struct up_opts *o)
  * on the way to finding that no instance runs there). */
 static int check_up(struct up_opts *o)
 {
+	char a[INET_ADDRSTRLEN];
 	const char *type;
 	__u32 id;
 	int t;
@@ -69,8 +70,14 @@ static int check_up(struct up_opts *o)
 		      o->ifname, type);
 		return -1;
 	}
-	if (!if_primary_ipv4(o->ifname)) {
-		p_err("interface %s has no IPv4 address to masquerade as; add one first (ip addr add ADDR/LEN dev %s)",
+	if (o->external && !if_has_ipv4(o->ifname, o->external)) {
+		/* A VRRP backup: its data plane waits, ready, for the
+		 * address to move here. */
+		if (!json_output)
+			fprintf(stderr, "Warning: --external %s is not on %s now: translation starts when it is added\n",
+				fmt_addr(a, o->external), o->ifname);
+	} else if (!o->external && !if_primary_ipv4(o->ifname)) {
+		p_err("interface %s has no IPv4 address to masquerade as; add one first (ip addr add ADDR/LEN dev %s), or name the one it will get with --external ADDR",
 		      o->ifname, o->ifname);
 		return -1;
 	}
@@ -277,7 +284,10 @@ static void print_up(const struct instance *in, bool adopted, int pid)
 	if (json_output) {
 		jw_start_object(&jw);
 		jw_kv_string(&jw, "ifname", in->ifname);
-		jw_kv_string(&jw, "external", fmt_addr(a, st.ext_addr));
+		jw_kv_string(&jw, "external",
+			     fmt_addr(a, state_forward_addr(&st)));
+		jw_key(&jw, "external_on_wan");
+		jw_bool(&jw, st.ext_addr != 0);
 		jw_key(&jw, "adopted");
 		jw_bool(&jw, adopted);
 		jw_kv_uint(&jw, "controller_pid", pid > 0 ? pid : 0);
@@ -285,10 +295,11 @@ static void print_up(const struct instance *in, bool adopted, int pid)
 		jw_finish(&jw);
 		return;
 	}
-	printf("%s: %s, masquerading as %s, ports %u-%u, controller pid %d\n",
+	printf("%s: %s, masquerading as %s%s, ports %u-%u, controller pid %d\n",
 	       in->ifname, adopted ? "adopted running data plane" : "up",
-	       fmt_addr(a, st.ext_addr), in->cfg.cfg_port_lo,
-	       in->cfg.cfg_port_hi, pid);
+	       fmt_addr(a, state_forward_addr(&st)),
+	       st.ext_addr ? "" : " once it is on the interface",
+	       in->cfg.cfg_port_lo, in->cfg.cfg_port_hi, pid);
 }
 
 /* A data plane is attached but its controller is gone: take it over,
@@ -408,7 +419,8 @@ int cmd_up(int argc, char **argv)
 	st.timeout_tcp_trans = o.timeout_tcp_trans;
 	st.timeout_udp = o.timeout_udp;
 	st.timeout_icmp = o.timeout_icmp;
-	st.ext_addr = if_primary_ipv4(o.ifname);
+	st.ext_want = o.external;
+	st.ext_addr = wan_external(o.ifname, o.external);
 	st.wan_ifindex = o.ifindex;
 	snprintf(st.wan_name, sizeof(st.wan_name), "%s", o.ifname);
 	if (o.no_hairpin)

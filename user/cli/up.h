@@ -24,7 +24,8 @@ enum alg_bits {
 
 struct up_opts {
 	const char *ifname;
-	const char *config_path;	/* --config: read by config.c, not here */
+	const char *config_path;
+	__be32 external;	/* --external, 0: the WAN's primary address */	/* --config: read by config.c, not here */
 	int ifindex;
 	struct internal_key internal[MAX_INTERNAL];
 	int n_internal;

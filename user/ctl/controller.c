@@ -122,9 +122,6 @@ static int netlink_read(int fd, const struct instance *in)
 	return events;
 }
 
-/* The WAN's primary address changed: new flows use the new one, flows on
- * the old one cannot work any more and are flushed (as Linux does).
- * False when the data plane could not be told: try again. */
 /*
  * The WAN beyond what the state map says.  A PPP reconnect or a VPN
  * restart deletes the interface and creates it again under the same name,
@@ -132,7 +129,9 @@ static int netlink_read(int fd, const struct instance *in)
  * gone or has no address yet, the flows of its last address are kept
  * (translation stops, nothing leaves untranslated), and they carry on if
  * that address comes back.  Another address flushes them, as a changed
- * address always has.
+ * address always has (the flows on the old one cannot work any more).
+ * An --external address that leaves the WAN has moved to a peer gateway
+ * and may come back (failback): its flows are always kept.
  */
 struct wan {
 	bool gone;		/* deleted, not back yet */
@@ -140,20 +139,21 @@ struct wan {
 	__be32 kept_addr;	/* whose flows wait for it */
 };
 
+/* False when the data plane could not be told: try again. */
 static bool follow_address(struct instance *in, struct wan *w,
 			   struct stream *events)
 {
-	struct nat_state st;
-	__be32 now_addr = w->gone ? 0 : if_primary_ipv4(in->ifname);
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	unsigned int flushed = 0;
-	__be32 old;
+	struct nat_state st;
+	__be32 now_addr, old;
 
 	if (instance_get_state(in, &st)) {
 		log_err("%s: cannot read the state: %s", in->ifname,
 			strerror(errno));
 		return false;
 	}
+	now_addr = w->gone ? 0 : wan_external(in->ifname, st.ext_want);
 	if (st.ext_addr == now_addr)
 		return true;
 	log_msg("%s: external address %s -> %s", in->ifname,
@@ -165,6 +165,12 @@ static bool follow_address(struct instance *in, struct wan *w,
 		log_err("%s: cannot hand the new address to the data plane: %s; retrying",
 			in->ifname, strerror(errno));
 		return false;
+	}
+	if (!now_addr && st.ext_want == old) {
+		w->kept_addr = old;
+		log_msg("%s: %s has left %s (moved to a peer?): keeping its connections until it is back",
+			in->ifname, fmt_addr(a, old), in->ifname);
+		return true;
 	}
 	if (!now_addr && w->reconnecting) {
 		w->kept_addr = old;
@@ -469,10 +475,12 @@ int controller_run(struct instance *in, int ready_fd,
 			reload_requested = 0;
 			stream_reopen(events);
 			hairpin = reload(in, opts, hairpin);
+			addr_pending = true;
 		}
 		if (resync_requested) {
 			resync_requested = 0;
 			hairpin = resync(in, hairpin);
+			addr_pending = true;	/* --external may have changed */
 		}
 		if (now >= next_expire) {
 			bool binds = now >= next_binds;

@@ -134,4 +134,11 @@ int instance_pin(const struct instance *in);
 void instance_unpin(const char *ifname);
 void pin_dir(char *buf, size_t len, const char *ifname);
 
+/* The external address forwards and port counts belong to: --external
+ * even while it is on a peer gateway, else the WAN's address now. */
+static inline __be32 state_forward_addr(const struct nat_state *st)
+{
+	return st->ext_want ? st->ext_want : st->ext_addr;
+}
+
 #endif

@@ -241,7 +241,7 @@ int metrics_read(const struct instance *in, struct metrics_snap *s)
 		s->conns_limit = info.max_entries / 2;
 	}
 	if (!err)
-		err = read_bindings(in, s, st.ext_addr);
+		err = read_bindings(in, s, state_forward_addr(&st));
 	if (err) {
 		p_err("cannot read the tables of %s: %s", in->ifname,
 		      strerror(-err));

@@ -157,6 +157,29 @@ __be32 if_primary_ipv4(const char *ifname)
 	return addr;
 }
 
+bool if_has_ipv4(const char *ifname, __be32 addr)
+{
+	struct ifaddrs *ifa, *it;
+	bool found = false;
+
+	if (getifaddrs(&ifa))
+		return false;
+	for (it = ifa; it && !found; it = it->ifa_next)
+		found = it->ifa_addr && it->ifa_addr->sa_family == AF_INET &&
+			!strcmp(it->ifa_name, ifname) &&
+			((struct sockaddr_in *)it->ifa_addr)->sin_addr.s_addr ==
+				addr;
+	freeifaddrs(ifa);
+	return found;
+}
+
+__be32 wan_external(const char *ifname, __be32 external)
+{
+	if (external)
+		return if_has_ipv4(ifname, external) ? external : 0;
+	return if_primary_ipv4(ifname);
+}
+
 char *fmt_addr(char *buf, __be32 addr)
 {
 	inet_ntop(AF_INET, &addr, buf, INET_ADDRSTRLEN);

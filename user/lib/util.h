@@ -34,6 +34,11 @@ int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u32 *out)
 
 /* The interface's primary IPv4 address, or 0 when it has none. */
 __be32 if_primary_ipv4(const char *ifname);
+/* addr is one of ifname's IPv4 addresses. */
+bool if_has_ipv4(const char *ifname, __be32 addr);
+/* The address an instance masquerades as when it can: --external, or
+ * the WAN's primary one (0: none). */
+__be32 wan_external(const char *ifname, __be32 external);
 
 /* "a.b.c.d:port" into buf (at least 22 bytes). */
 char *fmt_endpoint(char *buf, __be32 addr, __be16 port);
