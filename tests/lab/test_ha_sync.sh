@@ -10,11 +10,7 @@
 # again with nothing lost.  Also: a message under another key is refused
 # and counted.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip ha_sync "needs bpfmasq (LAB_NAT=nft)"
-	exit 0
-fi
+lab_bpfmasq_only ha_sync
 if ! command -v keepalived >/dev/null; then
 	fail ha_sync_keepalived "keepalived is not installed (scripts/deps.sh installs it)"
 	exit 1
