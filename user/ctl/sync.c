@@ -158,6 +158,25 @@ static void buf_free(struct buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* Whatever fd has for b: 1 read, 0 nothing yet, -1 gone (why says). */
+static int buf_read(int fd, struct buf *b, const char **why)
+{
+	char tmp[65536];
+	ssize_t n = read(fd, tmp, sizeof(tmp));
+
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n <= 0) {
+		*why = n ? strerror(errno) : "closed by the peer";
+		return -1;
+	}
+	if (buf_put(b, tmp, n)) {
+		*why = "out of memory";
+		return -1;
+	}
+	return 1;
+}
+
 int sync_key_load(const char *path, __u8 key[32], char *err, size_t size)
 {
 	unsigned char data[4096];
@@ -389,17 +408,12 @@ static void bulk_start(struct sync *s)
 static void out_read_hello(struct sync *s)
 {
 	struct sync_hdr h;
-	char tmp[256];
-	ssize_t n = read(s->out_fd, tmp, sizeof(tmp));
+	const char *why;
+	int r = buf_read(s->out_fd, &s->hello, &why);
 
-	if (n <= 0) {
-		if (n < 0 && errno == EAGAIN)
-			return;
-		out_reset(s, n ? strerror(errno) : "closed by the peer");
-		return;
-	}
-	buf_put(&s->hello, tmp, n);
-	if (s->hello.len < sizeof(h) + CHALLENGE_LEN)
+	if (r < 0)
+		out_reset(s, why);
+	if (r <= 0 || s->hello.len < sizeof(h) + CHALLENGE_LEN)
 		return;
 	memcpy(&h, s->hello.p, sizeof(h));
 	if (h.magic != SYNC_MAGIC || h.version != SYNC_VERSION ||
@@ -421,18 +435,15 @@ static void out_read_hello(struct sync *s)
 /* The peer's acknowledgements, each under our challenge. */
 static void out_read_acks(struct sync *s)
 {
-	char tmp[4096];
-	ssize_t n = read(s->out_fd, tmp, sizeof(tmp));
 	__u8 mac[MAC_LEN];
 	struct sync_hdr h;
+	const char *why;
+	int r = buf_read(s->out_fd, &s->hello, &why);
 
-	if (n <= 0) {
-		if (n < 0 && errno == EAGAIN)
-			return;
-		out_reset(s, n ? strerror(errno) : "closed by the peer");
+	if (r < 0)
+		out_reset(s, why);
+	if (r <= 0)
 		return;
-	}
-	buf_put(&s->hello, tmp, n);
 	while (s->hello.len >= sizeof(h) + MAC_LEN) {
 		memcpy(&h, s->hello.p, sizeof(h));
 		mac_of(s, s->out_challenge, &h, sizeof(h), mac);
@@ -644,21 +655,15 @@ static bool apply(struct sync *s, const struct sync_rec *r, size_t n)
 
 static void in_read(struct sync *s)
 {
-	char tmp[65536];
-	ssize_t n = read(s->in_fd, tmp, sizeof(tmp));
 	__u8 mac[MAC_LEN];
 	struct sync_hdr h;
+	const char *why;
+	int r = buf_read(s->in_fd, &s->inb, &why);
 
-	if (n <= 0) {
-		if (n < 0 && errno == EAGAIN)
-			return;
-		in_close(s, n ? strerror(errno) : "closed by the peer");
+	if (r < 0)
+		in_close(s, why);
+	if (r <= 0)
 		return;
-	}
-	if (buf_put(&s->inb, tmp, n)) {
-		in_close(s, "out of memory");
-		return;
-	}
 	while (s->inb.len >= sizeof(h)) {
 		size_t whole;
 
