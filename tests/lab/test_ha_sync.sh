@@ -39,6 +39,15 @@ head -c 33554432 /dev/urandom >"$NGX/www/huge.bin"
 srv_tcp_echo 9000 || { fail ha_sync_tcp_server "tcpecho did not start on srv"; exit 1; }
 lab_bg srv "$LAB_TMP/udpecho.log" "$PY" "$LAB_REPO/tests/lab/udpprobe.py" echo $INET 7000
 wait_until 5 listening srv udp "$INET:7000" || { fail ha_sync_udp_server "udp echo did not start"; exit 1; }
+mkdir -p "$LAB_TMP/ftproot" "$LAB_TMP/empty"
+echo "a file to list" >"$LAB_TMP/ftproot/hello.txt"
+printf '%s\n' listen=YES listen_ipv6=NO listen_address=$INET \
+	anonymous_enable=YES anon_root=$LAB_TMP/ftproot no_anon_password=YES \
+	local_enable=NO write_enable=NO port_enable=YES connect_from_port_20=NO \
+	pasv_enable=NO secure_chroot_dir=$LAB_TMP/empty seccomp_sandbox=NO \
+	run_as_launching_user=YES >"$LAB_TMP/vsftpd.conf"
+lab_bg srv "$LAB_TMP/vsftpd.out" vsftpd "$LAB_TMP/vsftpd.conf"
+wait_until 5 listening srv tcp "$INET:21" || { fail ha_sync_vsftpd "vsftpd did not start on srv"; exit 1; }
 
 # ---- bad settings are refused before anything is attached -----------------
 out=$(ip netns exec "$(ns ha1)" "$BPFMASQ" up wan0 --sync-peer 10.255.0.2 2>&1)
@@ -79,6 +88,17 @@ else
 fi
 note "ha2 status: $(BM_NS=ha2 bm status wan0 | grep sync:)"
 
+# An FTP control connection whose PORT ha1's ALG rewrites (the address
+# grows from 10,0,1,2 to 192,0,2,100): its sequence adjustment must reach
+# ha2 too.
+nsx cli1 "$PY" "$LAB_REPO/tests/lab/ftpsession.py" $INET 10.0.1.2 \
+	"$LAB_TMP/ftp.ready" "$LAB_TMP/ftp.go" >"$LAB_TMP/ftp.out" 2>&1 &
+ftp=$!
+wait_until 15 test -e "$LAB_TMP/ftp.ready"
+check ha_sync_ftp_before "ftp session: $(cat "$LAB_TMP/ftp.out")" \
+	grep -q "^before: LIST" "$LAB_TMP/ftp.out"
+sleep 0.5	# the adjustment's record: the next sync tick
+
 # ---- failover in the middle of everything --------------------------------
 want=$(sha256sum <"$NGX/www/huge.bin")
 nsx cli1 timeout 60 curl -sS --max-time 50 --limit-rate 3M \
@@ -116,6 +136,11 @@ wait $bulk
 check ha_sync_download_survives_failover "32 MiB through the failover: sha256 $(cat "$LAB_TMP/bulk.sum") $(cat "$LAB_TMP/bulk.err"), want $want" \
 	test "$(cat "$LAB_TMP/bulk.sum")" == "$want"
 note "ha2 dropped for want of a flow: drop_tcp_new_without_syn $(BM_NS=ha2 bm_stat drop_tcp_new_without_syn), drop_unsolicited_no_mapping $(BM_NS=ha2 bm_stat drop_unsolicited_no_mapping)"
+
+touch "$LAB_TMP/ftp.go"
+wait $ftp
+check ha_sync_ftp_control_survives_failover "ftp session: $(tr '\n' ' ' <"$LAB_TMP/ftp.out")" \
+	grep -q "^ok" "$LAB_TMP/ftp.out"
 
 # A connection ha2 opens while ha1 is away, kept open over the failback.
 # (bash warns of a second coprocess; both work)

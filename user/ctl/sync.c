@@ -41,6 +41,7 @@ enum sync_rec_type {
 	SR_FLOW_DEL = 2,	/* its connection went on the sender */
 	SR_BIND = 3,		/* a binding: add, or merge */
 	SR_BULK_END = 4,	/* every entry of the maps was sent */
+	SR_SEQADJ = 5,		/* an ALG's sequence adjustment of a flow entry */
 };
 
 struct sync_rec {
@@ -58,6 +59,10 @@ struct sync_rec {
 			struct bind_key k;
 			struct bind_val v;
 		} bind;
+		struct {
+			struct flow_key k;
+			struct flow_seqadj v;
+		} seqadj;
 	};
 };
 
@@ -121,6 +126,9 @@ struct sync {
 	__u64 next_ack_ms;
 	bool warned_auth;
 };
+
+/* The controller's one sync, for what the ALG tells it. */
+static struct sync *active;
 
 static __u64 now_ms(void)
 {
@@ -345,15 +353,41 @@ static void out_bind(struct sync *s, const struct bind_key *k,
 {
 	struct sync_rec r = { .type = SR_BIND };
 
-	/* Expectations stay with the ALG that opened them; half-made
-	 * bindings are their maker's. */
-	if ((v->flags & BIND_EXPECT) || v->state != BIND_LIVE)
+	/* Half-made bindings are their maker's. */
+	if (v->state != BIND_LIVE)
 		return;
 	r.age_ms = age_ms_of(v->last_used_ns, now_ns);
 	r.bind.k = *k;
 	r.bind.v = *v;
 	r.bind.v.last_used_ns = 0;
 	out_rec(s, &r);
+}
+
+static void out_seqadj(struct sync *s, const struct flow_key *k)
+{
+	struct sync_rec r = { .type = SR_SEQADJ };
+
+	if (s->in->seqadj_fd < 0 ||
+	    bpf_map_lookup_elem(s->in->seqadj_fd, k, &r.seqadj.v))
+		return;
+	r.seqadj.k = *k;
+	out_rec(s, &r);
+}
+
+/* Sequence adjustments are few (connections an ALG rewrote): all go
+ * first, so that the flows after them know they have one. */
+static void bulk_seqadj(struct sync *s)
+{
+	struct flow_key k, next, *prev = NULL;
+
+	if (s->in->seqadj_fd < 0)
+		return;
+	while (!bpf_map_get_next_key(s->in->seqadj_fd, prev, &next) &&
+	       s->out_state == OUT_STREAMING) {
+		k = next;
+		prev = &k;
+		out_seqadj(s, &k);
+	}
 }
 
 /* Feed the bulk resync while the socket takes it. */
@@ -402,6 +436,7 @@ static void bulk_start(struct sync *s)
 	}
 	s->bulk_active = true;
 	stats_add(s->in->stats_fd, CNT_SYNC_RESYNCS, 1);
+	bulk_seqadj(s);
 }
 
 /* The hello: the session's challenge, then the bulk. */
@@ -561,6 +596,33 @@ static void in_accept(struct sync *s)
 		in_close(s, "cannot send the challenge");
 }
 
+static bool has_seqadj(const struct sync *s, const struct flow_key *k)
+{
+	struct flow_seqadj sa;
+
+	return s->in->seqadj_fd >= 0 &&
+	       !bpf_map_lookup_elem(s->in->seqadj_fd, k, &sa);
+}
+
+/* An adjustment replaces ours: the sender's ALG rewrote the connection
+ * last (both ALGs build on what the map holds). */
+static void apply_seqadj(struct sync *s, const struct sync_rec *r)
+{
+	struct flow_val v;
+
+	if (s->in->seqadj_fd < 0 ||
+	    bpf_map_update_elem(s->in->seqadj_fd, &r->seqadj.k, &r->seqadj.v,
+				BPF_ANY)) {
+		stats_add(s->in->stats_fd, CNT_SYNC_APPLY_FAILED, 1);
+		return;
+	}
+	if (!bpf_map_lookup_elem(s->in->flows_fd, &r->seqadj.k, &v) &&
+	    !(v.flags & FLOW_SEQADJ)) {
+		v.flags |= FLOW_SEQADJ;
+		bpf_map_update_elem(s->in->flows_fd, &r->seqadj.k, &v, BPF_EXIST);
+	}
+}
+
 static void apply_flow(struct sync *s, const struct sync_rec *r, __u64 now)
 {
 	struct flow_val v = r->flow.v, cur;
@@ -581,10 +643,12 @@ static void apply_flow(struct sync *s, const struct sync_rec *r, __u64 now)
 		v.flags = cur.flags;
 		if (cur.last_seen_ns > seen)
 			seen = cur.last_seen_ns;
-	} else {
-		/* Sequence adjustments stay with the sender's ALG. */
-		v.flags &= ~FLOW_SEQADJ;
 	}
+	/* The data plane looks an adjustment up only when flagged. */
+	if (has_seqadj(s, &r->flow.k))
+		v.flags |= FLOW_SEQADJ;
+	else
+		v.flags &= ~FLOW_SEQADJ;
 	v.last_seen_ns = seen;
 	if (bpf_map_update_elem(s->in->flows_fd, &r->flow.k, &v, BPF_ANY))
 		stats_add(s->in->stats_fd, CNT_SYNC_APPLY_FAILED, 1);
@@ -639,6 +703,9 @@ static bool apply(struct sync *s, const struct sync_rec *r, size_t n)
 			break;
 		case SR_BIND:
 			apply_bind(s, &r[i], now);
+			break;
+		case SR_SEQADJ:
+			apply_seqadj(s, &r[i]);
 			break;
 		case SR_BULK_END:
 			log_msg("%s: sync from %s: bulk resync received",
@@ -753,6 +820,7 @@ struct sync *sync_open(const struct instance *in, const struct sync_opts *o)
 		return NULL;
 	}
 	log_msg("%s: state sync with %s", in->ifname, s->peer_name);
+	active = s;
 	return s;
 }
 
@@ -760,6 +828,7 @@ void sync_close(struct sync *s)
 {
 	if (!s)
 		return;
+	active = NULL;
 	out_flush(s);
 	out_write(s);
 	out_reset(s, "stopping");
@@ -902,4 +971,22 @@ void sync_event(void *sync, const struct conn_event *r)
 		 * them (its binding GC), as they do here. */
 		break;
 	}
+}
+
+void sync_note_seqadj(const struct flow_key *k, const struct flow_key *twin)
+{
+	if (!active || active->out_state != OUT_STREAMING)
+		return;
+	out_seqadj(active, k);
+	out_seqadj(active, twin);
+}
+
+void sync_note_expect(const struct bind_key *k)
+{
+	struct bind_val v;
+
+	if (!active || active->out_state != OUT_STREAMING ||
+	    bpf_map_lookup_elem(active->in->binds_fd, k, &v))
+		return;
+	out_bind(active, k, &v, now_coarse_ns());
 }

@@ -54,5 +54,11 @@ void sync_tick(struct sync *s);
 int sync_timeout_ms(const struct sync *s, int wait_ms);
 /* A record of the event stream: what it says goes to the peer. */
 void sync_event(void *sync, const struct conn_event *r);
+/* What the ALG makes beyond the stream, for the running sync (if any):
+ * the sequence adjustment of a connection's two entries (an FTP control
+ * connection whose PORT was rewritten goes on working after failover),
+ * an expectation (its data connection may open through the peer). */
+void sync_note_seqadj(const struct flow_key *k, const struct flow_key *twin);
+void sync_note_expect(const struct bind_key *k);
 
 #endif
