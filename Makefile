@@ -27,7 +27,7 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	     $(BPFMASQ_EXTRA_CFLAGS)
 # CPPFLAGS and LDFLAGS are the caller's (dpkg-buildpackage's hardening:
 # _FORTIFY_SOURCE, relro, now); BPF_CFLAGS take neither.
-LDLIBS    := -lbpf -lelf -lz -lsystemd
+LDLIBS    := -lbpf -lelf -lz -lsystemd -lsodium
 # The compilers list the headers each output was made from (OUT.d): a
 # changed header rebuilds exactly what includes it.  -MP: a header that
 # is gone is no error.

@@ -176,6 +176,10 @@ struct nat_state {
 	 * address.  ext_addr is this address while it is on the WAN, 0
 	 * while it is not; the flows on it are kept either way. */
 	__be32 ext_want;
+	/* --sync-peer (0: none) and its port, for `status`. */
+	__be32 sync_peer;
+	__u16 sync_port;
+	__u16 pad_sync;
 };
 
 enum nat_state_flags {
@@ -432,6 +436,16 @@ struct internal_key {
 	X(CNT_DROP_EVENTS_SUPPRESSED, "suppressed_drop_events")		\
 	X(CNT_EVENTS_PUBLISHED,	"events_published")			\
 	X(CNT_MONITOR_DROPPED,	"monitor_events_dropped")		\
+	X(CNT_SYNC_SENT,	"sync_records_sent")			\
+	X(CNT_SYNC_ACKED,	"sync_records_acked")			\
+	X(CNT_SYNC_APPLIED,	"sync_records_applied")			\
+	X(CNT_SYNC_APPLY_FAILED, "sync_records_not_applied")		\
+	X(CNT_SYNC_REJECTED,	"sync_messages_rejected")		\
+	X(CNT_SYNC_AUTH_FAILED,	"sync_auth_failed")			\
+	X(CNT_SYNC_SESSIONS,	"sync_sessions")			\
+	X(CNT_SYNC_SESSIONS_LOST, "sync_sessions_lost")			\
+	X(CNT_SYNC_RESYNCS,	"sync_bulk_resyncs")			\
+	X(CNT_SYNC_OVERFLOWS,	"sync_peer_too_slow")			\
 	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\
 	X(DROP_MALFORMED_L4,	"drop_malformed_l4")			\
 	X(DROP_FRAGMENT,	"drop_fragment")			\

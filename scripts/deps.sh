@@ -8,6 +8,8 @@ PKGS=(
 	# build
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 	libsystemd-dev
+	# state sync: HMAC-SHA256 and random challenges
+	libsodium-dev
 	# the CNI plugin (cni/): JSON in and out
 	libjansson-dev
 	# the man page

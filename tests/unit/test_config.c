@@ -155,6 +155,8 @@ static void test_every_key(void)
 		{ "irc-ports", "6667" }, { "no-alg", "ftp" }, { "log", "/tmp/x" },
 		{ "metrics-file", "/tmp/x.prom" },
 		{ "log-mappings", "/tmp/x.mappings" },
+		{ "sync-peer", "10.255.0.2" }, { "sync-listen", "10.255.0.1" },
+		{ "sync-port", "7439" }, { "sync-key", "/tmp/x.key" },
 	};
 	char path[PATH_MAX], line[128], name[128];
 

@@ -275,14 +275,42 @@ static void build_print(const struct instance *in)
 	printf("\n");
 }
 
+/* State sync as the counters tell it: a session is up while more were
+ * opened than lost. */
+static void sync_status(const struct instance *in, const struct nat_state *st,
+			char *buf, size_t size, bool *up, __u64 *c)
+{
+	char a[INET_ADDRSTRLEN];
+
+	memset(c, 0, CNT_MAX * sizeof(*c));
+	*up = false;
+	if (!st->sync_peer) {
+		snprintf(buf, size, "off");
+		return;
+	}
+	stats_read(in->stats_fd, c);
+	*up = c[CNT_SYNC_SESSIONS] > c[CNT_SYNC_SESSIONS_LOST] +
+				    c[CNT_SYNC_OVERFLOWS];
+	snprintf(buf, size, "peer %s:%u %s, records sent %llu acked %llu (lag %llu), applied %llu, rejected %llu",
+		 fmt_addr(a, st->sync_peer), st->sync_port,
+		 *up ? "up" : "down",
+		 (unsigned long long)c[CNT_SYNC_SENT],
+		 (unsigned long long)c[CNT_SYNC_ACKED],
+		 (unsigned long long)(c[CNT_SYNC_SENT] - c[CNT_SYNC_ACKED]),
+		 (unsigned long long)c[CNT_SYNC_APPLIED],
+		 (unsigned long long)(c[CNT_SYNC_REJECTED] +
+				      c[CNT_SYNC_AUTH_FAILED]));
+}
+
 static int show_status(struct instance *in)
 {
 	char ftp[32], irc[32], mss[8];
 	struct nat_state st = {};
 	char addr[INET_ADDRSTRLEN], lans[128], ports[16], pins[PATH_MAX + 32];
-	char hairpin[1024], name[IF_NAMESIZE], nf_rule[512];
+	char hairpin[1024], name[IF_NAMESIZE], nf_rule[512], sync[256];
 	const char *tc_fast;
-	bool nf_masq;
+	__u64 sc[CNT_MAX];
+	bool nf_masq, sync_up;
 	int hp[HAIRPIN_MAX_IFS], n_hp;
 	bool alive;
 	size_t n;
@@ -299,6 +327,7 @@ static int show_status(struct instance *in)
 	lan_names(&st, lans, sizeof(lans));
 	n_hp = hairpin_ifaces(in->ifindex, hp, HAIRPIN_MAX_IFS);
 	hairpin_str(in, &st, hp, n_hp, hairpin, sizeof(hairpin));
+	sync_status(in, &st, sync, sizeof(sync), &sync_up, sc);
 	snprintf(ports, sizeof(ports), "%u-%u", in->cfg.cfg_port_lo,
 		 in->cfg.cfg_port_hi);
 	mss_clamp_str(in->cfg.cfg_mss_clamp, mss, sizeof(mss));
@@ -383,6 +412,27 @@ static int show_status(struct instance *in)
 		jw_end_object(&jw);
 		jw_kv_uint(&jw, "expire_interval_ms", expire_interval_ms(&st));
 		build_json(in);
+		jw_key(&jw, "sync");
+		if (st.sync_peer) {
+			char a[INET_ADDRSTRLEN];
+
+			jw_start_object(&jw);
+			jw_kv_string(&jw, "peer", fmt_addr(a, st.sync_peer));
+			jw_kv_uint(&jw, "port", st.sync_port);
+			jw_key(&jw, "up");
+			jw_bool(&jw, sync_up);
+			jw_kv_uint(&jw, "records_sent", sc[CNT_SYNC_SENT]);
+			jw_kv_uint(&jw, "records_acked", sc[CNT_SYNC_ACKED]);
+			jw_kv_uint(&jw, "records_applied", sc[CNT_SYNC_APPLIED]);
+			jw_kv_uint(&jw, "records_not_applied",
+				   sc[CNT_SYNC_APPLY_FAILED]);
+			jw_kv_uint(&jw, "sessions", sc[CNT_SYNC_SESSIONS]);
+			jw_kv_uint(&jw, "messages_rejected",
+				   sc[CNT_SYNC_REJECTED] + sc[CNT_SYNC_AUTH_FAILED]);
+			jw_end_object(&jw);
+		} else {
+			jw_null(&jw);
+		}
 		jw_end_object(&jw);
 		return 0;
 	}
@@ -407,6 +457,7 @@ static int show_status(struct instance *in)
 		printf("    netfilter: also masquerades here (%s); replies conntrack knows are left to it%s\n",
 		       nf_rule, in->cfg.cfg_conntrack ? "" :
 		       ", but this kernel has no conntrack lookups for BPF: some may be dropped");
+	printf("    sync: %s\n", sync);
 	printf("    pinned state: %s\n", pins);
 	printf("    alg: ftp %s, irc %s\n", ftp, irc);
 	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us; idle flows looked for every %.1fs\n",

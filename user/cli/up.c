@@ -94,6 +94,22 @@ static int check_up(struct up_opts *o)
 		p_err("--lan-inbound sends replies into the --lan interfaces; name at least one with --lan IFNAME");
 		return -1;
 	}
+	if (o->sync_peer) {
+		__u8 key[32];
+		char err[512];
+
+		if (!o->sync_key) {
+			p_err("--sync-peer needs --sync-key FILE, the secret both gateways share (head -c 32 /dev/urandom > FILE; chmod 600 FILE)");
+			return -1;
+		}
+		if (sync_key_load(o->sync_key, key, err, sizeof(err))) {
+			p_err("%s", err);
+			return -1;
+		}
+	} else if (o->sync_key || o->sync_listen) {
+		p_err("--sync-key and --sync-listen go with --sync-peer ADDR, the peer gateway's sync address");
+		return -1;
+	}
 	for (int i = 0; i < o->n_lan; i++) {
 		if (strlen(o->lan_name[i]) >= IF_NAMESIZE) {
 			p_err("--lan '%s': an interface name has at most %d characters",
@@ -241,6 +257,8 @@ static int start_controller(struct instance *in, const struct up_opts *o,
 	const struct controller_opts copts = {
 		.metrics_file = o->metrics_file,
 		.log_mappings = o->log_mappings,
+		.sync = { .peer = o->sync_peer, .listen = o->sync_listen,
+			  .port = o->sync_port, .key_file = o->sync_key },
 		.config_path = reload_path(o, c),
 		.reload = reload_in_controller,
 		.exec_argv = exec_argv(),
@@ -506,6 +524,8 @@ int cmd_up(int argc, char **argv)
 	st.timeout_udp = o.timeout_udp;
 	st.timeout_icmp = o.timeout_icmp;
 	st.ext_want = o.external;
+	st.sync_peer = o.sync_peer;
+	st.sync_port = o.sync_peer ? o.sync_port : 0;
 	st.ext_addr = wan_external(o.ifname, o.external);
 	st.wan_ifindex = o.ifindex;
 	snprintf(st.wan_name, sizeof(st.wan_name), "%s", o.ifname);

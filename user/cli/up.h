@@ -46,6 +46,9 @@ struct up_opts {
 	bool foreground;
 	const char *log_path;
 	const char *metrics_file;
+	__be32 sync_peer, sync_listen;	/* --sync-peer, --sync-listen */
+	__u32 sync_port;
+	const char *sync_key;
 	const char *log_mappings;	/* a file, "syslog", or NULL */
 	bool settings_given;	/* anything beyond IFNAME on the command line */
 };

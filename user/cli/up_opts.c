@@ -10,6 +10,7 @@
 #include <string.h>
 #include "cmd.h"
 #include "commands.h"
+#include "sync.h"
 #include "up.h"
 
 #define STR_(x) #x
@@ -112,6 +113,21 @@ const struct opt_def up_opt_defs[] = {
 	{ "log-mappings", OPT_STRING, AT(log_mappings, const char *),
 	  .flags = OPTF_RUNTIME, .metavar = "FILE|syslog",
 	  .help = "log every external port mapped and released (RFC 6888 REQ-12: no destinations)",
+	  .def_doc = "none" },
+	{ "sync-peer", OPT_ADDR, AT(sync_peer, __be32), .flags = OPTF_RUNTIME,
+	  .metavar = "ADDR",
+	  .help = "exchange connections and mappings with the bpfmasq controller of the gateway at ADDR (needs --sync-key)",
+	  .def_doc = "none" },
+	{ "sync-listen", OPT_ADDR, AT(sync_listen, __be32), .flags = OPTF_RUNTIME,
+	  .metavar = "ADDR",
+	  .help = "our address for state sync, on the link to the peer",
+	  .def_doc = "any" },
+	{ "sync-port", OPT_U32, AT(sync_port, __u32), .flags = OPTF_RUNTIME,
+	  .metavar = "PORT", .help = "TCP port both peers listen on for state sync",
+	  .def = STR(SYNC_DEF_PORT), .min = 1, .max = 65535 },
+	{ "sync-key", OPT_STRING, AT(sync_key, const char *),
+	  .flags = OPTF_RUNTIME, .metavar = "FILE",
+	  .help = "the secret both peers authenticate state sync with (at least 32 bytes, mode 600)",
 	  .def_doc = "none" },
 	OPT_END
 };

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "alg.h"
+#include "sync.h"
 #include "alg_common.h"
 #include "alg_ftp.h"
 #include "alg_irc.h"
@@ -189,8 +190,10 @@ static int expect_add(struct alg_ctl *a, __be32 ext, __u16 want, __be32 peer,
 			     lo + random_u32() % (hi - lo + 1);
 
 		k.port = htons(port);
-		if (!bpf_map_update_elem(a->in->binds_fd, &k, &v, BPF_NOEXIST))
+		if (!bpf_map_update_elem(a->in->binds_fd, &k, &v, BPF_NOEXIST)) {
+			sync_note_expect(&k);
 			return port;
+		}
 		if (errno != EEXIST)
 			return -1;
 	}
@@ -227,6 +230,7 @@ static int seqadj_add(struct alg_ctl *a, const struct flow_key *key,
 		v.flags |= FLOW_SEQADJ;
 		bpf_map_update_elem(a->in->flows_fd, keys[i], &v, BPF_EXIST);
 	}
+	sync_note_seqadj(key, &twin);
 	return 0;
 }
 

@@ -480,6 +480,7 @@ int controller_run(struct instance *in, int ready_fd,
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t handled, unblocked;
 	struct stream *events = NULL;
+	struct sync *sync = NULL;
 	struct events *ev;
 	__u32 ev_anchor;
 	__u64 next_expire = 0, next_binds = 0, next_metrics = 0, wait_ms;
@@ -522,6 +523,11 @@ int controller_run(struct instance *in, int ready_fd,
 	/* Before anything it removes, and before `up` returns: a monitor
 	 * started then finds the socket. */
 	events = stream_open(in, opts->log_mappings);
+	/* What the stream publishes is what the peer needs. */
+	if (opts->sync.peer) {
+		sync = sync_open(in, &opts->sync);
+		stream_tap(events, sync_event, sync);
+	}
 	/* An address change while nobody watched is caught up on now. */
 	addr_pending = !follow_address(in, &w, events);
 	lan_sync(in);
@@ -551,12 +557,12 @@ int controller_run(struct instance *in, int ready_fd,
 		log_err("%s: cannot read data plane events (%s); port exhaustion gets no ICMP answer",
 			in->ifname, strerror(errno));
 	while (!stop_requested) {
-		struct pollfd pfd[2 + STREAM_MAX_POLLFDS] = {
+		struct pollfd pfd[2 + STREAM_MAX_POLLFDS + SYNC_MAX_POLLFDS] = {
 			{ .fd = nl, .events = POLLIN },
 			{ .fd = ev ? events_fd(ev) : -1, .events = POLLIN },
 		};
 		__u64 now = now_coarse_ns() / 1000000;
-		int npfd;
+		int npfd, nsync;
 
 		if (reload_requested) {
 			reload_requested = 0;
@@ -593,19 +599,23 @@ int controller_run(struct instance *in, int ready_fd,
 			routes_pending = !routes_changed(in);
 		events_tick(ev);
 		stream_tick(events);
+		sync_tick(sync);
 		wait_ms = next_expire - now;
 		if (opts->metrics_file && next_metrics - now < wait_ms)
 			wait_ms = next_metrics - now;
 		wait_ms = events_timeout_ms(ev, wait_ms);
 		wait_ms = stream_timeout_ms(events, wait_ms);
+		wait_ms = sync_timeout_ms(sync, wait_ms);
 		ts.tv_sec = wait_ms / 1000;
 		ts.tv_nsec = (wait_ms % 1000) * 1000000;
 		npfd = stream_pollfds(events, pfd + 2, STREAM_MAX_POLLFDS);
-		if (ppoll(pfd, 2 + npfd, &ts, &unblocked) <= 0)
+		nsync = sync_pollfds(sync, pfd + 2 + npfd, SYNC_MAX_POLLFDS);
+		if (ppoll(pfd, 2 + npfd + nsync, &ts, &unblocked) <= 0)
 			continue;
 		if (pfd[1].revents)
 			events_consume(ev);
 		stream_dispatch(events, pfd + 2, npfd);
+		sync_dispatch(sync, pfd + 2 + npfd, nsync);
 		if (!pfd[0].revents)
 			continue;
 		nl_events = netlink_read(nl, in);
@@ -638,6 +648,8 @@ int controller_run(struct instance *in, int ready_fd,
 	events_close(ev);
 	if (!instance_get_state(in, &st) && (st.flags & STATE_GOING_DOWN))
 		stream_all_gone(events, in->flows_fd, in->binds_fd);
+	stream_tap(events, NULL, NULL);
+	sync_close(sync);
 	stream_close(events);
 	if (set_controller_pid(in, getpid(), 0))
 		log_err("%s: cannot clear the controller's pid in the state map: %s",

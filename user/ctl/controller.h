@@ -4,12 +4,14 @@
 
 #include <signal.h>
 #include "instance.h"
+#include "sync.h"
 
 /* What the controller does beyond the data plane's settings (which it
  * reads from the instance). */
 struct controller_opts {
 	const char *metrics_file;	/* --metrics-file, or NULL */
 	const char *log_mappings;	/* --log-mappings: a file, "syslog" or NULL */
+	struct sync_opts sync;		/* .peer 0: no state sync */
 	/* SIGHUP: re-read config_path (what `up` read, or would have read)
 	 * into the running instance (the CLI's `reload`, a layer above);
 	 * 0, or -1 with nothing changed (said on stderr: the log). */

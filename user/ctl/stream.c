@@ -53,6 +53,8 @@ struct stream {
 	 * line, when connections open by the ten thousand a second. */
 	char lbuf[32768];
 	size_t llen;
+	void (*tap)(void *ctx, const struct conn_event *r);
+	void *tap_ctx;
 };
 
 static __u64 clock_ns(clockid_t id)
@@ -167,6 +169,17 @@ static void publish(struct stream *s, struct conn_event *r)
 		else
 			client_drop(s, i--);
 	}
+	if (s->tap)
+		s->tap(s->tap_ctx, r);
+}
+
+void stream_tap(struct stream *s, void (*fn)(void *ctx, const struct conn_event *r),
+		void *ctx)
+{
+	if (!s)
+		return;
+	s->tap = fn;
+	s->tap_ctx = ctx;
 }
 
 static int on_ring(void *ctx, void *data, size_t size)

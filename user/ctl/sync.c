@@ -1,0 +1,992 @@
+// SPDX-License-Identifier: GPL-2.0
+/* State sync between two gateways' controllers: see sync.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <sodium.h>
+#include "flowtable.h"
+#include "log.h"
+#include "sync.h"
+#include "util.h"
+
+#define SYNC_MAGIC	0x424d5331	/* "BMS1" */
+#define SYNC_VERSION	1
+
+enum sync_msg {
+	SM_HELLO = 1,		/* receiver -> sender: the session's challenge */
+	SM_RECORDS = 2,		/* sender -> receiver */
+	SM_ACK = 3,		/* receiver -> sender: applied up to seq */
+};
+
+struct sync_hdr {
+	__u32 magic;
+	__u16 version;
+	__u16 type;		/* enum sync_msg */
+	__u32 len;		/* bytes of records after the header */
+	__u32 pad;
+	__u64 seq;
+};
+
+enum sync_rec_type {
+	SR_FLOW = 1,		/* a flow entry: add, or merge */
+	SR_FLOW_DEL = 2,	/* its connection went on the sender */
+	SR_BIND = 3,		/* a binding: add, or merge */
+	SR_BULK_END = 4,	/* every entry of the maps was sent */
+	SR_SEQADJ = 5,		/* an ALG's sequence adjustment of a flow entry */
+};
+
+struct sync_rec {
+	__u8 type;		/* enum sync_rec_type */
+	__u8 pad[3];
+	__u32 age_ms;		/* since it last carried a packet (a flow)
+				 * or took a flow (a binding): clocks of two
+				 * machines cannot be compared, ages can */
+	union {
+		struct {
+			struct flow_key k;
+			struct flow_val v;
+		} flow;
+		struct {
+			struct bind_key k;
+			struct bind_val v;
+		} bind;
+		struct {
+			struct flow_key k;
+			struct flow_seqadj v;
+		} seqadj;
+	};
+};
+
+_Static_assert(sizeof(struct sync_hdr) == 24, "sync header changed: bump SYNC_VERSION");
+_Static_assert(sizeof(struct sync_rec) == 64, "sync record changed: bump SYNC_VERSION");
+
+#define MAC_LEN		crypto_auth_hmacsha256_BYTES
+#define CHALLENGE_LEN	32
+#define RECS_PER_MSG	21		/* a message fits one 1500-byte frame */
+#define MSG_MAX		(sizeof(struct sync_hdr) + \
+			 RECS_PER_MSG * sizeof(struct sync_rec) + MAC_LEN)
+/* What may wait for a peer that does not take it (bulk included, which
+ * is fed as the buffer drains): beyond it the session is dropped and the
+ * next one resyncs. */
+#define OUT_MAX		(4u << 20)
+#define UNACKED_MAX	4096		/* messages in flight */
+#define CONNECT_RETRY_MS 1000
+#define ACK_EVERY_MS	100
+/* A peer's DESTROY is not applied to a flow this gateway carried a
+ * packet of this recently: after a failover the flow lives here. */
+#define DEL_GRACE_NS	(2ULL * 1000000000ULL)
+
+enum out_state { OUT_IDLE, OUT_CONNECTING, OUT_HELLO, OUT_STREAMING };
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+struct sync {
+	const struct instance *in;
+	struct sync_opts o;
+	__u8 key[32];
+	char peer_name[INET_ADDRSTRLEN + 8];
+	int listen_fd;
+
+	/* Sending: our connection to the peer's listener. */
+	int out_fd;
+	enum out_state out_state;
+	__u64 next_connect_ms;
+	__u8 out_challenge[CHALLENGE_LEN];
+	struct buf out, hello;
+	__u64 out_seq;
+	struct sync_rec pending[RECS_PER_MSG];
+	int n_pending;
+	struct { __u64 seq; __u32 n; } unacked[UNACKED_MAX];
+	int ua_head, ua_n;
+	struct flow_dump bulk;	/* being sent, from bulk_pos */
+	struct bind_key *bulk_bk;
+	struct bind_val *bulk_bv;
+	size_t bulk_pos, bulk_nb;
+	bool bulk_active;
+	__u64 next_refresh_ms, refresh_mark_ns;
+
+	/* Receiving: the peer's connection to our listener. */
+	int in_fd;
+	__u8 in_challenge[CHALLENGE_LEN];
+	struct buf inb;
+	__u64 in_seq;		/* last applied */
+	__u64 in_acked;		/* last acknowledged */
+	__u64 next_ack_ms;
+	bool warned_auth;
+};
+
+/* The controller's one sync, for what the ALG tells it. */
+static struct sync *active;
+
+static __u64 now_ms(void)
+{
+	return now_coarse_ns() / 1000000;
+}
+
+static int buf_put(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+		char *q;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		q = realloc(b->p, cap);
+		if (!q)
+			return -1;
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static void buf_take(struct buf *b, size_t n)
+{
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+}
+
+static void buf_free(struct buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Whatever fd has for b: 1 read, 0 nothing yet, -1 gone (why says). */
+static int buf_read(int fd, struct buf *b, const char **why)
+{
+	char tmp[65536];
+	ssize_t n = read(fd, tmp, sizeof(tmp));
+
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n <= 0) {
+		*why = n ? strerror(errno) : "closed by the peer";
+		return -1;
+	}
+	if (buf_put(b, tmp, n)) {
+		*why = "out of memory";
+		return -1;
+	}
+	return 1;
+}
+
+int sync_key_load(const char *path, __u8 key[32], char *err, size_t size)
+{
+	unsigned char data[4096];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (sodium_init() < 0) {
+		snprintf(err, size, "cannot initialise libsodium");
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, size, "cannot read the sync key %s: %s (make one with 'head -c 32 /dev/urandom > %s; chmod 600 %s' and copy it to the peer)",
+			 path, strerror(errno), path, path);
+		return -1;
+	}
+	if (!fstat(fd, &st) && (st.st_mode & 077)) {
+		snprintf(err, size, "the sync key %s is readable by others (mode %03o): chmod 600 %s",
+			 path, st.st_mode & 0777, path);
+		close(fd);
+		return -1;
+	}
+	n = read(fd, data, sizeof(data));
+	close(fd);
+	if (n < SYNC_KEY_MIN) {
+		snprintf(err, size, "the sync key %s has %zd bytes, at least %d are needed (head -c 32 /dev/urandom > %s)",
+			 path, n < 0 ? 0 : n, SYNC_KEY_MIN, path);
+		return -1;
+	}
+	/* Any length of secret, one key of the HMAC's size. */
+	crypto_hash_sha256(key, data, n);
+	sodium_memzero(data, sizeof(data));
+	return 0;
+}
+
+static void mac_of(const struct sync *s, const __u8 *challenge,
+		   const void *msg, size_t len, __u8 mac[MAC_LEN])
+{
+	crypto_auth_hmacsha256_state st;
+
+	crypto_auth_hmacsha256_init(&st, s->key, sizeof(s->key));
+	crypto_auth_hmacsha256_update(&st, challenge, CHALLENGE_LEN);
+	crypto_auth_hmacsha256_update(&st, msg, len);
+	crypto_auth_hmacsha256_final(&st, mac);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static void out_reset(struct sync *s, const char *why)
+{
+	if (s->out_state == OUT_STREAMING) {
+		stats_add(s->in->stats_fd, CNT_SYNC_SESSIONS_LOST, 1);
+		log_msg("%s: sync to %s lost: %s; the next session resyncs",
+			s->in->ifname, s->peer_name, why);
+	}
+	if (s->out_fd >= 0)
+		close(s->out_fd);
+	s->out_fd = -1;
+	s->out_state = OUT_IDLE;
+	s->next_connect_ms = now_ms() + CONNECT_RETRY_MS;
+	s->out.len = s->hello.len = 0;
+	s->n_pending = 0;
+	s->ua_head = s->ua_n = 0;
+	flow_dump_free(&s->bulk);
+	free(s->bulk_bk);
+	free(s->bulk_bv);
+	s->bulk_bk = NULL;
+	s->bulk_bv = NULL;
+	s->bulk_active = false;
+}
+
+static void out_connect(struct sync *s)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(s->o.port),
+				  .sin_addr.s_addr = s->o.peer };
+	struct sockaddr_in me = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = s->o.listen };
+	int one = 1;
+
+	s->out_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->out_fd < 0) {
+		s->next_connect_ms = now_ms() + CONNECT_RETRY_MS;
+		return;
+	}
+	setsockopt(s->out_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* From our sync address, so that the peer's filter can trust it. */
+	if (s->o.listen)
+		bind(s->out_fd, (struct sockaddr *)&me, sizeof(me));
+	if (connect(s->out_fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    errno != EINPROGRESS) {
+		out_reset(s, strerror(errno));
+		return;
+	}
+	s->out_state = OUT_CONNECTING;
+}
+
+/* The records waiting become one message. */
+static int out_flush(struct sync *s)
+{
+	struct sync_hdr h = { .magic = SYNC_MAGIC, .version = SYNC_VERSION,
+			      .type = SM_RECORDS };
+	size_t len = s->n_pending * sizeof(struct sync_rec);
+	char msg[MSG_MAX];
+	__u8 mac[MAC_LEN];
+	int slot;
+
+	if (!s->n_pending || s->out_state != OUT_STREAMING)
+		return 0;
+	if (s->ua_n == UNACKED_MAX || s->out.len > OUT_MAX) {
+		stats_add(s->in->stats_fd, CNT_SYNC_OVERFLOWS, 1);
+		out_reset(s, "the peer does not keep up");
+		return -1;
+	}
+	h.len = len;
+	h.seq = ++s->out_seq;
+	memcpy(msg, &h, sizeof(h));
+	memcpy(msg + sizeof(h), s->pending, len);
+	mac_of(s, s->out_challenge, msg, sizeof(h) + len, mac);
+	memcpy(msg + sizeof(h) + len, mac, MAC_LEN);
+	if (buf_put(&s->out, msg, sizeof(h) + len + MAC_LEN)) {
+		out_reset(s, "out of memory");
+		return -1;
+	}
+	slot = (s->ua_head + s->ua_n++) % UNACKED_MAX;
+	s->unacked[slot].seq = h.seq;
+	s->unacked[slot].n = s->n_pending;
+	stats_add(s->in->stats_fd, CNT_SYNC_SENT, s->n_pending);
+	s->n_pending = 0;
+	return 0;
+}
+
+static void out_rec(struct sync *s, const struct sync_rec *r)
+{
+	if (s->out_state != OUT_STREAMING)
+		return;	/* the next session's bulk carries it */
+	s->pending[s->n_pending++] = *r;
+	if (s->n_pending == RECS_PER_MSG)
+		out_flush(s);
+}
+
+static __u32 age_ms_of(__u64 then_ns, __u64 now_ns)
+{
+	__u64 age = then_ns < now_ns ? (now_ns - then_ns) / 1000000 : 0;
+
+	return age > 0xffffffffULL ? 0xffffffff : age;
+}
+
+static void out_flow(struct sync *s, const struct flow_key *k,
+		     const struct flow_val *v, __u64 now_ns)
+{
+	struct sync_rec r = { .type = SR_FLOW };
+
+	r.age_ms = age_ms_of(v->last_seen_ns, now_ns);
+	r.flow.k = *k;
+	r.flow.v = *v;
+	/* The peer's next hop is its own to find. */
+	memset(&r.flow.v.nh, 0, sizeof(r.flow.v.nh));
+	r.flow.v.last_seen_ns = 0;
+	out_rec(s, &r);
+}
+
+static void out_bind(struct sync *s, const struct bind_key *k,
+		     const struct bind_val *v, __u64 now_ns)
+{
+	struct sync_rec r = { .type = SR_BIND };
+
+	/* Half-made bindings are their maker's. */
+	if (v->state != BIND_LIVE)
+		return;
+	r.age_ms = age_ms_of(v->last_used_ns, now_ns);
+	r.bind.k = *k;
+	r.bind.v = *v;
+	r.bind.v.last_used_ns = 0;
+	out_rec(s, &r);
+}
+
+static void out_seqadj(struct sync *s, const struct flow_key *k)
+{
+	struct sync_rec r = { .type = SR_SEQADJ };
+
+	if (s->in->seqadj_fd < 0 ||
+	    bpf_map_lookup_elem(s->in->seqadj_fd, k, &r.seqadj.v))
+		return;
+	r.seqadj.k = *k;
+	out_rec(s, &r);
+}
+
+/* Sequence adjustments are few (connections an ALG rewrote): all go
+ * first, so that the flows after them know they have one. */
+static void bulk_seqadj(struct sync *s)
+{
+	struct flow_key k, next, *prev = NULL;
+
+	if (s->in->seqadj_fd < 0)
+		return;
+	while (!bpf_map_get_next_key(s->in->seqadj_fd, prev, &next) &&
+	       s->out_state == OUT_STREAMING) {
+		k = next;
+		prev = &k;
+		out_seqadj(s, &k);
+	}
+}
+
+/* Feed the bulk resync while the socket takes it. */
+static void bulk_feed(struct sync *s)
+{
+	__u64 now = now_coarse_ns();
+
+	while (s->bulk_active && s->out_state == OUT_STREAMING &&
+	       s->out.len < OUT_MAX / 4) {
+		if (s->bulk_pos < s->bulk.n) {
+			out_flow(s, &s->bulk.keys[s->bulk_pos],
+				 &s->bulk.vals[s->bulk_pos], now);
+		} else if (s->bulk_pos < s->bulk.n + s->bulk_nb) {
+			size_t i = s->bulk_pos - s->bulk.n;
+
+			out_bind(s, &s->bulk_bk[i], &s->bulk_bv[i], now);
+		} else {
+			struct sync_rec r = { .type = SR_BULK_END };
+
+			out_rec(s, &r);
+			out_flush(s);
+			s->bulk_active = false;
+			log_msg("%s: sync to %s: bulk resync of %zu flow entries and %zu bindings queued",
+				s->in->ifname, s->peer_name, s->bulk.n,
+				s->bulk_nb);
+			flow_dump_free(&s->bulk);
+			break;
+		}
+		s->bulk_pos++;
+	}
+}
+
+static void bulk_start(struct sync *s)
+{
+	flow_dump_free(&s->bulk);
+	free(s->bulk_bk);
+	free(s->bulk_bv);
+	s->bulk_bk = NULL;
+	s->bulk_bv = NULL;
+	s->bulk_nb = s->bulk_pos = 0;
+	if (flow_dump(s->in->flows_fd, &s->bulk) ||
+	    bindings_dump(s->in->binds_fd, &s->bulk_bk, &s->bulk_bv,
+			  &s->bulk_nb)) {
+		out_reset(s, "cannot read the maps");
+		return;
+	}
+	s->bulk_active = true;
+	stats_add(s->in->stats_fd, CNT_SYNC_RESYNCS, 1);
+	bulk_seqadj(s);
+}
+
+/* The hello: the session's challenge, then the bulk. */
+static void out_read_hello(struct sync *s)
+{
+	struct sync_hdr h;
+	const char *why;
+	int r = buf_read(s->out_fd, &s->hello, &why);
+
+	if (r < 0)
+		out_reset(s, why);
+	if (r <= 0 || s->hello.len < sizeof(h) + CHALLENGE_LEN)
+		return;
+	memcpy(&h, s->hello.p, sizeof(h));
+	if (h.magic != SYNC_MAGIC || h.version != SYNC_VERSION ||
+	    h.type != SM_HELLO || h.len != CHALLENGE_LEN) {
+		stats_add(s->in->stats_fd, CNT_SYNC_REJECTED, 1);
+		out_reset(s, "the peer speaks another protocol or version");
+		return;
+	}
+	memcpy(s->out_challenge, s->hello.p + sizeof(h), CHALLENGE_LEN);
+	buf_take(&s->hello, sizeof(h) + CHALLENGE_LEN);
+	s->out_state = OUT_STREAMING;
+	s->out_seq = 0;
+	stats_add(s->in->stats_fd, CNT_SYNC_SESSIONS, 1);
+	log_msg("%s: sync to %s: session up, resyncing", s->in->ifname,
+		s->peer_name);
+	bulk_start(s);
+}
+
+/* The peer's acknowledgements, each under our challenge. */
+static void out_read_acks(struct sync *s)
+{
+	__u8 mac[MAC_LEN];
+	struct sync_hdr h;
+	const char *why;
+	int r = buf_read(s->out_fd, &s->hello, &why);
+
+	if (r < 0)
+		out_reset(s, why);
+	if (r <= 0)
+		return;
+	while (s->hello.len >= sizeof(h) + MAC_LEN) {
+		memcpy(&h, s->hello.p, sizeof(h));
+		mac_of(s, s->out_challenge, &h, sizeof(h), mac);
+		if (h.magic != SYNC_MAGIC || h.type != SM_ACK || h.len ||
+		    crypto_verify_32(mac, (__u8 *)s->hello.p + sizeof(h))) {
+			stats_add(s->in->stats_fd, CNT_SYNC_REJECTED, 1);
+			out_reset(s, "a bad acknowledgement");
+			return;
+		}
+		buf_take(&s->hello, sizeof(h) + MAC_LEN);
+		while (s->ua_n && s->unacked[s->ua_head].seq <= h.seq) {
+			stats_add(s->in->stats_fd, CNT_SYNC_ACKED,
+				  s->unacked[s->ua_head].n);
+			s->ua_head = (s->ua_head + 1) % UNACKED_MAX;
+			s->ua_n--;
+		}
+	}
+}
+
+static void out_write(struct sync *s)
+{
+	ssize_t n;
+
+	if (!s->out.len)
+		return;
+	n = send(s->out_fd, s->out.p, s->out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0) {
+		if (errno != EAGAIN)
+			out_reset(s, strerror(errno));
+		return;
+	}
+	buf_take(&s->out, n);
+}
+
+/* Every flow that carried a packet since the last refresh, so that the
+ * peer's expiry agrees with ours; it also repairs what a lost record
+ * missed. */
+static void refresh(struct sync *s)
+{
+	struct flow_dump d;
+	__u64 now = now_coarse_ns(), mark = s->refresh_mark_ns;
+
+	if (s->out_state != OUT_STREAMING || s->bulk_active)
+		return;
+	if (flow_dump(s->in->flows_fd, &d))
+		return;
+	for (size_t i = 0; i < d.n && s->out_state == OUT_STREAMING; i++)
+		if (d.vals[i].last_seen_ns > mark)
+			out_flow(s, &d.keys[i], &d.vals[i], now);
+	flow_dump_free(&d);
+	out_flush(s);
+	s->refresh_mark_ns = now;
+}
+
+static __u64 refresh_interval_ms(const struct sync *s)
+{
+	struct nat_state st;
+	__u32 t = 20;
+
+	/* A quarter of the shortest timeout, 1 to 5 s. */
+	if (!instance_get_state(s->in, &st)) {
+		t = st.timeout_udp;
+		if (st.timeout_icmp < t)
+			t = st.timeout_icmp;
+		if (st.timeout_tcp_trans < t)
+			t = st.timeout_tcp_trans;
+	}
+	t = t * 1000 / 4;
+	return t < 1000 ? 1000 : t > 5000 ? 5000 : t;
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static void in_close(struct sync *s, const char *why)
+{
+	if (s->in_fd < 0)
+		return;
+	log_msg("%s: sync from %s: session closed: %s", s->in->ifname,
+		s->peer_name, why);
+	close(s->in_fd);
+	s->in_fd = -1;
+	s->inb.len = 0;
+}
+
+static void in_accept(struct sync *s)
+{
+	struct sync_hdr h = { .magic = SYNC_MAGIC, .version = SYNC_VERSION,
+			      .type = SM_HELLO, .len = CHALLENGE_LEN };
+	struct sockaddr_in from;
+	socklen_t len = sizeof(from);
+	char hello[sizeof(h) + CHALLENGE_LEN], a[INET_ADDRSTRLEN];
+	int fd = accept4(s->listen_fd, (struct sockaddr *)&from, &len,
+			 SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	/* Only the peer; the key is the real guard, this keeps the
+	 * rest of the network from even trying. */
+	if (from.sin_addr.s_addr != s->o.peer) {
+		log_msg("%s: sync: refused a connection from %s (not the peer %s)",
+			s->in->ifname, fmt_addr(a, from.sin_addr.s_addr),
+			s->peer_name);
+		stats_add(s->in->stats_fd, CNT_SYNC_REJECTED, 1);
+		close(fd);
+		return;
+	}
+	if (s->in_fd >= 0)
+		in_close(s, "the peer connected again");
+	s->in_fd = fd;
+	s->in_seq = s->in_acked = 0;
+	randombytes_buf(s->in_challenge, CHALLENGE_LEN);
+	memcpy(hello, &h, sizeof(h));
+	memcpy(hello + sizeof(h), s->in_challenge, CHALLENGE_LEN);
+	if (send(fd, hello, sizeof(hello), MSG_NOSIGNAL) != sizeof(hello))
+		in_close(s, "cannot send the challenge");
+}
+
+static bool has_seqadj(const struct sync *s, const struct flow_key *k)
+{
+	struct flow_seqadj sa;
+
+	return s->in->seqadj_fd >= 0 &&
+	       !bpf_map_lookup_elem(s->in->seqadj_fd, k, &sa);
+}
+
+/* An adjustment replaces ours: the sender's ALG rewrote the connection
+ * last (both ALGs build on what the map holds). */
+static void apply_seqadj(struct sync *s, const struct sync_rec *r)
+{
+	struct flow_val v;
+
+	if (s->in->seqadj_fd < 0 ||
+	    bpf_map_update_elem(s->in->seqadj_fd, &r->seqadj.k, &r->seqadj.v,
+				BPF_ANY)) {
+		stats_add(s->in->stats_fd, CNT_SYNC_APPLY_FAILED, 1);
+		return;
+	}
+	if (!bpf_map_lookup_elem(s->in->flows_fd, &r->seqadj.k, &v) &&
+	    !(v.flags & FLOW_SEQADJ)) {
+		v.flags |= FLOW_SEQADJ;
+		bpf_map_update_elem(s->in->flows_fd, &r->seqadj.k, &v, BPF_EXIST);
+	}
+}
+
+static void apply_flow(struct sync *s, const struct sync_rec *r, __u64 now)
+{
+	struct flow_val v = r->flow.v, cur;
+	__u64 seen = now > r->age_ms * 1000000ULL ?
+		     now - r->age_ms * 1000000ULL : 0;
+
+	if (!bpf_map_lookup_elem(s->in->flows_fd, &r->flow.k, &cur)) {
+		if (cur.nat_addr != v.nat_addr || cur.nat_port != v.nat_port) {
+			/* Both translated the same packets differently:
+			 * ours stays, theirs is refused and counted. */
+			stats_add(s->in->stats_fd, CNT_SYNC_APPLY_FAILED, 1);
+			return;
+		}
+		/* Ours too: the later of the two sightings, the union of
+		 * what each direction carried; our next hop stays. */
+		v.nh = cur.nh;
+		v.seen |= cur.seen;
+		v.flags = cur.flags;
+		if (cur.last_seen_ns > seen)
+			seen = cur.last_seen_ns;
+	}
+	/* The data plane looks an adjustment up only when flagged. */
+	if (has_seqadj(s, &r->flow.k))
+		v.flags |= FLOW_SEQADJ;
+	else
+		v.flags &= ~FLOW_SEQADJ;
+	v.last_seen_ns = seen;
+	if (bpf_map_update_elem(s->in->flows_fd, &r->flow.k, &v, BPF_ANY))
+		stats_add(s->in->stats_fd, CNT_SYNC_APPLY_FAILED, 1);
+}
+
+static void apply_flow_del(struct sync *s, const struct sync_rec *r,
+			   __u64 now)
+{
+	struct flow_val cur;
+
+	if (bpf_map_lookup_elem(s->in->flows_fd, &r->flow.k, &cur))
+		return;
+	if (cur.last_seen_ns + DEL_GRACE_NS > now)
+		return;	/* it lives here now */
+	bpf_map_delete_elem(s->in->flows_fd, &r->flow.k);
+}
+
+static void apply_bind(struct sync *s, const struct sync_rec *r, __u64 now)
+{
+	struct bind_val v = r->bind.v, cur;
+	__u64 used = now > r->age_ms * 1000000ULL ?
+		     now - r->age_ms * 1000000ULL : 0;
+
+	if (!bpf_map_lookup_elem(s->in->binds_fd, &r->bind.k, &cur)) {
+		if (cur.addr != v.addr || cur.port != v.port) {
+			/* Both sides mapped the same port at once: ours
+			 * stays, theirs is refused and counted. */
+			stats_add(s->in->stats_fd, CNT_SYNC_APPLY_FAILED, 1);
+			return;
+		}
+		if (cur.last_used_ns > used)
+			used = cur.last_used_ns;
+		v.flags |= cur.flags & BIND_STATIC;
+	}
+	v.last_used_ns = used;
+	v.state = BIND_LIVE;
+	if (bpf_map_update_elem(s->in->binds_fd, &r->bind.k, &v, BPF_ANY))
+		stats_add(s->in->stats_fd, CNT_SYNC_APPLY_FAILED, 1);
+}
+
+static bool apply(struct sync *s, const struct sync_rec *r, size_t n)
+{
+	__u64 now = now_coarse_ns();
+
+	for (size_t i = 0; i < n; i++) {
+		switch (r[i].type) {
+		case SR_FLOW:
+			apply_flow(s, &r[i], now);
+			break;
+		case SR_FLOW_DEL:
+			apply_flow_del(s, &r[i], now);
+			break;
+		case SR_BIND:
+			apply_bind(s, &r[i], now);
+			break;
+		case SR_SEQADJ:
+			apply_seqadj(s, &r[i]);
+			break;
+		case SR_BULK_END:
+			log_msg("%s: sync from %s: bulk resync received",
+				s->in->ifname, s->peer_name);
+			break;
+		default:
+			stats_add(s->in->stats_fd, CNT_SYNC_REJECTED, 1);
+			continue;
+		}
+		stats_add(s->in->stats_fd, CNT_SYNC_APPLIED, 1);
+	}
+	return true;
+}
+
+static void in_read(struct sync *s)
+{
+	__u8 mac[MAC_LEN];
+	struct sync_hdr h;
+	const char *why;
+	int r = buf_read(s->in_fd, &s->inb, &why);
+
+	if (r < 0)
+		in_close(s, why);
+	if (r <= 0)
+		return;
+	while (s->inb.len >= sizeof(h)) {
+		size_t whole;
+
+		memcpy(&h, s->inb.p, sizeof(h));
+		if (h.magic != SYNC_MAGIC || h.version != SYNC_VERSION ||
+		    h.type != SM_RECORDS || h.len % sizeof(struct sync_rec) ||
+		    h.len > RECS_PER_MSG * sizeof(struct sync_rec)) {
+			stats_add(s->in->stats_fd, CNT_SYNC_REJECTED, 1);
+			in_close(s, "a malformed message");
+			return;
+		}
+		whole = sizeof(h) + h.len + MAC_LEN;
+		if (s->inb.len < whole)
+			return;
+		mac_of(s, s->in_challenge, s->inb.p, sizeof(h) + h.len, mac);
+		if (crypto_verify_32(mac, (__u8 *)s->inb.p + sizeof(h) + h.len)) {
+			stats_add(s->in->stats_fd, CNT_SYNC_AUTH_FAILED, 1);
+			if (!s->warned_auth)
+				log_err("%s: sync from %s: a message failed authentication: is the key file the same on both gateways?",
+					s->in->ifname, s->peer_name);
+			s->warned_auth = true;
+			in_close(s, "authentication failed");
+			return;
+		}
+		if (h.seq != s->in_seq + 1) {
+			stats_add(s->in->stats_fd, CNT_SYNC_REJECTED, 1);
+			in_close(s, "a message out of sequence");
+			return;
+		}
+		s->warned_auth = false;
+		apply(s, (struct sync_rec *)(s->inb.p + sizeof(h)),
+		      h.len / sizeof(struct sync_rec));
+		s->in_seq = h.seq;
+		buf_take(&s->inb, whole);
+	}
+}
+
+static void in_ack(struct sync *s)
+{
+	struct sync_hdr h = { .magic = SYNC_MAGIC, .version = SYNC_VERSION,
+			      .type = SM_ACK, .seq = s->in_seq };
+	char msg[sizeof(h) + MAC_LEN];
+
+	if (s->in_fd < 0 || s->in_acked == s->in_seq)
+		return;
+	memcpy(msg, &h, sizeof(h));
+	mac_of(s, s->in_challenge, &h, sizeof(h), (__u8 *)msg + sizeof(h));
+	if (send(s->in_fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	    sizeof(msg))
+		s->in_acked = s->in_seq;
+}
+
+/* ---- the controller's side ---------------------------------------------- */
+
+struct sync *sync_open(const struct instance *in, const struct sync_opts *o)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(o->port),
+				  .sin_addr.s_addr = o->listen };
+	char err[512], a[INET_ADDRSTRLEN];
+	struct sync *s = calloc(1, sizeof(*s));
+	int one = 1;
+
+	if (!s)
+		return NULL;
+	s->in = in;
+	s->o = *o;
+	s->out_fd = s->in_fd = -1;
+	snprintf(s->peer_name, sizeof(s->peer_name), "%s:%u",
+		 fmt_addr(a, o->peer), o->port);
+	if (sync_key_load(o->key_file, s->key, err, sizeof(err))) {
+		log_err("%s: no state sync: %s", in->ifname, err);
+		free(s);
+		return NULL;
+	}
+	s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->listen_fd < 0 ||
+	    setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(s->listen_fd, 4)) {
+		log_err("%s: no state sync: cannot listen on %s:%u: %s",
+			in->ifname, o->listen ? fmt_addr(a, o->listen) : "*",
+			o->port, strerror(errno));
+		if (s->listen_fd >= 0)
+			close(s->listen_fd);
+		free(s);
+		return NULL;
+	}
+	log_msg("%s: state sync with %s", in->ifname, s->peer_name);
+	active = s;
+	return s;
+}
+
+void sync_close(struct sync *s)
+{
+	if (!s)
+		return;
+	active = NULL;
+	out_flush(s);
+	out_write(s);
+	out_reset(s, "stopping");
+	in_close(s, "stopping");
+	close(s->listen_fd);
+	buf_free(&s->out);
+	buf_free(&s->hello);
+	buf_free(&s->inb);
+	sodium_memzero(s->key, sizeof(s->key));
+	free(s);
+}
+
+int sync_pollfds(struct sync *s, struct pollfd *p, int max)
+{
+	int n = 0;
+
+	if (!s || max < SYNC_MAX_POLLFDS)
+		return 0;
+	p[n++] = (struct pollfd){ .fd = s->listen_fd, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = s->in_fd, .events = POLLIN };
+	p[n] = (struct pollfd){ .fd = s->out_fd, .events = POLLIN };
+	if (s->out_state == OUT_CONNECTING || s->out.len)
+		p[n].events |= POLLOUT;
+	return ++n;
+}
+
+void sync_dispatch(struct sync *s, const struct pollfd *p, int n)
+{
+	if (!s || n < SYNC_MAX_POLLFDS)
+		return;
+	if (p[0].revents & POLLIN)
+		in_accept(s);
+	if (s->in_fd >= 0 && p[1].fd == s->in_fd && p[1].revents)
+		in_read(s);
+	if (s->out_fd < 0 || p[2].fd != s->out_fd || !p[2].revents)
+		return;
+	if (s->out_state == OUT_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		getsockopt(s->out_fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err) {
+			out_reset(s, strerror(err));
+			return;
+		}
+		s->out_state = OUT_HELLO;
+		s->hello.len = 0;
+		return;
+	}
+	if ((p[2].revents & (POLLERR | POLLHUP)) && !(p[2].revents & POLLIN)) {
+		out_reset(s, "the connection failed");
+		return;
+	}
+	if (p[2].revents & POLLIN) {
+		if (s->out_state == OUT_HELLO)
+			out_read_hello(s);
+		else
+			out_read_acks(s);
+	}
+	if (s->out_fd >= 0 && (p[2].revents & POLLOUT))
+		out_write(s);
+}
+
+void sync_tick(struct sync *s)
+{
+	__u64 now;
+
+	if (!s)
+		return;
+	now = now_ms();
+	if (s->out_state == OUT_IDLE && now >= s->next_connect_ms)
+		out_connect(s);
+	if (s->out_state == OUT_STREAMING) {
+		bulk_feed(s);
+		if (now >= s->next_refresh_ms) {
+			refresh(s);
+			s->next_refresh_ms = now + refresh_interval_ms(s);
+		}
+		out_flush(s);
+		out_write(s);
+	}
+	if (now >= s->next_ack_ms) {
+		in_ack(s);
+		s->next_ack_ms = now + ACK_EVERY_MS;
+	}
+}
+
+int sync_timeout_ms(const struct sync *s, int wait_ms)
+{
+	if (!s)
+		return wait_ms;
+	/* Records wait at most this long to fill a message; a bulk being
+	 * fed and acknowledgements owed want the loop soon too. */
+	if (s->bulk_active && s->out.len < OUT_MAX / 4)
+		return 0;
+	return wait_ms < ACK_EVERY_MS ? wait_ms : ACK_EVERY_MS;
+}
+
+void sync_event(void *sync, const struct conn_event *r)
+{
+	struct sync *s = sync;
+	struct flow_key k = { .proto = r->proto, .dir = DIR_OUT,
+			      .saddr = r->in_addr, .sport = r->in_port,
+			      .daddr = r->rem_addr, .dport = r->rem_port };
+	struct flow_key twin = { .proto = r->proto, .dir = DIR_IN,
+				 .saddr = r->rem_addr, .sport = r->rem_port,
+				 .daddr = r->out_addr, .dport = r->out_port };
+	struct bind_key bo = { .addr = r->in_addr, .port = r->in_port,
+			       .proto = r->proto, .dir = DIR_OUT };
+	struct bind_key bi = { .addr = r->out_addr, .port = r->out_port,
+			       .proto = r->proto, .dir = DIR_IN };
+	__u64 now = now_coarse_ns();
+	struct sync_rec del = { .type = SR_FLOW_DEL };
+	struct flow_val v;
+	struct bind_val bv;
+
+	if (!s || s->out_state != OUT_STREAMING)
+		return;
+	switch (r->type) {
+	case CE_FLOW_NEW:
+		if (!bpf_map_lookup_elem(s->in->flows_fd, &k, &v))
+			out_flow(s, &k, &v, now);
+		if (!bpf_map_lookup_elem(s->in->flows_fd, &twin, &v))
+			out_flow(s, &twin, &v, now);
+		break;
+	case CE_FLOW_DESTROY:
+		del.flow.k = k;
+		out_rec(s, &del);
+		del.flow.k = twin;
+		out_rec(s, &del);
+		break;
+	case CE_BIND_NEW:
+		if (!bpf_map_lookup_elem(s->in->binds_fd, &bo, &bv))
+			out_bind(s, &bo, &bv, now);
+		if (!bpf_map_lookup_elem(s->in->binds_fd, &bi, &bv))
+			out_bind(s, &bi, &bv, now);
+		break;
+	default:
+		/* Bindings go on their own on the peer once no flow uses
+		 * them (its binding GC), as they do here. */
+		break;
+	}
+}
+
+void sync_note_seqadj(const struct flow_key *k, const struct flow_key *twin)
+{
+	if (!active || active->out_state != OUT_STREAMING)
+		return;
+	out_seqadj(active, k);
+	out_seqadj(active, twin);
+}
+
+void sync_note_expect(const struct bind_key *k)
+{
+	struct bind_val v;
+
+	if (!active || active->out_state != OUT_STREAMING ||
+	    bpf_map_lookup_elem(active->in->binds_fd, k, &v))
+		return;
+	out_bind(active, k, &v, now_coarse_ns());
+}
