@@ -66,7 +66,7 @@ check ext_primary_unused "a flow on the primary 192.0.2.1" test "$(conns_on $WAN
 out=$(nsx srv timeout 5 socat -T 3 - TCP4:$VIP:8080,connect-timeout=3 </dev/null 2>&1)
 check ext_forward_after_arrival "srv -> $VIP:8080 got '$out'" test "$out" == fwd-ok
 
-coproc ECHO { nsx cli1 socat -T 60 - TCP4:$INET:9000,connect-timeout=3 2>/dev/null; }
+coproc ECHO { nsx cli1 socat -T 600 - TCP4:$INET:9000,connect-timeout=3 2>/dev/null; }
 echo before-failover >&"${ECHO[1]}"
 read -r -t 5 line <&"${ECHO[0]}"
 check ext_session_before "echo session got '$line'" test "$line" == before-failover

@@ -53,7 +53,7 @@ check ha_server_sees_vip "nginx log: $(tail -1 "$LAB_TMP"/nginx/access.log 2>/de
 	bash -c 'tail -1 "$1"/nginx/access.log | grep -q "^'$WAN_VIP' "' _ "$LAB_TMP"
 
 # A connection through ha1 that stays idle over failover and failback.
-coproc ECHO { nsx cli1 socat -T 120 - TCP4:$INET:9000,connect-timeout=3 2>/dev/null; }
+coproc ECHO { nsx cli1 socat -T 600 - TCP4:$INET:9000,connect-timeout=3 2>/dev/null; }
 echo before-failover >&"${ECHO[1]}"
 read -r -t 5 line <&"${ECHO[0]}"
 check ha_idle_session_open "echo session got '$line'" test "$line" == before-failover

@@ -76,7 +76,7 @@ wait_until 5 on_wan 1
 pass ha_sync_ha1_master
 
 # An idle session through ha1: ha2 has its connection within moments.
-coproc ECHO { nsx cli1 socat -T 120 - TCP4:$INET:9000,connect-timeout=3 2>/dev/null; }
+coproc ECHO { nsx cli1 socat -T 600 - TCP4:$INET:9000,connect-timeout=3 2>/dev/null; }
 echo before-failover >&"${ECHO[1]}"
 read -r -t 5 line <&"${ECHO[0]}"
 check ha_sync_idle_session_open "echo session got '$line'" test "$line" == before-failover
@@ -144,7 +144,7 @@ check ha_sync_ftp_control_survives_failover "ftp session: $(tr '\n' ' ' <"$LAB_T
 
 # A connection ha2 opens while ha1 is away, kept open over the failback.
 # (bash warns of a second coprocess; both work)
-{ coproc ECHO2 { nsx cli1 socat -T 120 - TCP4:$INET:9000,connect-timeout=3 2>/dev/null; }; } 2>/dev/null
+{ coproc ECHO2 { nsx cli1 socat -T 600 - TCP4:$INET:9000,connect-timeout=3 2>/dev/null; }; } 2>/dev/null
 echo opened-on-ha2 >&"${ECHO2[1]}"
 read -r -t 5 line <&"${ECHO2[0]}"
 check ha_sync_session_opened_on_backup "a session through ha2 got '$line'" test "$line" == opened-on-ha2
