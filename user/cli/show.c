@@ -276,7 +276,7 @@ static void build_print(const struct instance *in)
 }
 
 /* State sync as the counters tell it: a session is up while more were
- * opened than lost. */
+ * opened than lost (one dropped for a slow peer is lost too). */
 static void sync_status(const struct instance *in, const struct nat_state *st,
 			char *buf, size_t size, bool *up, __u64 *c)
 {
@@ -289,8 +289,7 @@ static void sync_status(const struct instance *in, const struct nat_state *st,
 		return;
 	}
 	stats_read(in->stats_fd, c);
-	*up = c[CNT_SYNC_SESSIONS] > c[CNT_SYNC_SESSIONS_LOST] +
-				    c[CNT_SYNC_OVERFLOWS];
+	*up = c[CNT_SYNC_SESSIONS] > c[CNT_SYNC_SESSIONS_LOST];
 	snprintf(buf, size, "peer %s:%u %s, records sent %llu acked %llu (lag %llu), applied %llu, rejected %llu",
 		 fmt_addr(a, st->sync_peer), st->sync_port,
 		 *up ? "up" : "down",

@@ -17,6 +17,7 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sodium.h>
 #include "attach.h"
 #include "build.h"
 #include "commands.h"
@@ -106,6 +107,7 @@ static int check_up(struct up_opts *o)
 			p_err("%s", err);
 			return -1;
 		}
+		sodium_memzero(key, sizeof(key));	/* checked only */
 	} else if (o->sync_key || o->sync_listen) {
 		p_err("--sync-key and --sync-listen go with --sync-peer ADDR, the peer gateway's sync address");
 		return -1;

@@ -125,7 +125,26 @@ struct sync {
 	__u64 in_acked;		/* last acknowledged */
 	__u64 next_ack_ms;
 	bool warned_auth;
+
+	/* Counted here, added to the stats map once a loop: a record
+	 * applied or sent must not cost a map update of its own. */
+	__u64 unflushed[CNT_MAX];
 };
+
+static void count(struct sync *s, enum bpfmasq_counter idx, __u64 n)
+{
+	s->unflushed[idx] += n;
+}
+
+static void counters_flush(struct sync *s)
+{
+	for (int i = 0; i < CNT_MAX; i++) {
+		if (!s->unflushed[i])
+			continue;
+		stats_add(s->in->stats_fd, i, s->unflushed[i]);
+		s->unflushed[i] = 0;
+	}
+}
 
 /* The controller's one sync, for what the ALG tells it. */
 static struct sync *active;
@@ -234,10 +253,21 @@ static void mac_of(const struct sync *s, const __u8 *challenge,
 
 /* ---- sending ------------------------------------------------------------ */
 
+static void bulk_free(struct sync *s)
+{
+	flow_dump_free(&s->bulk);
+	free(s->bulk_bk);
+	free(s->bulk_bv);
+	s->bulk_bk = NULL;
+	s->bulk_bv = NULL;
+	s->bulk_nb = s->bulk_pos = 0;
+	s->bulk_active = false;
+}
+
 static void out_reset(struct sync *s, const char *why)
 {
 	if (s->out_state == OUT_STREAMING) {
-		stats_add(s->in->stats_fd, CNT_SYNC_SESSIONS_LOST, 1);
+		count(s, CNT_SYNC_SESSIONS_LOST, 1);
 		log_msg("%s: sync to %s lost: %s; the next session resyncs",
 			s->in->ifname, s->peer_name, why);
 	}
@@ -249,12 +279,7 @@ static void out_reset(struct sync *s, const char *why)
 	s->out.len = s->hello.len = 0;
 	s->n_pending = 0;
 	s->ua_head = s->ua_n = 0;
-	flow_dump_free(&s->bulk);
-	free(s->bulk_bk);
-	free(s->bulk_bv);
-	s->bulk_bk = NULL;
-	s->bulk_bv = NULL;
-	s->bulk_active = false;
+	bulk_free(s);
 }
 
 static void out_connect(struct sync *s)
@@ -296,7 +321,7 @@ static int out_flush(struct sync *s)
 	if (!s->n_pending || s->out_state != OUT_STREAMING)
 		return 0;
 	if (s->ua_n == UNACKED_MAX || s->out.len > OUT_MAX) {
-		stats_add(s->in->stats_fd, CNT_SYNC_OVERFLOWS, 1);
+		count(s, CNT_SYNC_OVERFLOWS, 1);
 		out_reset(s, "the peer does not keep up");
 		return -1;
 	}
@@ -313,7 +338,7 @@ static int out_flush(struct sync *s)
 	slot = (s->ua_head + s->ua_n++) % UNACKED_MAX;
 	s->unacked[slot].seq = h.seq;
 	s->unacked[slot].n = s->n_pending;
-	stats_add(s->in->stats_fd, CNT_SYNC_SENT, s->n_pending);
+	count(s, CNT_SYNC_SENT, s->n_pending);
 	s->n_pending = 0;
 	return 0;
 }
@@ -422,12 +447,7 @@ static void bulk_feed(struct sync *s)
 
 static void bulk_start(struct sync *s)
 {
-	flow_dump_free(&s->bulk);
-	free(s->bulk_bk);
-	free(s->bulk_bv);
-	s->bulk_bk = NULL;
-	s->bulk_bv = NULL;
-	s->bulk_nb = s->bulk_pos = 0;
+	bulk_free(s);
 	if (flow_dump(s->in->flows_fd, &s->bulk) ||
 	    bindings_dump(s->in->binds_fd, &s->bulk_bk, &s->bulk_bv,
 			  &s->bulk_nb)) {
@@ -435,7 +455,7 @@ static void bulk_start(struct sync *s)
 		return;
 	}
 	s->bulk_active = true;
-	stats_add(s->in->stats_fd, CNT_SYNC_RESYNCS, 1);
+	count(s, CNT_SYNC_RESYNCS, 1);
 	bulk_seqadj(s);
 }
 
@@ -453,7 +473,7 @@ static void out_read_hello(struct sync *s)
 	memcpy(&h, s->hello.p, sizeof(h));
 	if (h.magic != SYNC_MAGIC || h.version != SYNC_VERSION ||
 	    h.type != SM_HELLO || h.len != CHALLENGE_LEN) {
-		stats_add(s->in->stats_fd, CNT_SYNC_REJECTED, 1);
+		count(s, CNT_SYNC_REJECTED, 1);
 		out_reset(s, "the peer speaks another protocol or version");
 		return;
 	}
@@ -461,7 +481,7 @@ static void out_read_hello(struct sync *s)
 	buf_take(&s->hello, sizeof(h) + CHALLENGE_LEN);
 	s->out_state = OUT_STREAMING;
 	s->out_seq = 0;
-	stats_add(s->in->stats_fd, CNT_SYNC_SESSIONS, 1);
+	count(s, CNT_SYNC_SESSIONS, 1);
 	log_msg("%s: sync to %s: session up, resyncing", s->in->ifname,
 		s->peer_name);
 	bulk_start(s);
@@ -484,13 +504,13 @@ static void out_read_acks(struct sync *s)
 		mac_of(s, s->out_challenge, &h, sizeof(h), mac);
 		if (h.magic != SYNC_MAGIC || h.type != SM_ACK || h.len ||
 		    crypto_verify_32(mac, (__u8 *)s->hello.p + sizeof(h))) {
-			stats_add(s->in->stats_fd, CNT_SYNC_REJECTED, 1);
+			count(s, CNT_SYNC_REJECTED, 1);
 			out_reset(s, "a bad acknowledgement");
 			return;
 		}
 		buf_take(&s->hello, sizeof(h) + MAC_LEN);
 		while (s->ua_n && s->unacked[s->ua_head].seq <= h.seq) {
-			stats_add(s->in->stats_fd, CNT_SYNC_ACKED,
+			count(s, CNT_SYNC_ACKED,
 				  s->unacked[s->ua_head].n);
 			s->ua_head = (s->ua_head + 1) % UNACKED_MAX;
 			s->ua_n--;
@@ -581,7 +601,7 @@ static void in_accept(struct sync *s)
 		log_msg("%s: sync: refused a connection from %s (not the peer %s)",
 			s->in->ifname, fmt_addr(a, from.sin_addr.s_addr),
 			s->peer_name);
-		stats_add(s->in->stats_fd, CNT_SYNC_REJECTED, 1);
+		count(s, CNT_SYNC_REJECTED, 1);
 		close(fd);
 		return;
 	}
@@ -613,7 +633,7 @@ static void apply_seqadj(struct sync *s, const struct sync_rec *r)
 	if (s->in->seqadj_fd < 0 ||
 	    bpf_map_update_elem(s->in->seqadj_fd, &r->seqadj.k, &r->seqadj.v,
 				BPF_ANY)) {
-		stats_add(s->in->stats_fd, CNT_SYNC_APPLY_FAILED, 1);
+		count(s, CNT_SYNC_APPLY_FAILED, 1);
 		return;
 	}
 	if (!bpf_map_lookup_elem(s->in->flows_fd, &r->seqadj.k, &v) &&
@@ -633,7 +653,7 @@ static void apply_flow(struct sync *s, const struct sync_rec *r, __u64 now)
 		if (cur.nat_addr != v.nat_addr || cur.nat_port != v.nat_port) {
 			/* Both translated the same packets differently:
 			 * ours stays, theirs is refused and counted. */
-			stats_add(s->in->stats_fd, CNT_SYNC_APPLY_FAILED, 1);
+			count(s, CNT_SYNC_APPLY_FAILED, 1);
 			return;
 		}
 		/* Ours too: the later of the two sightings, the union of
@@ -651,7 +671,7 @@ static void apply_flow(struct sync *s, const struct sync_rec *r, __u64 now)
 		v.flags &= ~FLOW_SEQADJ;
 	v.last_seen_ns = seen;
 	if (bpf_map_update_elem(s->in->flows_fd, &r->flow.k, &v, BPF_ANY))
-		stats_add(s->in->stats_fd, CNT_SYNC_APPLY_FAILED, 1);
+		count(s, CNT_SYNC_APPLY_FAILED, 1);
 }
 
 static void apply_flow_del(struct sync *s, const struct sync_rec *r,
@@ -676,7 +696,7 @@ static void apply_bind(struct sync *s, const struct sync_rec *r, __u64 now)
 		if (cur.addr != v.addr || cur.port != v.port) {
 			/* Both sides mapped the same port at once: ours
 			 * stays, theirs is refused and counted. */
-			stats_add(s->in->stats_fd, CNT_SYNC_APPLY_FAILED, 1);
+			count(s, CNT_SYNC_APPLY_FAILED, 1);
 			return;
 		}
 		if (cur.last_used_ns > used)
@@ -686,7 +706,7 @@ static void apply_bind(struct sync *s, const struct sync_rec *r, __u64 now)
 	v.last_used_ns = used;
 	v.state = BIND_LIVE;
 	if (bpf_map_update_elem(s->in->binds_fd, &r->bind.k, &v, BPF_ANY))
-		stats_add(s->in->stats_fd, CNT_SYNC_APPLY_FAILED, 1);
+		count(s, CNT_SYNC_APPLY_FAILED, 1);
 }
 
 static bool apply(struct sync *s, const struct sync_rec *r, size_t n)
@@ -712,10 +732,10 @@ static bool apply(struct sync *s, const struct sync_rec *r, size_t n)
 				s->in->ifname, s->peer_name);
 			break;
 		default:
-			stats_add(s->in->stats_fd, CNT_SYNC_REJECTED, 1);
+			count(s, CNT_SYNC_REJECTED, 1);
 			continue;
 		}
-		stats_add(s->in->stats_fd, CNT_SYNC_APPLIED, 1);
+		count(s, CNT_SYNC_APPLIED, 1);
 	}
 	return true;
 }
@@ -738,7 +758,7 @@ static void in_read(struct sync *s)
 		if (h.magic != SYNC_MAGIC || h.version != SYNC_VERSION ||
 		    h.type != SM_RECORDS || h.len % sizeof(struct sync_rec) ||
 		    h.len > RECS_PER_MSG * sizeof(struct sync_rec)) {
-			stats_add(s->in->stats_fd, CNT_SYNC_REJECTED, 1);
+			count(s, CNT_SYNC_REJECTED, 1);
 			in_close(s, "a malformed message");
 			return;
 		}
@@ -747,7 +767,7 @@ static void in_read(struct sync *s)
 			return;
 		mac_of(s, s->in_challenge, s->inb.p, sizeof(h) + h.len, mac);
 		if (crypto_verify_32(mac, (__u8 *)s->inb.p + sizeof(h) + h.len)) {
-			stats_add(s->in->stats_fd, CNT_SYNC_AUTH_FAILED, 1);
+			count(s, CNT_SYNC_AUTH_FAILED, 1);
 			if (!s->warned_auth)
 				log_err("%s: sync from %s: a message failed authentication: is the key file the same on both gateways?",
 					s->in->ifname, s->peer_name);
@@ -756,7 +776,7 @@ static void in_read(struct sync *s)
 			return;
 		}
 		if (h.seq != s->in_seq + 1) {
-			stats_add(s->in->stats_fd, CNT_SYNC_REJECTED, 1);
+			count(s, CNT_SYNC_REJECTED, 1);
 			in_close(s, "a message out of sequence");
 			return;
 		}
@@ -833,6 +853,7 @@ void sync_close(struct sync *s)
 	out_write(s);
 	out_reset(s, "stopping");
 	in_close(s, "stopping");
+	counters_flush(s);
 	close(s->listen_fd);
 	buf_free(&s->out);
 	buf_free(&s->hello);
@@ -914,6 +935,7 @@ void sync_tick(struct sync *s)
 		in_ack(s);
 		s->next_ack_ms = now + ACK_EVERY_MS;
 	}
+	counters_flush(s);
 }
 
 int sync_timeout_ms(const struct sync *s, int wait_ms)

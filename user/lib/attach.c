@@ -84,27 +84,29 @@ int tc_hook_ensure(int ifindex, bool *own)
 	return err == -EEXIST ? 0 : err;
 }
 
-int tc_attach(int ifindex, enum bpf_tc_attach_point point, __u32 handle,
-	      int prog_fd)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = point);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle,
-			    .priority = BPFMASQ_TC_PRIO, .prog_fd = prog_fd);
-
-	return bpf_tc_attach(&hook, &opts);
-}
-
-int tc_replace(int ifindex, enum bpf_tc_attach_point point, __u32 handle,
-	       int prog_fd)
+static int tc_attach_flags(int ifindex, enum bpf_tc_attach_point point,
+			   __u32 handle, int prog_fd, __u32 flags)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 			    .attach_point = point);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle,
 			    .priority = BPFMASQ_TC_PRIO, .prog_fd = prog_fd,
-			    .flags = BPF_TC_F_REPLACE);
+			    .flags = flags);
 
 	return bpf_tc_attach(&hook, &opts);
+}
+
+int tc_attach(int ifindex, enum bpf_tc_attach_point point, __u32 handle,
+	      int prog_fd)
+{
+	return tc_attach_flags(ifindex, point, handle, prog_fd, 0);
+}
+
+int tc_replace(int ifindex, enum bpf_tc_attach_point point, __u32 handle,
+	       int prog_fd)
+{
+	return tc_attach_flags(ifindex, point, handle, prog_fd,
+			       BPF_TC_F_REPLACE);
 }
 
 /*

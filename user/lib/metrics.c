@@ -98,7 +98,7 @@ const struct metric_family metric_families[] = {
 	       { CNT_SYNC_APPLIED, "applied" },
 	       { CNT_SYNC_APPLY_FAILED, "not_applied" }) },
 	{ .name = "bpfmasq_sync_sessions_total", .type = "counter",
-	  .help = "State sync sessions to the peer: opened (each starts with a bulk resync), lost, dropped because the peer fell too far behind, bulk resyncs sent.",
+	  .help = "State sync sessions to the peer: opened (each starts with a bulk resync), lost (those dropped because the peer fell too far behind included), dropped so, bulk resyncs sent.",
 	  .label = "event", .src = MS_COUNTERS,
 	  FEED({ CNT_SYNC_SESSIONS, "opened" }, { CNT_SYNC_SESSIONS_LOST, "lost" },
 	       { CNT_SYNC_OVERFLOWS, "peer_too_slow" },
