@@ -73,6 +73,24 @@ ka_kill() {
 	done
 }
 
+# ha_fail_hard N: haN as a box that crashed: keepalived gone without a
+# goodbye, every link down, and no virtual address left for the reboot to
+# find.  (bpfmasq's controller is the caller's to kill or keep.)
+ha_fail_hard() {
+	local l
+	ka_kill "$1"
+	for l in lan0 wan0 sync0; do nsx ha$1 ip link set $l down; done
+	nsx ha$1 ip addr del $LAN_VIP/24 dev lan0
+	nsx ha$1 ip addr del $WAN_VIP/24 dev wan0
+}
+
+# ha_links_back N: haN's links up again, with the route they took along.
+ha_links_back() {
+	local l
+	for l in lan0 wan0 sync0; do nsx ha$1 ip link set $l up; done
+	nsx ha$1 ip route replace 198.51.100.0/24 via 192.0.2.2
+}
+
 has_addr() { nsx "$1" ip -4 addr show dev "$2" | grep -q "inet $3/"; }
 master_is() { has_addr ha$1 lan0 $LAN_VIP && has_addr ha$1 wan0 $WAN_VIP; }
 on_wan() {

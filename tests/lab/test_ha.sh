@@ -70,13 +70,7 @@ nsx cli1 timeout 45 curl -sS --max-time 40 --limit-rate 500K -o /dev/null \
 bulk=$!
 sleep 2
 t0=$(date +%s%N)
-# As a box that crashed: keepalived gone without a goodbye, links down,
-# and no virtual address left for the reboot to find.
-ka_kill 1
-nsx ha1 ip link set lan0 down
-nsx ha1 ip link set wan0 down
-nsx ha1 ip addr del $LAN_VIP/24 dev lan0
-nsx ha1 ip addr del $WAN_VIP/24 dev wan0
+ha_fail_hard 1
 if wait_until 15 master_is 2; then
 	pass ha_failover_ha2_master
 	note "ha2 has both addresses $((($(date +%s%N) - t0) / 1000000)) ms after ha1 failed"
@@ -99,9 +93,7 @@ check ha_failover_udp_resumes "the UDP stream did not come back through ha2: $p"
 note "packets of ha1's connections ha2 met and could not translate (it has no state sync): drop_tcp_new_without_syn $(BM_NS=ha2 bm_stat drop_tcp_new_without_syn)"
 
 # ---- failback: ha1 comes back and takes over again ---------------------------
-nsx ha1 ip link set lan0 up
-nsx ha1 ip link set wan0 up
-nsx ha1 ip route replace 198.51.100.0/24 via 192.0.2.2
+ha_links_back 1
 ka_start 1 150 2
 if wait_until 15 master_is 1; then
 	pass ha_failback_ha1_master

@@ -110,13 +110,8 @@ probe=$!
 sleep 3
 pid1=$(ctl_pid 1)
 t0=$(date +%s%N)
-ka_kill 1
+ha_fail_hard 1
 [[ $pid1 =~ ^[0-9]+$ && $pid1 != 0 ]] && kill -9 "$pid1"
-nsx ha1 ip link set lan0 down
-nsx ha1 ip link set wan0 down
-nsx ha1 ip link set sync0 down
-nsx ha1 ip addr del $LAN_VIP/24 dev lan0
-nsx ha1 ip addr del $WAN_VIP/24 dev wan0
 if wait_until 15 master_is 2; then
 	pass ha_sync_failover_ha2_master
 	note "ha2 has both addresses $((($(date +%s%N) - t0) / 1000000)) ms after ha1 failed"
@@ -150,10 +145,7 @@ read -r -t 5 line <&"${ECHO2[0]}"
 check ha_sync_session_opened_on_backup "a session through ha2 got '$line'" test "$line" == opened-on-ha2
 
 # ---- failback: ha1 comes back with a new controller ------------------------
-nsx ha1 ip link set lan0 up
-nsx ha1 ip link set wan0 up
-nsx ha1 ip link set sync0 up
-nsx ha1 ip route replace 198.51.100.0/24 via 192.0.2.2
+ha_links_back 1
 ha_up 1 $(sync_args 1) || fail ha_sync_readopt "up on ha1 again: $(cat "$LAB_TMP/up-ha1.out")"
 check ha_sync_adopted "up on ha1 said: $(cat "$LAB_TMP/up-ha1.out")" \
 	grep -q "adopted" "$LAB_TMP/up-ha1.out"
