@@ -214,6 +214,20 @@ check ha_sync_forged_flow_not_installed "ha2 has $(conns_to 2 4444) connections 
 check ha_sync_auth_logged "ha2's log does not say a message failed authentication" \
 	grep -q "failed authentication: is the key file the same on both gateways" "$LAB_TMP/ctl-ha2.log"
 
+# Taking the backup's bpfmasq down ends its part, not the connections:
+# the master keeps the ones it synced to it, idle ones too.
+sleep 3	# idle past the grace a peer's removal is refused within
+before=$(conns_to 1 9000)
+BM_NS=ha2 bm down wan0 >"$LAB_TMP/down-ha2.out" 2>&1 ||
+	fail ha_sync_backup_down "down on ha2: $(cat "$LAB_TMP/down-ha2.out")"
+sleep 1
+check ha_sync_backup_down_keeps_masters_connections "ha1's connections to :9000: $before before ha2's down, $(conns_to 1 9000) after" \
+	test "$(conns_to 1 9000)" -ge 2
+echo after-backup-down >&"${ECHO[1]}"
+read -r -t 10 line <&"${ECHO[0]}"
+check ha_sync_session_survives_backup_down "the session after ha2's down got '$line'" \
+	test "$line" == after-backup-down
+
 kill "$ECHO_PID" "$ECHO2_PID" 2>/dev/null
 for g in 1 2; do ka_kill $g; done
 if ((LAB_FAILS)); then

@@ -977,6 +977,10 @@ void sync_event(void *sync, const struct conn_event *r)
 			out_flow(s, &twin, &v, now);
 		break;
 	case CE_FLOW_DESTROY:
+		/* `down` ends this gateway's part, not the connections:
+		 * the peer carries on with them. */
+		if (r->reason == GONE_DOWN)
+			break;
 		del.flow.k = k;
 		out_rec(s, &del);
 		del.flow.k = twin;
