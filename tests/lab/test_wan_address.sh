@@ -45,6 +45,21 @@ else
 	fail wanaddr_logged "no address change in the controller log"
 fi
 
+# The address goes with nothing in its place (as it does, first, when
+# the interface itself is deleted: the kernel reports the address gone
+# before the link): the flows wait for it, and carry on when it is back.
+check wanaddr_echo_before_removal "no UDP echo through 192.0.2.7" \
+	udp_echo cli1 $INET 7000 40003
+nsx gw ip addr del 192.0.2.7/24 dev wan0
+check wanaddr_removed_kept "the controller did not keep the flows of a removed address" \
+	wait_until 5 grep -q "keeping the connections on 192.0.2.7 until wan0 has an address again" "$LAB_TMP/ctl-wan0.log"
+nsx gw ip addr add 192.0.2.7/24 dev wan0
+nsx gw ip route replace 198.51.100.0/24 via $WAN_SRV
+check wanaddr_removed_back "the controller did not see 192.0.2.7 come back" \
+	wait_until 5 grep -q "192.0.2.7 is back; its connections carry on" "$LAB_TMP/ctl-wan0.log"
+check wanaddr_removed_not_flushed "the flows of 192.0.2.7 were flushed: $(grep flushed "$LAB_TMP/ctl-wan0.log")" \
+	bash -c '! grep -q "flushed [0-9]* connections on 192.0.2.7" "$1"' _ "$LAB_TMP/ctl-wan0.log"
+
 # --timeout-udp 3: the controller looks every 2 s (a quarter of the
 # shortest timeout, at least 2 s) and removes the idle flows.
 interval=$(bm_json status wan0 | jq_py 'd["expire_interval_ms"]')

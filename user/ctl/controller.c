@@ -128,17 +128,18 @@ static int netlink_read(int fd, const struct instance *in)
 /*
  * The WAN beyond what the state map says.  A PPP reconnect or a VPN
  * restart deletes the interface and creates it again under the same name,
- * and its address often comes a moment after the link: while the WAN is
- * gone or has no address yet, the flows of its last address are kept
- * (translation stops, nothing leaves untranslated), and they carry on if
- * that address comes back.  Another address flushes them, as a changed
- * address always has (the flows on the old one cannot work any more).
- * An --external address that leaves the WAN has moved to a peer gateway
- * and may come back (failback): its flows are always kept.
+ * and its address often comes a moment after the link: while the WAN has
+ * no address, the flows of its last one are kept (translation stops,
+ * nothing leaves untranslated), and they carry on if that address comes
+ * back.  Another address flushes them, as a changed address always has
+ * (the flows on the old one cannot work any more).  Whether the address
+ * went with the interface or alone makes no difference, and must not:
+ * the kernel reports the address gone before the interface, and the two
+ * may be read apart.  An --external address that leaves the WAN has moved
+ * to a peer gateway and may come back (failback).
  */
 struct wan {
 	bool gone;		/* deleted, not back yet */
-	bool reconnecting;	/* gone, or back without an address yet */
 	__be32 kept_addr;	/* whose flows wait for it */
 };
 
@@ -170,19 +171,16 @@ static bool follow_address(struct instance *in, struct wan *w,
 			in->ifname, strerror(errno));
 		return false;
 	}
-	if (!now_addr && st.ext_want == old) {
+	if (!now_addr) {
 		w->kept_addr = old;
-		log_msg("%s: %s has left %s (moved to a peer?): keeping its connections until it is back",
-			in->ifname, fmt_addr(a, old), in->ifname);
+		if (st.ext_want == old)
+			log_msg("%s: %s has left %s (moved to a peer?): keeping its connections until it is back",
+				in->ifname, fmt_addr(a, old), in->ifname);
+		else
+			log_msg("%s: keeping the connections on %s until %s has an address again",
+				in->ifname, fmt_addr(a, old), in->ifname);
 		return true;
 	}
-	if (!now_addr && w->reconnecting) {
-		w->kept_addr = old;
-		log_msg("%s: keeping the connections on %s until %s has an address again",
-			in->ifname, fmt_addr(a, old), in->ifname);
-		return true;
-	}
-	w->reconnecting = false;
 	w->kept_addr = 0;
 	bindings_move_static(in->binds_fd, now_addr);
 	if (old == now_addr) {
@@ -624,7 +622,7 @@ int controller_run(struct instance *in, int ready_fd,
 			 * controller's fds keep programs and maps alive. */
 			log_msg("%s: interface removed (ifindex %d); keeping its connections and waiting for it to come back",
 				in->ifname, in->ifindex);
-			w.gone = w.reconnecting = true;
+			w.gone = true;
 			nl_events |= NL_ADDR;
 		}
 		if ((nl_events & NL_BACK) && wan_reattach(in, &w))
