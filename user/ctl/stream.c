@@ -53,8 +53,10 @@ struct stream {
 	 * line, when connections open by the ten thousand a second. */
 	char lbuf[32768];
 	size_t llen;
-	void (*tap)(void *ctx, const struct conn_event *r);
-	void *tap_ctx;
+	struct {
+		void (*fn)(void *ctx, const struct conn_event *r);
+		void *ctx;
+	} tap[STREAM_MAX_TAPS];
 };
 
 static __u64 clock_ns(clockid_t id)
@@ -169,17 +171,31 @@ static void publish(struct stream *s, struct conn_event *r)
 		else
 			client_drop(s, i--);
 	}
-	if (s->tap)
-		s->tap(s->tap_ctx, r);
+	for (int i = 0; i < STREAM_MAX_TAPS; i++)
+		if (s->tap[i].fn)
+			s->tap[i].fn(s->tap[i].ctx, r);
 }
 
-void stream_tap(struct stream *s, void (*fn)(void *ctx, const struct conn_event *r),
-		void *ctx)
+int stream_tap(struct stream *s,
+	       void (*fn)(void *ctx, const struct conn_event *r), void *ctx)
 {
 	if (!s)
-		return;
-	s->tap = fn;
-	s->tap_ctx = ctx;
+		return -1;
+	for (int i = 0; i < STREAM_MAX_TAPS; i++) {
+		if (s->tap[i].fn)
+			continue;
+		s->tap[i].fn = fn;
+		s->tap[i].ctx = ctx;
+		return 0;
+	}
+	return -1;
+}
+
+void stream_untap(struct stream *s, void *ctx)
+{
+	for (int i = 0; s && i < STREAM_MAX_TAPS; i++)
+		if (s->tap[i].ctx == ctx)
+			s->tap[i].fn = NULL;
 }
 
 static int on_ring(void *ctx, void *data, size_t size)
