@@ -55,6 +55,11 @@ if wait_until 15 grep -Eq "$destroy_re" "$MT"; then
 else
 	fail monitor_destroy_closed "no [DESTROY] (closed) line: $(cat "$MT")"
 fi
+# It went by the expiry queue: looked at by the kernel program, with no
+# walk of the table beyond the controller's first (nothing was lost).
+check monitor_expired_by_queue "expiry: $(bm stats wan0 | grep -E 'expir')" \
+	eval '(( $(bm_stat conns_expired) >= 1 && $(bm_stat expiry_checked) >= 1 &&
+		 $(bm_stat expiry_walks) == 1 ))'
 check monitor_timestamp_format "a line does not start with [seconds.micros]" \
 	eval "grep -E '45001' '$MT' | grep -Evq '^\\[[0-9]{10}\\.[0-9]{6}\\] '; (( \$? == 1 ))"
 

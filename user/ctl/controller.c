@@ -705,6 +705,11 @@ int controller_run(struct instance *in, int ready_fd,
 		events_tick(ev);
 		stream_tick(events);
 		sync_tick(sync);
+		/* A connection queued since may be due before the next
+		 * round the last one planned. */
+		if (x.q && !x.walk && next_expire > now)
+			next_expire = now + expiry_wait_ms(x.q, now_coarse_ns(),
+							   next_expire - now);
 		wait_ms = next_expire - now;
 		if (opts->metrics_file && next_metrics - now < wait_ms)
 			wait_ms = next_metrics - now;
