@@ -5,7 +5,7 @@
 # endpoints in XDP (connrate).
 
 declare -gA RNS RPCT
-CR_RATIO= CR_RATIO_NEW= CR_RATIO_EV= CR_GOAL_RATE=
+CR_RATIO= CR_RATIO_NEW= CR_RATIO_LOG= CR_RATIO_EV= CR_GOAL_RATE=
 
 # The conn part's endpoints (TCP stacks on CPU 0) limit it to ~9k conn/s,
 # where every packet wakes the gateway's NAPI threads and that wake-up
@@ -145,9 +145,11 @@ bench_connrate() {
 			[[ -n ${RNS[nft]:-} && -n ${RNS[bpfmasq]:-} ]]; then
 			CR_GOAL_RATE=$rate
 			CR_RATIO=$(ratio "${RNS[nft]}" "${RNS[bpfmasq]}")
-			CR_RATIO_NEW= CR_RATIO_EV=
+			CR_RATIO_NEW= CR_RATIO_LOG= CR_RATIO_EV=
 			[[ -n ${RNS[bpfmasq-new]:-} ]] &&
 				CR_RATIO_NEW=$(ratio "${RNS[nft]}" "${RNS[bpfmasq-new]}")
+			[[ -n ${RNS[bpfmasq-log]:-} ]] &&
+				CR_RATIO_LOG=$(ratio "${RNS[nft]}" "${RNS[bpfmasq-log]}")
 			[[ -n ${RNS[bpfmasq-ev]:-} ]] &&
 				CR_RATIO_EV=$(ratio "${RNS[nft]}" "${RNS[bpfmasq-ev]}")
 		fi
