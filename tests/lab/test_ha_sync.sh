@@ -17,37 +17,9 @@ if ! command -v keepalived >/dev/null; then
 fi
 . "$(dirname "$0")/halib.sh"
 
-KEY=$LAB_TMP/sync.key
-head -c 32 /dev/urandom >"$KEY"
-chmod 600 "$KEY"
-sync_args() {	# N: haN's sync options, its peer the other one
-	echo --sync-peer 10.255.0.$((3 - $1)) --sync-listen 10.255.0.$1 --sync-key "$KEY"
-}
-sync_up() {
-	[[ $(BM_NS=ha$1 bm_json status wan0 | jq_py 'd["sync"]["up"]') == true ]]
-}
-# conns_to N PORT: haN's connections to srv's PORT.
-conns_to() {
-	BM_NS=ha$1 bm_json conns wan0 |
-		jq_py "len([c for c in d if c['remote'].endswith(':$2')])"
-}
-ctl_pid() { BM_NS=ha$1 bm_json status wan0 | jq_py 'd["controller_pid"]'; }
-
+ha_sync_key
 ha_lab || { fail ha_sync_topology "could not build the two-gateway lab"; exit 1; }
-srv_nginx || { fail ha_sync_nginx "nginx did not start on srv"; exit 1; }
-head -c 33554432 /dev/urandom >"$NGX/www/huge.bin"
-srv_tcp_echo 9000 || { fail ha_sync_tcp_server "tcpecho did not start on srv"; exit 1; }
-lab_bg srv "$LAB_TMP/udpecho.log" "$PY" "$LAB_REPO/tests/lab/udpprobe.py" echo $INET 7000
-wait_until 5 listening srv udp "$INET:7000" || { fail ha_sync_udp_server "udp echo did not start"; exit 1; }
-mkdir -p "$LAB_TMP/ftproot" "$LAB_TMP/empty"
-echo "a file to list" >"$LAB_TMP/ftproot/hello.txt"
-printf '%s\n' listen=YES listen_ipv6=NO listen_address=$INET \
-	anonymous_enable=YES anon_root=$LAB_TMP/ftproot no_anon_password=YES \
-	local_enable=NO write_enable=NO port_enable=YES connect_from_port_20=NO \
-	pasv_enable=NO secure_chroot_dir=$LAB_TMP/empty seccomp_sandbox=NO \
-	run_as_launching_user=YES >"$LAB_TMP/vsftpd.conf"
-lab_bg srv "$LAB_TMP/vsftpd.out" vsftpd "$LAB_TMP/vsftpd.conf"
-wait_until 5 listening srv tcp "$INET:21" || { fail ha_sync_vsftpd "vsftpd did not start on srv"; exit 1; }
+ha_servers || { fail ha_sync_servers "the servers did not start on srv"; exit 1; }
 
 # ---- bad settings are refused before anything is attached -----------------
 out=$(ip netns exec "$(ns ha1)" "$BPFMASQ" up wan0 --sync-peer 10.255.0.2 2>&1)
