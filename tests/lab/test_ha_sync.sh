@@ -60,6 +60,18 @@ else
 fi
 note "ha2 status: $(BM_NS=ha2 bm status wan0 | grep sync:)"
 
+# A forward added by hand on the master is on the backup at once (the
+# CLI tells the controller), with its port's mark: after the failover
+# it answers through ha2.
+lab_bg cli1 "$LAB_TMP/fwdecho.log" "$PY" "$LAB_REPO/tests/lab/tcpecho.py" 10.0.1.2 8080
+wait_until 5 listening cli1 tcp "10.0.1.2:8080"
+fwd_on() { BM_NS=ha$1 bm forward list wan0 | grep -q "inside 10.0.1.2:8080 *outside $WAN_VIP:8080"; }
+BM_NS=ha1 bm forward add wan0 tcp 8080 10.0.1.2:8080 >"$LAB_TMP/fwd.out" 2>&1 ||
+	fail ha_sync_forward_add "forward add on ha1: $(cat "$LAB_TMP/fwd.out")"
+check ha_sync_forward_reaches_backup "ha2's forwards: $(BM_NS=ha2 bm forward list wan0 2>&1)" \
+	wait_until 2 fwd_on 2
+fwd_answers() { [[ $(nsx srv socat -T 3 - TCP4:$WAN_VIP:8080,connect-timeout=3 <<<"$1" 2>/dev/null) == "$1" ]]; }
+
 # An FTP control connection whose PORT ha1's ALG rewrites (the address
 # grows from 10,0,1,2 to 192,0,2,100): its sequence adjustment must reach
 # ha2 too.
@@ -104,6 +116,8 @@ check ha_sync_download_survives_failover "32 MiB through the failover: sha256 $(
 	test "$(cat "$LAB_TMP/bulk.sum")" == "$want"
 note "ha2 dropped for want of a flow: drop_tcp_new_without_syn $(BM_NS=ha2 bm_stat drop_tcp_new_without_syn), drop_unsolicited_no_mapping $(BM_NS=ha2 bm_stat drop_unsolicited_no_mapping)"
 
+check ha_sync_forward_answers_through_backup "srv -> $WAN_VIP:8080 got no echo through ha2" \
+	fwd_answers through-ha2
 touch "$LAB_TMP/ftp.go"
 wait $ftp
 check ha_sync_ftp_control_survives_failover "ftp session: $(tr '\n' ' ' <"$LAB_TMP/ftp.out")" \
@@ -126,6 +140,11 @@ if wait_until 10 sync_up 1 && wait_until 10 sync_up 2; then
 else
 	fail ha_sync_sessions_back "ha1 $(BM_NS=ha1 bm status wan0 | grep sync:), ha2 $(BM_NS=ha2 bm status wan0 | grep sync:)"
 fi
+# And a forward deleted by hand goes from the peer as quickly.
+BM_NS=ha1 bm forward del wan0 tcp 8080 >"$LAB_TMP/fwd.out" 2>&1 ||
+	fail ha_sync_forward_del "forward del on ha1: $(cat "$LAB_TMP/fwd.out")"
+check ha_sync_forward_removal_reaches_peer "ha2's forwards: $(BM_NS=ha2 bm forward list wan0 2>&1)" \
+	wait_until 2 eval '! fwd_on 2'
 has_both() { [[ $(conns_to 1 9000) -ge 2 ]]; }
 check ha_sync_master_learns_backups_connections "ha1's conns to :9000: $(conns_to 1 9000)" \
 	wait_until 5 has_both

@@ -385,6 +385,7 @@ static bool resync(struct instance *in, bool hairpin)
 	follow_programs(in);
 	lan_sync_reset();
 	lan_sync(in);
+	sync_note_forwards();
 	if (instance_get_state(in, &st))
 		return hairpin;
 	want = !(st.flags & STATE_NO_HAIRPIN);

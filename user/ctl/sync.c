@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <sodium.h>
 #include "flowtable.h"
+#include "fwdmap.h"
 #include "log.h"
 #include "sync.h"
 #include "util.h"
@@ -42,6 +43,7 @@ enum sync_rec_type {
 	SR_BIND = 3,		/* a binding: add, or merge */
 	SR_BULK_END = 4,	/* every entry of the maps was sent */
 	SR_SEQADJ = 5,		/* an ALG's sequence adjustment of a flow entry */
+	SR_FWD_DEL = 6,		/* a forward went: its inbound binding (bind) */
 };
 
 struct sync_rec {
@@ -92,6 +94,13 @@ struct buf {
 	size_t len, cap;
 };
 
+/* A forward, by its inbound static binding (the outbound one is its
+ * mirror). */
+struct fwd {
+	struct bind_key k;
+	struct bind_val v;
+};
+
 struct sync {
 	const struct instance *in;
 	struct sync_opts o;
@@ -116,6 +125,11 @@ struct sync {
 	size_t bulk_pos, bulk_nb;
 	bool bulk_active;
 	__u64 next_refresh_ms, refresh_mark_ns;
+	/* The forwards the peer has been told of: a forward added or
+	 * deleted by hand (`forward add|del`, `reload`) is what differs
+	 * from the maps when the CLI signals us. */
+	struct fwd *fwds;
+	size_t n_fwds;
 
 	/* Receiving: the peer's connection to our listener. */
 	int in_fd;
@@ -399,6 +413,127 @@ static void out_seqadj(struct sync *s, const struct flow_key *k)
 	out_rec(s, &r);
 }
 
+/* ---- forwards ------------------------------------------------------------ */
+
+/* Every forward in the maps now: the bindings table holds them among the
+ * dynamic mappings, so this walks it, only when told something changed. */
+static int fwds_read(const struct sync *s, struct fwd **out, size_t *n)
+{
+	struct bind_key k, next, *prev = NULL;
+	struct fwd *v = NULL, *nv;
+	struct bind_val val;
+	size_t cap = 0;
+
+	*n = 0;
+	while (!bpf_map_get_next_key(s->in->binds_fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (k.dir != DIR_IN ||
+		    bpf_map_lookup_elem(s->in->binds_fd, &k, &val) ||
+		    !(val.flags & BIND_STATIC))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -1;
+			}
+			v = nv;
+		}
+		v[(*n)++] = (struct fwd){ .k = k, .v = val };
+	}
+	*out = v;
+	return 0;
+}
+
+static struct fwd *fwd_find(struct fwd *f, size_t n, const struct bind_key *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(&f[i].k, k, sizeof(*k)))
+			return &f[i];
+	return NULL;
+}
+
+static bool fwd_same(const struct fwd *a, const struct fwd *b)
+{
+	return a && b && a->v.addr == b->v.addr && a->v.port == b->v.port;
+}
+
+/* The peer has f now (it told us, or we told it). */
+static void fwd_learn(struct sync *s, const struct bind_key *k,
+		      const struct bind_val *v)
+{
+	struct fwd *f = fwd_find(s->fwds, s->n_fwds, k), *nf;
+
+	if (!f) {
+		nf = realloc(s->fwds, (s->n_fwds + 1) * sizeof(*nf));
+		if (!nf)
+			return;	/* the next diff sends it once more */
+		s->fwds = nf;
+		f = &s->fwds[s->n_fwds++];
+	}
+	*f = (struct fwd){ .k = *k, .v = *v };
+}
+
+static void fwd_forget(struct sync *s, const struct bind_key *k)
+{
+	struct fwd *f = fwd_find(s->fwds, s->n_fwds, k);
+
+	if (f)
+		*f = s->fwds[--s->n_fwds];
+}
+
+/* A forward is its two static bindings. */
+static void out_fwd(struct sync *s, const struct fwd *f, __u64 now)
+{
+	struct bind_key ko = { .addr = f->v.addr, .port = f->v.port,
+			       .proto = f->k.proto, .dir = DIR_OUT };
+	struct bind_val vo;
+
+	out_bind(s, &f->k, &f->v, now);
+	if (!bpf_map_lookup_elem(s->in->binds_fd, &ko, &vo) &&
+	    (vo.flags & BIND_STATIC))
+		out_bind(s, &ko, &vo, now);
+}
+
+/*
+ * What changed since the peer was last told, sent now: removals first,
+ * so that a forward that moved to another inside server is not refused
+ * there as a conflicting mapping.  While no session streams nothing is
+ * told: the next session's bulk carries the forwards there are, and this
+ * diff, run again then, the removals.
+ */
+static void fwds_diff(struct sync *s)
+{
+	__u64 now = now_coarse_ns();
+	struct fwd *cur;
+	size_t n;
+
+	if (s->out_state != OUT_STREAMING || fwds_read(s, &cur, &n))
+		return;
+	for (size_t i = 0; i < s->n_fwds; i++) {
+		struct sync_rec r = { .type = SR_FWD_DEL };
+
+		if (fwd_same(fwd_find(cur, n, &s->fwds[i].k), &s->fwds[i]))
+			continue;
+		r.bind.k = s->fwds[i].k;
+		r.bind.v = s->fwds[i].v;
+		out_rec(s, &r);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!fwd_same(fwd_find(s->fwds, s->n_fwds, &cur[i].k), &cur[i]))
+			out_fwd(s, &cur[i], now);
+	out_flush(s);
+	if (s->out_state != OUT_STREAMING) {
+		free(cur);
+		return;
+	}
+	free(s->fwds);
+	s->fwds = cur;
+	s->n_fwds = n;
+}
+
 /* Sequence adjustments are few (connections an ALG rewrote): all go
  * first, so that the flows after them know they have one. */
 static void bulk_seqadj(struct sync *s)
@@ -485,6 +620,7 @@ static void out_read_hello(struct sync *s)
 	log_msg("%s: sync to %s: session up, resyncing", s->in->ifname,
 		s->peer_name);
 	bulk_start(s);
+	fwds_diff(s);
 }
 
 /* The peer's acknowledgements, each under our challenge. */
@@ -705,8 +841,33 @@ static void apply_bind(struct sync *s, const struct sync_rec *r, __u64 now)
 	}
 	v.last_used_ns = used;
 	v.state = BIND_LIVE;
-	if (bpf_map_update_elem(s->in->binds_fd, &r->bind.k, &v, BPF_ANY))
+	if (bpf_map_update_elem(s->in->binds_fd, &r->bind.k, &v, BPF_ANY)) {
 		count(s, CNT_SYNC_APPLY_FAILED, 1);
+		return;
+	}
+	/* A forward: inbound packets to its port (outside the NAT range,
+	 * often) are the NAT's only with the port's mark. */
+	if (r->bind.k.dir == DIR_IN && (v.flags & BIND_STATIC)) {
+		if (forward_port_mark(s->in, r->bind.k.port, true))
+			count(s, CNT_SYNC_APPLY_FAILED, 1);
+		fwd_learn(s, &r->bind.k, &v);
+	}
+}
+
+/* The peer's forward went: ours goes, with its connections, when it is
+ * the same forward (not one added here since to another server). */
+static void apply_fwd_del(struct sync *s, const struct sync_rec *r)
+{
+	const struct bind_key *k = &r->bind.k;
+	struct bind_val cur;
+
+	fwd_forget(s, k);
+	if (k->dir != DIR_IN ||
+	    bpf_map_lookup_elem(s->in->binds_fd, k, &cur) ||
+	    !(cur.flags & BIND_STATIC) || cur.addr != r->bind.v.addr ||
+	    cur.port != r->bind.v.port)
+		return;
+	forward_remove(s->in, k->addr, k->proto, ntohs(k->port));
 }
 
 static bool apply(struct sync *s, const struct sync_rec *r, size_t n)
@@ -726,6 +887,9 @@ static bool apply(struct sync *s, const struct sync_rec *r, size_t n)
 			break;
 		case SR_SEQADJ:
 			apply_seqadj(s, &r[i]);
+			break;
+		case SR_FWD_DEL:
+			apply_fwd_del(s, &r[i]);
 			break;
 		case SR_BULK_END:
 			log_msg("%s: sync from %s: bulk resync received",
@@ -839,6 +1003,9 @@ struct sync *sync_open(const struct instance *in, const struct sync_opts *o)
 		free(s);
 		return NULL;
 	}
+	/* What the maps hold now is what the bulk will carry. */
+	if (fwds_read(s, &s->fwds, &s->n_fwds))
+		s->n_fwds = 0;
 	log_msg("%s: state sync with %s", in->ifname, s->peer_name);
 	active = s;
 	return s;
@@ -858,6 +1025,7 @@ void sync_close(struct sync *s)
 	buf_free(&s->out);
 	buf_free(&s->hello);
 	buf_free(&s->inb);
+	free(s->fwds);
 	sodium_memzero(s->key, sizeof(s->key));
 	free(s);
 }
@@ -1015,4 +1183,10 @@ void sync_note_expect(const struct bind_key *k)
 	    bpf_map_lookup_elem(active->in->binds_fd, k, &v))
 		return;
 	out_bind(active, k, &v, now_coarse_ns());
+}
+
+void sync_note_forwards(void)
+{
+	if (active)
+		fwds_diff(active);
 }

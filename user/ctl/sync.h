@@ -60,5 +60,8 @@ void sync_event(void *sync, const struct conn_event *r);
  * an expectation (its data connection may open through the peer). */
 void sync_note_seqadj(const struct flow_key *k, const struct flow_key *twin);
 void sync_note_expect(const struct bind_key *k);
+/* The CLI changed the forwards (`forward add|del`, `reload`): the peer
+ * hears of it now, not at its next resync. */
+void sync_note_forwards(void);
 
 #endif
