@@ -134,12 +134,15 @@ ha_sync_key() {
 	head -c 32 /dev/urandom >"$KEY"
 	chmod 600 "$KEY"
 }
-sync_args() {	# N: haN's sync options, its peer the other one
-	echo --sync-peer 10.255.0.$((3 - $1)) --sync-listen 10.255.0.$1 --sync-key "$KEY"
+sync_args() {	# N: haN's sync options, its peer the other one (and SYNC_MORE)
+	echo --sync-peer 10.255.0.$((3 - $1)) --sync-listen 10.255.0.$1 --sync-key "$KEY" $SYNC_MORE
 }
-sync_up() {
-	[[ $(BM_NS=ha$1 bm_json status wan0 | jq_py 'd["sync"]["up"]') == true ]]
+# peer_status N KEY: what haN's status says of its session with the other.
+peer_status() {
+	BM_NS=ha$1 bm_json status wan0 |
+		jq_py "[p['$2'] for p in d['sync']['peers'] if p['peer'] == '10.255.0.$((3 - $1))'][0]"
 }
+sync_up() { [[ $(peer_status $1 up) == true ]]; }
 sync_line() { BM_NS=ha$1 bm status wan0 2>&1 | grep sync:; }
 # sessions_up: both directions of both gateways' sync are up.
 sessions_up() { wait_until 10 sync_up 1 && wait_until 10 sync_up 2; }

@@ -18,6 +18,10 @@ fi
 . "$(dirname "$0")/halib.sh"
 
 ha_sync_key
+# A third gateway that is not there: its session stays down, nothing
+# waits for it, and the pair's sync goes on beside it.
+ABSENT=10.255.1.9
+SYNC_MORE="--sync-peer $ABSENT"
 ha_lab || { fail ha_sync_topology "could not build the two-gateway lab"; exit 1; }
 ha_servers || { fail ha_sync_servers "the servers did not start on srv"; exit 1; }
 
@@ -41,6 +45,13 @@ else
 	fail ha_sync_sessions_up "sync: ha1 $(BM_NS=ha1 bm_json status wan0 | jq_py 'd["sync"]'), ha2 $(BM_NS=ha2 bm_json status wan0 | jq_py 'd["sync"]')"
 	show_ctl_log
 fi
+absent() {	# N KEY: what haN's status says of the absent peer
+	BM_NS=ha$1 bm_json status wan0 | jq_py "[p['$2'] for p in d['sync']['peers'] if p['peer'] == '$ABSENT'][0]"
+}
+check ha_sync_absent_peer_down "ha1's sync: $(BM_NS=ha1 bm status wan0 | grep sync:)" \
+	eval '[[ $(BM_NS=ha1 bm status wan0 | grep -c "sync: peer 10.255.0.2:7439 up,") == 1 &&
+		$(BM_NS=ha1 bm status wan0 | grep -c "sync: peer $ABSENT:7439 down,") == 1 &&
+		$(absent 1 up) == false ]]'
 ka_start 1 150 2
 ka_start 2 100 1
 wait_until 15 master_is 1 || { fail ha_sync_ha1_master "ha1 is not master: $(nsx ha1 ip -4 -br addr)"; exit 1; }
@@ -175,6 +186,12 @@ out=$(fetch cli1 http://$INET/hello.txt)
 check ha_sync_new_connection_after_failback "curl through ha1 got '$out'" test "$out" == "hello from srv"
 note "ha1 status: $(BM_NS=ha1 bm status wan0 | grep sync:)"
 note "ha2 status: $(BM_NS=ha2 bm status wan0 | grep sync:)"
+# Nothing was queued for the absent peer through all of it: a peer away
+# costs no memory.
+check ha_sync_absent_peer_holds_nothing "ha1 and ha2 sent $(absent 1 records_sent) and $(absent 2 records_sent) records to $ABSENT, which never had a session" \
+	eval '[[ $(absent 1 records_sent) == 0 && $(absent 2 records_sent) == 0 &&
+		$(absent 1 sessions) == 0 && $(absent 1 up) == false ]]'
+note "ha1's controller: $(grep VmRSS /proc/$(ctl_pid 1)/status)"
 
 # ---- nothing on the link can inject state ---------------------------------
 before=$(BM_NS=ha2 bm_stat sync_auth_failed)

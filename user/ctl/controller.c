@@ -523,7 +523,7 @@ int controller_run(struct instance *in, int ready_fd,
 	 * started then finds the socket. */
 	events = stream_open(in, opts->log_mappings);
 	/* What the stream publishes is what the peer needs. */
-	if (opts->sync.peer) {
+	if (opts->sync.n_peers) {
 		sync = sync_open(in, &opts->sync);
 		stream_tap(events, sync_event, sync);
 	}
