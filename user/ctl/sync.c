@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* State sync between two gateways' controllers: see sync.h. */
+/* State sync between gateways' controllers: see sync.h. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -158,27 +159,30 @@ struct sync {
 	int status_fd;		/* SYNC_STATUS_MAP */
 };
 
+/* Where each sync counter also goes in its peer's status line (0: it
+ * does not; the stats map has the totals of all peers). */
+#define PEER_COUNT(cnt, field) \
+	[cnt] = offsetof(struct sync_peer_status, field)
+static const size_t peer_count_at[CNT_MAX] = {
+	PEER_COUNT(CNT_SYNC_SENT, records_sent),
+	PEER_COUNT(CNT_SYNC_ACKED, records_acked),
+	PEER_COUNT(CNT_SYNC_APPLIED, records_applied),
+	PEER_COUNT(CNT_SYNC_APPLY_FAILED, records_not_applied),
+	PEER_COUNT(CNT_SYNC_REJECTED, messages_rejected),
+	PEER_COUNT(CNT_SYNC_AUTH_FAILED, messages_rejected),
+	PEER_COUNT(CNT_SYNC_SESSIONS, sessions),
+	PEER_COUNT(CNT_SYNC_SESSIONS_LOST, sessions_lost),
+	PEER_COUNT(CNT_SYNC_RESYNCS, bulk_resyncs),
+	PEER_COUNT(CNT_SYNC_OVERFLOWS, too_slow),
+};
+
 static void count(struct peer *s, enum bpfmasq_counter idx, __u64 n)
 {
-	__u64 *c = NULL;
-
 	s->unflushed[idx] += n;
-	switch (idx) {
-	case CNT_SYNC_SENT: c = &s->status.records_sent; break;
-	case CNT_SYNC_ACKED: c = &s->status.records_acked; break;
-	case CNT_SYNC_APPLIED: c = &s->status.records_applied; break;
-	case CNT_SYNC_APPLY_FAILED: c = &s->status.records_not_applied; break;
-	case CNT_SYNC_REJECTED:
-	case CNT_SYNC_AUTH_FAILED: c = &s->status.messages_rejected; break;
-	case CNT_SYNC_SESSIONS: c = &s->status.sessions; break;
-	case CNT_SYNC_SESSIONS_LOST: c = &s->status.sessions_lost; break;
-	case CNT_SYNC_RESYNCS: c = &s->status.bulk_resyncs; break;
-	case CNT_SYNC_OVERFLOWS: c = &s->status.too_slow; break;
-	default: break;
+	if (peer_count_at[idx]) {
+		*(__u64 *)((char *)&s->status + peer_count_at[idx]) += n;
+		s->status_dirty = true;
 	}
-	if (c)
-		*c += n;
-	s->status_dirty = true;
 }
 
 static void counters_flush(struct peer *s)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * State sync between the controllers of two gateways (--sync-peer): each
- * sends the other every connection and mapping its data plane opens or
- * its controller removes, as the event stream tells them, and a refresh
- * of the last-seen times; each installs what it receives into its own
- * maps, so that when the external address moves to it (VRRP), its data
- * plane translates the peer's connections at once.
+ * State sync between the controllers of gateways (--sync-peer, one or
+ * more: a full mesh): each sends every peer every connection, mapping
+ * and forward its data plane opens or its controller or CLI removes, as
+ * the event stream tells them, and a refresh of the last-seen times;
+ * each installs what it receives into its own maps, so that when the
+ * external address moves to it (VRRP), its data plane translates the
+ * peer's connections at once.
  *
  * The wire: one TCP connection per direction; the side that sends
  * connects, the side that receives listens and opens the session with a
