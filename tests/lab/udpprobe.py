@@ -5,13 +5,15 @@
   udpprobe.py echo ADDR PORT
       answer every datagram with itself, from one socket (no fork per
       datagram, so the echo keeps up with a probe every few ms)
-  udpprobe.py probe DST PORT SECONDS INTERVAL_MS
-      send a numbered datagram every INTERVAL_MS for SECONDS from one
-      socket (one flow through the NAT), then print one JSON object:
+  udpprobe.py probe DST PORT SECONDS INTERVAL_MS [STOP_FILE]
+      send a numbered datagram every INTERVAL_MS for SECONDS (or until
+      STOP_FILE exists) from one socket (one flow through the NAT), then
+      print one JSON object:
       sent, answered, lost, the longest time without an answer (ms), and
       when answers stopped and came back (seconds from the start)
 """
 import json
+import os
 import select
 import socket
 import sys
@@ -27,7 +29,7 @@ def echo(addr, port):
         s.sendto(data, peer)
 
 
-def probe(dst, port, seconds, interval_ms):
+def probe(dst, port, seconds, interval_ms, stop_file=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((dst, port))
     s.setblocking(False)
@@ -40,6 +42,8 @@ def probe(dst, port, seconds, interval_ms):
     gap_from = gap_to = None
     while True:
         now = time.monotonic()
+        if stop_file and now < start + seconds and os.path.exists(stop_file):
+            seconds = now - start	# the last answers have a second
         if now >= start + seconds + 1.0:
             break
         if now >= next_send and now < start + seconds:
@@ -80,4 +84,4 @@ if __name__ == "__main__":
         echo(sys.argv[2], int(sys.argv[3]))
     else:
         probe(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]),
-              float(sys.argv[5]))
+              float(sys.argv[5]), sys.argv[6] if len(sys.argv) > 6 else None)

@@ -484,6 +484,7 @@ static bool resync(struct instance *in, bool hairpin)
 	follow_programs(in);
 	lan_sync_reset();
 	lan_sync(in);
+	sync_note_forwards();
 	if (instance_get_state(in, &st))
 		return hairpin;
 	want = !(st.flags & STATE_NO_HAIRPIN);
@@ -622,7 +623,7 @@ int controller_run(struct instance *in, int ready_fd,
 	 * started then finds the socket. */
 	events = stream_open(in, opts->log_mappings);
 	/* What the stream publishes is what the peer needs. */
-	if (opts->sync.peer) {
+	if (opts->sync.n_peers) {
 		sync = sync_open(in, &opts->sync);
 		stream_tap(events, sync_event, sync);
 	}
