@@ -295,6 +295,15 @@ static void expirer_event(void *ctx, const struct conn_event *r)
 		x->walk = true;
 }
 
+/* A connection a peer gateway's record added (state sync). */
+static void expirer_synced(void *ctx, const struct flow_key *out_key)
+{
+	struct expirer *x = ctx;
+
+	if (x->q)
+		expiry_add_new(x->q, out_key, now_coarse_ns());
+}
+
 /* The instance's maps or timeouts may have changed (reload, SIGUSR1). */
 static void expirer_follow(struct instance *in, struct expirer *x)
 {
@@ -634,6 +643,7 @@ int controller_run(struct instance *in, int ready_fd,
 		expiry_close(x.q);
 		x.q = NULL;
 	}
+	sync_on_flow(sync, expirer_synced, &x);
 	if (!x.q)
 		log_msg("%s: expiry walks the table every few seconds (%s)",
 			in->ifname, events ? strerror(errno) : "no event stream");
@@ -763,6 +773,7 @@ int controller_run(struct instance *in, int ready_fd,
 	stream_untap(events, sync);
 	stream_untap(events, &x);
 	expiry_close(x.q);
+	x.q = NULL;
 	sync_close(sync);
 	stream_close(events);
 	if (set_controller_pid(in, getpid(), 0))

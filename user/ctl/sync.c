@@ -157,6 +157,9 @@ struct sync {
 	int n;
 	struct peer *peers[SYNC_MAX_PEERS];
 	int status_fd;		/* SYNC_STATUS_MAP */
+	/* Told of each connection a peer's record adds to our table. */
+	void (*on_flow)(void *ctx, const struct flow_key *out_key);
+	void *on_flow_ctx;
 };
 
 /* Where each sync counter also goes in its peer's status line (0: it
@@ -804,8 +807,10 @@ static void apply_flow(struct peer *s, const struct sync_rec *r, __u64 now)
 	struct flow_val v = r->flow.v, cur;
 	__u64 seen = now > r->age_ms * 1000000ULL ?
 		     now - r->age_ms * 1000000ULL : 0;
+	bool fresh = true;
 
 	if (!bpf_map_lookup_elem(s->in->flows_fd, &r->flow.k, &cur)) {
+		fresh = false;
 		if (cur.nat_addr != v.nat_addr || cur.nat_port != v.nat_port) {
 			/* Both translated the same packets differently:
 			 * ours stays, theirs is refused and counted. */
@@ -828,6 +833,18 @@ static void apply_flow(struct peer *s, const struct sync_rec *r, __u64 now)
 	v.last_seen_ns = seen;
 	if (bpf_map_update_elem(s->in->flows_fd, &r->flow.k, &v, BPF_ANY))
 		count(s, CNT_SYNC_APPLY_FAILED, 1);
+	else if (fresh && r->flow.k.dir == DIR_OUT && active && active->on_flow)
+		active->on_flow(active->on_flow_ctx, &r->flow.k);
+}
+
+void sync_on_flow(struct sync *s,
+		  void (*fn)(void *ctx, const struct flow_key *out_key),
+		  void *ctx)
+{
+	if (!s)
+		return;
+	s->on_flow = fn;
+	s->on_flow_ctx = ctx;
 }
 
 static void apply_flow_del(struct peer *s, const struct sync_rec *r,

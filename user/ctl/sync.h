@@ -75,6 +75,11 @@ void sync_dispatch(struct sync *s, const struct pollfd *p, int n);
 /* Connect, refresh, acknowledge: call every loop. */
 void sync_tick(struct sync *s);
 int sync_timeout_ms(const struct sync *s, int wait_ms);
+/* fn hears of each connection (its DIR_OUT key) that a peer's record
+ * adds to our table, which the event stream does not tell of. */
+void sync_on_flow(struct sync *s,
+		  void (*fn)(void *ctx, const struct flow_key *out_key),
+		  void *ctx);
 /* A record of the event stream: what it says goes to the peer. */
 void sync_event(void *sync, const struct conn_event *r);
 /* What the ALG makes beyond the stream, for the running sync (if any):
