@@ -14,9 +14,6 @@
 
 #include "alg_ports.h"
 
-#define SACK_MAX_EDGES	8	/* four blocks */
-#define IRC_SCAN_MAX	512	/* where a CTCP marker is looked for */
-
 /* Which ALG a connection belongs to, by its inside and its outside port,
  * and whether the inside end is the client. */
 static __always_inline __u8 alg_of_ports(__u8 proto, __be16 inside,

@@ -21,11 +21,11 @@
 #include <bpf/bpf_endian.h>
 #include "bpfmasq.h"
 
-#define EEXIST 17
-
+#include "consts.h"
 #include "config.h"
 #include "maps.h"
 #include "csum.h"
+#include "ctx.h"
 #include "parse.h"
 #include "xlate.h"
 #include "connev.h"

@@ -3,8 +3,6 @@
 #ifndef BPFMASQ_FIB_H
 #define BPFMASQ_FIB_H
 
-#define AF_INET 2
-
 /* Ask the FIB where the packet goes as it is, from where it came in. */
 static __always_inline long fib_route_as_is(void *ctx, bool xdp,
 					    const struct pkt *p,

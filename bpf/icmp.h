@@ -13,10 +13,6 @@
 #ifndef BPFMASQ_ICMP_H
 #define BPFMASQ_ICMP_H
 
-/* RFC 1812 keeps errors within 576 bytes; allow a full Ethernet MTU. */
-#define ICMP_ERR_MAX_LEN	1480
-#define MAX_EDITS		8
-
 /* Bytes to store: a 16- or 32-bit field, network order, at an offset. */
 struct edits {
 	__u32 n;

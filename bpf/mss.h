@@ -13,10 +13,6 @@
 #ifndef BPFMASQ_MSS_H
 #define BPFMASQ_MSS_H
 
-/* IPv4 and TCP headers without options: what the kernel's own advmss and
- * nftables' rt mtu take off the MTU (options are the sender's to fit). */
-#define MSS_HDRS	40
-
 /*
  * The MTU of the route toward remote through the WAN, or 0.  With tot_len
  * set, bpf_ipv4_fib_lookup() holds it against ip_mtu_from_fib_result():

@@ -4,23 +4,13 @@
  * the flow a packet belongs to and say how to rewrite it.  It never touches
  * packet bytes; xlate.h does that for each context.
  *
- * Return values: NAT_PASS (not ours: leave it to the stack), NAT_XLATE
- * (rewrite as struct xlate says), NAT_HELD (the controller has it: a held
- * fragment or an ALG segment), or a negative enum bpfmasq_counter drop
- * reason.
+ * Return values (consts.h): NAT_PASS (not ours: leave it to the stack),
+ * NAT_XLATE (rewrite as struct xlate says), NAT_HELD (the controller has
+ * it: a held fragment or an ALG segment), or a negative enum
+ * bpfmasq_counter drop reason.
  */
 #ifndef BPFMASQ_NAT_H
 #define BPFMASQ_NAT_H
-
-#define NAT_PASS	0
-#define NAT_XLATE	1
-#define NAT_HELD	2	/* handed to the controller: drop it here */
-
-/* How many external ports to try before calling the range exhausted. */
-#define PORT_TRIES	32
-/* Write last_seen at most this often: the field shares a cache line
- * between CPUs and per-packet writes would bounce it. */
-#define TOUCH_NS	(100 * 1000 * 1000ULL)
 
 static __always_inline bool port_in_range(__be16 port)
 {

@@ -6,17 +6,6 @@
 #ifndef BPFMASQ_PARSE_H
 #define BPFMASQ_PARSE_H
 
-#define ETH_P_IP	0x0800
-#define ETH_ALEN	6
-#define ETH_HLEN	14
-#define IP_MF		0x2000
-#define IP_OFFSET	0x1fff
-#define ICMP_ECHOREPLY	0
-#define ICMP_DEST_UNREACH 3
-#define ICMP_ECHO	8
-#define ICMP_TIME_EXCEEDED 11
-#define ICMP_PARAMETERPROB 12
-
 enum parse_result {
 	PARSE_OK = 0,
 	PARSE_NOT_IPV4 = 1,	/* not ours to judge: hand to the stack */
