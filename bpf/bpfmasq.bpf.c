@@ -75,11 +75,9 @@ static __always_inline int apply_xlate(void *ctx, bool xdp,
 	int ret = xdp ? xdp_apply(ctx, p, x) : tc_apply(ctx, p, x);
 
 	if (!ret && v && (v->flags & FLOW_SEQADJ))
-		ret = xdp ? SEQADJ(seqadj_xdp, ctx, p, dir) :
-			    SEQADJ(seqadj_tc, ctx, p, dir);
+		ret = seqadj_packet(ctx, xdp, p, dir);
 	if (!ret && mss_wanted(p))
-		ret = xdp ? mss_clamp_xdp(ctx, mss_offsets(p), remote, local) :
-			    mss_clamp_tc(ctx, mss_offsets(p), remote, local);
+		ret = mss_clamp(ctx, xdp, mss_offsets(p), remote, local);
 	return ret;
 }
 

@@ -53,14 +53,14 @@ static __always_inline void edit_add(struct edits *ed, __u32 off, __u32 size,
 
 /*
  * The whole ICMP message must sum to 0xffff (RFC 792).  Read through the
- * load helpers in a global function per context, so the verifier walks
- * the loop once.
+ * load helpers in per-hook twins, so the verifier walks the loop once.
  */
-static __always_inline bool icmp_sum_ok(void *ctx, bool xdp, __u32 off,
-					__u32 len)
+static __always_inline int icmp_sum_ok_body(void *ctx, bool xdp, __u32 off,
+					    __u32 len)
 {
 	__u32 sum = 0;
 
+	off &= 0xff;
 	if (len > ICMP_ERR_MAX_LEN)
 		return false;
 	for (__u32 i = 0; i < ICMP_ERR_MAX_LEN / 2; i++) {
@@ -69,27 +69,15 @@ static __always_inline bool icmp_sum_ok(void *ctx, bool xdp, __u32 off,
 		if (2 * i >= len)
 			break;
 		/* An odd last byte is padded with a zero byte. */
-		if (xdp ? bpf_xdp_load_bytes(ctx, off + 2 * i, &w,
-					     2 * i + 1 < len ? 2 : 1) :
-			  bpf_skb_load_bytes(ctx, off + 2 * i, &w,
-					     2 * i + 1 < len ? 2 : 1))
+		if (pkt_load(ctx, xdp, off + 2 * i, &w,
+			     2 * i + 1 < len ? 2 : 1))
 			return false;
 		sum += w;
 	}
 	return csum_fold32(sum) == 0xffff;
 }
 
-__attribute__((noinline)) int icmp_sum_ok_tc(struct __sk_buff *skb, __u32 off,
-					     __u32 len)
-{
-	return icmp_sum_ok(skb, false, off & 0xff, len);
-}
-
-__attribute__((noinline)) int icmp_sum_ok_xdp(struct xdp_md *ctx, __u32 off,
-					      __u32 len)
-{
-	return icmp_sum_ok(ctx, true, off & 0xff, len);
-}
+HOOK_TWINS(int, icmp_sum_ok, (__u32 off, __u32 len), (off, len))
 
 static __always_inline __u16 csum_after4(__u16 check, __be32 from, __be32 to)
 {
@@ -217,8 +205,7 @@ static __always_inline int icmp_error_xlate(void *ctx, bool xdp, void *data,
 	v = bpf_map_lookup_elem(&flows, &key);
 	if (!v)
 		return icmp_error_unowned(&key, outbound);
-	if (!(xdp ? icmp_sum_ok_xdp(ctx, p->l4_off, icmp_len) :
-		    icmp_sum_ok_tc(ctx, p->l4_off, icmp_len)))
+	if (!icmp_sum_ok(ctx, xdp, p->l4_off, icmp_len))
 		return -DROP_ICMP_BAD_CSUM;
 
 	pp = data + (port_off & 0xff);
