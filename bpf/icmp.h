@@ -253,40 +253,56 @@ static __always_inline int icmp_error_xlate(void *ctx, bool xdp, void *data,
 	return NAT_XLATE;
 }
 
-static __always_inline int xdp_apply_edits(struct xdp_md *ctx,
-					   const struct edits *ed)
+/* Store the edits: NAT_XLATE, or a negative drop reason. */
+static __always_inline int apply_edits(void *ctx, bool xdp,
+				       const struct edits *ed)
 {
 	for (__u32 i = 0; i < MAX_EDITS; i++) {
 		if (i >= ed->n)
 			break;
-		if (ed->e[i].size == 4) {
-			__be32 *f = XDP_PTR(ctx, ed->e[i].off, __be32);
+		if (!xdp) {
+			if (bpf_skb_store_bytes(ctx, ed->e[i].off,
+						&ed->e[i].val,
+						ed->e[i].size == 4 ? 4 : 2, 0))
+				return -DROP_MALFORMED_L4;
+		} else if (ed->e[i].size == 4) {
+			__be32 *f = XDP_PTR((struct xdp_md *)ctx, ed->e[i].off,
+					    __be32);
 
 			if (!f)
 				return -DROP_MALFORMED_L4;
 			*f = ed->e[i].val;
 		} else {
-			__be16 *f = XDP_PTR(ctx, ed->e[i].off, __be16);
+			__be16 *f = XDP_PTR((struct xdp_md *)ctx, ed->e[i].off,
+					    __be16);
 
 			if (!f)
 				return -DROP_MALFORMED_L4;
 			*f = ed->e[i].val;
 		}
 	}
-	return 0;
+	return NAT_XLATE;
 }
 
-static __always_inline int tc_apply_edits(struct __sk_buff *skb,
-					  const struct edits *ed)
+/*
+ * An ICMP error translated in place, either way (see icmp_error_xlate()):
+ * NAT_XLATE, NAT_PASS, or a negative drop reason.
+ */
+static __always_inline int icmp_error_apply(void *ctx, bool xdp,
+					    const struct pkt *p, bool outbound,
+					    __be32 ext)
 {
-	for (__u32 i = 0; i < MAX_EDITS; i++) {
-		if (i >= ed->n)
-			break;
-		if (bpf_skb_store_bytes(skb, ed->e[i].off, &ed->e[i].val,
-					ed->e[i].size == 4 ? 4 : 2, 0))
-			return -DROP_MALFORMED_L4;
-	}
-	return 0;
+	struct edits *ed = edits_get();
+	int ret;
+
+	/* (Never NULL: one per-CPU slot.) */
+	if (!ed)
+		return -DROP_NO_MEMORY;
+	if (!ext)
+		return -DROP_NO_EXT_ADDR;
+	ret = icmp_error_xlate(ctx, xdp, pkt_data(ctx, xdp), pkt_end(ctx, xdp),
+			       p, outbound, ext, ed);
+	return ret == NAT_XLATE ? apply_edits(ctx, xdp, ed) : ret;
 }
 
 #endif
