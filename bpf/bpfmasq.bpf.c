@@ -270,6 +270,20 @@ int masq_wan_out(struct __sk_buff *skb)
 }
 
 /*
+ * What neither outbound fast path takes, and leaves to the slow path: a
+ * SYN to clamp (a redirect skips tc egress, where --mss-clamp works on
+ * SYNs leaving: an inside client's, a forwarded server's SYN-ACK), and
+ * the segments of ALG control connections, which are made and inspected
+ * there.
+ */
+static __always_inline bool out_fast_refused(const struct pkt *p)
+{
+	bool to_server;
+
+	return mss_wanted(p) || alg_of_out(p, &to_server) != ALG_NONE;
+}
+
+/*
  * --lan-inbound: may this translated reply skip the stack?  The shape the
  * LAN fast path takes (see parse_fast()), on a flow with no sequence
  * adjustment to apply.
@@ -412,21 +426,16 @@ static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 	struct nat_state *st;
 	struct xlate x = {};
 	struct pkt p = {};
-	bool to_server;
 	int ret;
 
 	/* A partial checksum cannot survive the redirect (the frame loses
 	 * its skb); the TC slow path completes it. */
 	if (!parse_fast(ctx_data(ctx), ctx_data_end(ctx), &p))
 		return XDP_PASS;
-	/* A redirect skips tc egress, where --mss-clamp works on SYNs
-	 * leaving (an inside client's, a forwarded server's SYN-ACK). */
-	if (mss_wanted(&p))
-		return XDP_PASS;
 	/* Established flows, and with --lan-new new ones too; any drop
 	 * decision is the slow path's, so it is taken (and counted) in one
-	 * place.  ALG control connections are made and inspected there. */
-	if (alg_of_out(&p, &to_server) != ALG_NONE)
+	 * place. */
+	if (out_fast_refused(&p))
 		return XDP_PASS;
 	st = state_get();
 	if (!st)
@@ -724,14 +733,13 @@ __attribute__((noinline)) int lan_out_fast_tc(struct __sk_buff *skb)
 	struct nat_state *st;
 	struct xlate x = {};
 	struct pkt p = {};
-	bool to_server;
 	int ret;
 
 	st = state_get();
 	if (!st || !st->ext_addr || !st->wan_ifindex || cfg_wan_l3)
 		return TC_ACT_UNSPEC;
 	if (!tc_fast_shape(skb, &p) || p.key.daddr == st->ext_addr ||
-	    mss_wanted(&p) || alg_of_out(&p, &to_server) != ALG_NONE)
+	    out_fast_refused(&p))
 		return TC_ACT_UNSPEC;
 	ret = nat_out_flow(st, &p, &x, &v);
 	if (ret != NAT_XLATE && !cfg_lan_new)
