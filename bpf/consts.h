@@ -30,6 +30,9 @@
 #define TC_ACT_UNSPEC	(-1)
 #define TC_ACT_OK	0
 #define TC_ACT_SHOT	2
+/* The first size of struct bpf_ct_opts (no zone): every kernel that has
+ * nf_conntrack's BPF lookups takes it. */
+#define CT_OPTS_SZ	12
 
 /*
  * What the translation core (nat.h, icmp.h, frag.h, alg.h) answers, and
@@ -39,6 +42,9 @@
 #define NAT_PASS	0	/* not ours: leave it to the stack */
 #define NAT_XLATE	1	/* rewrite it as struct xlate says */
 #define NAT_HELD	2	/* handed to the controller: drop it here */
+/* host_owns(): ask the gateway's sockets too, not only conntrack (a bit
+ * above the protocol in its `how`). */
+#define HOST_OWNS_SOCK	0x100
 
 /* ---- bounds and tunables ---- */
 /* How many external ports to try before calling the range exhausted. */

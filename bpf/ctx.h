@@ -125,7 +125,8 @@ static __always_inline type name(void *ctx, bool xdp, HOOK_ARGS params)	\
 		     name##_tc(ctx, HOOK_ARGS args);			\
 }
 
-/* A flow key as the two words a global function can take, and back. */
+/* A flow key as the two words a global function can take, and back; a
+ * binding's key as one. */
 _Static_assert(sizeof(struct flow_key) == 2 * sizeof(__u64),
 	       "struct flow_key travels as two words");
 
@@ -140,6 +141,22 @@ static __always_inline void flow_key_unpack(struct flow_key *key, __u64 w0,
 {
 	__builtin_memcpy(key, &w0, sizeof(w0));
 	__builtin_memcpy((char *)key + sizeof(w0), &w1, sizeof(w1));
+}
+
+_Static_assert(sizeof(struct bind_key) == sizeof(__u64),
+	       "struct bind_key travels as one word");
+
+static __always_inline __u64 bind_key_pack(const struct bind_key *key)
+{
+	__u64 w;
+
+	__builtin_memcpy(&w, key, sizeof(w));
+	return w;
+}
+
+static __always_inline void bind_key_unpack(struct bind_key *key, __u64 w)
+{
+	__builtin_memcpy(key, &w, sizeof(w));
 }
 
 #endif

@@ -106,10 +106,6 @@ extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *ctx,
 					 __u32 opts__sz) __ksym __weak;
 extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
 
-/* The first size of struct bpf_ct_opts (no zone): every kernel that has
- * the lookups takes it. */
-#define CT_OPTS_SZ	12
-
 /*
  * Is remote:rport -> ext:port (ports: rport | port << 16, network order)
  * the gateway's own: a socket's (bpf_sk_lookup_*()), or, with
@@ -120,7 +116,6 @@ extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
  * the 512-byte limit), and a program type only ever sees the kfunc it
  * may call (the other hook's is dead code once inlined).
  */
-#define HOST_OWNS_SOCK	0x100
 
 /* The lookups' arguments, off the stack: under masq_lan_hairpin this runs
  * three calls deep, and the frames above it leave about 40 bytes. */
@@ -639,7 +634,7 @@ __attribute__((noinline)) int bind_in_live_g(__u64 in_key)
 	struct bind_key bk, out;
 	struct bind_val *b, *o;
 
-	__builtin_memcpy(&bk, &in_key, sizeof(bk));
+	bind_key_unpack(&bk, in_key);
 	b = bpf_map_lookup_elem(&binds, &bk);
 	if (!b)
 		return 0;
@@ -673,13 +668,8 @@ static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 	/* Its maker has not stored the first flow yet: no mapping until it
 	 * has (it may yet be rolled back).  Another CPU's flow may have
 	 * claimed the outbound half meanwhile. */
-	if (b->state != BIND_LIVE) {
-		__u64 w;
-
-		__builtin_memcpy(&w, &bk, sizeof(w));
-		if (!bind_in_live_g(w))
-			return -DROP_NO_MAPPING;
-	}
+	if (b->state != BIND_LIVE && !bind_in_live_g(bind_key_pack(&bk)))
+		return -DROP_NO_MAPPING;
 	if (b->flags & BIND_EXPECT) {
 		/* FTP names the one peer; a DCC offer is open to anyone. */
 		if (b->peer && b->peer != p->key.saddr)
