@@ -19,7 +19,7 @@ twins() {
 	local names
 	names=$(grep -ho '^__attribute__((noinline)) [a-z_0-9 ]*[ *]\([a-z_0-9]*\)_\(tc\|xdp\)(' \
 		"$1"/*.[ch] | sed 's/.*[ *]\([a-z_0-9]*_\(tc\|xdp\)\)($/\1/')
-	for n in $(grep '_tc$' <<<"$names"); do
+	grep '_tc$' <<<"$names" | while read -r n; do
 		grep -qx "${n%_tc}_xdp" <<<"$names" && echo "${n%_tc}"
 	done
 }
