@@ -106,17 +106,6 @@ extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *ctx,
 					 __u32 opts__sz) __ksym __weak;
 extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
 
-/*
- * Is remote:rport -> ext:port (ports: rport | port << 16, network order)
- * the gateway's own: a socket's (bpf_sk_lookup_*()), or, with
- * cfg_conntrack, a connection conntrack holds (for netfilter's masquerade
- * that is its reply tuple)?  how: the protocol, | HOST_OWNS_SOCK to ask
- * the sockets too (five arguments at most).  Per-hook twins: each is
- * verified once, in its own stack frame (port_alloc()'s callers are near
- * the 512-byte limit), and a program type only ever sees the kfunc it
- * may call (the other hook's is dead code once inlined).
- */
-
 /* The lookups' arguments, off the stack: under masq_lan_hairpin this runs
  * three calls deep, and the frames above it leave about 40 bytes. */
 struct host_lookup {
@@ -131,6 +120,16 @@ struct {
 	__type(value, struct host_lookup);
 } host_scratch SEC(".maps");
 
+/*
+ * Is remote:rport -> ext:port (ports: rport | port << 16, network order)
+ * the gateway's own: a socket's (bpf_sk_lookup_*()), or, with
+ * cfg_conntrack, a connection conntrack holds (for netfilter's masquerade
+ * that is its reply tuple)?  how: the protocol, | HOST_OWNS_SOCK to ask
+ * the sockets too (five arguments at most).  Per-hook twins: each is
+ * verified once, in its own stack frame (port_alloc()'s callers are near
+ * the 512-byte limit), and a program type only ever sees the kfunc it
+ * may call (the other hook's is dead code once inlined).
+ */
 static __always_inline int host_owns_body(void *ctx, bool xdp, __u32 how,
 					  __be32 remote, __be32 ext,
 					  __u32 ports)
