@@ -8,28 +8,16 @@
  * and deleting them one system call at a time.
  *
  * A program of its own, loaded by the controller over the instance's
- * maps (bpf_map__reuse_fd), not part of bpfmasq.bpf.c: the data plane,
- * its pins and its upgrade checks do not change with it.
+ * maps (bpf_map__reuse_fd; the data plane's maps.h declares them, and the
+ * ones it does not use are not created), not part of bpfmasq.bpf.c: the
+ * data plane, its pins and its upgrade checks do not change with it.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "bpfmasq.h"
+#include "consts.h"
+#include "maps.h"
 #include "conn_expiry.h"
-
-/* As in maps.h; the controller gives the instance's own. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__type(key, struct flow_key);
-	__type(value, struct flow_val);
-} flows SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct nat_state);
-} state SEC(".maps");
 
 /* The batch, shared with the controller through mmap(): a system call
  * moves no data, it only runs the program. */

@@ -51,10 +51,15 @@ static int load(struct expiry *q, const struct instance *in)
 	struct expire_bpf *skel = expire_bpf__open();
 	size_t page = sysconf(_SC_PAGESIZE), len = 0;
 	struct expire_batch *b = NULL;
+	struct bpf_map *map;
 	int err;
 
 	if (!skel)
 		return -errno;
+	bpf_object__for_each_map(map, skel->obj)
+		if (map != skel->maps.flows && map != skel->maps.state &&
+		    map != skel->maps.batch)
+			bpf_map__set_autocreate(map, false);
 	err = bpf_map__reuse_fd(skel->maps.flows, in->flows_fd);
 	if (!err)
 		err = bpf_map__reuse_fd(skel->maps.state, in->state_fd);
