@@ -91,6 +91,23 @@ ha_links_back() {
 	nsx ha$1 ip route replace 198.51.100.0/24 via 192.0.2.2
 }
 
+# ha_take_over NAME [kill]: ha1 fails hard (with kill, its controller is
+# killed -9 too, as a crash would), and ha2 must hold both addresses within
+# 15 s: PASS or FAIL NAME, and a note of how long it took.
+ha_take_over() {
+	local pid1= t0
+	[[ ${2:-} == kill ]] && pid1=$(ctl_pid 1)
+	t0=$(date +%s%N)
+	ha_fail_hard 1
+	[[ $pid1 =~ ^[0-9]+$ && $pid1 != 0 ]] && kill -9 "$pid1"
+	if wait_until 15 master_is 2; then
+		pass "$1"
+		note "ha2 has both addresses $((($(date +%s%N) - t0) / 1000000)) ms after ha1 failed"
+	else
+		fail "$1" "ha2 has not both addresses: $(nsx ha2 ip -4 -br addr)"
+		cat "$LAB_TMP/ka2/log" >&2
+	fi
+}
 has_addr() { nsx "$1" ip -4 addr show dev "$2" | grep -q "inet $3/"; }
 master_is() { has_addr ha$1 lan0 $LAN_VIP && has_addr ha$1 wan0 $WAN_VIP; }
 on_wan() {

@@ -156,16 +156,7 @@ nsx cli1 "$PY" "$LAB_REPO/tests/lab/udpprobe.py" probe $INET 7000 12 20 \
 	>"$LAB_TMP/probe-failover.json" 2>&1 &
 probe=$!
 sleep 1
-pid1=$(ctl_pid 1)
-t0=$(date +%s%N)
-ha_fail_hard 1
-kill -9 "$pid1"
-if wait_until 15 master_is 2; then
-	pass ha_rolling_failover_ha2_master
-	note "ha2 has both addresses $((($(date +%s%N) - t0) / 1000000)) ms after ha1 failed"
-else
-	fail ha_rolling_failover_ha2_master "ha2 has not both addresses: $(nsx ha2 ip -4 -br addr)"
-fi
+ha_take_over ha_rolling_failover_ha2_master kill
 lost=0
 for s in "${SESSIONS[@]}"; do
 	if echo_says "$s" after-failover 15; then

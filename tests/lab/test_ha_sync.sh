@@ -103,16 +103,7 @@ nsx cli1 "$PY" "$LAB_REPO/tests/lab/udpprobe.py" probe $INET 7000 14 20 \
 	>"$LAB_TMP/probe.json" 2>&1 &
 probe=$!
 sleep 3
-pid1=$(ctl_pid 1)
-t0=$(date +%s%N)
-ha_fail_hard 1
-[[ $pid1 =~ ^[0-9]+$ && $pid1 != 0 ]] && kill -9 "$pid1"
-if wait_until 15 master_is 2; then
-	pass ha_sync_failover_ha2_master
-	note "ha2 has both addresses $((($(date +%s%N) - t0) / 1000000)) ms after ha1 failed"
-else
-	fail ha_sync_failover_ha2_master "ha2 has not both addresses: $(nsx ha2 ip -4 -br addr)"
-fi
+ha_take_over ha_sync_failover_ha2_master kill
 echo after-failover >&"${ECHO[1]}"
 read -r -t 15 line <&"${ECHO[0]}"
 check ha_sync_idle_session_survives_failover "the idle session through ha2 got '$line'" \
