@@ -108,6 +108,17 @@ ha_take_over() {
 		cat "$LAB_TMP/ka2/log" >&2
 	fi
 }
+# ftp_session_start NAME: an active-mode FTP control connection from cli1
+# to srv (ftpsession.py: its PORT is rewritten by the ALG), held open
+# until $LAB_TMP/ftp.go appears; FTP is its pid; check NAME_ftp_before.
+ftp_session_start() {
+	nsx cli1 "$PY" "$LAB_REPO/tests/lab/ftpsession.py" $INET 10.0.1.2 \
+		"$LAB_TMP/ftp.ready" "$LAB_TMP/ftp.go" >"$LAB_TMP/ftp.out" 2>&1 &
+	FTP=$!
+	wait_until 15 test -e "$LAB_TMP/ftp.ready"
+	check "$1_ftp_before" "ftp session: $(cat "$LAB_TMP/ftp.out")" \
+		grep -q "^before: LIST" "$LAB_TMP/ftp.out"
+}
 has_addr() { nsx "$1" ip -4 addr show dev "$2" | grep -q "inet $3/"; }
 master_is() { has_addr ha$1 lan0 $LAN_VIP && has_addr ha$1 wan0 $WAN_VIP; }
 on_wan() {

@@ -61,12 +61,7 @@ pass ha_rolling_ha1_master
 SESSIONS=(before)
 echo_open before
 check ha_rolling_session_open "no echo: $(cat "$LAB_TMP/echo-before.err" 2>/dev/null)" echo_says before hello 5
-nsx cli1 "$PY" "$LAB_REPO/tests/lab/ftpsession.py" $INET 10.0.1.2 \
-	"$LAB_TMP/ftp.ready" "$LAB_TMP/ftp.go" >"$LAB_TMP/ftp.out" 2>&1 &
-ftp=$!
-wait_until 15 test -e "$LAB_TMP/ftp.ready"
-check ha_rolling_ftp_before "ftp session: $(cat "$LAB_TMP/ftp.out")" \
-	grep -q "^before: LIST" "$LAB_TMP/ftp.out"
+ftp_session_start ha_rolling
 want=$(sha256sum <"$NGX/www/huge.bin")
 # About 22 s: longer than the four steps and the failover (10 s here).
 nsx cli1 timeout 120 curl -sS --max-time 110 --limit-rate 1500K \
@@ -167,7 +162,7 @@ for s in "${SESSIONS[@]}"; do
 	fi
 done
 touch "$LAB_TMP/ftp.go"
-wait $ftp
+wait $FTP
 if grep -q "^ok" "$LAB_TMP/ftp.out"; then
 	pass ha_rolling_ftp_control_survives_failover
 else

@@ -86,12 +86,7 @@ fwd_answers() { [[ $(nsx srv socat -T 3 - TCP4:$WAN_VIP:8080,connect-timeout=3 <
 # An FTP control connection whose PORT ha1's ALG rewrites (the address
 # grows from 10,0,1,2 to 192,0,2,100): its sequence adjustment must reach
 # ha2 too.
-nsx cli1 "$PY" "$LAB_REPO/tests/lab/ftpsession.py" $INET 10.0.1.2 \
-	"$LAB_TMP/ftp.ready" "$LAB_TMP/ftp.go" >"$LAB_TMP/ftp.out" 2>&1 &
-ftp=$!
-wait_until 15 test -e "$LAB_TMP/ftp.ready"
-check ha_sync_ftp_before "ftp session: $(cat "$LAB_TMP/ftp.out")" \
-	grep -q "^before: LIST" "$LAB_TMP/ftp.out"
+ftp_session_start ha_sync
 sleep 0.5	# the adjustment's record: the next sync tick
 
 # ---- failover in the middle of everything --------------------------------
@@ -121,7 +116,7 @@ note "ha2 dropped for want of a flow: drop_tcp_new_without_syn $(BM_NS=ha2 bm_st
 check ha_sync_forward_answers_through_backup "srv -> $WAN_VIP:8080 got no echo through ha2" \
 	fwd_answers through-ha2
 touch "$LAB_TMP/ftp.go"
-wait $ftp
+wait $FTP
 check ha_sync_ftp_control_survives_failover "ftp session: $(tr '\n' ' ' <"$LAB_TMP/ftp.out")" \
 	grep -q "^ok" "$LAB_TMP/ftp.out"
 
