@@ -466,6 +466,18 @@ struct view {
 	__u8 seen;		/* TCP flags as SEEN_* */
 };
 
+/* TCP and UDP alike: the ports open the header, the checksum sits at
+ * csum_at. */
+static void view_ports(struct view *v, const __u8 *l4, size_t csum_at)
+{
+	v->ports = true;
+	v->sport = rd16(l4);
+	v->dport = rd16(l4 + 2);
+	v->sport_off = v->l4;
+	v->dport_off = v->l4 + 2;
+	v->csum_off = v->l4 + csum_at;
+}
+
 /*
  * What an IPv4 packet must look like to be translated, from the RFCs: a
  * whole header (version 4, IHL >= 5, total length covering the header and
@@ -515,12 +527,7 @@ static void view_parse(const __u8 *b, size_t len, struct view *v)
 			v->err = DROP_MALFORMED_L4;
 			return;
 		}
-		v->ports = true;
-		v->sport = rd16(l4);
-		v->dport = rd16(l4 + 2);
-		v->sport_off = v->l4;
-		v->dport_off = v->l4 + 2;
-		v->csum_off = v->l4 + 16;
+		view_ports(v, l4, 16);
 		v->seen = (l4[13] & F_SYN ? SEEN_SYN : 0) |
 			  (l4[13] & F_FIN ? SEEN_FIN : 0) |
 			  (l4[13] & F_RST ? SEEN_RST : 0) |
@@ -537,12 +544,7 @@ static void view_parse(const __u8 *b, size_t len, struct view *v)
 			v->err = DROP_MALFORMED_L4;
 			return;
 		}
-		v->ports = true;
-		v->sport = rd16(l4);
-		v->dport = rd16(l4 + 2);
-		v->sport_off = v->l4;
-		v->dport_off = v->l4 + 2;
-		v->csum_off = v->l4 + 6;
+		view_ports(v, l4, 6);
 	} else if (v->proto == P_ICMP) {
 		if (v->l4len < ICMP_LEN) {
 			v->err = DROP_MALFORMED_L4;
