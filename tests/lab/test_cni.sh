@@ -36,7 +36,7 @@ trap 'rc=$?; rm -f /run/bpfmasq/cni/$NET-*; (exit $rc); lab_cleanup' EXIT
 ns_add gw srv || { fail cni_topology "could not make the namespaces"; exit 1; }
 lab_wan || { fail cni_topology "could not build the WAN"; exit 1; }
 # What the README's recipe says: --internal is the runtime's subnet.
-nat_up --internal 10.0.5.0/24 || { fail cni_up "bpfmasq up wan0 failed"; exit 1; }
+lab_nat_up cni --internal 10.0.5.0/24
 
 # The runtime's view: one network, a conflist of two plugins.
 BRIDGE_CONF=$(cat <<EOF

@@ -5,9 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_build ct lab_containers srv_nginx
-srv_udp_echo || { fail ct_udp_server "socat did not start on srv"; exit 1; }
-nat_up || { fail ct_up "NAT did not come up"; exit 1; }
+lab_build ct lab_containers srv_nginx srv_udp_echo
+lab_nat_up ct
 
 for c in ct1 ct2; do
 	body=$(fetch $c http://$INET/hello.txt)

@@ -7,7 +7,7 @@
 lab_need_bpfmasq
 
 lab_build ct9 lab_containers srv_nginx
-nat_up --lan br0 --lan-new || { fail ct9_up "bpfmasq up failed"; exit 1; }
+lab_nat_up ct9 --lan br0 --lan-new
 
 check ct9_ping_bridge "ct1 cannot ping the bridge address" \
 	nsx ct1 ping -n -c 2 -i 0.2 -W 2 10.0.2.1

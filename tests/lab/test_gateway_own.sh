@@ -10,7 +10,7 @@ lab_bg gw "$LAB_TMP/gw-listen.log" socat \
 	TCP4-LISTEN:8080,bind=$WAN_GW,reuseaddr,fork SYSTEM:'echo gw-service'
 wait_until 5 listening gw tcp $WAN_GW:8080 ||
 	{ fail gwown_listener "socat did not listen on the gateway"; exit 1; }
-nat_up || { fail gwown_up "NAT did not come up"; exit 1; }
+lab_nat_up gwown
 
 # Inside traffic first, so that the NAT has mappings in its table.
 check gwown_inside_works "cli1 cannot fetch from srv" \

@@ -58,7 +58,7 @@ if ! wait_until 5 listening srv tcp $INET:6667; then
 	exit 1
 fi
 
-nat_up || { fail irc_up "bpfmasq up wan0 failed"; exit 1; }
+lab_nat_up irc
 pass irc_up
 
 # irc_client NS NICK: start a client; its control socket is $LAB_TMP/NICK.sock.

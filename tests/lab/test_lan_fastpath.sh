@@ -20,17 +20,7 @@ else
 	fail lanfast_server_sees_only_gw "access log: $(srv_log_addrs | tr '\n' ' ')"
 fi
 
-if is_bpfmasq; then
-	n=$(bm_stat lan_fastpath)
-	if ((n > 0)); then
-		pass lanfast_counted
-		note "lan_fastpath=$n"
-	else
-		fail lanfast_counted "lan_fastpath=$n"
-	fi
-else
-	skip lanfast_counted "LAB_NAT=nft"
-fi
+check_counter lanfast_counted lan_fastpath -gt 0
 
 # The fast path caches each flow's next hop: it must follow a neighbour
 # change at once.  One ping flow (one echo id) across the change: replies

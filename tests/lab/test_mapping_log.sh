@@ -10,15 +10,9 @@
 # with its count.  logrotate: a renamed log is followed by a new file,
 # within a second by itself and at once on SIGHUP.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip mapping_log "needs bpfmasq (LAB_NAT=nft)"
-	lab_done
-fi
+lab_bpfmasq_only mapping_log
 
-lab_standard || { fail maplog_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail maplog_nginx "nginx did not start on srv"; exit 1; }
-srv_udp_echo 7 || { fail maplog_udp_echo "the UDP echo server did not start on srv"; exit 1; }
+lab_build maplog lab_standard srv_nginx srv_udp_echo=7
 LOG=$LAB_TMP/mappings.log
 # In the config file, as a service has it: SIGHUP reloads the same file.
 cat >"$LAB_TMP/wan0.conf" <<EOF

@@ -10,15 +10,9 @@
 # parse as JSON, with sequence numbers that only grow; and a monitor with
 # no controller says so in one line.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip monitor "needs bpfmasq (LAB_NAT=nft)"
-	lab_done
-fi
+lab_bpfmasq_only monitor
 
-lab_standard || { fail monitor_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail monitor_nginx "nginx did not start on srv"; exit 1; }
-srv_udp_echo 7 || { fail monitor_udp_echo "the UDP echo server did not start on srv"; exit 1; }
+lab_build monitor lab_standard srv_nginx srv_udp_echo=7
 # Short timeouts: closed TCP connections go within a few seconds.
 nat_up --timeout-tcp-transitory 2 --timeout-udp 30 ||
 	{ fail monitor_up "bpfmasq up wan0 failed"; exit 1; }

@@ -45,8 +45,7 @@ check systemd_unit_reload "ExecReload is '$reload'" \
 check systemd_unit_foreground "ExecStart is '$start'" \
 	eval '[[ $start == *" up wan0 --foreground" ]]'
 
-lab_build systemd lab_standard
-srv_udp_echo 7 || { fail systemd_udp_echo "UDP echo did not start on srv"; exit 1; }
+lab_build systemd lab_standard srv_udp_echo=7
 
 # The notification socket systemd would listen on: every datagram, with
 # the time it came, one line each.

@@ -19,11 +19,7 @@
 # `reload` upgrades programs and controller (the same process executes
 # the new binary), across another download and UDP stream.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip upgrade "needs bpfmasq (LAB_NAT=nft)"
-	lab_done
-fi
+lab_bpfmasq_only upgrade
 
 # The two other builds, beside the main one (make decides what is stale).
 other_build() {
