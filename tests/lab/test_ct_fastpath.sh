@@ -76,7 +76,7 @@ drops() {
 	stats_named drop_ | tr ' ' '\n' | awk -F= '{ s += $2 } END { print s + 0 }'
 }
 
-nat_up || { fail ctfp_up "bpfmasq up wan0 failed"; exit 1; }
+lab_nat_up ctfp
 if wait_until 5 eval 'bm status wan0 | grep -q "^    hairpin: .*cfbr0"'; then
 	pass ctfp_bridge_has_the_program
 else

@@ -10,9 +10,8 @@ lab_need_bpfmasq
 FRAGSEND=$LAB_REPO/tests/lab/fragsend.py
 SIZE=4000
 
-lab_build frag lab_standard
-srv_udp_echo 7 || { fail frag_udp_echo_server "socat did not start on srv"; exit 1; }
-nat_up || { fail frag_up "NAT did not come up"; exit 1; }
+lab_build frag lab_standard srv_udp_echo=7
+lab_nat_up frag
 
 # big_echo NS DST PORT SIZE: one datagram of SIZE bytes out, its echo back;
 # prints "sent N got M same|differs".

@@ -125,7 +125,7 @@ ftp_server srv main $INET pasv_address=$INET ||
 check ftp_lab_needs_nat "an inside client fetched from srv without NAT" \
 	eval '! ftp_get cli1 ftp://$INET/small.bin $LAB_TMP/dl/nonat --max-time 3'
 
-nat_up || { fail ftp_up "bpfmasq up wan0 failed"; exit 1; }
+lab_nat_up ftp
 pass ftp_up
 
 # ---- active and passive with curl ----------------------------------------

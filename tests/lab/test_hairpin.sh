@@ -20,7 +20,7 @@ wait_until 5 listening cli2 tcp 0.0.0.0:8080 &&
 	wait_until 5 listening cli2 udp 0.0.0.0:5353 ||
 	{ fail hairpin_servers "inside servers did not start"; exit 1; }
 
-nat_up --lan lan0 || { fail hairpin_up "bpfmasq up wan0 --lan lan0 failed"; exit 1; }
+lab_nat_up hairpin --lan lan0
 bm forward add wan0 tcp 8080 10.0.1.3:8080 >"$LAB_TMP/fa.out" 2>&1 &&
 	bm forward add wan0 tcp 9000 10.0.1.3:9000 >>"$LAB_TMP/fa.out" 2>&1 &&
 	bm forward add wan0 udp 5300 10.0.1.3:5353 >>"$LAB_TMP/fa.out" 2>&1 ||

@@ -13,12 +13,11 @@ if ! command -v traceroute >/dev/null; then
 	lab_done
 fi
 
-lab_build icmperr lab_routed srv_nginx
-srv_tcp_echo 9000 || { fail icmperr_echo_server "the TCP echo server did not start on srv"; exit 1; }
+lab_build icmperr lab_routed srv_nginx srv_tcp_echo=9000
 
 check icmperr_lab_needs_nat "inside client reached srv without NAT" \
 	eval '! fetch cli1 http://$INET/hello.txt --max-time 2'
-nat_up || { fail icmperr_up "NAT did not come up"; exit 1; }
+lab_nat_up icmperr
 check icmperr_reachable "cli1 cannot fetch from srv through the NAT" \
 	fetch cli1 http://$INET/hello.txt
 

@@ -5,9 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_build lanfast lab_standard srv_nginx
-srv_tcp_echo 9000 || { fail lanfast_echo_server "the TCP echo server did not start on srv"; exit 1; }
-nat_up --lan lan0 || { fail lanfast_up "NAT with --lan lan0 did not come up"; exit 1; }
+lab_build lanfast lab_standard srv_nginx srv_tcp_echo=9000
+lab_nat_up lanfast --lan lan0
 
 # Downloads: replies through the stack; uploads: most data packets go LAN
 # -> WAN, i.e. through the fast path.

@@ -5,8 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_build masq lab_standard srv_nginx
-srv_udp_echo || { fail masq_udp_echo_server "socat did not start on srv"; exit 1; }
+lab_build masq lab_standard srv_nginx srv_udp_echo
 
 # Without NAT the server cannot answer: the lab itself is sound.
 check masq_lab_needs_nat "inside client reached srv without NAT" \

@@ -19,8 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_bpfmasq_only reload
 
-lab_build reload lab_standard srv_nginx
-srv_udp_echo 7 || { fail reload_udp_echo "UDP echo did not start on srv"; exit 1; }
+lab_build reload lab_standard srv_nginx srv_udp_echo=7
 lab_bg cli1 "$LAB_TMP/tcpsrv.log" socat TCP4-LISTEN:8080,reuseaddr,fork \
 	SYSTEM:'echo peer $SOCAT_PEERADDR'
 
@@ -31,7 +30,7 @@ ports 62000-62999
 timeout-udp 300
 forward tcp 8080 10.0.1.2:8080
 CONF
-nat_up --config "$CONF" || { fail reload_up "bpfmasq up wan0 --config failed"; exit 1; }
+lab_nat_up reload --config "$CONF"
 
 status_json() { bm_json status wan0 | jq_py 'd[0] if isinstance(d, list) else d'; }
 
