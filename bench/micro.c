@@ -166,35 +166,33 @@ enum pkt_kind { HIT_OUT, HIT_IN, MISS_NEW_EP, MISS_NEW_REMOTE, MISS_FAST,
 
 static int make_pkt(enum pkt_kind k, __u32 n, __u8 *f)
 {
+	bool inbound = k == HIT_IN || k == ICMP_ERR_IN;
+	int (*frame)(__u8 *f, __u32 src, __u16 sport, __u32 dst, __u16 dport);
 	__u32 in, rem;
 	__u16 ext;
 
 	switch (k) {
 	case HIT_OUT:
-		conn(random() % nflows, &in, &rem, &ext);
-		return udp_frame(f, in, IN_PORT, rem, REM_PORT);
 	case HIT_IN:
-		conn(random() % nflows, &in, &rem, &ext);
-		return udp_frame(f, rem, REM_PORT, EXT, ext);
 	case ICMP_ERR_IN:
-		conn(random() % nflows, &in, &rem, &ext);
-		return icmp_err_frame(f, rem, REM_PORT, EXT, ext);
 	case ICMP_ERR_OUT:
+		/* A packet of an established flow, or an ICMP error quoting
+		 * one, either way. */
+		frame = k == HIT_OUT || k == HIT_IN ? udp_frame : icmp_err_frame;
 		conn(random() % nflows, &in, &rem, &ext);
-		return icmp_err_frame(f, in, IN_PORT, rem, REM_PORT);
+		return inbound ? frame(f, rem, REM_PORT, EXT, ext) :
+				 frame(f, in, IN_PORT, rem, REM_PORT);
 	case MISS_NEW_EP:	/* new inside endpoint: binding + flow */
 		return udp_frame(f, IP4(10, 2, 0, 0) + n, IN_PORT,
 				 rem_addr(0), REM_PORT);
-	case MISS_NEW_REMOTE:	/* bound endpoint, new remote: flow only */
+	default:
+		/* A bound endpoint, a new remote: the flow only.
+		 * MISS_FAST: the fast path makes it (--lan-new). */
 		conn(n % (nflows < ENDPOINTS ? nflows : ENDPOINTS), &in, &rem,
 		     &ext);
-		return udp_frame(f, in, IN_PORT, IP4(198, 19, 0, 0) + n,
-				 REM_PORT);
-	default:		/* MISS_FAST: bound endpoint, new remote: the
-				 * fast path makes the flow (--lan-new) */
-		conn(n % (nflows < ENDPOINTS ? nflows : ENDPOINTS), &in, &rem,
-		     &ext);
-		return udp_frame(f, in, IN_PORT, IP4(198, 19, 128, 0) + n,
+		return udp_frame(f, in, IN_PORT,
+				 (k == MISS_FAST ? IP4(198, 19, 128, 0) :
+						   IP4(198, 19, 0, 0)) + n,
 				 REM_PORT);
 	}
 }
