@@ -51,6 +51,20 @@ static int ftp_delim_open(struct alg_line *l, struct ftp_match *m)
 	return ALG_MATCH;
 }
 
+/* "<d>port<d>", which closes EPRT's and 229's argument (RFC 2428). */
+static int ext_port(struct alg_line *l, struct ftp_match *m, __u64 *port)
+{
+	int err = alg_line_expect(l, m->delim);
+
+	if (err == ALG_MATCH)
+		err = alg_line_decimal(l, 65535, port);
+	if (err == ALG_MATCH)
+		err = alg_line_expect(l, m->delim);
+	if (err == ALG_MATCH)
+		m->arg_len = l->pos - m->arg_off;
+	return err;
+}
+
 /* The end EPRT and 229 share: the match holds once the line is whole,
  * and port 0 is none (RFC 2428). */
 static int ext_port_done(const struct alg_line *l, struct ftp_match *m,
@@ -120,14 +134,9 @@ static int parse_eprt(struct alg_line *l, struct ftp_match *m)
 			err = alg_line_decimal(l, 255, &v[i]);
 	}
 	if (err == ALG_MATCH)
-		err = alg_line_expect(l, m->delim);
-	if (err == ALG_MATCH)
-		err = alg_line_decimal(l, 65535, &port);
-	if (err == ALG_MATCH)
-		err = alg_line_expect(l, m->delim);
+		err = ext_port(l, m, &port);
 	if (err != ALG_MATCH)
 		return err;
-	m->arg_len = l->pos - m->arg_off;
 	if (!alg_line_at_end(l))
 		return ALG_MALFORMED;
 	return ext_port_done(l, m,
@@ -176,14 +185,9 @@ static int parse_229(struct alg_line *l, struct ftp_match *m)
 		return err;
 	err = alg_line_expect(l, m->delim);
 	if (err == ALG_MATCH)
-		err = alg_line_expect(l, m->delim);
-	if (err == ALG_MATCH)
-		err = alg_line_decimal(l, 65535, &port);
-	if (err == ALG_MATCH)
-		err = alg_line_expect(l, m->delim);
+		err = ext_port(l, m, &port);
 	if (err != ALG_MATCH)
 		return err;
-	m->arg_len = l->pos - m->arg_off;
 	err = alg_line_expect(l, ')');
 	if (err != ALG_MATCH)
 		return err;
