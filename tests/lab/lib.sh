@@ -407,17 +407,21 @@ check_echo() {
 	return 1
 }
 
-# check_ctl_log NAME TEXT [SECONDS]: PASS NAME when wan0's controller
-# logs TEXT (a grep pattern) within SECONDS (5); the failure shows the
-# log's last lines.
-check_ctl_log() {
-	local log=$LAB_TMP/ctl-wan0.log
-	if wait_until "${3:-5}" grep -q -- "$2" "$log"; then
+# check_logged NAME FILE ERE [SECONDS [WHY]]: PASS NAME when a line of
+# FILE matches the extended regular expression ERE within SECONDS (5);
+# else FAIL NAME with WHY (no line matching ERE) and FILE's last lines.
+check_logged() {
+	if wait_until "${4:-5}" grep -Eq -- "$3" "$2"; then
 		pass "$1"
 		return 0
 	fi
-	fail "$1" "no '$2' in the controller log, which ends: $(tail -3 "$log" | tr '\n' '|')"
+	fail "$1" "${5:-no line matching '$3'} in $(basename "$2"), which ends: $(tail -n 20 "$2" 2>&1 | tr '\n' '|')"
 	return 1
+}
+
+# check_ctl_log NAME ERE [SECONDS]: check_logged on wan0's controller log.
+check_ctl_log() {
+	check_logged "$1" "$LAB_TMP/ctl-wan0.log" "$2" "${3:-5}"
 }
 
 # check_counter NAME COUNTER OP N: PASS NAME when bpfmasq's COUNTER (of
