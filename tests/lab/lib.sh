@@ -372,6 +372,33 @@ check_transfers() {
 	check_echo "${1}_echo_2mib" cli1 $INET 9000 2097152 120 || echo_diagnostics
 }
 
+# check_hello NAME NS [CURL_ARG...]: PASS NAME when NS fetches srv's
+# hello.txt (srv_nginx) as it is.
+check_hello() {
+	local name=$1 ns=$2 body
+	shift 2
+	body=$(fetch "$ns" http://$INET/hello.txt "$@")
+	if [[ $body == "hello from srv" ]]; then
+		pass "$name"
+		return 0
+	fi
+	fail "$name" "curl${*:+ $*} from $ns got '$body'"
+	return 1
+}
+
+# check_udp_echo NAME NS SPORT [DST [PORT]]: PASS NAME when the UDP echo
+# at DST:PORT ($INET:7, srv_udp_echo) answers NS's datagram from SPORT.
+check_udp_echo() {
+	local out
+	out=$(udp_echo "$2" "${4:-$INET}" "${5:-7}" "$3")
+	if [[ $out == "udp-echo-$3" ]]; then
+		pass "$1"
+		return 0
+	fi
+	fail "$1" "UDP echo from $2 port $3 answered '$out'"
+	return 1
+}
+
 # check_download NAME NS [SECONDS]: PASS NAME when NS downloads srv's 4 MiB
 # big.bin (srv_nginx) byte for byte within SECONDS (30).
 check_download() {

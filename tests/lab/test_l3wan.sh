@@ -68,12 +68,10 @@ else
 	fail l3wan_other_instance_spares_wan "bpfmasq up car0 failed: $(cat "$LAB_TMP/up.err")"
 fi
 
-out=$(fetch ct1 http://$INET/hello.txt)
-check l3wan_http "curl from ct1 got '$out'" test "$out" == "hello from srv"
+check_hello l3wan_http ct1
 check l3wan_server_sees_only_gw "nginx saw $(srv_log_addrs | tr '\n' ' ')" srv_log_only_gw
 check_download l3wan_download_4mib ct2 || show_ctl_log
-out=$(udp_echo ct1 $INET 7 40001)
-check l3wan_udp "UDP echo answered '$out'" test "$out" == udp-echo-40001
+check_udp_echo l3wan_udp ct1 40001
 check l3wan_ping "ping from ct1 failed" nsx ct1 ping -n -c 2 -W 2 $INET
 
 # traceroute: the outside's port unreachable comes back through the
@@ -94,8 +92,7 @@ check l3wan_forward "srv -> $WAN_GW:8080 got '$out'" test "$out" == hello-forwar
 
 # The VPN host: out through the layer-3 WAN, and hairpinned both ways
 # between the layer-3 inside interface and the bridge.
-out=$(fetch vpn http://$INET/hello.txt)
-check l3wan_vpn_http "curl from the VPN host got '$out'" test "$out" == "hello from srv"
+check_hello l3wan_vpn_http vpn
 hp=$(bm_json status wan0 | jq_py '" ".join(d["hairpin"])')
 check l3wan_vpn_hairpin_listed "status says hairpin on '$hp'" \
 	eval '[[ " $hp " == *" vpn0 "* && " $hp " == *" br0 "* ]]'
@@ -141,9 +138,7 @@ else
 	fail l3wan_status_follows_new_ifindex "status ifindex $(wan_ifindex), interface $new_if (was $old_if)"
 	show_ctl_log
 fi
-out=$(fetch ct1 http://$INET/hello.txt)
-check l3wan_http_after_reconnect "curl from ct1 after the reconnect got '$out'" \
-	test "$out" == "hello from srv"
+check_hello l3wan_http_after_reconnect ct1
 check_download l3wan_download_after_reconnect ct2 || show_ctl_log
 echo after-reconnect >&"${ECHO[1]}"
 read -r -t 15 line <&"${ECHO[0]}"

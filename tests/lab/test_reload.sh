@@ -354,8 +354,7 @@ check reload_lan_line "printed '$(cat "$LAB_TMP/lan.out")'" \
 	grep -qx "wan0: lan none -> lan0" "$LAB_TMP/lan.out"
 check reload_lan_back "lan0 has $(lan_xdp) XDP programs; log: $(tail -n 3 "$LAB_TMP/fg.log")" \
 	wait_until 5 eval '(( $(lan_xdp) == 1 ))'
-out=$(udp_echo cli1 $INET 7 40300)
-check reload_lan_translates "UDP echo answered '$out'" test "$out" == udp-echo-40300
+check_udp_echo reload_lan_translates cli1 40300
 
 # lan-new: the other LAN program, swapped in on lan0 in the place of the
 # first (an XDP replace naming it), and it opens connections itself.
@@ -366,7 +365,6 @@ check reload_lan_new_line "printed '$(cat "$LAB_TMP/lannew.out")'" \
 	grep -qx "wan0: lan-new off -> on" "$LAB_TMP/lannew.out"
 check reload_lan_new_swapped "lan0 runs '$(lan_prog)'" \
 	test "$(lan_prog)" == "name masq_lan_open"
-out=$(udp_echo cli1 $INET 7 40301)
-check reload_lan_new_translates "UDP echo answered '$out'" test "$out" == udp-echo-40301
+check_udp_echo reload_lan_new_translates cli1 40301
 
 lab_done

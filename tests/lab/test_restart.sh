@@ -90,12 +90,7 @@ else
 	fail restart_conn_listed "conns -j after restart: $(head -c 400 "$LAB_TMP/json.out")"
 fi
 
-body=$(fetch cli2 http://$INET/hello.txt)
-if [[ $body == "hello from srv" ]]; then
-	pass restart_new_conn
-else
-	fail restart_new_conn "new connection after restart got '$body'"
-fi
+check_hello restart_new_conn cli2
 if srv_log_only_gw; then
 	pass restart_server_sees_only_gw
 else

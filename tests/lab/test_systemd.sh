@@ -75,9 +75,7 @@ else
 	exit 1
 fi
 # Ready means translating: the first datagram after it comes back.
-out=$(udp_echo cli1 $INET 7 40100)
-check systemd_translating_when_ready "UDP echo right after READY=1 answered '$out'" \
-	test "$out" == udp-echo-40100
+check_udp_echo systemd_translating_when_ready cli1 40100
 check systemd_status_line "no STATUS= with READY=1: $(cat "$LAB_TMP/notify.out")" \
 	grep -q "STATUS=masquerading on wan0" "$LAB_TMP/notify.out"
 check systemd_journal_priorities "the log has no <6> priority lines: $(head -n 3 "$LAB_TMP/journal.log")" \
@@ -92,9 +90,7 @@ BPFMASQ_CONF_DIR=$LAB_TMP/etc \
 rc=$?
 check systemd_reload_runs "ExecReload: rc $rc, $(cat "$LAB_TMP/reload.out")" \
 	eval '((rc == 0)) && grep -q "wan0: timeout-udp [0-9]* -> 99" "$LAB_TMP/reload.out"'
-out=$(udp_echo cli1 $INET 7 40100)
-check systemd_reload_keeps_flow "UDP echo after ExecReload answered '$out'" \
-	test "$out" == udp-echo-40100
+check_udp_echo systemd_reload_keeps_flow cli1 40100
 
 # ExecStop takes the NAT down; the main process says STOPPING=1 and ends.
 eval "ip netns exec $(ns gw) $stop" >"$LAB_TMP/stop.out" 2>&1

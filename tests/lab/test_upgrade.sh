@@ -148,8 +148,7 @@ check upgrade_layout_refused "exit $rc, stderr '$(cat "$LAB_TMP/lay.err")', stdo
 		grep -q "whose maps this build .* cannot use: its maps have layout 1 and this build.s 2; .bpfmasq down wan0. then .bpfmasq up wan0. .*nothing changed" "$LAB_TMP/lay.err"'
 check upgrade_layout_untouched "object $(status "$NEW" '["build"]["object"]'), controller $(bm_ctl_pid)" \
 	eval '[[ $(status "$NEW" "[\"build\"][\"object\"]") == "$obj" && $(bm_ctl_pid) == "$new_ctl" ]]'
-out=$(udp_echo cli1 $INET 7 40500)
-check upgrade_layout_still_translates "UDP echo answered '$out'" test "$out" == udp-echo-40500
+check_udp_echo upgrade_layout_still_translates cli1 40500
 
 # The old build's reload of the new instance, from another path than
 # the controller's binary (which it would execute again): refused,
@@ -167,8 +166,7 @@ with "$BPFMASQ" up wan0 --log "$LAB_TMP/ctl-back.log" >"$LAB_TMP/back.out" 2>"$L
 rc=$?
 check upgrade_back "exit $rc: $(cat "$LAB_TMP/back.err")" \
 	eval '((rc == 0)) && [[ $(status "$BPFMASQ" "[\"build\"][\"object\"]") == "$old_obj" ]]'
-out=$(udp_echo cli1 $INET 7 40500)
-check upgrade_back_translates "UDP echo answered '$out'" test "$out" == udp-echo-40500
+check_udp_echo upgrade_back_translates cli1 40500
 ports > "$LAB_TMP/conns.back"
 check upgrade_back_conns_kept "after: $(cat "$LAB_TMP/conns.after"); back: $(cat "$LAB_TMP/conns.back")" \
 	eval 'grep -q ":40500 " "$LAB_TMP/conns.back" && grep ":40500 " "$LAB_TMP/conns.after" | cmp -s - <(grep ":40500 " "$LAB_TMP/conns.back")'
