@@ -399,6 +399,33 @@ check_udp_echo() {
 	return 1
 }
 
+# udp_probe_start NS SPORT SECONDS INTERVAL_MS OUT: in the background, NS
+# sends a numbered datagram from SPORT to srv's UDP echo ($INET:7, which
+# srv_udp_echo starts) every INTERVAL_MS for SECONDS (udpprobe.py probe);
+# its JSON result goes to OUT.  udp_pid is the probe.
+udp_probe_start() {
+	nsx "$1" "$PY" "$LAB_REPO/tests/lab/udpprobe.py" probe $INET 7 "$3" "$4" \
+		"$2" > "$5" &
+	udp_pid=$!
+}
+
+# check_udp_probe NAME OUT [LOST]: wait for udp_probe_start's probe; PASS
+# NAME when it sent and at most LOST (0) of its datagrams went unanswered.
+check_udp_probe() {
+	local r sent answered
+	wait "$udp_pid"
+	r=$(jq_py '"%d %d" % (d["sent"], d["answered"])' < "$2" 2>/dev/null)
+	read -r sent answered <<<"$r"
+	note "UDP probe: ${sent:-?} sent, ${answered:-?} answered"
+	if [[ $sent =~ ^[0-9]+$ && $answered =~ ^[0-9]+$ ]] && ((sent > 0 &&
+	      sent - answered <= ${3:-0})); then
+		pass "$1"
+		return 0
+	fi
+	fail "$1" "the probe says: $(cat "$2")"
+	return 1
+}
+
 # check_download NAME NS [SECONDS]: PASS NAME when NS downloads srv's 4 MiB
 # big.bin (srv_nginx) byte for byte within SECONDS (30).
 check_download() {

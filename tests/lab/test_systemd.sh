@@ -83,14 +83,18 @@ check systemd_journal_priorities "the log has no <6> priority lines: $(head -n 3
 
 # ExecReload: the config directory's wan0.conf (here the lab's own
 # directory, as BPFMASQ_CONF_DIR names it) applied to the running NAT.
+# A datagram every 20 ms across it: none goes unanswered.
 mkdir -p "$LAB_TMP/etc"
 echo "timeout-udp 99" > "$LAB_TMP/etc/wan0.conf"
+udp_probe_start cli1 40101 3 20 "$LAB_TMP/reloadprobe.json"
+sleep 1
 BPFMASQ_CONF_DIR=$LAB_TMP/etc \
 	eval "ip netns exec $(ns gw) $reload" >"$LAB_TMP/reload.out" 2>&1
 rc=$?
 check systemd_reload_runs "ExecReload: rc $rc, $(cat "$LAB_TMP/reload.out")" \
 	eval '((rc == 0)) && grep -q "wan0: timeout-udp [0-9]* -> 99" "$LAB_TMP/reload.out"'
 check_udp_echo systemd_reload_keeps_flow cli1 40100
+check_udp_probe systemd_reload_nothing_lost "$LAB_TMP/reloadprobe.json"
 
 # ExecStop takes the NAT down; the main process says STOPPING=1 and ends.
 eval "ip netns exec $(ns gw) $stop" >"$LAB_TMP/stop.out" 2>&1

@@ -62,29 +62,7 @@ transfers_start() {
 	nsx cli1 curl -sS --limit-rate 1M --max-time 30 -o "$LAB_TMP/slow.bin" \
 		"http://$INET/big.bin" 2>"$LAB_TMP/slow.err" &
 	curl_pid=$!
-	nsx cli1 "$PY" - "$INET" "$1" > "$LAB_TMP/udpstream.out" <<'EOF' &
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", int(sys.argv[2])))
-s.setblocking(False)
-sent, got = 300, set()
-for i in range(sent):
-    s.sendto(b"seq-%d" % i, (sys.argv[1], 7))
-    end = time.time() + 0.02
-    while time.time() < end:
-        try:
-            got.add(s.recv(2048))
-        except BlockingIOError:
-            time.sleep(0.001)
-deadline = time.time() + 2
-while time.time() < deadline and len(got) < sent:
-    try:
-        got.add(s.recv(2048))
-    except BlockingIOError:
-        time.sleep(0.01)
-print(sent, len(got))
-EOF
-	udp_pid=$!
+	udp_probe_start cli1 "$1" 6 20 "$LAB_TMP/udpstream.out"
 	sleep 1.5
 	ports > "$LAB_TMP/conns.before"
 }
@@ -95,7 +73,6 @@ ports() {
 }
 # transfers_check PREFIX: the connections kept, nothing lost.
 transfers_check() {
-	local sent answered
 	ports > "$LAB_TMP/conns.after"
 	check "$1_conns_kept" "before: $(cat "$LAB_TMP/conns.before"); after: $(cat "$LAB_TMP/conns.after")" \
 		eval '[[ $(wc -l < "$LAB_TMP/conns.before") -ge 2 ]] && cmp -s "$LAB_TMP/conns.before" "$LAB_TMP/conns.after"'
@@ -105,11 +82,7 @@ transfers_check() {
 	else
 		fail "$1_download_byte_exact" "$(stat -c %s "$LAB_TMP/slow.bin" 2>&1) bytes, $(cat "$LAB_TMP/slow.err")"
 	fi
-	wait $udp_pid
-	read -r sent answered < "$LAB_TMP/udpstream.out"
-	note "UDP stream across the upgrade: $sent sent, $answered answered"
-	check "$1_udp_nothing_lost" "sent $sent, answered $answered" \
-		eval '((sent == 300 && answered == 300))'
+	check_udp_probe "$1_udp_nothing_lost" "$LAB_TMP/udpstream.out"
 }
 transfers_start 40500
 

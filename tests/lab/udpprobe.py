@@ -5,9 +5,10 @@
   udpprobe.py echo ADDR PORT
       answer every datagram with itself, from one socket (no fork per
       datagram, so the echo keeps up with a probe every few ms)
-  udpprobe.py probe DST PORT SECONDS INTERVAL_MS
+  udpprobe.py probe DST PORT SECONDS INTERVAL_MS [SPORT]
       send a numbered datagram every INTERVAL_MS for SECONDS from one
-      socket (one flow through the NAT), then print one JSON object:
+      socket (one flow through the NAT; from SPORT when given, so that a
+      test can find its connection), then print one JSON object:
       sent, answered, lost, the longest time without an answer (ms), and
       when answers stopped and came back (seconds from the start)
 """
@@ -27,8 +28,10 @@ def echo(addr, port):
         s.sendto(data, peer)
 
 
-def probe(dst, port, seconds, interval_ms):
+def probe(dst, port, seconds, interval_ms, sport=0):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if sport:
+        s.bind(("0.0.0.0", sport))
     s.connect((dst, port))
     s.setblocking(False)
     start = time.monotonic()
@@ -80,4 +83,4 @@ if __name__ == "__main__":
         echo(sys.argv[2], int(sys.argv[3]))
     else:
         probe(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]),
-              float(sys.argv[5]))
+              float(sys.argv[5]), int(sys.argv[6]) if len(sys.argv) > 6 else 0)
