@@ -399,6 +399,27 @@ check_udp_echo() {
 	return 1
 }
 
+# download_start NS OUT: in the background, NS downloads srv's 4 MiB
+# big.bin (srv_nginx) at 1 MiB/s, about 4 s, into OUT (curl's errors in
+# OUT.err).  curl_pid is the download.
+download_start() {
+	nsx "$1" curl -sS --limit-rate 1M --max-time 30 -o "$2" \
+		"http://$INET/big.bin" 2>"$2.err" &
+	curl_pid=$!
+}
+
+# check_download_done NAME OUT: wait for download_start's download; PASS
+# NAME when OUT is big.bin byte for byte.
+check_download_done() {
+	wait "$curl_pid"
+	if cmp -s "$2" "$NGX/www/big.bin"; then
+		pass "$1"
+		return 0
+	fi
+	fail "$1" "$(stat -c %s "$2" 2>&1) bytes of $(stat -c %s "$NGX/www/big.bin"), $(cat "$2.err")"
+	return 1
+}
+
 # udp_probe_start NS SPORT SECONDS INTERVAL_MS OUT: in the background, NS
 # sends a numbered datagram from SPORT to srv's UDP echo ($INET:7, which
 # srv_udp_echo starts) every INTERVAL_MS for SECONDS (udpprobe.py probe);

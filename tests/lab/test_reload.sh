@@ -36,9 +36,7 @@ status_json() { bm_json status wan0 | jq_py 'd[0] if isinstance(d, list) else d'
 
 # A slow download (about 4 s) and a UDP stream (a datagram every 100 ms
 # for 6 s from port 40200), both from cli1.
-nsx cli1 curl -sS --limit-rate 1M --max-time 30 -o "$LAB_TMP/slow.bin" \
-	"http://$INET/big.bin" 2>"$LAB_TMP/slow.err" &
-curl_pid=$!
+download_start cli1 "$LAB_TMP/slow.bin"
 udp_probe_start cli1 40200 6 100 "$LAB_TMP/udpstream.out"
 sleep 1.5
 before=$(bm conns wan0 2>/dev/null | grep -cE "10\.0\.1\.2:(40200|[0-9]+) .*$INET:(7|80)\b")
@@ -66,12 +64,7 @@ note "conns of cli1 to srv:7 and srv:80: $before before the reload, $after after
 check reload_conns_kept "conns matching before $before, after $after" \
 	eval '((before >= 2 && after >= before))'
 
-wait $curl_pid
-if cmp -s "$LAB_TMP/slow.bin" "$NGX/www/big.bin"; then
-	pass reload_download_byte_exact
-else
-	fail reload_download_byte_exact "$(stat -c %s "$LAB_TMP/slow.bin" 2>&1) bytes, $(cat "$LAB_TMP/slow.err")"
-fi
+check_download_done reload_download_byte_exact "$LAB_TMP/slow.bin"
 check_udp_probe reload_udp_stream "$LAB_TMP/udpstream.out" 1
 
 st=$(status_json | jq_py '[d["ports"], d["timeouts"]["udp"], d["timeouts"]["tcp_established"]]')
@@ -121,9 +114,7 @@ check reload_strict_before "a packet from srv:9999 to cli1's mapping: $(other_re
 check reload_strict_counted "drop_filtered_remote $filtered0 -> $(bm_stat drop_filtered_remote)" \
 	eval '(( $(bm_stat drop_filtered_remote) > filtered0 ))'
 
-nsx cli1 curl -sS --limit-rate 1M --max-time 30 -o "$LAB_TMP/slow2.bin" \
-	"http://$INET/big.bin" 2>"$LAB_TMP/slow2.err" &
-curl_pid=$!
+download_start cli1 "$LAB_TMP/slow2.bin"
 udp_probe_start cli1 40210 5 20 "$LAB_TMP/udpstream2.out"
 sleep 1.5
 # Protocol, inside, outside, remote of every connection.
@@ -158,12 +149,7 @@ st=$(status_json | jq_py '[d["ports"], d["filter"], d["alg"]["ftp"]]')
 check reload_rodata_status "status: $st" test "$st" == '["61000-61999", "cone", "21,2121"]'
 lim=$(bm stats --prometheus wan0 | awk '/^bpfmasq_connections_limit/ {print $2}')
 check reload_table_size "connections limit $lim" test "$lim" == 4096
-wait $curl_pid
-if cmp -s "$LAB_TMP/slow2.bin" "$NGX/www/big.bin"; then
-	pass reload_rodata_download_byte_exact
-else
-	fail reload_rodata_download_byte_exact "$(stat -c %s "$LAB_TMP/slow2.bin" 2>&1) bytes, $(cat "$LAB_TMP/slow2.err")"
-fi
+check_download_done reload_rodata_download_byte_exact "$LAB_TMP/slow2.bin"
 note "the UDP stream across the swap: outside $udp_out"
 check_udp_probe reload_rodata_udp_nothing_lost "$LAB_TMP/udpstream2.out"
 # The stream kept its port of the old range, and is still answered

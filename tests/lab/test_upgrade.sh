@@ -59,9 +59,7 @@ check upgrade_hairpin_before "hairpin: $(status "$BPFMASQ" '["hairpin"]')" \
 # A slow download (about 4 s) and a UDP datagram every 20 ms for 6 s,
 # each numbered, from SPORT; the answers are counted by number.
 transfers_start() {
-	nsx cli1 curl -sS --limit-rate 1M --max-time 30 -o "$LAB_TMP/slow.bin" \
-		"http://$INET/big.bin" 2>"$LAB_TMP/slow.err" &
-	curl_pid=$!
+	download_start cli1 "$LAB_TMP/slow.bin"
 	udp_probe_start cli1 "$1" 6 20 "$LAB_TMP/udpstream.out"
 	sleep 1.5
 	ports > "$LAB_TMP/conns.before"
@@ -76,12 +74,7 @@ transfers_check() {
 	ports > "$LAB_TMP/conns.after"
 	check "$1_conns_kept" "before: $(cat "$LAB_TMP/conns.before"); after: $(cat "$LAB_TMP/conns.after")" \
 		eval '[[ $(wc -l < "$LAB_TMP/conns.before") -ge 2 ]] && cmp -s "$LAB_TMP/conns.before" "$LAB_TMP/conns.after"'
-	wait $curl_pid
-	if cmp -s "$LAB_TMP/slow.bin" "$NGX/www/big.bin"; then
-		pass "$1_download_byte_exact"
-	else
-		fail "$1_download_byte_exact" "$(stat -c %s "$LAB_TMP/slow.bin" 2>&1) bytes, $(cat "$LAB_TMP/slow.err")"
-	fi
+	check_download_done "$1_download_byte_exact" "$LAB_TMP/slow.bin"
 	check_udp_probe "$1_udp_nothing_lost" "$LAB_TMP/udpstream.out"
 }
 transfers_start 40500
