@@ -43,15 +43,17 @@ fail() {
 skip() { echo "SKIP $1: ${*:2}"; }
 note() { echo "  # $*"; }
 
-# check NAME MSG CMD...: PASS when CMD succeeds, else FAIL NAME: MSG.
+# check NAME MSG CMD...: PASS when CMD succeeds, else FAIL NAME: MSG.  The
+# status says which.
 check() {
 	local name=$1 msg=$2
 	shift 2
 	if "$@" >/dev/null 2>&1; then
 		pass "$name"
-	else
-		fail "$name" "$msg"
+		return 0
 	fi
+	fail "$name" "$msg"
+	return 1
 }
 
 # The last line of a test: the exit status says whether anything failed.
@@ -378,12 +380,8 @@ check_hello() {
 	local name=$1 ns=$2 body
 	shift 2
 	body=$(fetch "$ns" http://$INET/hello.txt "$@")
-	if [[ $body == "hello from srv" ]]; then
-		pass "$name"
-		return 0
-	fi
-	fail "$name" "curl${*:+ $*} from $ns got '$body'"
-	return 1
+	check "$name" "curl${*:+ $*} from $ns got '$body'" \
+		test "$body" == "hello from srv"
 }
 
 # check_udp_echo NAME NS SPORT [DST [PORT]]: PASS NAME when the UDP echo
@@ -391,12 +389,8 @@ check_hello() {
 check_udp_echo() {
 	local out
 	out=$(udp_echo "$2" "${4:-$INET}" "${5:-7}" "$3")
-	if [[ $out == "udp-echo-$3" ]]; then
-		pass "$1"
-		return 0
-	fi
-	fail "$1" "UDP echo from $2 port $3 answered '$out'"
-	return 1
+	check "$1" "UDP echo from $2 port $3 answered '$out'" \
+		test "$out" == "udp-echo-$3"
 }
 
 # download_start NS OUT: in the background, NS downloads srv's 4 MiB
@@ -412,12 +406,8 @@ download_start() {
 # NAME when OUT is big.bin byte for byte.
 check_download_done() {
 	wait "$curl_pid"
-	if cmp -s "$2" "$NGX/www/big.bin"; then
-		pass "$1"
-		return 0
-	fi
-	fail "$1" "$(stat -c %s "$2" 2>&1) bytes of $(stat -c %s "$NGX/www/big.bin"), $(cat "$2.err")"
-	return 1
+	check "$1" "$(stat -c %s "$2" 2>&1) bytes of $(stat -c %s "$NGX/www/big.bin"), $(cat "$2.err")" \
+		cmp -s "$2" "$NGX/www/big.bin"
 }
 
 # udp_probe_start NS SPORT SECONDS INTERVAL_MS OUT: in the background, NS
@@ -438,13 +428,9 @@ check_udp_probe() {
 	r=$(jq_py '"%d %d" % (d["sent"], d["answered"])' < "$2" 2>/dev/null)
 	read -r sent answered <<<"$r"
 	note "UDP probe: ${sent:-?} sent, ${answered:-?} answered"
-	if [[ $sent =~ ^[0-9]+$ && $answered =~ ^[0-9]+$ ]] && ((sent > 0 &&
-	      sent - answered <= ${3:-0})); then
-		pass "$1"
-		return 0
-	fi
-	fail "$1" "the probe says: $(cat "$2")"
-	return 1
+	[[ $sent =~ ^[0-9]+$ && $answered =~ ^[0-9]+$ ]] || sent=0
+	check "$1" "the probe says: $(cat "$2")" \
+		test "$sent" -gt 0 -a $((sent - ${answered:-0})) -le "${3:-0}"
 }
 
 # check_download NAME NS [SECONDS]: PASS NAME when NS downloads srv's 4 MiB
@@ -453,12 +439,7 @@ check_download() {
 	local got want
 	want=$(sha256sum < "$NGX/www/big.bin")
 	got=$(fetch "$2" http://$INET/big.bin --max-time "${3:-30}" | sha256sum)
-	if [[ $got == "$want" ]]; then
-		pass "$1"
-		return 0
-	fi
-	fail "$1" "4 MiB download from $2 differs"
-	return 1
+	check "$1" "4 MiB download from $2 differs" test "$got" == "$want"
 }
 
 # check_echo NAME NS ADDR PORT BYTES [SECONDS [IDLE]]: PASS NAME when BYTES
@@ -474,12 +455,8 @@ check_echo() {
 		TCP4:"$3":"$4",connect-timeout=3,shut-down \
 		< "$in" > "$out" 2> "$err"
 	rc=$?
-	if cmp -s "$in" "$out"; then
-		pass "$name"
-		return 0
-	fi
-	fail "$name" "$5 bytes echoed by $3:$4 differ: $(stat -c %s "$out") bytes back, socat status $rc, first difference at $(cmp "$in" "$out" 2>&1 | head -n 1) $(cat "$err")"
-	return 1
+	check "$name" "$5 bytes echoed by $3:$4 differ: $(stat -c %s "$out") bytes back, socat status $rc, first difference at $(cmp "$in" "$out" 2>&1 | head -n 1) $(cat "$err")" \
+		cmp -s "$in" "$out"
 }
 
 # check_logged NAME FILE ERE [SECONDS [WHY]]: PASS NAME when a line of
@@ -510,13 +487,8 @@ check_counter() {
 		return 0
 	fi
 	n=$(bm_stat "$2")
-	if [[ $n =~ ^[0-9]+$ ]] && test "$n" "$3" "$4"; then
-		pass "$1"
+	check "$1" "$2=$n, expected ${says[$3]:-}$4" test "$n" "$3" "$4" &&
 		note "$2=$n"
-		return 0
-	fi
-	fail "$1" "$2=$n, expected ${says[$3]:-}$4"
-	return 1
 }
 
 # echo_diagnostics: what a stalled echo left behind (bpfmasq's non-zero
