@@ -589,10 +589,11 @@ static int cmd_add(void)
 	char ip[INET_ADDRSTRLEN], old_wan[16];
 	bool added[MAX_FWDS] = { false };
 	struct config c;
-	const char *cid = request_read(&c, "no prevResult: chain this plugin after one that gives the container its address (bridge)");
+	const char *cid;
 	int n, nlive, nold, i;
 	char *err;
 
+	cid = request_read(&c, "no prevResult: chain this plugin after one that gives the container its address (bridge)");
 	if (!c.mappings || !json_array_size(c.mappings)) {
 		print_result(c.prev);
 		return 0;
