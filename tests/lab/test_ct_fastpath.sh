@@ -236,12 +236,7 @@ if [[ $r == "1 1" ]]; then
 else
 	fail ctfp_first_packet_fast_with_lan_new "lan_tc_fastpath, new_flows moved by: $r"
 fi
-got=$(fetch cf1 http://$INET/big.bin --max-time 30 | sha256sum)
-if [[ $got == "$want" ]]; then
-	pass ctfp_lan_new_download
-else
-	fail ctfp_lan_new_download "4 MiB download from cf1 with --lan-new differs"
-fi
+check_download ctfp_lan_new_download cf1
 
 ((LAB_FAILS)) && show_ctl_log
 lab_done

@@ -84,6 +84,9 @@ static void print_event(const struct watched *w, bool many,
 	const char *type = conn_event_type_name(r->type);
 	const char *why = r->type == CE_DROP ? counter_name(r->reason) :
 			  conn_gone_name(r->reason);
+	/* A drop's reason as `bpfmasq stats` names it, less its drop_. */
+	const char *reason = r->type == CE_DROP && !strncmp(why, "drop_", 5) ?
+			     why + 5 : why;
 	bool is_flow = r->type == CE_FLOW_NEW || r->type == CE_FLOW_DESTROY;
 	/* The fields an event of this type has, in the order both forms
 	 * print them: JSON as "key":"value", text as before, value padded
@@ -100,14 +103,12 @@ static void print_event(const struct watched *w, bool many,
 		{ is_flow || (r->type == CE_DROP && r->rem_addr), "remote",
 		  " remote ", "", 0, rem },
 		{ r->type == CE_FLOW_DESTROY || r->type == CE_BIND_DESTROY ||
-		  r->type == CE_DROP, "reason", " (", ")", 0, why },
+		  r->type == CE_DROP, "reason", " (", ")", 0, reason },
 	};
 
 	fmt_endpoint(in, r->in_addr, r->in_port);
 	fmt_endpoint(out, r->out_addr, r->out_port);
 	fmt_endpoint(rem, r->rem_addr, r->rem_port);
-	if (r->type == CE_DROP && !strncmp(why, "drop_", 5))
-		why += 5;
 	if (json_output) {
 		fmt_utc_ms(t, sizeof(t), r->time_ns);
 		printf("{\"ifname\":\"%s\",\"seq\":%llu,\"time\":\"%s\",\"event\":\"%s\",\"proto\":\"%s\"",
