@@ -33,8 +33,10 @@ LDLIBS    := -lbpf -lelf -lz -lsystemd -lsodium
 # is gone is no error.
 DEPFLAGS   = -MMD -MP -MF $@.d -MT $@
 
-BPF_SRCS  := bpf/bpfmasq.bpf.c
-SKEL      := $(OUTPUT)/bpfmasq.skel.h
+# The data plane, and the controller's own expiry program (over the same
+# maps, loaded by the controller alone).
+BPF_SRCS  := bpf/bpfmasq.bpf.c bpf/expire.bpf.c
+SKEL      := $(OUTPUT)/bpfmasq.skel.h $(OUTPUT)/expire.skel.h
 
 # user/ is four layers, a folder each.  A layer sees its own headers and
 # those of the layers below it, never one above (tests/unit/layers.sh):
@@ -64,7 +66,7 @@ endif
 .PHONY: all clean install deps test unit lab demo bench vmlinux fuzz deb FORCE
 .DELETE_ON_ERROR:
 # The BPF object is an input of the skeleton, not a throwaway.
-.SECONDARY: $(OUTPUT)/bpfmasq.bpf.o
+.SECONDARY: $(OUTPUT)/bpfmasq.bpf.o $(OUTPUT)/expire.bpf.o
 
 all: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8 \
      $(OUTPUT)/bpfmasq.conf.5 $(OUTPUT)/bpfmasq-portmap
@@ -81,7 +83,7 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) Makefile | $(OUTPUT)
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name bpfmasq_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 # The skeleton is generated: it must exist before the first compile, so
 # it is named here and not only in the .d files.  alg/ needs none.

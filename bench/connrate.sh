@@ -5,7 +5,7 @@
 # endpoints in XDP (connrate).
 
 declare -gA RNS RPCT
-CR_RATIO= CR_RATIO_NEW= CR_GOAL_RATE=
+CR_RATIO= CR_RATIO_NEW= CR_RATIO_LOG= CR_RATIO_EV= CR_GOAL_RATE=
 
 # The conn part's endpoints (TCP stacks on CPU 0) limit it to ~9k conn/s,
 # where every packet wakes the gateway's NAPI threads and that wake-up
@@ -104,7 +104,7 @@ connrate_trial() {
 connrate_rates() {
 	local rate
 	for rate in $CR_RATES; do
-		rotated "$CR_RUNS" "connrate $rate conn/s, " "$CONN_SYSTEMS" \
+		rotated "$CR_RUNS" "connrate $rate conn/s, " "$CR_SYSTEMS" \
 			connrate_trial "$rate"
 	done
 }
@@ -128,13 +128,13 @@ bench_connrate() {
 	for rate in $CR_RATES; do
 		all_ok=1
 		RNS=() RPCT=()
-		for sys in $CONN_SYSTEMS; do
+		for sys in $CR_SYSTEMS; do
 			RPCT[$sys]=$(rcol "$sys" "$rate" 3)
 			RNS[$sys]=$(rcol "$sys" "$rate" 5)
 			awk -v p="${RPCT[$sys]}" -v m="$CR_DONE_PCT" \
 				'BEGIN { exit !(p + 0 >= m) }' || all_ok=0
 		done
-		for sys in $CONN_SYSTEMS; do
+		for sys in $CR_SYSTEMS; do
 			printf '%-8s %-9s %8s %7s %11s %12s %13s %10s %15s\n' \
 				"$rate" "$sys" "$(rcol "$sys" "$rate" 4)" \
 				"${RPCT[$sys]}" "${RNS[$sys]}" \
@@ -149,15 +149,19 @@ bench_connrate() {
 			[[ -n ${RNS[nft]:-} && -n ${RNS[bpfmasq]:-} ]]; then
 			CR_GOAL_RATE=$rate
 			CR_RATIO=$(ratio "${RNS[nft]}" "${RNS[bpfmasq]}")
-			CR_RATIO_NEW=
+			CR_RATIO_NEW= CR_RATIO_LOG= CR_RATIO_EV=
 			[[ -n ${RNS[bpfmasq-new]:-} ]] &&
 				CR_RATIO_NEW=$(ratio "${RNS[nft]}" "${RNS[bpfmasq-new]}")
+			[[ -n ${RNS[bpfmasq-log]:-} ]] &&
+				CR_RATIO_LOG=$(ratio "${RNS[nft]}" "${RNS[bpfmasq-log]}")
+			[[ -n ${RNS[bpfmasq-ev]:-} ]] &&
+				CR_RATIO_EV=$(ratio "${RNS[nft]}" "${RNS[bpfmasq-ev]}")
 		fi
 	done
 	if [[ -n $CR_GOAL_RATE ]]; then
 		echo "goal judged at $CR_GOAL_RATE conn/s (the highest offered rate" \
 			"every system completed >= $CR_DONE_PCT%, median)"
-	elif [[ " $CONN_SYSTEMS " == *" nft "* && " $CONN_SYSTEMS " == *" bpfmasq "* ]]; then
+	elif [[ " $CR_SYSTEMS " == *" nft "* && " $CR_SYSTEMS " == *" bpfmasq "* ]]; then
 		echo "no offered rate where every system completed >= $CR_DONE_PCT%"
 	fi
 }

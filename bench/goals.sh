@@ -51,6 +51,16 @@ bench_goals() {
 				">= 2x nftables at equal gateway CPU" \
 				"$(awk -v a="$CR_RATIO_NEW" 'BEGIN { print (a != "-" && a + 0 >= 2) ? 1 : 0 }')"
 		fi
+		# The mapping log, and a monitor besides, must cost no more
+		# than the run-to-run noise: within 10% of the default mode.
+		events_goal() {
+			[[ -n $2 ]] || return 0
+			goal "$1" "${2}x" \
+				">= 2x nftables and >= 0.9x the default mode (${CR_RATIO}x)" \
+				"$(awk -v a="$2" -v d="$CR_RATIO" 'BEGIN { print (a != "-" && d != "-" && a + 0 >= 2 && a + 0 >= 0.9 * d) ? 1 : 0 }')"
+		}
+		events_goal new_connections_rate_mapping_log "${CR_RATIO_LOG:-}"
+		events_goal new_connections_rate_events "${CR_RATIO_EV:-}"
 	fi
 	if want container; then
 		goal container_bulk_cpu_per_gb "${CT_RATIO:-not measured}x" \

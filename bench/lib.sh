@@ -27,6 +27,8 @@ NDR_STEPS=${BENCH_NDR_STEPS:-8}
 NDR_LOSS=${BENCH_NDR_LOSS:-10}	# per mille of frames a passing trial may lose
 ONLY=${BENCH_ONLY:-}
 CONN_SYSTEMS=${BENCH_CONN_SYSTEMS:-nft bpfmasq bpfmasq-new route}
+# connrate also measures the default mode with the event stream read.
+CR_SYSTEMS=${BENCH_CONNRATE_SYSTEMS:-nft bpfmasq bpfmasq-log bpfmasq-ev bpfmasq-new route}
 CONN_SECS=${BENCH_CONN_SECONDS:-5}
 CONN_RUNS=${BENCH_CONN_RUNS:-3}
 CONN_CONC=${BENCH_CONN_CONC:-256}
@@ -343,13 +345,23 @@ conn_gw_up() {
 			net.netfilter.nf_conntrack_tcp_timeout_time_wait=$CONN_TIMEOUT ||
 			die "cannot set conntrack timeouts"
 		nft_masquerade "$CONN_PORTS" ;;
-	bpfmasq|bpfmasq-new)
+	bpfmasq|bpfmasq-new|bpfmasq-log|bpfmasq-ev)
 		# bpfmasq-new: also --lan-new (connections opened in XDP,
-		# past the gateway's forward rules).
+		# past the gateway's forward rules).  bpfmasq-log: the
+		# default mode with the mapping log on; bpfmasq-ev: and a
+		# `bpfmasq monitor` printing every connection, whose work
+		# counts as the gateway's (it runs in the gateway's
+		# namespace).
+		rm -f "$TMP/mappings.log"
 		bm_gw_up --lan-inbound \
 			$([[ $sys == bpfmasq-new ]] && echo --lan-new) \
+			$([[ $sys == bpfmasq-log || $sys == bpfmasq-ev ]] &&
+				echo --log-mappings "$TMP/mappings.log") \
 			--ports "$CONN_PORTS" \
-			--timeout-tcp-transitory "$CONN_TIMEOUT" "$@" ;;
+			--timeout-tcp-transitory "$CONN_TIMEOUT" "$@"
+		if [[ $sys == bpfmasq-ev ]]; then
+			nsx gw "$BPFMASQ" monitor "$IF_WAN" >/dev/null 2>&1 &
+		fi ;;
 	*)
 		die "unknown system '$sys' for the connection test" ;;
 	esac

@@ -14,9 +14,6 @@
 
 #include "alg_ports.h"
 
-#define SACK_MAX_EDGES	8	/* four blocks */
-#define IRC_SCAN_MAX	512	/* where a CTCP marker is looked for */
-
 /* Which ALG a connection belongs to, by its inside and its outside port,
  * and whether the inside end is the client. */
 static __always_inline __u8 alg_of_ports(__u8 proto, __be16 inside,
@@ -180,10 +177,7 @@ static __always_inline int alg_punt_in(void *ctx, bool xdp, const struct pkt *p,
 			p->key.dport, ALG_IRC, false, DIR_IN);
 }
 
-/*
- * Change one 32-bit TCP field and the checksum with it.  At tc the
- * checksum helper knows whether the skb carries a partial checksum.
- */
+/* Change one 32-bit TCP field and the checksum with it. */
 static __always_inline int seq_rewrite(void *ctx, bool xdp, const struct pkt *p,
 				       __u32 off, __be32 old, __u32 new_host)
 {
@@ -191,43 +185,21 @@ static __always_inline int seq_rewrite(void *ctx, bool xdp, const struct pkt *p,
 
 	if (new == old)
 		return 0;
-	if (xdp) {
-		__be32 *f = XDP_PTR((struct xdp_md *)ctx, off, __be32);
-		__sum16 *sum = XDP_PTR((struct xdp_md *)ctx, p->csum_off, __sum16);
-
-		if (!f || !sum)
-			return -DROP_MALFORMED_L4;
-		csum_replace4(sum, old, new);
-		*f = new;
-		return 0;
-	}
-	if (bpf_l4_csum_replace(ctx, p->csum_off, old, new, sizeof(new)) ||
-	    bpf_skb_store_bytes(ctx, off, &new, sizeof(new), 0))
-		return -DROP_MALFORMED_L4;
-	return 0;
+	return pkt_store4_l4csum(ctx, xdp, off, p->csum_off, old, new);
 }
 
 /*
  * Where the SACK option of a TCP header is: its offset << 8 | its length,
- * or 0.  On its own (see sack_find_tc/xdp) so the verifier walks the
- * options once, not once for every path of a caller.
+ * or 0.  Twins of its own, so the verifier walks the options once, not
+ * once for every path of a caller.
  */
-static __always_inline __u32 sack_find(void *ctx, bool xdp, __u32 opt, __u32 end)
+static __always_inline __u32 sack_find_body(void *ctx, bool xdp, __u32 opt,
+					    __u32 end)
 {
-	return tcp_opt_find(ctx, xdp, opt, end, TCPOPT_SACK);
+	return tcp_opt_find(ctx, xdp, opt & 0xff, end & 0xff, TCPOPT_SACK);
 }
 
-__attribute__((noinline)) __u32 sack_find_tc(struct __sk_buff *skb, __u32 opt,
-					     __u32 end)
-{
-	return sack_find(skb, false, opt & 0xff, end & 0xff);
-}
-
-__attribute__((noinline)) __u32 sack_find_xdp(struct xdp_md *ctx, __u32 opt,
-					      __u32 end)
-{
-	return sack_find(ctx, true, opt & 0xff, end & 0xff);
-}
+HOOK_TWINS(__u32, sack_find, (__u32 opt, __u32 end), (opt, end))
 
 /*
  * Apply the sequence adjustment of flow entry `key`: SEQ by this
@@ -254,10 +226,8 @@ static __always_inline int seqadj_apply(void *ctx, bool xdp, const struct pkt *p
 	if (err)
 		return err;
 
-	sack = xdp ? sack_find_xdp(ctx, p->l4_off + sizeof(th),
-				   p->l4_off + p->l4_hlen) :
-		     sack_find_tc(ctx, p->l4_off + sizeof(th),
-				  p->l4_off + p->l4_hlen);
+	sack = sack_find(ctx, xdp, p->l4_off + sizeof(th),
+			 p->l4_off + p->l4_hlen);
 	sack_off = (sack >> 8) & 0xff;
 	sack_len = sack & 0xff;
 	for (__u32 j = 0; j < SACK_MAX_EDGES; j++) {
@@ -276,51 +246,39 @@ static __always_inline int seqadj_apply(void *ctx, bool xdp, const struct pkt *p
 }
 
 /*
- * The tc and XDP entry points of seqadj_apply(), as global functions: the
- * verifier checks each once on its own instead of inside every path of
- * the programs that call it (the option walk would multiply them).  The
- * flow key travels as two words and the offsets packed in one.
+ * seqadj_apply() as per-hook twins: the verifier checks each once on its
+ * own instead of inside every path of the programs that call it (the
+ * option walk would multiply them).  The flow key travels as two words
+ * and the offsets packed in one.
  */
-static __always_inline __u32 seqadj_offsets(const struct pkt *p)
-{
-	return p->l4_off | (__u32)p->l4_hlen << 8 | p->csum_off << 16;
-}
-
-static __always_inline int seqadj_unpack(void *ctx, bool xdp, __u64 k0, __u64 k1,
-					 __u32 offs)
+static __always_inline int seqadj_key_body(void *ctx, bool xdp, __u64 k0,
+					   __u64 k1, __u32 offs)
 {
 	struct flow_key key;
 	struct pkt p = {};
 
-	__builtin_memcpy(&key, &k0, sizeof(k0));
-	__builtin_memcpy((char *)&key + sizeof(k0), &k1, sizeof(k1));
+	flow_key_unpack(&key, k0, k1);
 	p.l4_off = offs & 0xff;
 	p.l4_hlen = (offs >> 8) & 0xff;
 	p.csum_off = (offs >> 16) & 0xff;
 	return seqadj_apply(ctx, xdp, &p, &key);
 }
 
-__attribute__((noinline)) int seqadj_tc(struct __sk_buff *skb, __u64 k0,
-					__u64 k1, __u32 offs)
-{
-	return seqadj_unpack(skb, false, k0, k1, offs);
-}
+HOOK_TWINS(int, seqadj_key, (__u64 k0, __u64 k1, __u32 offs), (k0, k1, offs))
 
-__attribute__((noinline)) int seqadj_xdp(struct xdp_md *ctx, __u64 k0,
-					 __u64 k1, __u32 offs)
+/* The sequence adjustment of a translated packet's flow entry
+ * (entry_dir: DIR_OUT or DIR_IN). */
+static __always_inline int seqadj_packet(void *ctx, bool xdp,
+					 const struct pkt *p, __u8 entry_dir)
 {
-	return seqadj_unpack(ctx, true, k0, k1, offs);
-}
+	struct flow_key key = p->key;
+	__u64 w[2];
 
-/* Apply the sequence adjustment of a translated packet's flow entry. */
-#define SEQADJ(fn, ctx, p, entry_dir)						\
-	({								\
-		struct flow_key __k = (p)->key;				\
-		__u64 __w[2];						\
-									\
-		__k.dir = (entry_dir);					\
-		__builtin_memcpy(__w, &__k, sizeof(__w));		\
-		fn((ctx), __w[0], __w[1], seqadj_offsets(p));		\
-	})
+	key.dir = entry_dir;
+	flow_key_pack(&key, w);
+	return seqadj_key(ctx, xdp, w[0], w[1],
+			  p->l4_off | (__u32)p->l4_hlen << 8 |
+			  p->csum_off << 16);
+}
 
 #endif

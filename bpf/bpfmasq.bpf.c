@@ -21,11 +21,11 @@
 #include <bpf/bpf_endian.h>
 #include "bpfmasq.h"
 
-#define EEXIST 17
-
+#include "consts.h"
 #include "config.h"
 #include "maps.h"
 #include "csum.h"
+#include "ctx.h"
 #include "parse.h"
 #include "xlate.h"
 #include "connev.h"
@@ -65,6 +65,7 @@ static __always_inline int tc_parse(struct __sk_buff *skb, __u32 l3_off,
  * A translation's rewrite in full, for either hook: addresses and ports,
  * the sequence adjustment of a flow an ALG rewrote, and the MSS of a SYN
  * when clamping (remote and local: the route whose MTU auto asks for).
+ * NAT_XLATE, or a negative drop reason.
  */
 static __always_inline int apply_xlate(void *ctx, bool xdp,
 				       const struct pkt *p,
@@ -75,12 +76,60 @@ static __always_inline int apply_xlate(void *ctx, bool xdp,
 	int ret = xdp ? xdp_apply(ctx, p, x) : tc_apply(ctx, p, x);
 
 	if (!ret && v && (v->flags & FLOW_SEQADJ))
-		ret = xdp ? SEQADJ(seqadj_xdp, ctx, p, dir) :
-			    SEQADJ(seqadj_tc, ctx, p, dir);
+		ret = seqadj_packet(ctx, xdp, p, dir);
 	if (!ret && mss_wanted(p))
-		ret = xdp ? mss_clamp_xdp(ctx, mss_offsets(p), remote, local) :
-			    mss_clamp_tc(ctx, mss_offsets(p), remote, local);
-	return ret;
+		ret = mss_clamp(ctx, xdp, mss_offsets(p), remote, local);
+	return ret ? ret : NAT_XLATE;
+}
+
+/* How a program ends (finish()): a constant at each call, so that only
+ * what that program needs is left of it. */
+#define END_XDP		(1 << 0)	/* XDP's verdicts, else tc's */
+#define END_INBOUND	(1 << 1)	/* from the WAN: what is not ours is
+					 * pass_host; a DROP record names the
+					 * remote as its source */
+#define END_RECORD	(1 << 2)	/* a drop writes a DROP record too */
+#define END_NEXT_FILTER	(1 << 3)	/* what is not ours goes on to the
+					 * filters behind ours (TC_ACT_UNSPEC) */
+
+/*
+ * The last step of every program (but the LAN's XDP fast path, which
+ * drops nothing and leaves all it does not forward to the stack): a
+ * path's result to its hook's verdict, counted once.
+ *   < 0        dropped, counted under that reason, with a DROP record
+ *              when END_RECORD (a call some frames have no stack for)
+ *   NAT_HELD   the controller has it: dropped here, counted as done
+ *   NAT_XLATE  translated: counted as done; verdict sent (on to the
+ *              stack, or a redirect's)
+ *   NAT_PASS   not ours
+ */
+static __always_inline int finish(__u32 end, const struct pkt *p, int ret,
+				  __u32 done, int sent)
+{
+	bool xdp = end & END_XDP;
+
+	if (ret < 0) {
+		if (end & END_RECORD)
+			drop_report(p, ret, end & END_INBOUND);
+		else
+			count(-ret);
+		return ACT_DROP(xdp);
+	}
+	if (ret == NAT_PASS) {
+		if (end & END_INBOUND)
+			count(CNT_PASS_HOST);
+		return end & END_NEXT_FILTER ? TC_ACT_UNSPEC : ACT_PASS(xdp);
+	}
+	count(done);
+	return ret == NAT_HELD ? ACT_DROP(xdp) : sent;
+}
+
+/* finish() of a packet redirected here: fwd is the redirect's verdict,
+ * or the drop reason that stopped it. */
+static __always_inline int finish_forward(__u32 end, const struct pkt *p,
+					  int fwd, __u32 done)
+{
+	return finish(end, p, fwd < 0 ? fwd : NAT_XLATE, done, fwd);
 }
 
 /* Where the WAN's frames have their IP header. */
@@ -176,7 +225,7 @@ int masq_wan_out(struct __sk_buff *skb)
 {
 	struct nat_state *st = state_get();
 	struct flow_val *v = NULL;
-	struct edits *ed;
+	__u32 done = 0;
 	struct xlate x = {};
 	struct pkt p = {};
 	int ret;
@@ -198,48 +247,40 @@ int masq_wan_out(struct __sk_buff *skb)
 	if (ret == PARSE_OK && p.is_icmp_error &&
 	    (is_internal(p.key.saddr, st->ext_addr) ||
 	     (p.key.saddr == st->ext_addr && st->ext_addr))) {
-		ed = edits_get();
-		if (!ed)
-			return TC_ACT_SHOT;
-		ret = st->ext_addr ? icmp_error_xlate(skb, false, ctx_data(skb),
-						      ctx_data_end(skb), &p,
-						      true, st->ext_addr, ed)
-				   : -DROP_NO_EXT_ADDR;
-		if (ret == NAT_XLATE) {
-			ret = tc_apply_edits(skb, ed);
-			if (!ret) {
-				count(CNT_ICMP_ERR_TRANSLATED);
-				return TC_ACT_OK;
-			}
-		}
+		ret = icmp_error_apply(skb, false, &p, true, st->ext_addr);
+		done = CNT_ICMP_ERR_TRANSLATED;
 	} else if (ret == PARSE_OK) {
 		ret = nat_out(skb, st, &p, &x, CREATE_TC, &v);
-		if (ret == NAT_XLATE && v) {
-			ret = out_alg(skb, &p, &x);
-			if (ret == NAT_HELD) {
-				flow_touch(v, p.tcp_seen);
-				count(CNT_ALG_PUNTED);
-				return TC_ACT_SHOT;
-			}
-		}
-		if (ret == NAT_XLATE) {
+		if (ret == NAT_XLATE && v)
+			ret = out_alg(skb, &p, &x);	/* or NAT_HELD */
+		if (ret == NAT_XLATE || ret == NAT_HELD)
 			flow_touch(v, p.tcp_seen);
+		if (ret == NAT_HELD)
+			done = CNT_ALG_PUNTED;
+		if (ret == NAT_XLATE) {
 			ret = apply_xlate(skb, false, &p, &x, v, DIR_OUT,
 					  p.key.daddr, x.new_addr);
-			if (!ret) {
-				count(x.l3_only ? CNT_FRAG_TRANSLATED :
-						  CNT_OUT_TRANSLATED);
-				return TC_ACT_OK;
-			}
+			done = x.l3_only ? CNT_FRAG_TRANSLATED :
+					   CNT_OUT_TRANSLATED;
 		}
 	}
 	if (ret == -DROP_PORTS_EXHAUSTED)
 		report_exhausted(skb, &p);
-	if (ret < 0) {
-		drop_report(&p, ret, false);
-		return TC_ACT_SHOT;
-	}
-	return TC_ACT_OK;
+	return finish(END_RECORD, &p, ret, done, TC_ACT_OK);
+}
+
+/*
+ * What neither outbound fast path takes, and leaves to the slow path: a
+ * SYN to clamp (a redirect skips tc egress, where --mss-clamp works on
+ * SYNs leaving: an inside client's, a forwarded server's SYN-ACK), and
+ * the segments of ALG control connections, which are made and inspected
+ * there.
+ */
+static __always_inline bool out_fast_refused(const struct pkt *p)
+{
+	bool to_server;
+
+	return mss_wanted(p) || alg_of_out(p, &to_server) != ALG_NONE;
 }
 
 /*
@@ -265,6 +306,7 @@ static __always_inline bool in_fast_path(const struct pkt *p,
  */
 static __always_inline int wan_in(void *ctx, bool xdp)
 {
+	__u32 end = (xdp ? END_XDP : 0) | END_INBOUND | END_RECORD;
 	struct nat_state *st = state_get();
 	struct flow_val *v = NULL;
 	struct xlate x = {};
@@ -291,28 +333,15 @@ static __always_inline int wan_in(void *ctx, bool xdp)
 	if (ret == PARSE_OK) {
 		if (p.key.daddr == st->ext_addr && st->ext_addr &&
 		    p.is_icmp_error) {
-			struct edits *ed = edits_get();
-
-			if (!ed)
-				return ACT_DROP(xdp);
-			ret = icmp_error_xlate(ctx, xdp, pkt_data(ctx, xdp),
-					       pkt_end(ctx, xdp), &p, false,
-					       st->ext_addr, ed);
-			if (ret == NAT_XLATE) {
-				ret = xdp ? xdp_apply_edits(ctx, ed) :
-					    tc_apply_edits(ctx, ed);
-				if (!ret) {
-					count(CNT_ICMP_ERR_TRANSLATED);
-					return ACT_PASS(xdp);
-				}
-			}
+			ret = icmp_error_apply(ctx, xdp, &p, false,
+					       st->ext_addr);
+			return finish(end, &p, ret, CNT_ICMP_ERR_TRANSLATED,
+				      ACT_PASS(xdp));
 		} else if (p.key.daddr == st->ext_addr && st->ext_addr &&
 			   p.later_fragment) {
 			ret = frag_in_later(ctx, xdp, &p, &x);
-			if (ret == NAT_HELD) {
-				count(CNT_FRAG_HELD);
-				return ACT_DROP(xdp);
-			}
+			if (ret == NAT_HELD)
+				return finish(end, &p, ret, CNT_FRAG_HELD, 0);
 		} else if (p.key.daddr == st->ext_addr && st->ext_addr) {
 			/* Left for masq_wan_in_tc, whose csum helpers know
 			 * how to rewrite a partial checksum. */
@@ -334,8 +363,7 @@ static __always_inline int wan_in(void *ctx, bool xdp)
 	}
 	if (ret == NAT_XLATE && v && alg_punt_in(ctx, xdp, &p, v) == NAT_HELD) {
 		flow_touch(v, p.tcp_seen);
-		count(CNT_ALG_PUNTED);
-		return ACT_DROP(xdp);
+		return finish(end, &p, NAT_HELD, CNT_ALG_PUNTED, 0);
 	}
 	if (ret == NAT_XLATE) {
 		struct flow_nexthop *nh = NULL;
@@ -346,20 +374,16 @@ static __always_inline int wan_in(void *ctx, bool xdp)
 			flow_touch(v, p.tcp_seen);
 		ret = apply_xlate(ctx, xdp, &p, &x, v, DIR_IN, p.key.saddr,
 				  st->ext_addr);
-		if (!ret) {
-			count(x.l3_only ? CNT_FRAG_TRANSLATED : CNT_IN_TRANSLATED);
-			if (!nh)
-				return ACT_PASS(xdp);
+		/* (No fragment takes the fast path: in_fast_path().) */
+		if (ret == NAT_XLATE && nh) {
 			count(CNT_WAN_FASTPATH);
-			return fast_forward(ctx, nh);
+			return finish(end, &p, ret, CNT_IN_TRANSLATED,
+				      fast_forward(ctx, nh));
 		}
 	}
-	if (ret < 0) {
-		drop_report(&p, ret, true);
-		return ACT_DROP(xdp);
-	}
-	count(CNT_PASS_HOST);
-	return ACT_PASS(xdp);
+	return finish(end, &p, ret,
+		      x.l3_only ? CNT_FRAG_TRANSLATED : CNT_IN_TRANSLATED,
+		      ACT_PASS(xdp));
 }
 
 SEC("xdp")
@@ -402,21 +426,16 @@ static __always_inline int lan_fast(struct xdp_md *ctx, bool open_new)
 	struct nat_state *st;
 	struct xlate x = {};
 	struct pkt p = {};
-	bool to_server;
 	int ret;
 
 	/* A partial checksum cannot survive the redirect (the frame loses
 	 * its skb); the TC slow path completes it. */
 	if (!parse_fast(ctx_data(ctx), ctx_data_end(ctx), &p))
 		return XDP_PASS;
-	/* A redirect skips tc egress, where --mss-clamp works on SYNs
-	 * leaving (an inside client's, a forwarded server's SYN-ACK). */
-	if (mss_wanted(&p))
-		return XDP_PASS;
 	/* Established flows, and with --lan-new new ones too; any drop
 	 * decision is the slow path's, so it is taken (and counted) in one
-	 * place.  ALG control connections are made and inspected there. */
-	if (alg_of_out(&p, &to_server) != ALG_NONE)
+	 * place. */
+	if (out_fast_refused(&p))
 		return XDP_PASS;
 	st = state_get();
 	if (!st)
@@ -541,30 +560,23 @@ static __always_inline int hairpin_icmp_error(struct __sk_buff *skb,
 	ret = icmp_error_xlate(skb, false, ctx_data(skb), ctx_data_end(skb), p,
 			       true, ext, ed);
 	if (ret == NAT_XLATE)
-		ret = tc_apply_edits(skb, ed);
-	if (ret)
-		goto out;
-	/* Now ext -> ext, quoting ext:mapped -> ext:port. */
-	p->key.saddr = ext;
-	ret = icmp_error_xlate(skb, false, ctx_data(skb), ctx_data_end(skb), p,
-			       false, ext, ed);
+		ret = apply_edits(skb, false, ed);
+	if (ret == NAT_XLATE) {
+		/* Now ext -> ext, quoting ext:mapped -> ext:port. */
+		p->key.saddr = ext;
+		ret = icmp_error_xlate(skb, false, ctx_data(skb),
+				       ctx_data_end(skb), p, false, ext, ed);
+	}
 	if (ret == NAT_XLATE) {
 		to = ed->e[0].val;	/* the outer destination, edited first */
-		ret = tc_apply_edits(skb, ed);
-		if (!ret)
-			ret = hairpin_forward(skb, p, to);
-		if (ret >= 0) {
-			count(CNT_ICMP_ERR_TRANSLATED);
-			count(CNT_HAIRPINNED);
-			return ret;
-		}
+		ret = apply_edits(skb, false, ed);
 	}
-out:
-	if (ret < 0) {
-		count(-ret);
-		return TC_ACT_SHOT;
-	}
-	return TC_ACT_OK;
+	if (ret != NAT_XLATE)
+		return finish(0, p, ret, 0, 0);
+	ret = hairpin_forward(skb, p, to);
+	if (ret >= 0)
+		count(CNT_ICMP_ERR_TRANSLATED);
+	return finish_forward(0, p, ret, CNT_HAIRPINNED);
 }
 
 /*
@@ -607,26 +619,19 @@ static __always_inline int lan_hairpin(struct __sk_buff *skb, __u32 l3_off)
 		p.key.sport = xo.new_port;
 		ret = nat_in(skb, CT_ASK_NONE, &p, st->ext_addr, &xi, &vi);
 	}
-	if (ret == NAT_XLATE) {
-		flow_touch(vo, p.tcp_seen);
-		flow_touch(vi, p.tcp_seen);
-		ret = tc_apply(skb, &p, &xo);
-		if (!ret)
-			ret = tc_apply(skb, &p, &xi);
-		if (!ret)
-			ret = hairpin_forward(skb, &p, xi.new_addr);
-		if (ret >= 0) {
-			count(CNT_HAIRPINNED);
-			return ret;
-		}
-	}
-	/* Counted only: a DROP record's call would put this frame, three
-	 * calls deep under port_alloc_tc(), past the 512-byte stack. */
-	if (ret < 0) {
-		count(-ret);
-		return TC_ACT_SHOT;
-	}
-	return TC_ACT_UNSPEC;
+	/* Drops counted only (no END_RECORD): a DROP record's call would
+	 * put this frame, three calls deep under port_alloc_tc(), past the
+	 * 512-byte stack. */
+	if (ret != NAT_XLATE)
+		return finish(END_NEXT_FILTER, &p, ret, 0, 0);
+	flow_touch(vo, p.tcp_seen);
+	flow_touch(vi, p.tcp_seen);
+	ret = tc_apply(skb, &p, &xo);
+	if (!ret)
+		ret = tc_apply(skb, &p, &xi);
+	if (!ret)
+		ret = hairpin_forward(skb, &p, xi.new_addr);
+	return finish_forward(END_NEXT_FILTER, &p, ret, CNT_HAIRPINNED);
 }
 
 /*
@@ -728,14 +733,13 @@ __attribute__((noinline)) int lan_out_fast_tc(struct __sk_buff *skb)
 	struct nat_state *st;
 	struct xlate x = {};
 	struct pkt p = {};
-	bool to_server;
 	int ret;
 
 	st = state_get();
 	if (!st || !st->ext_addr || !st->wan_ifindex || cfg_wan_l3)
 		return TC_ACT_UNSPEC;
 	if (!tc_fast_shape(skb, &p) || p.key.daddr == st->ext_addr ||
-	    mss_wanted(&p) || alg_of_out(&p, &to_server) != ALG_NONE)
+	    out_fast_refused(&p))
 		return TC_ACT_UNSPEC;
 	ret = nat_out_flow(st, &p, &x, &v);
 	if (ret != NAT_XLATE && !cfg_lan_new)
@@ -755,13 +759,9 @@ __attribute__((noinline)) int lan_out_fast_tc(struct __sk_buff *skb)
 	ret = tc_apply(skb, &p, &x);
 	if (!ret)
 		ret = tc_forward(skb, &p, &fib);
-	if (ret < 0) {
-		count(-ret);
-		return TC_ACT_SHOT;
-	}
-	count(CNT_LAN_TC_FASTPATH);
-	count(CNT_OUT_TRANSLATED);
-	return ret;
+	if (ret >= 0)
+		count(CNT_LAN_TC_FASTPATH);
+	return finish_forward(END_NEXT_FILTER, &p, ret, CNT_OUT_TRANSLATED);
 }
 
 /*
@@ -809,13 +809,8 @@ __attribute__((noinline)) int wan_in_fast_tc(struct __sk_buff *skb)
 	ret = tc_route(skb, &p, &fib);
 	if (!ret || ret == st->wan_ifindex)
 		return TC_ACT_UNSPEC;
-	ret = tc_forward(skb, &p, &fib);
-	if (ret < 0) {
-		drop_report(&p, ret, true);
-		return TC_ACT_SHOT;
-	}
-	count(CNT_WAN_TC_FASTPATH);
-	return ret;
+	return finish_forward(END_INBOUND | END_RECORD, &p,
+			      tc_forward(skb, &p, &fib), CNT_WAN_TC_FASTPATH);
 }
 
 /* The rest of masq_wan_in_tc, in its own frame. */

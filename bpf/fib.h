@@ -3,8 +3,6 @@
 #ifndef BPFMASQ_FIB_H
 #define BPFMASQ_FIB_H
 
-#define AF_INET 2
-
 /* Ask the FIB where the packet goes as it is, from where it came in. */
 static __always_inline long fib_route_as_is(void *ctx, bool xdp,
 					    const struct pkt *p,
@@ -16,8 +14,7 @@ static __always_inline long fib_route_as_is(void *ctx, bool xdp,
 	fib->ipv4_dst = p->key.daddr;
 	fib->l4_protocol = p->key.proto;
 	fib->tot_len = p->tot_len;
-	fib->ifindex = xdp ? ((struct xdp_md *)ctx)->ingress_ifindex :
-			     ((struct __sk_buff *)ctx)->ingress_ifindex;
+	fib->ifindex = pkt_ifindex(ctx, xdp);
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 }
 

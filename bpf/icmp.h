@@ -13,10 +13,6 @@
 #ifndef BPFMASQ_ICMP_H
 #define BPFMASQ_ICMP_H
 
-/* RFC 1812 keeps errors within 576 bytes; allow a full Ethernet MTU. */
-#define ICMP_ERR_MAX_LEN	1480
-#define MAX_EDITS		8
-
 /* Bytes to store: a 16- or 32-bit field, network order, at an offset. */
 struct edits {
 	__u32 n;
@@ -57,14 +53,14 @@ static __always_inline void edit_add(struct edits *ed, __u32 off, __u32 size,
 
 /*
  * The whole ICMP message must sum to 0xffff (RFC 792).  Read through the
- * load helpers in a global function per context, so the verifier walks
- * the loop once.
+ * load helpers in per-hook twins, so the verifier walks the loop once.
  */
-static __always_inline bool icmp_sum_ok(void *ctx, bool xdp, __u32 off,
-					__u32 len)
+static __always_inline int icmp_sum_ok_body(void *ctx, bool xdp, __u32 off,
+					    __u32 len)
 {
 	__u32 sum = 0;
 
+	off &= 0xff;
 	if (len > ICMP_ERR_MAX_LEN)
 		return false;
 	for (__u32 i = 0; i < ICMP_ERR_MAX_LEN / 2; i++) {
@@ -73,27 +69,15 @@ static __always_inline bool icmp_sum_ok(void *ctx, bool xdp, __u32 off,
 		if (2 * i >= len)
 			break;
 		/* An odd last byte is padded with a zero byte. */
-		if (xdp ? bpf_xdp_load_bytes(ctx, off + 2 * i, &w,
-					     2 * i + 1 < len ? 2 : 1) :
-			  bpf_skb_load_bytes(ctx, off + 2 * i, &w,
-					     2 * i + 1 < len ? 2 : 1))
+		if (pkt_load(ctx, xdp, off + 2 * i, &w,
+			     2 * i + 1 < len ? 2 : 1))
 			return false;
 		sum += w;
 	}
 	return csum_fold32(sum) == 0xffff;
 }
 
-__attribute__((noinline)) int icmp_sum_ok_tc(struct __sk_buff *skb, __u32 off,
-					     __u32 len)
-{
-	return icmp_sum_ok(skb, false, off & 0xff, len);
-}
-
-__attribute__((noinline)) int icmp_sum_ok_xdp(struct xdp_md *ctx, __u32 off,
-					      __u32 len)
-{
-	return icmp_sum_ok(ctx, true, off & 0xff, len);
-}
+HOOK_TWINS(int, icmp_sum_ok, (__u32 off, __u32 len), (off, len))
 
 static __always_inline __u16 csum_after4(__u16 check, __be32 from, __be32 to)
 {
@@ -221,8 +205,7 @@ static __always_inline int icmp_error_xlate(void *ctx, bool xdp, void *data,
 	v = bpf_map_lookup_elem(&flows, &key);
 	if (!v)
 		return icmp_error_unowned(&key, outbound);
-	if (!(xdp ? icmp_sum_ok_xdp(ctx, p->l4_off, icmp_len) :
-		    icmp_sum_ok_tc(ctx, p->l4_off, icmp_len)))
+	if (!icmp_sum_ok(ctx, xdp, p->l4_off, icmp_len))
 		return -DROP_ICMP_BAD_CSUM;
 
 	pp = data + (port_off & 0xff);
@@ -270,40 +253,56 @@ static __always_inline int icmp_error_xlate(void *ctx, bool xdp, void *data,
 	return NAT_XLATE;
 }
 
-static __always_inline int xdp_apply_edits(struct xdp_md *ctx,
-					   const struct edits *ed)
+/* Store the edits: NAT_XLATE, or a negative drop reason. */
+static __always_inline int apply_edits(void *ctx, bool xdp,
+				       const struct edits *ed)
 {
 	for (__u32 i = 0; i < MAX_EDITS; i++) {
 		if (i >= ed->n)
 			break;
-		if (ed->e[i].size == 4) {
-			__be32 *f = XDP_PTR(ctx, ed->e[i].off, __be32);
+		if (!xdp) {
+			if (bpf_skb_store_bytes(ctx, ed->e[i].off,
+						&ed->e[i].val,
+						ed->e[i].size == 4 ? 4 : 2, 0))
+				return -DROP_MALFORMED_L4;
+		} else if (ed->e[i].size == 4) {
+			__be32 *f = XDP_PTR((struct xdp_md *)ctx, ed->e[i].off,
+					    __be32);
 
 			if (!f)
 				return -DROP_MALFORMED_L4;
 			*f = ed->e[i].val;
 		} else {
-			__be16 *f = XDP_PTR(ctx, ed->e[i].off, __be16);
+			__be16 *f = XDP_PTR((struct xdp_md *)ctx, ed->e[i].off,
+					    __be16);
 
 			if (!f)
 				return -DROP_MALFORMED_L4;
 			*f = ed->e[i].val;
 		}
 	}
-	return 0;
+	return NAT_XLATE;
 }
 
-static __always_inline int tc_apply_edits(struct __sk_buff *skb,
-					  const struct edits *ed)
+/*
+ * An ICMP error translated in place, either way (see icmp_error_xlate()):
+ * NAT_XLATE, NAT_PASS, or a negative drop reason.
+ */
+static __always_inline int icmp_error_apply(void *ctx, bool xdp,
+					    const struct pkt *p, bool outbound,
+					    __be32 ext)
 {
-	for (__u32 i = 0; i < MAX_EDITS; i++) {
-		if (i >= ed->n)
-			break;
-		if (bpf_skb_store_bytes(skb, ed->e[i].off, &ed->e[i].val,
-					ed->e[i].size == 4 ? 4 : 2, 0))
-			return -DROP_MALFORMED_L4;
-	}
-	return 0;
+	struct edits *ed = edits_get();
+	int ret;
+
+	/* (Never NULL: one per-CPU slot.) */
+	if (!ed)
+		return -DROP_NO_MEMORY;
+	if (!ext)
+		return -DROP_NO_EXT_ADDR;
+	ret = icmp_error_xlate(ctx, xdp, pkt_data(ctx, xdp), pkt_end(ctx, xdp),
+			       p, outbound, ext, ed);
+	return ret == NAT_XLATE ? apply_edits(ctx, xdp, ed) : ret;
 }
 
 #endif

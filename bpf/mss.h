@@ -13,10 +13,6 @@
 #ifndef BPFMASQ_MSS_H
 #define BPFMASQ_MSS_H
 
-/* IPv4 and TCP headers without options: what the kernel's own advmss and
- * nftables' rt mtu take off the MTU (options are the sender's to fit). */
-#define MSS_HDRS	40
-
 /*
  * The MTU of the route toward remote through the WAN, or 0.  With tot_len
  * set, bpf_ipv4_fib_lookup() holds it against ip_mtu_from_fib_result():
@@ -73,12 +69,14 @@ static __always_inline __u32 mss_find(void *ctx, bool xdp, __u32 opt, __u32 end)
  * byte) at an odd one.  That next byte is always in the header: a header
  * ends on a multiple of 4, and an option at an odd offset cannot.
  */
-static __always_inline int mss_clamp(void *ctx, bool xdp, __u32 l4_off,
-				     __u32 l4_hlen, __be32 remote, __be32 local)
+static __always_inline int mss_clamp_body(void *ctx, bool xdp, __u32 offs,
+					  __be32 remote, __be32 local)
 {
+	__u32 l4_off = offs & 0xff, l4_hlen = (offs >> 8) & 0xff;
 	__u32 csum_off = l4_off + offsetof(struct tcphdr, check);
 	__u32 opt, odd, win, shift, words, mss, want;
 	__be32 old, new;
+	int err;
 
 	/* The offsets travel in a byte each (see mss_offsets()); what real
 	 * headers reach (14 + 60 + 60) also keeps XDP_PTR() exact. */
@@ -109,47 +107,25 @@ static __always_inline int mss_clamp(void *ctx, bool xdp, __u32 l4_off,
 		return 0;
 
 	new = bpf_htonl((words & ~(0xffffU << shift)) | want << shift);
-	if (xdp) {
-		__u8 *b = (__u8 *)XDP_PTR((struct xdp_md *)ctx, win, __be32);
-		__sum16 *sum = XDP_PTR((struct xdp_md *)ctx, csum_off, __sum16);
-
-		if (!b || !sum)
-			return -DROP_MALFORMED_L4;
-		csum_replace4(sum, old, new);
-		__builtin_memcpy(b, &new, sizeof(new));
-	} else if (bpf_l4_csum_replace(ctx, csum_off, old, new, sizeof(new)) ||
-		   bpf_skb_store_bytes(ctx, win, &new, sizeof(new), 0)) {
-		/* The helper knows a partial checksum, which covers the
-		 * header later: then it leaves the field alone. */
-		return -DROP_MALFORMED_L4;
-	}
+	err = pkt_store4_l4csum(ctx, xdp, win, csum_off, old, new);
+	if (err)
+		return err;
 	count(CNT_MSS_CLAMPED);
 	return 0;
 }
 
 /*
- * The entry points, as global functions: the verifier walks the options
- * once on their own rather than inside every path of the programs that
- * call them, and their stack (the FIB lookup's) is not the caller's.
- * Offsets travel packed as for seqadj_tc().
+ * The twins the callers use: the verifier walks the options once on
+ * their own rather than inside every path of the programs that call
+ * them, and their stack (the FIB lookup's) is not the caller's.  The
+ * offsets travel packed: l4_off | l4_hlen << 8.
  */
+HOOK_TWINS(int, mss_clamp, (__u32 offs, __be32 remote, __be32 local),
+	   (offs, remote, local))
+
 static __always_inline __u32 mss_offsets(const struct pkt *p)
 {
 	return p->l4_off | (__u32)p->l4_hlen << 8;
-}
-
-__attribute__((noinline)) int mss_clamp_tc(struct __sk_buff *skb, __u32 offs,
-					   __be32 remote, __be32 local)
-{
-	return mss_clamp(skb, false, offs & 0xff, (offs >> 8) & 0xff, remote,
-			 local);
-}
-
-__attribute__((noinline)) int mss_clamp_xdp(struct xdp_md *ctx, __u32 offs,
-					    __be32 remote, __be32 local)
-{
-	return mss_clamp(ctx, true, offs & 0xff, (offs >> 8) & 0xff, remote,
-			 local);
 }
 
 /* Is this translated segment one whose MSS option --mss-clamp lowers?

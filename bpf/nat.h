@@ -4,23 +4,13 @@
  * the flow a packet belongs to and say how to rewrite it.  It never touches
  * packet bytes; xlate.h does that for each context.
  *
- * Return values: NAT_PASS (not ours: leave it to the stack), NAT_XLATE
- * (rewrite as struct xlate says), NAT_HELD (the controller has it: a held
- * fragment or an ALG segment), or a negative enum bpfmasq_counter drop
- * reason.
+ * Return values (consts.h): NAT_PASS (not ours: leave it to the stack),
+ * NAT_XLATE (rewrite as struct xlate says), NAT_HELD (the controller has
+ * it: a held fragment or an ALG segment), or a negative enum
+ * bpfmasq_counter drop reason.
  */
 #ifndef BPFMASQ_NAT_H
 #define BPFMASQ_NAT_H
-
-#define NAT_PASS	0
-#define NAT_XLATE	1
-#define NAT_HELD	2	/* handed to the controller: drop it here */
-
-/* How many external ports to try before calling the range exhausted. */
-#define PORT_TRIES	32
-/* Write last_seen at most this often: the field shares a cache line
- * between CPUs and per-packet writes would bounce it. */
-#define TOUCH_NS	(100 * 1000 * 1000ULL)
 
 static __always_inline bool port_in_range(__be16 port)
 {
@@ -116,22 +106,6 @@ extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *ctx,
 					 __u32 opts__sz) __ksym __weak;
 extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
 
-/* The first size of struct bpf_ct_opts (no zone): every kernel that has
- * the lookups takes it. */
-#define CT_OPTS_SZ	12
-
-/*
- * Is remote:rport -> ext:port (ports: rport | port << 16, network order)
- * the gateway's own: a socket's (host_socket_owns()), or, with
- * cfg_conntrack, a connection conntrack holds (for netfilter's masquerade
- * that is its reply tuple)?  how: the protocol, | HOST_OWNS_SOCK to ask
- * the sockets too (five arguments at most).  One global
- * function per program type: each is verified once, in its own stack
- * frame (port_alloc()'s callers are near the 512-byte limit), and a
- * program type only ever sees the kfunc it may call.
- */
-#define HOST_OWNS_SOCK	0x100
-
 /* The lookups' arguments, off the stack: under masq_lan_hairpin this runs
  * three calls deep, and the frames above it leave about 40 bytes. */
 struct host_lookup {
@@ -146,65 +120,72 @@ struct {
 	__type(value, struct host_lookup);
 } host_scratch SEC(".maps");
 
-#define HOST_OWNS_BODY(lookup)						\
-	__u8 proto = how & 0xff;					\
-	struct host_lookup *h;						\
-	struct nf_conn *ct;						\
-	struct bpf_sock *sk;						\
-	__u32 zero = 0;							\
-									\
-	h = bpf_map_lookup_elem(&host_scratch, &zero);			\
-	if (!h || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))	\
-		return 0;						\
-	h->t.ipv4.saddr = remote;					\
-	h->t.ipv4.daddr = ext;						\
-	h->t.ipv4.sport = ports & 0xffff;				\
-	h->t.ipv4.dport = ports >> 16;					\
-	if (how & HOST_OWNS_SOCK) {					\
-		sk = proto == IPPROTO_TCP ?				\
-		     bpf_sk_lookup_tcp(ctx, &h->t, sizeof(h->t.ipv4),	\
-				       BPF_F_CURRENT_NETNS, 0) :	\
-		     bpf_sk_lookup_udp(ctx, &h->t, sizeof(h->t.ipv4),	\
-				       BPF_F_CURRENT_NETNS, 0);		\
-		if (sk) {						\
-			bpf_sk_release(sk);				\
-			return 1;					\
-		}							\
-	}								\
-	if (!cfg_conntrack)						\
-		return 0;						\
-	__builtin_memset(&h->o, 0, sizeof(h->o));			\
-	h->o.netns_id = BPF_F_CURRENT_NETNS;				\
-	h->o.l4proto = proto;						\
-	ct = lookup(ctx, &h->t, sizeof(h->t.ipv4), &h->o, CT_OPTS_SZ);	\
-	if (!ct)							\
-		return 0;						\
-	bpf_ct_release(ct);						\
-	return 1
-
-__attribute__((noinline)) int host_owns_xdp(struct xdp_md *ctx, __u32 how,
-					    __be32 remote, __be32 ext,
-					    __u32 ports)
+/*
+ * Is remote:rport -> ext:port (ports: rport | port << 16, network order)
+ * the gateway's own: a socket's (bpf_sk_lookup_*()), or, with
+ * cfg_conntrack, a connection conntrack holds (for netfilter's masquerade
+ * that is its reply tuple)?  how: the protocol, | HOST_OWNS_SOCK to ask
+ * the sockets too (five arguments at most).  Per-hook twins: each is
+ * verified once, in its own stack frame (port_alloc()'s callers are near
+ * the 512-byte limit), and a program type only ever sees the kfunc it
+ * may call (the other hook's is dead code once inlined).
+ */
+static __always_inline int host_owns_body(void *ctx, bool xdp, __u32 how,
+					  __be32 remote, __be32 ext,
+					  __u32 ports)
 {
-	HOST_OWNS_BODY(bpf_xdp_ct_lookup);
+	__u8 proto = how & 0xff;
+	struct host_lookup *h;
+	struct nf_conn *ct;
+	struct bpf_sock *sk;
+	__u32 zero = 0;
+
+	h = bpf_map_lookup_elem(&host_scratch, &zero);
+	if (!h || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+		return 0;
+	h->t.ipv4.saddr = remote;
+	h->t.ipv4.daddr = ext;
+	h->t.ipv4.sport = ports & 0xffff;
+	h->t.ipv4.dport = ports >> 16;
+	if (how & HOST_OWNS_SOCK) {
+		sk = proto == IPPROTO_TCP ?
+		     bpf_sk_lookup_tcp(ctx, &h->t, sizeof(h->t.ipv4),
+				       BPF_F_CURRENT_NETNS, 0) :
+		     bpf_sk_lookup_udp(ctx, &h->t, sizeof(h->t.ipv4),
+				       BPF_F_CURRENT_NETNS, 0);
+		if (sk) {
+			bpf_sk_release(sk);
+			return 1;
+		}
+	}
+	if (!cfg_conntrack)
+		return 0;
+	__builtin_memset(&h->o, 0, sizeof(h->o));
+	h->o.netns_id = BPF_F_CURRENT_NETNS;
+	h->o.l4proto = proto;
+	ct = xdp ? bpf_xdp_ct_lookup(ctx, &h->t, sizeof(h->t.ipv4), &h->o,
+				     CT_OPTS_SZ) :
+		   bpf_skb_ct_lookup(ctx, &h->t, sizeof(h->t.ipv4), &h->o,
+				     CT_OPTS_SZ);
+	if (!ct)
+		return 0;
+	bpf_ct_release(ct);
+	return 1;
 }
 
-__attribute__((noinline)) int host_owns_tc(struct __sk_buff *ctx, __u32 how,
-					   __be32 remote, __be32 ext,
-					   __u32 ports)
-{
-	HOST_OWNS_BODY(bpf_skb_ct_lookup);
-}
+HOOK_TWINS(int, host_owns, (__u32 how, __be32 remote, __be32 ext, __u32 ports),
+	   (how, remote, ext, ports))
 
-static __always_inline bool host_owns(void *ctx, bool xdp, bool sock,
-				      __u8 proto, __be32 remote, __be16 rport,
-				      __be32 ext, __be16 port)
+/* host_owns() of one endpoint pair; sock: ask the sockets too. */
+static __always_inline bool host_owns_tuple(void *ctx, bool xdp, bool sock,
+					    __u8 proto, __be32 remote,
+					    __be16 rport, __be32 ext,
+					    __be16 port)
 {
 	__u32 ports = rport | (__u32)port << 16;
 	__u32 how = proto | (sock ? HOST_OWNS_SOCK : 0);
 
-	return xdp ? host_owns_xdp(ctx, how, remote, ext, ports) :
-		     host_owns_tc(ctx, how, remote, ext, ports);
+	return host_owns(ctx, xdp, how, remote, ext, ports);
 }
 
 /*
@@ -251,9 +232,9 @@ static __always_inline bool bind_claim(struct bind_val *b)
  * Returns 1 when it made the binding (BIND_NEW: see bind_settle()), 0
  * when another CPU made it first, or a negative drop reason.
  */
-static __always_inline int port_alloc(void *ctx, bool xdp,
-				      const struct flow_key *out_key,
-				      __be32 ext, __be16 *out_port)
+static __always_inline int port_alloc_key(void *ctx, bool xdp,
+					  const struct flow_key *out_key,
+					  __be32 ext, __be16 *out_port)
 {
 	__u16 in_port = bpf_ntohs(out_key->sport);
 	__u64 now = bpf_ktime_get_coarse_ns();
@@ -299,8 +280,8 @@ static __always_inline int port_alloc(void *ctx, bool xdp,
 		else
 			port = bpf_htons(lo + off);
 
-		if (host_owns(ctx, xdp, true, out_key->proto, out_key->daddr,
-			      out_key->dport, ext, port))
+		if (host_owns_tuple(ctx, xdp, true, out_key->proto,
+				    out_key->daddr, out_key->dport, ext, port))
 			continue;
 		bk_in.port = port;
 		err = bpf_map_update_elem(&binds, &bk_in, &bv_in, BPF_NOEXIST);
@@ -328,39 +309,25 @@ static __always_inline int port_alloc(void *ctx, bool xdp,
 	return -DROP_PORTS_EXHAUSTED;
 }
 
-/* port_alloc() on a flow key passed in two words; the port (network
- * order, bit 16 set when this call made the binding) or a negative drop
- * reason. */
-static __always_inline int port_alloc_words(void *ctx, bool xdp, __u64 k0,
-					    __u64 k1, __be32 ext)
+/*
+ * port_alloc_key() as per-hook twins (flow key in two words): the
+ * verifier checks its loop of tries once, on its own, rather than inside
+ * every path of the programs that call it.  The port (network order, bit
+ * 16 set when this call made the binding) or a negative drop reason.
+ */
+static __always_inline int port_alloc_body(void *ctx, bool xdp, __u64 k0,
+					   __u64 k1, __be32 ext)
 {
 	struct flow_key key;
 	__be16 port = 0;
 	int err;
 
-	__builtin_memcpy(&key, &k0, sizeof(k0));
-	__builtin_memcpy((char *)&key + sizeof(k0), &k1, sizeof(k1));
-	err = port_alloc(ctx, xdp, &key, ext, &port);
+	flow_key_unpack(&key, k0, k1);
+	err = port_alloc_key(ctx, xdp, &key, ext, &port);
 	return err < 0 ? err : port | err << 16;
 }
 
-/*
- * port_alloc() as global functions, one per program type: the verifier
- * checks its loop of tries once, on its own, rather than inside every path
- * of the programs that call it.
- */
-__attribute__((noinline)) int port_alloc_tc(struct __sk_buff *skb, __u64 k0,
-					    __u64 k1, __be32 ext)
-{
-	return port_alloc_words(skb, false, k0, k1, ext);
-}
-
-/* For masq_lan_open (--lan-new). */
-__attribute__((noinline)) int port_alloc_xdp(struct xdp_md *ctx, __u64 k0,
-					     __u64 k1, __be32 ext)
-{
-	return port_alloc_words(ctx, true, k0, k1, ext);
-}
+HOOK_TWINS(int, port_alloc, (__u64 k0, __u64 k1, __be32 ext), (k0, k1, ext))
 
 /*
  * Insert both directions of a connection.  The outbound half goes first and
@@ -418,8 +385,7 @@ __attribute__((noinline)) int flow_pair_insert_g(__u64 k0, __u64 k1,
 {
 	struct flow_key key;
 
-	__builtin_memcpy(&key, &k0, sizeof(k0));
-	__builtin_memcpy((char *)&key + sizeof(k0), &k1, sizeof(k1));
+	flow_key_unpack(&key, k0, k1);
 	return flow_pair_insert(&key, ext, port_dir_seen & 0xffff,
 				port_dir_seen & (1 << 16),
 				(port_dir_seen >> 24) & 0xff,
@@ -433,7 +399,7 @@ static __always_inline int flow_pair_create(const struct flow_key *out_key,
 {
 	__u64 w[2];
 
-	__builtin_memcpy(w, out_key, sizeof(w));
+	flow_key_pack(out_key, w);
 	return flow_pair_insert_g(w[0], w[1], ext,
 				  ext_port | (opened_out ? 1 << 16 : 0) |
 				  (new_binding ? 1 << 17 : 0) |
@@ -512,10 +478,8 @@ static __always_inline int flow_create_out(void *ctx,
 			return -DROP_NO_EXT_ADDR;
 		__u64 w[2];
 
-		__builtin_memcpy(w, out_key, sizeof(w));
-		err = create == CREATE_XDP ?
-		      port_alloc_xdp(ctx, w[0], w[1], ext) :
-		      port_alloc_tc(ctx, w[0], w[1], ext);
+		flow_key_pack(out_key, w);
+		err = port_alloc(ctx, create == CREATE_XDP, w[0], w[1], ext);
 		if (err < 0)
 			return err;
 		ext_port = err & 0xffff;
@@ -669,7 +633,7 @@ __attribute__((noinline)) int bind_in_live_g(__u64 in_key)
 	struct bind_key bk, out;
 	struct bind_val *b, *o;
 
-	__builtin_memcpy(&bk, &in_key, sizeof(bk));
+	bind_key_unpack(&bk, in_key);
 	b = bpf_map_lookup_elem(&binds, &bk);
 	if (!b)
 		return 0;
@@ -703,13 +667,8 @@ static __always_inline int flow_create_in(void *ctx, const struct pkt *p,
 	/* Its maker has not stored the first flow yet: no mapping until it
 	 * has (it may yet be rolled back).  Another CPU's flow may have
 	 * claimed the outbound half meanwhile. */
-	if (b->state != BIND_LIVE) {
-		__u64 w;
-
-		__builtin_memcpy(&w, &bk, sizeof(w));
-		if (!bind_in_live_g(w))
-			return -DROP_NO_MAPPING;
-	}
+	if (b->state != BIND_LIVE && !bind_in_live_g(bind_key_pack(&bk)))
+		return -DROP_NO_MAPPING;
 	if (b->flags & BIND_EXPECT) {
 		/* FTP names the one peer; a DCC offer is open to anyone. */
 		if (b->peer && b->peer != p->key.saddr)
@@ -765,8 +724,9 @@ static __always_inline int nat_in(void *ctx, enum ct_ask ask, const struct pkt *
 		 * conntrack (netfilter's masquerade beside us chose a port
 		 * in our range).  Asked only here, on the way to a drop. */
 		if (err < 0 && ask != CT_ASK_NONE && cfg_conntrack &&
-		    host_owns(ctx, ask == CT_ASK_XDP, false, p->key.proto,
-			      p->key.saddr, p->key.sport, ext, p->key.dport))
+		    host_owns_tuple(ctx, ask == CT_ASK_XDP, false, p->key.proto,
+				    p->key.saddr, p->key.sport, ext,
+				    p->key.dport))
 			return NAT_PASS;
 		if (err != 0)
 			return err;

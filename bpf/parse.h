@@ -6,17 +6,6 @@
 #ifndef BPFMASQ_PARSE_H
 #define BPFMASQ_PARSE_H
 
-#define ETH_P_IP	0x0800
-#define ETH_ALEN	6
-#define ETH_HLEN	14
-#define IP_MF		0x2000
-#define IP_OFFSET	0x1fff
-#define ICMP_ECHOREPLY	0
-#define ICMP_DEST_UNREACH 3
-#define ICMP_ECHO	8
-#define ICMP_TIME_EXCEEDED 11
-#define ICMP_PARAMETERPROB 12
-
 enum parse_result {
 	PARSE_OK = 0,
 	PARSE_NOT_IPV4 = 1,	/* not ours to judge: hand to the stack */
@@ -51,6 +40,28 @@ static __always_inline __u8 tcp_seen_of(const struct tcphdr *th)
 }
 
 /*
+ * What TCP and UDP have alike: the ports first in the header, and a
+ * checksum at csum_at over a pseudo-header (proto: a constant, so each
+ * caller keeps only its own protocol's test).
+ */
+static __always_inline void pkt_ports_of(struct pkt *p,
+					 const struct iphdr *iph, __u8 proto,
+					 const __be16 *ports, __u32 csum_at,
+					 __sum16 check, __u16 l4_len)
+{
+	p->key.sport = ports[0];
+	p->key.dport = ports[1];
+	p->sport_off = p->l4_off;
+	p->dport_off = p->l4_off + sizeof(__be16);
+	p->csum_off = p->l4_off + csum_at;
+	/* A zero UDP checksum is none, never a partial one. */
+	p->csum_partial = (proto != IPPROTO_UDP || check) &&
+			  csum_looks_partial(iph->saddr, iph->daddr, proto,
+					     l4_len, check);
+	p->has_ports = true;
+}
+
+/*
  * Returns PARSE_OK, PARSE_NOT_IPV4, or a negative drop reason for an IPv4
  * packet whose headers are truncated or inconsistent.  pkt_len is the
  * packet's full length (skb->len for TC), which may exceed what is linear.
@@ -62,7 +73,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 				      __u32 l3_off, struct pkt *p)
 {
 	struct iphdr *iph;
-	__u32 ihl_len;
+	__u32 ihl_len, l4_len;
 
 	if (l3_off) {
 		struct ethhdr *eth = data;
@@ -106,6 +117,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 			    (iph->frag_off & bpf_htons(IP_MF));
 	p->ip_id = iph->id;
 	p->l4_off = p->l3_off + ihl_len;
+	l4_len = p->tot_len - ihl_len;
 	if (p->later_fragment)
 		return PARSE_OK;
 
@@ -113,48 +125,31 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 pkt_len,
 		struct tcphdr *th = data + p->l4_off;
 
 		if ((void *)(th + 1) > data_end || th->doff < 5 ||
-		    th->doff * 4 > p->tot_len - ihl_len)
+		    th->doff * 4 > l4_len)
 			return -DROP_MALFORMED_L4;
-		p->key.sport = th->source;
-		p->key.dport = th->dest;
 		p->l4_hlen = th->doff * 4;
-		p->sport_off = p->l4_off + offsetof(struct tcphdr, source);
-		p->dport_off = p->l4_off + offsetof(struct tcphdr, dest);
-		p->csum_off = p->l4_off + offsetof(struct tcphdr, check);
 		p->tcp_seen = tcp_seen_of(th);
-		p->csum_partial = csum_looks_partial(iph->saddr, iph->daddr,
-						     IPPROTO_TCP,
-						     p->tot_len - ihl_len,
-						     th->check);
-		p->has_ports = true;
+		pkt_ports_of(p, iph, IPPROTO_TCP, (__be16 *)th,
+			     offsetof(struct tcphdr, check), th->check, l4_len);
 	} else if (iph->protocol == IPPROTO_UDP) {
 		struct udphdr *uh = data + p->l4_off;
 
 		/* The first fragment of a datagram carries the length of
 		 * the whole datagram, not of itself. */
 		if ((void *)(uh + 1) > data_end ||
-		    p->tot_len - ihl_len < sizeof(*uh) ||
+		    l4_len < sizeof(*uh) ||
 		    bpf_ntohs(uh->len) < sizeof(*uh) ||
-		    (bpf_ntohs(uh->len) > p->tot_len - ihl_len &&
+		    (bpf_ntohs(uh->len) > l4_len &&
 		     !(iph->frag_off & bpf_htons(IP_MF))))
 			return -DROP_MALFORMED_L4;
-		p->key.sport = uh->source;
-		p->key.dport = uh->dest;
-		p->sport_off = p->l4_off + offsetof(struct udphdr, source);
-		p->dport_off = p->l4_off + offsetof(struct udphdr, dest);
-		p->csum_off = p->l4_off + offsetof(struct udphdr, check);
-		p->csum_partial = uh->check &&
-				  csum_looks_partial(iph->saddr, iph->daddr,
-						     IPPROTO_UDP,
-						     p->tot_len - ihl_len,
-						     uh->check);
-		p->has_ports = true;
+		pkt_ports_of(p, iph, IPPROTO_UDP, (__be16 *)uh,
+			     offsetof(struct udphdr, check), uh->check, l4_len);
 	} else if (iph->protocol == IPPROTO_ICMP) {
 		struct icmphdr *ih = data + p->l4_off;
 
 		/* Within the IP packet: link padding after it is no header. */
 		if ((void *)(ih + 1) > data_end ||
-		    p->tot_len - ihl_len < sizeof(*ih))
+		    l4_len < sizeof(*ih))
 			return -DROP_MALFORMED_L4;
 		p->csum_off = p->l4_off + offsetof(struct icmphdr, checksum);
 		p->sport_off = p->l4_off + offsetof(struct icmphdr, un.echo.id);

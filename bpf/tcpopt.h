@@ -3,12 +3,6 @@
 #ifndef BPFMASQ_TCPOPT_H
 #define BPFMASQ_TCPOPT_H
 
-#define TCPOPT_EOL	0
-#define TCPOPT_NOP	1
-#define TCPOPT_MSS	2
-#define TCPOPT_SACK	5
-#define TCPOLEN_MSS	4
-
 /*
  * Where option kind is among the options from opt to end: its offset << 8
  * | its length, or 0.  At most 40 steps (40 bytes of options, a NOP at a

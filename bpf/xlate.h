@@ -13,54 +13,6 @@
 #ifndef BPFMASQ_XLATE_H
 #define BPFMASQ_XLATE_H
 
-#define TC_ACT_UNSPEC	(-1)
-#define TC_ACT_OK	0
-#define TC_ACT_SHOT	2
-
-/*
- * Packet pointers read straight from the context.  clang likes to keep
- * &ctx->data in a register and dereference it later as a modified context
- * pointer, which the verifier refuses; a fresh load each time cannot be
- * rewritten that way.
- */
-#define CTX_LOAD_PTR(ctx, field)					\
-	({								\
-		__u64 __v;						\
-		asm volatile("%0 = *(u32 *)(%1 + %2)"			\
-			     : "=r"(__v)				\
-			     : "r"(ctx), "i"(offsetof(typeof(*(ctx)), field))); \
-		(void *)(long)__v;					\
-	})
-#define ctx_data(ctx)		CTX_LOAD_PTR(ctx, data)
-#define ctx_data_end(ctx)	CTX_LOAD_PTR(ctx, data_end)
-
-/*
- * The same for code that serves both hooks, told which one by a flag that
- * is a constant once inlined, so that each program keeps only its own
- * branch.
- */
-static __always_inline void *pkt_data(void *ctx, bool xdp)
-{
-	return xdp ? ctx_data((struct xdp_md *)ctx) :
-		     ctx_data((struct __sk_buff *)ctx);
-}
-
-static __always_inline void *pkt_end(void *ctx, bool xdp)
-{
-	return xdp ? ctx_data_end((struct xdp_md *)ctx) :
-		     ctx_data_end((struct __sk_buff *)ctx);
-}
-
-static __always_inline int pkt_load(void *ctx, bool xdp, __u32 off, void *buf,
-				    __u32 len)
-{
-	return xdp ? bpf_xdp_load_bytes(ctx, off, buf, len) :
-		     bpf_skb_load_bytes(ctx, off, buf, len);
-}
-
-#define ACT_PASS(xdp)	((xdp) ? XDP_PASS : TC_ACT_OK)
-#define ACT_DROP(xdp)	((xdp) ? XDP_DROP : TC_ACT_SHOT)
-
 /* One rewrite of an address and a port (or ICMP echo identifier). */
 struct xlate {
 	__u32 addr_off;		/* saddr (outbound) or daddr (inbound) */
@@ -110,15 +62,6 @@ static __always_inline void xlate_fill(struct xlate *x, const struct pkt *p,
 		x->old_port = p->key.dport;
 	}
 }
-
-/* Bounds-checked pointer into an XDP frame; off is always < 128 here. */
-#define FRAME_PTR(data, data_end, off, type)				\
-	({								\
-		type *__p = (data) + ((off) & 0xff);			\
-		(void *)(__p + 1) > (data_end) ? NULL : __p;		\
-	})
-#define XDP_PTR(ctx, off, type)						\
-	FRAME_PTR(ctx_data(ctx), ctx_data_end(ctx), off, type)
 
 static __always_inline int xdp_apply(struct xdp_md *ctx, const struct pkt *p,
 				     const struct xlate *x)

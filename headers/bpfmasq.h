@@ -446,6 +446,9 @@ struct internal_key {
 	X(CNT_SYNC_SESSIONS_LOST, "sync_sessions_lost")			\
 	X(CNT_SYNC_RESYNCS,	"sync_bulk_resyncs")			\
 	X(CNT_SYNC_OVERFLOWS,	"sync_peer_too_slow")			\
+	X(CNT_CONNS_EXPIRED,	"conns_expired")			\
+	X(CNT_EXPIRY_WALKS,	"expiry_walks")				\
+	X(CNT_EXPIRY_CHECKED,	"expiry_checked")			\
 	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\
 	X(DROP_MALFORMED_L4,	"drop_malformed_l4")			\
 	X(DROP_FRAGMENT,	"drop_fragment")			\

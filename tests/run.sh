@@ -5,7 +5,8 @@
 # unit: build/tests/test_nat, test_alg, test_diff, test_registry, test_opts
 # (up's option table against README.md and `bpfmasq help`), test_metrics,
 # the man page against the option table (man_check.sh), the build's header
-# dependencies, the layers of user/ (layers.sh), `make install`
+# dependencies, the layers of user/ (layers.sh), the data plane's one shape
+# (bpf_shape.sh: twins, key words, constants), `make install`
 # (install_check.sh), a short fuzz run; lab: every
 # tests/lab/test_*.sh (network namespaces), and part of them again over a
 # layer-3 WAN (LAB_WAN=tun).  Output is streamed; lines
@@ -74,6 +75,7 @@ if [[ $MODE == unit || $MODE == all ]]; then
 	done
 	run build_deps bash "$ROOT/tests/unit/build_deps.sh"
 	run layers bash "$ROOT/tests/unit/layers.sh"
+	run bpf_shape bash "$ROOT/tests/unit/bpf_shape.sh"
 	run man bash "$ROOT/tests/unit/man_check.sh"
 	run completion bash "$ROOT/tests/unit/completion_check.sh"
 	run scaleout bash "$ROOT/tests/unit/scaleout_check.sh"

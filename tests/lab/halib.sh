@@ -102,3 +102,73 @@ conns_of() {
 		jq_py "len([c for c in d if c['outside'].startswith('$WAN_VIP:')])"
 }
 
+
+# ha_servers: what the HA tests carry through the gateways, on srv: nginx
+# (with huge.bin, 32 MiB), a TCP echo on 9000, a UDP echo on 7000 that
+# keeps up with a probe every few ms, and vsftpd for active-mode FTP
+# (PORT only, so that the ALG rewrites the control connection).
+ha_servers() {
+	srv_nginx || return 1
+	head -c 33554432 /dev/urandom >"$NGX/www/huge.bin"
+	srv_tcp_echo 9000 || { echo "tcpecho did not start on srv" >&2; return 1; }
+	lab_bg srv "$LAB_TMP/udpecho.log" "$PY" "$LAB_REPO/tests/lab/udpprobe.py" echo $INET 7000
+	wait_until 5 listening srv udp "$INET:7000" ||
+		{ echo "the UDP echo did not start on srv" >&2; return 1; }
+	mkdir -p "$LAB_TMP/ftproot" "$LAB_TMP/empty"
+	echo "a file to list" >"$LAB_TMP/ftproot/hello.txt"
+	printf '%s\n' listen=YES listen_ipv6=NO listen_address=$INET \
+		anonymous_enable=YES anon_root=$LAB_TMP/ftproot no_anon_password=YES \
+		local_enable=NO write_enable=NO port_enable=YES connect_from_port_20=NO \
+		pasv_enable=NO secure_chroot_dir=$LAB_TMP/empty seccomp_sandbox=NO \
+		run_as_launching_user=YES >"$LAB_TMP/vsftpd.conf"
+	lab_bg srv "$LAB_TMP/vsftpd.out" vsftpd "$LAB_TMP/vsftpd.conf"
+	wait_until 5 listening srv tcp "$INET:21" ||
+		{ echo "vsftpd did not start on srv: $(cat "$LAB_TMP/vsftpd.out")" >&2; return 1; }
+}
+
+# ---- state sync ----------------------------------------------------------
+
+# ha_sync_key: the key both gateways share, $KEY.
+ha_sync_key() {
+	KEY=$LAB_TMP/sync.key
+	head -c 32 /dev/urandom >"$KEY"
+	chmod 600 "$KEY"
+}
+sync_args() {	# N: haN's sync options, its peer the other one (and SYNC_MORE)
+	echo --sync-peer 10.255.0.$((3 - $1)) --sync-listen 10.255.0.$1 --sync-key "$KEY" $SYNC_MORE
+}
+# peer_status N KEY: what haN's status says of its session with the other.
+peer_status() {
+	BM_NS=ha$1 bm_json status wan0 |
+		jq_py "[p['$2'] for p in d['sync']['peers'] if p['peer'] == '10.255.0.$((3 - $1))'][0]"
+}
+sync_up() { [[ $(peer_status $1 up) == true ]]; }
+sync_line() { BM_NS=ha$1 bm status wan0 2>&1 | grep sync:; }
+# sessions_up: both directions of both gateways' sync are up.
+sessions_up() { wait_until 10 sync_up 1 && wait_until 10 sync_up 2; }
+# conns_to N PORT: haN's connections to srv's PORT.
+conns_to() {
+	BM_NS=ha$1 bm_json conns wan0 |
+		jq_py "len([c for c in d if c['remote'].endswith(':$2')])"
+}
+ctl_pid() { BM_NS=ha$1 bm_json status wan0 | jq_py 'd["controller_pid"]'; }
+
+# ---- idle TCP sessions ----------------------------------------------------
+
+# echo_open NAME: a TCP session from cli1 to srv's echo on 9000 that stays
+# open: echo_says writes a line into it, the echoes land in a file.
+declare -A ECHO_FD
+echo_open() {
+	local fd
+	mkfifo "$LAB_TMP/echo-$1.in"
+	exec {fd}<>"$LAB_TMP/echo-$1.in"
+	ECHO_FD[$1]=$fd
+	nsx cli1 socat -T 600 STDIO TCP4:$INET:9000,connect-timeout=3 \
+		<"$LAB_TMP/echo-$1.in" >"$LAB_TMP/echo-$1.out" 2>"$LAB_TMP/echo-$1.err" &
+	LAB_PIDS+=($!)
+}
+# echo_says NAME TEXT [SECONDS]: TEXT, sent on NAME, comes back in time.
+echo_says() {
+	echo "$2" >&"${ECHO_FD[$1]}"
+	wait_until "${3:-10}" grep -qx "$2" "$LAB_TMP/echo-$1.out"
+}

@@ -416,7 +416,7 @@ check_download_done() {
 # its JSON result goes to OUT.  udp_pid is the probe.
 udp_probe_start() {
 	nsx "$1" "$PY" "$LAB_REPO/tests/lab/udpprobe.py" probe $INET 7 "$3" "$4" \
-		"$2" > "$5" &
+		--sport "$2" > "$5" &
 	udp_pid=$!
 }
 

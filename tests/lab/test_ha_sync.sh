@@ -17,37 +17,13 @@ if ! command -v keepalived >/dev/null; then
 fi
 . "$(dirname "$0")/halib.sh"
 
-KEY=$LAB_TMP/sync.key
-head -c 32 /dev/urandom >"$KEY"
-chmod 600 "$KEY"
-sync_args() {	# N: haN's sync options, its peer the other one
-	echo --sync-peer 10.255.0.$((3 - $1)) --sync-listen 10.255.0.$1 --sync-key "$KEY"
-}
-sync_up() {
-	[[ $(BM_NS=ha$1 bm_json status wan0 | jq_py 'd["sync"]["up"]') == true ]]
-}
-# conns_to N PORT: haN's connections to srv's PORT.
-conns_to() {
-	BM_NS=ha$1 bm_json conns wan0 |
-		jq_py "len([c for c in d if c['remote'].endswith(':$2')])"
-}
-ctl_pid() { BM_NS=ha$1 bm_json status wan0 | jq_py 'd["controller_pid"]'; }
-
+ha_sync_key
+# A third gateway that is not there: its session stays down, nothing
+# waits for it, and the pair's sync goes on beside it.
+ABSENT=10.255.1.9
+SYNC_MORE="--sync-peer $ABSENT"
 ha_lab || { fail ha_sync_topology "could not build the two-gateway lab"; exit 1; }
-srv_nginx || { fail ha_sync_nginx "nginx did not start on srv"; exit 1; }
-head -c 33554432 /dev/urandom >"$NGX/www/huge.bin"
-srv_tcp_echo 9000 || { fail ha_sync_tcp_server "tcpecho did not start on srv"; exit 1; }
-lab_bg srv "$LAB_TMP/udpecho.log" "$PY" "$LAB_REPO/tests/lab/udpprobe.py" echo $INET 7000
-wait_until 5 listening srv udp "$INET:7000" || { fail ha_sync_udp_server "udp echo did not start"; exit 1; }
-mkdir -p "$LAB_TMP/ftproot" "$LAB_TMP/empty"
-echo "a file to list" >"$LAB_TMP/ftproot/hello.txt"
-printf '%s\n' listen=YES listen_ipv6=NO listen_address=$INET \
-	anonymous_enable=YES anon_root=$LAB_TMP/ftproot no_anon_password=YES \
-	local_enable=NO write_enable=NO port_enable=YES connect_from_port_20=NO \
-	pasv_enable=NO secure_chroot_dir=$LAB_TMP/empty seccomp_sandbox=NO \
-	run_as_launching_user=YES >"$LAB_TMP/vsftpd.conf"
-lab_bg srv "$LAB_TMP/vsftpd.out" vsftpd "$LAB_TMP/vsftpd.conf"
-wait_until 5 listening srv tcp "$INET:21" || { fail ha_sync_vsftpd "vsftpd did not start on srv"; exit 1; }
+ha_servers || { fail ha_sync_servers "the servers did not start on srv"; exit 1; }
 
 # ---- bad settings are refused before anything is attached -----------------
 out=$(ip netns exec "$(ns ha1)" "$BPFMASQ" up wan0 --sync-peer 10.255.0.2 2>&1)
@@ -69,6 +45,13 @@ else
 	fail ha_sync_sessions_up "sync: ha1 $(BM_NS=ha1 bm_json status wan0 | jq_py 'd["sync"]'), ha2 $(BM_NS=ha2 bm_json status wan0 | jq_py 'd["sync"]')"
 	show_ctl_log
 fi
+absent() {	# N KEY: what haN's status says of the absent peer
+	BM_NS=ha$1 bm_json status wan0 | jq_py "[p['$2'] for p in d['sync']['peers'] if p['peer'] == '$ABSENT'][0]"
+}
+check ha_sync_absent_peer_down "ha1's sync: $(BM_NS=ha1 bm status wan0 | grep sync:)" \
+	eval '[[ $(BM_NS=ha1 bm status wan0 | grep -c "sync: peer 10.255.0.2:7439 up,") == 1 &&
+		$(BM_NS=ha1 bm status wan0 | grep -c "sync: peer $ABSENT:7439 down,") == 1 &&
+		$(absent 1 up) == false ]]'
 ka_start 1 150 2
 ka_start 2 100 1
 wait_until 15 master_is 1 || { fail ha_sync_ha1_master "ha1 is not master: $(nsx ha1 ip -4 -br addr)"; exit 1; }
@@ -87,6 +70,18 @@ else
 	fail ha_sync_backup_holds_connection "ha2's conns: $(BM_NS=ha2 bm conns wan0 2>&1)"
 fi
 note "ha2 status: $(BM_NS=ha2 bm status wan0 | grep sync:)"
+
+# A forward added by hand on the master is on the backup at once (the
+# CLI tells the controller), with its port's mark: after the failover
+# it answers through ha2.
+lab_bg cli1 "$LAB_TMP/fwdecho.log" "$PY" "$LAB_REPO/tests/lab/tcpecho.py" 10.0.1.2 8080
+wait_until 5 listening cli1 tcp "10.0.1.2:8080"
+fwd_on() { BM_NS=ha$1 bm forward list wan0 | grep -q "inside 10.0.1.2:8080 *outside $WAN_VIP:8080"; }
+BM_NS=ha1 bm forward add wan0 tcp 8080 10.0.1.2:8080 >"$LAB_TMP/fwd.out" 2>&1 ||
+	fail ha_sync_forward_add "forward add on ha1: $(cat "$LAB_TMP/fwd.out")"
+check ha_sync_forward_reaches_backup "ha2's forwards: $(BM_NS=ha2 bm forward list wan0 2>&1)" \
+	wait_until 2 fwd_on 2
+fwd_answers() { [[ $(nsx srv socat -T 3 - TCP4:$WAN_VIP:8080,connect-timeout=3 <<<"$1" 2>/dev/null) == "$1" ]]; }
 
 # An FTP control connection whose PORT ha1's ALG rewrites (the address
 # grows from 10,0,1,2 to 192,0,2,100): its sequence adjustment must reach
@@ -132,6 +127,8 @@ check ha_sync_download_survives_failover "32 MiB through the failover: sha256 $(
 	test "$(cat "$LAB_TMP/bulk.sum")" == "$want"
 note "ha2 dropped for want of a flow: drop_tcp_new_without_syn $(BM_NS=ha2 bm_stat drop_tcp_new_without_syn), drop_unsolicited_no_mapping $(BM_NS=ha2 bm_stat drop_unsolicited_no_mapping)"
 
+check ha_sync_forward_answers_through_backup "srv -> $WAN_VIP:8080 got no echo through ha2" \
+	fwd_answers through-ha2
 touch "$LAB_TMP/ftp.go"
 wait $ftp
 check ha_sync_ftp_control_survives_failover "ftp session: $(tr '\n' ' ' <"$LAB_TMP/ftp.out")" \
@@ -154,6 +151,11 @@ if wait_until 10 sync_up 1 && wait_until 10 sync_up 2; then
 else
 	fail ha_sync_sessions_back "ha1 $(BM_NS=ha1 bm status wan0 | grep sync:), ha2 $(BM_NS=ha2 bm status wan0 | grep sync:)"
 fi
+# And a forward deleted by hand goes from the peer as quickly.
+BM_NS=ha1 bm forward del wan0 tcp 8080 >"$LAB_TMP/fwd.out" 2>&1 ||
+	fail ha_sync_forward_del "forward del on ha1: $(cat "$LAB_TMP/fwd.out")"
+check ha_sync_forward_removal_reaches_peer "ha2's forwards: $(BM_NS=ha2 bm forward list wan0 2>&1)" \
+	wait_until 2 eval '! fwd_on 2'
 has_both() { [[ $(conns_to 1 9000) -ge 2 ]]; }
 check ha_sync_master_learns_backups_connections "ha1's conns to :9000: $(conns_to 1 9000)" \
 	wait_until 5 has_both
@@ -184,6 +186,12 @@ out=$(fetch cli1 http://$INET/hello.txt)
 check ha_sync_new_connection_after_failback "curl through ha1 got '$out'" test "$out" == "hello from srv"
 note "ha1 status: $(BM_NS=ha1 bm status wan0 | grep sync:)"
 note "ha2 status: $(BM_NS=ha2 bm status wan0 | grep sync:)"
+# Nothing was queued for the absent peer through all of it: a peer away
+# costs no memory.
+check ha_sync_absent_peer_holds_nothing "ha1 and ha2 sent $(absent 1 records_sent) and $(absent 2 records_sent) records to $ABSENT, which never had a session" \
+	eval '[[ $(absent 1 records_sent) == 0 && $(absent 2 records_sent) == 0 &&
+		$(absent 1 sessions) == 0 && $(absent 1 up) == false ]]'
+note "ha1's controller: $(grep VmRSS /proc/$(ctl_pid 1)/status)"
 
 # ---- nothing on the link can inject state ---------------------------------
 before=$(BM_NS=ha2 bm_stat sync_auth_failed)

@@ -43,6 +43,11 @@ check_logged monitor_new_endpoints "$MT" "$new_re" 5 \
 destroy_re="\\[DESTROY\\] tcp  (FIN_WAIT|CLOSE) +inside 10\\.0\\.1\\.2:45001 outside $WAN_GW:$srv_port remote $INET:80 \\(closed\\)\$"
 check_logged monitor_destroy_closed "$MT" "$destroy_re" 15 \
 	"no [DESTROY] (closed) line"
+# It went by the expiry queue: looked at by the kernel program, with no
+# walk of the table beyond the controller's first (nothing was lost).
+check monitor_expired_by_queue "expiry: $(bm stats wan0 | grep -E 'expir')" \
+	eval '(( $(bm_stat conns_expired) >= 1 && $(bm_stat expiry_checked) >= 1 &&
+		 $(bm_stat expiry_walks) == 1 ))'
 check monitor_timestamp_format "a line does not start with [seconds.micros]" \
 	eval "grep -E '45001' '$MT' | grep -Evq '^\\[[0-9]{10}\\.[0-9]{6}\\] '; (( \$? == 1 ))"
 

@@ -5,14 +5,16 @@
   udpprobe.py echo ADDR PORT
       answer every datagram with itself, from one socket (no fork per
       datagram, so the echo keeps up with a probe every few ms)
-  udpprobe.py probe DST PORT SECONDS INTERVAL_MS [SPORT]
-      send a numbered datagram every INTERVAL_MS for SECONDS from one
-      socket (one flow through the NAT; from SPORT when given, so that a
-      test can find its connection), then print one JSON object:
+  udpprobe.py probe DST PORT SECONDS INTERVAL_MS [STOP_FILE] [--sport SPORT]
+      send a numbered datagram every INTERVAL_MS for SECONDS (or until
+      STOP_FILE exists) from one socket (one flow through the NAT; from
+      SPORT when given, so that a test can find its connection), then
+      print one JSON object:
       sent, answered, lost, the longest time without an answer (ms), and
       when answers stopped and came back (seconds from the start)
 """
 import json
+import os
 import select
 import socket
 import sys
@@ -28,7 +30,7 @@ def echo(addr, port):
         s.sendto(data, peer)
 
 
-def probe(dst, port, seconds, interval_ms, sport=0):
+def probe(dst, port, seconds, interval_ms, stop_file=None, sport=0):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     if sport:
         s.bind(("0.0.0.0", sport))
@@ -43,6 +45,8 @@ def probe(dst, port, seconds, interval_ms, sport=0):
     gap_from = gap_to = None
     while True:
         now = time.monotonic()
+        if stop_file and now < start + seconds and os.path.exists(stop_file):
+            seconds = now - start	# the last answers have a second
         if now >= start + seconds + 1.0:
             break
         if now >= next_send and now < start + seconds:
@@ -82,5 +86,10 @@ if __name__ == "__main__":
     if sys.argv[1] == "echo":
         echo(sys.argv[2], int(sys.argv[3]))
     else:
+        rest, sport = sys.argv[6:], 0
+        if "--sport" in rest:
+            i = rest.index("--sport")
+            sport = int(rest[i + 1])
+            del rest[i:i + 2]
         probe(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]),
-              float(sys.argv[5]), int(sys.argv[6]) if len(sys.argv) > 6 else 0)
+              float(sys.argv[5]), rest[0] if rest else None, sport)

@@ -184,6 +184,40 @@ static void test_every_key(void)
 	}
 }
 
+/* Several sync peers: a line each, one session each in the controller;
+ * the same one twice is a mistake, and nine are more than it keeps. */
+static void test_sync_peers(void)
+{
+	char path[PATH_MAX], text[1024];
+	struct up_config c;
+	struct up_opts o;
+	size_t len = 0;
+
+	conf("peers.conf", "sync-key /tmp/x.key\nsync-peer 10.255.0.2\n"
+	     "sync-peer 10.255.0.3\n", path, sizeof(path));
+	if (check(!load("check", true, &o, &c, "--config", path, NULL),
+		  "sync_peers_load", "%s", err_text))
+		check(o.n_sync_peer == 2 &&
+		      o.sync_peer[0] == inet_addr("10.255.0.2") &&
+		      o.sync_peer[1] == inet_addr("10.255.0.3"),
+		      "sync_peers_accumulate", "%d peers", o.n_sync_peer);
+	config_free(&c);
+	if (check(!load("check", true, &o, &c, "--config", path,
+			"--sync-peer", "10.255.0.9", NULL),
+		  "sync_peers_override_loads", "%s", err_text))
+		check(o.n_sync_peer == 1 && o.sync_peer[0] == inet_addr("10.255.0.9"),
+		      "sync_peers_override_replaces", "%d peers", o.n_sync_peer);
+	config_free(&c);
+	check_error("sync_peer_twice",
+		    "sync-peer 10.255.0.2\nsync-peer 10.255.0.2\n", 2,
+		    "--sync-peer 10.255.0.2 is given twice; keep one");
+	for (int i = 1; i <= SYNC_MAX_PEERS + 1; i++)
+		len += snprintf(text + len, sizeof(text) - len,
+				"sync-peer 10.255.0.%d\n", i);
+	check_error("sync_peers_at_most", text, SYNC_MAX_PEERS + 1,
+		    "at most 8 --sync-peer values");
+}
+
 /* A file with one fault, the line it is on, and what the one-line error
  * must say about it. */
 static const struct {
@@ -303,6 +337,7 @@ int main(int argc, char **argv)
 	}
 	test_good_file();
 	test_every_key();
+	test_sync_peers();
 	test_errors();
 	test_override();
 	test_paths();

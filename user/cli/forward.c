@@ -13,12 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "cmd.h"
 #include "commands.h"
+#include "controller.h"
 #include "flowtable.h"
 #include "forward.h"
+#include "fwdmap.h"
 #include "instance.h"
 #include "util.h"
 
@@ -74,18 +77,12 @@ int forward_parse(const char *proto, const char *port, const char *target,
 	return 0;
 }
 
-static int fwd_port_mark(const struct instance *in, __be16 port, bool on)
+/* The controller sends the change to its sync peers at once
+ * (--sync-peer), and follows the maps as after a reload. */
+static void tell_controller(const struct nat_state *st)
 {
-	__u32 p = ntohs(port), word = p / 64;
-	__u64 bits;
-
-	if (bpf_map_lookup_elem(in->fwd_ports_fd, &word, &bits))
-		return -1;
-	if (on)
-		bits |= 1ULL << (p % 64);
-	else
-		bits &= ~(1ULL << (p % 64));
-	return bpf_map_update_elem(in->fwd_ports_fd, &word, &bits, BPF_ANY);
+	if (controller_alive(st->controller_pid))
+		kill(st->controller_pid, CONTROLLER_SIG_RESYNC);
 }
 
 static int open_up(const char *ifname, struct instance *in, struct nat_state *st)
@@ -197,7 +194,7 @@ int forward_install(const struct instance *in, __be32 ext_addr,
 		bpf_map_delete_elem(in->binds_fd, &kin);
 		return -1;
 	}
-	if (fwd_port_mark(in, kin.port, true)) {
+	if (forward_port_mark(in, kin.port, true)) {
 		p_err("cannot add the forward: %s", strerror(errno));
 		/* The server's own dynamic mapping, if it had one, again. */
 		if (had_out)
@@ -239,6 +236,7 @@ static int forward_add(int argc, char **argv)
 		return 1;
 	if (forward_install(&in, state_forward_addr(&st), &f, NULL))
 		goto out;
+	tell_controller(&st);
 	if (json_output)
 		json_status("added");
 	else
@@ -248,50 +246,6 @@ static int forward_add(int argc, char **argv)
 out:
 	instance_close(&in);
 	return ret;
-}
-
-/* Remove the connections a deleted forward carried. */
-static void flush_forward_flows(const struct instance *in, __u8 proto,
-				__be16 ext_port, const struct bind_val *target)
-{
-	struct conn *c;
-	size_t n;
-
-	if (conns_list(in->flows_fd, &c, &n))
-		return;
-	for (size_t i = 0; i < n; i++) {
-		if (c[i].out_key.proto != proto || c[i].out.nat_port != ext_port ||
-		    c[i].out_key.saddr != target->addr ||
-		    c[i].out_key.sport != target->port)
-			continue;
-		bpf_map_delete_elem(in->flows_fd, &c[i].in_key);
-		bpf_map_delete_elem(in->flows_fd, &c[i].out_key);
-	}
-	free(c);
-}
-
-int forward_remove(const struct instance *in, __be32 ext_addr, __u8 proto,
-		   __u16 port)
-{
-	struct bind_key kin = { .dir = DIR_IN, .proto = proto,
-				.addr = ext_addr, .port = htons(port) };
-	struct bind_key kout;
-	struct bind_val vin, other;
-
-	if (bpf_map_lookup_elem(in->binds_fd, &kin, &vin) ||
-	    !(vin.flags & BIND_STATIC))
-		return -1;
-	kout = (struct bind_key){ .addr = vin.addr, .port = vin.port,
-				  .proto = proto, .dir = DIR_OUT };
-	bpf_map_delete_elem(in->binds_fd, &kout);
-	bpf_map_delete_elem(in->binds_fd, &kin);
-	flush_forward_flows(in, proto, kin.port, &vin);
-	/* The bit is per port, shared by tcp and udp. */
-	kin.proto = proto == IPPROTO_TCP ? IPPROTO_UDP : IPPROTO_TCP;
-	if (bpf_map_lookup_elem(in->binds_fd, &kin, &other) ||
-	    !(other.flags & BIND_STATIC))
-		fwd_port_mark(in, kin.port, false);
-	return 0;
 }
 
 int forwards_read(const struct instance *in, __be32 ext_addr,
@@ -346,6 +300,7 @@ static int forward_del(int argc, char **argv)
 		      argv[1], argv[2], port, argv[1]);
 		goto out;
 	}
+	tell_controller(&st);
 	if (json_output)
 		json_status("deleted");
 	else

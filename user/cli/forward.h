@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <linux/types.h>
+#include "fwdmap.h"
 
 struct instance;
 
@@ -28,11 +29,6 @@ int forward_parse(const char *proto, const char *port, const char *target,
  */
 int forward_install(const struct instance *in, __be32 ext_addr,
 		    const struct fwd_spec *f, bool *existed);
-
-/* Remove the forward of proto's external port (and the connections it
- * carried), as `forward del` does: -1 when there is none. */
-int forward_remove(const struct instance *in, __be32 ext_addr, __u8 proto,
-		   __u16 port);
 
 /* Every forward of a running instance, malloc'ed into *out (free it). */
 int forwards_read(const struct instance *in, __be32 ext_addr,

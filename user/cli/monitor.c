@@ -146,27 +146,37 @@ static bool watch_connect(struct watched *w)
 	return w->fd >= 0;
 }
 
+/* One record from a controller. */
+static void watch_record(struct watched *w, bool many, __u32 mask,
+			 const struct conn_filter *f, const struct conn_event *r)
+{
+	/* Sequence numbers go on across controllers, but one killed may
+	 * have counted fewer than it sent: only a jump forward is a gap. */
+	if (w->last_seq && r->seq > w->last_seq + 1)
+		print_lost(w, many, r->time_ns, r->seq - w->last_seq - 1,
+			   "this monitor read too slowly");
+	if (r->seq > w->last_seq || !w->last_seq)
+		w->last_seq = r->seq;
+	if (r->type == CE_LOST)
+		print_lost(w, many, r->time_ns, r->count,
+			   "ring full, or removed while no controller ran");
+	else if ((mask & 1U << r->type) && conns_filter_match_event(f, r))
+		print_event(w, many, r);
+}
+
 /* One message from a controller; false when it went away. */
 static bool watch_read(struct watched *w, bool many, __u32 mask,
 		       const struct conn_filter *f)
 {
-	struct conn_event r;
-	ssize_t n = recv(w->fd, &r, sizeof(r), 0);
+	struct conn_event r[CONNEV_BATCH];
+	ssize_t n = recv(w->fd, r, sizeof(r), 0);
 
-	if (n != sizeof(r))
+	if (n <= 0 || n % sizeof(r[0]))
 		return n < 0 && errno == EINTR;
-	/* Sequence numbers go on across controllers, but one killed may
-	 * have counted fewer than it sent: only a jump forward is a gap. */
-	if (w->last_seq && r.seq > w->last_seq + 1)
-		print_lost(w, many, r.time_ns, r.seq - w->last_seq - 1,
-			   "this monitor read too slowly");
-	if (r.seq > w->last_seq || !w->last_seq)
-		w->last_seq = r.seq;
-	if (r.type == CE_LOST)
-		print_lost(w, many, r.time_ns, r.count,
-			   "ring full, or removed while no controller ran");
-	else if ((mask & 1U << r.type) && conns_filter_match_event(f, &r))
-		print_event(w, many, &r);
+	for (size_t i = 0; i < n / sizeof(r[0]); i++)
+		watch_record(w, many, mask, f, &r[i]);
+	/* A message's lines leave together, as they came. */
+	fflush(stdout);
 	return true;
 }
 
@@ -180,7 +190,7 @@ static int monitor_run(struct watched *ws, int n, __u32 mask,
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	setvbuf(stdout, NULL, _IOFBF, 0);
 	while (!monitor_stop) {
 		for (int i = 0; i < n; i++)
 			p[i] = (struct pollfd){ .fd = ws[i].fd, .events = POLLIN };

@@ -16,7 +16,7 @@
 bool opt_repeatable(const struct opt_def *d)
 {
 	return d->type == OPT_IFNAME || d->type == OPT_CIDR ||
-	       d->type == OPT_FLAGS;
+	       d->type == OPT_FLAGS || (d->type == OPT_ADDR && d->max_count);
 }
 
 const char *opt_default_text(const struct opt_def *d)
@@ -199,14 +199,27 @@ static int apply_def(const struct opt_def *d, void *dst, const char *value)
 		}
 		FIELD(dst, d, const char *)[(*count)++] = strdup(value);
 		return 0;
-	case OPT_ADDR:
-		if (inet_pton(AF_INET, value, FIELD(dst, d, __be32)) != 1 ||
-		    !*FIELD(dst, d, __be32)) {
+	case OPT_ADDR: {
+		__be32 a, *to = FIELD(dst, d, __be32);
+
+		if (inet_pton(AF_INET, value, &a) != 1 || !a) {
 			p_err("bad %s '%s': expected an IPv4 address such as 192.0.2.10",
 			      opt, value);
 			return -1;
 		}
+		if (d->max_count) {
+			if (!(count = repeat_count(d, opt, dst)))
+				return -1;
+			for (int i = 0; i < *count; i++)
+				if (to[i] == a) {
+					p_err("%s %s is given twice; keep one", opt, value);
+					return -1;
+				}
+			to += (*count)++;
+		}
+		*to = a;
 		return 0;
+	}
 	case OPT_CIDR: {
 		struct internal_key *k;
 

@@ -23,7 +23,7 @@ enum opt_type {
 	OPT_STRING,	/* kept as given, e.g. a file name: const char * */
 	OPT_IFNAME,	/* an interface name, which may not exist yet:
 			 * const char *[] */
-	OPT_ADDR,	/* an IPv4 address: __be32 */
+	OPT_ADDR,	/* an IPv4 address: __be32 (or __be32[], repeatable) */
 	OPT_CIDR,	/* ADDR/LEN, the length required: struct internal_key[] */
 	OPT_PORT_RANGE,	/* LO-HI: struct port_range */
 	OPT_PORT_LIST,	/* up to .max_count ports, "21,2121": __u16[], 0-ended */
@@ -52,7 +52,8 @@ struct opt_def {
 	const char *def_doc;	/* the default in words when no value says it */
 	__u32 min, max;		/* OPT_U32 */
 	const struct opt_word *words;	/* OPT_ENUM, OPT_FLAGS; OPT_U32: also */
-	/* Repeatable (OPT_IFNAME, OPT_CIDR): values go to an array at .off,
+	/* Repeatable (OPT_IFNAME, OPT_CIDR; OPT_ADDR given .max_count):
+	 * values go to an array at .off,
 	 * counted by the int at .count_off, at most .max_count of them.
 	 * OPT_PORT_LIST: .max_count is the array's length. */
 	size_t count_off;

@@ -16,6 +16,7 @@
 #include "instance.h"
 #include "metrics.h"
 #include "netfilter.h"
+#include "sync.h"
 #include "util.h"
 
 #define NSEC_PER_SEC 1000000000ULL
@@ -275,30 +276,104 @@ static void build_print(const struct instance *in)
 	printf("\n");
 }
 
-/* State sync as the counters tell it: a session is up while more were
- * opened than lost (one dropped for a slow peer is lost too). */
-static void sync_status(const struct instance *in, const struct nat_state *st,
-			char *buf, size_t size, bool *up, __u64 *c)
+/* State sync, a line per peer as the controller keeps them; without
+ * that (a controller of before several peers), the first peer as the
+ * counters tell it: up while more sessions were opened than lost. */
+static int sync_status(const struct instance *in, const struct nat_state *st,
+		       bool alive, struct sync_peer_status *p, __u64 *c)
+{
+	int n;
+
+	memset(c, 0, CNT_MAX * sizeof(*c));
+	if (!st->sync_peer)
+		return 0;
+	stats_read(in->stats_fd, c);
+	n = alive ? sync_status_read(st->controller_pid, p, SYNC_MAX_PEERS) : -1;
+	if (n < 0) {
+		n = 1;
+		p[0] = (struct sync_peer_status){
+			.addr = st->sync_peer, .port = st->sync_port,
+			.up = c[CNT_SYNC_SESSIONS] > c[CNT_SYNC_SESSIONS_LOST],
+			.records_sent = c[CNT_SYNC_SENT],
+			.records_acked = c[CNT_SYNC_ACKED],
+			.lag = c[CNT_SYNC_SENT] - c[CNT_SYNC_ACKED],
+			.records_applied = c[CNT_SYNC_APPLIED],
+			.records_not_applied = c[CNT_SYNC_APPLY_FAILED],
+			.messages_rejected = c[CNT_SYNC_REJECTED] +
+					     c[CNT_SYNC_AUTH_FAILED],
+			.sessions = c[CNT_SYNC_SESSIONS],
+			.sessions_lost = c[CNT_SYNC_SESSIONS_LOST],
+			.bulk_resyncs = c[CNT_SYNC_RESYNCS],
+			.too_slow = c[CNT_SYNC_OVERFLOWS],
+		};
+	}
+	/* A killed controller's sessions went with it. */
+	for (int i = 0; i < n && !alive; i++)
+		p[i].up = p[i].from_up = 0;
+	return n;
+}
+
+static void sync_line(const struct sync_peer_status *p)
 {
 	char a[INET_ADDRSTRLEN];
 
-	memset(c, 0, CNT_MAX * sizeof(*c));
-	*up = false;
-	if (!st->sync_peer) {
-		snprintf(buf, size, "off");
+	printf("    sync: peer %s:%u %s, records sent %llu acked %llu (lag %llu), applied %llu, rejected %llu\n",
+	       fmt_addr(a, p->addr), p->port, p->up ? "up" : "down",
+	       (unsigned long long)p->records_sent,
+	       (unsigned long long)p->records_acked,
+	       (unsigned long long)p->lag,
+	       (unsigned long long)p->records_applied,
+	       (unsigned long long)p->messages_rejected);
+}
+
+static void sync_json(const struct sync_peer_status *p, int n, const __u64 *c)
+{
+	char a[INET_ADDRSTRLEN];
+	bool all_up = n > 0;
+
+	if (!n) {
+		jw_null(&jw);
 		return;
 	}
-	stats_read(in->stats_fd, c);
-	*up = c[CNT_SYNC_SESSIONS] > c[CNT_SYNC_SESSIONS_LOST];
-	snprintf(buf, size, "peer %s:%u %s, records sent %llu acked %llu (lag %llu), applied %llu, rejected %llu",
-		 fmt_addr(a, st->sync_peer), st->sync_port,
-		 *up ? "up" : "down",
-		 (unsigned long long)c[CNT_SYNC_SENT],
-		 (unsigned long long)c[CNT_SYNC_ACKED],
-		 (unsigned long long)(c[CNT_SYNC_SENT] - c[CNT_SYNC_ACKED]),
-		 (unsigned long long)c[CNT_SYNC_APPLIED],
-		 (unsigned long long)(c[CNT_SYNC_REJECTED] +
-				      c[CNT_SYNC_AUTH_FAILED]));
+	for (int i = 0; i < n; i++)
+		all_up &= p[i].up;
+	jw_start_object(&jw);
+	/* The first peer and the totals, as before several peers. */
+	jw_kv_string(&jw, "peer", fmt_addr(a, p[0].addr));
+	jw_kv_uint(&jw, "port", p[0].port);
+	jw_key(&jw, "up");
+	jw_bool(&jw, all_up);
+	jw_kv_uint(&jw, "records_sent", c[CNT_SYNC_SENT]);
+	jw_kv_uint(&jw, "records_acked", c[CNT_SYNC_ACKED]);
+	jw_kv_uint(&jw, "records_applied", c[CNT_SYNC_APPLIED]);
+	jw_kv_uint(&jw, "records_not_applied", c[CNT_SYNC_APPLY_FAILED]);
+	jw_kv_uint(&jw, "sessions", c[CNT_SYNC_SESSIONS]);
+	jw_kv_uint(&jw, "messages_rejected",
+		   c[CNT_SYNC_REJECTED] + c[CNT_SYNC_AUTH_FAILED]);
+	jw_key(&jw, "peers");
+	jw_start_array(&jw);
+	for (int i = 0; i < n; i++) {
+		jw_start_object(&jw);
+		jw_kv_string(&jw, "peer", fmt_addr(a, p[i].addr));
+		jw_kv_uint(&jw, "port", p[i].port);
+		jw_key(&jw, "up");
+		jw_bool(&jw, p[i].up);
+		jw_key(&jw, "from_peer_up");
+		jw_bool(&jw, p[i].from_up);
+		jw_kv_uint(&jw, "records_sent", p[i].records_sent);
+		jw_kv_uint(&jw, "records_acked", p[i].records_acked);
+		jw_kv_uint(&jw, "lag", p[i].lag);
+		jw_kv_uint(&jw, "records_applied", p[i].records_applied);
+		jw_kv_uint(&jw, "records_not_applied", p[i].records_not_applied);
+		jw_kv_uint(&jw, "messages_rejected", p[i].messages_rejected);
+		jw_kv_uint(&jw, "sessions", p[i].sessions);
+		jw_kv_uint(&jw, "sessions_lost", p[i].sessions_lost);
+		jw_kv_uint(&jw, "bulk_resyncs", p[i].bulk_resyncs);
+		jw_kv_uint(&jw, "too_slow", p[i].too_slow);
+		jw_end_object(&jw);
+	}
+	jw_end_array(&jw);
+	jw_end_object(&jw);
 }
 
 static int show_status(struct instance *in)
@@ -306,10 +381,12 @@ static int show_status(struct instance *in)
 	char ftp[32], irc[32], mss[8];
 	struct nat_state st = {};
 	char addr[INET_ADDRSTRLEN], lans[128], ports[16], pins[PATH_MAX + 32];
-	char hairpin[1024], name[IF_NAMESIZE], nf_rule[512], sync[256];
+	char hairpin[1024], name[IF_NAMESIZE], nf_rule[512];
+	struct sync_peer_status peers[SYNC_MAX_PEERS];
 	const char *tc_fast;
 	__u64 sc[CNT_MAX];
-	bool nf_masq, sync_up;
+	bool nf_masq;
+	int n_peers;
 	int hp[HAIRPIN_MAX_IFS], n_hp;
 	bool alive;
 	size_t n;
@@ -326,7 +403,7 @@ static int show_status(struct instance *in)
 	lan_names(&st, lans, sizeof(lans));
 	n_hp = hairpin_ifaces(in->ifindex, hp, HAIRPIN_MAX_IFS);
 	hairpin_str(in, &st, hp, n_hp, hairpin, sizeof(hairpin));
-	sync_status(in, &st, sync, sizeof(sync), &sync_up, sc);
+	n_peers = sync_status(in, &st, alive, peers, sc);
 	snprintf(ports, sizeof(ports), "%u-%u", in->cfg.cfg_port_lo,
 		 in->cfg.cfg_port_hi);
 	mss_clamp_str(in->cfg.cfg_mss_clamp, mss, sizeof(mss));
@@ -412,26 +489,7 @@ static int show_status(struct instance *in)
 		jw_kv_uint(&jw, "expire_interval_ms", expire_interval_ms(&st));
 		build_json(in);
 		jw_key(&jw, "sync");
-		if (st.sync_peer) {
-			char a[INET_ADDRSTRLEN];
-
-			jw_start_object(&jw);
-			jw_kv_string(&jw, "peer", fmt_addr(a, st.sync_peer));
-			jw_kv_uint(&jw, "port", st.sync_port);
-			jw_key(&jw, "up");
-			jw_bool(&jw, sync_up);
-			jw_kv_uint(&jw, "records_sent", sc[CNT_SYNC_SENT]);
-			jw_kv_uint(&jw, "records_acked", sc[CNT_SYNC_ACKED]);
-			jw_kv_uint(&jw, "records_applied", sc[CNT_SYNC_APPLIED]);
-			jw_kv_uint(&jw, "records_not_applied",
-				   sc[CNT_SYNC_APPLY_FAILED]);
-			jw_kv_uint(&jw, "sessions", sc[CNT_SYNC_SESSIONS]);
-			jw_kv_uint(&jw, "messages_rejected",
-				   sc[CNT_SYNC_REJECTED] + sc[CNT_SYNC_AUTH_FAILED]);
-			jw_end_object(&jw);
-		} else {
-			jw_null(&jw);
-		}
+		sync_json(peers, n_peers, sc);
 		jw_end_object(&jw);
 		return 0;
 	}
@@ -456,7 +514,10 @@ static int show_status(struct instance *in)
 		printf("    netfilter: also masquerades here (%s); replies conntrack knows are left to it%s\n",
 		       nf_rule, in->cfg.cfg_conntrack ? "" :
 		       ", but this kernel has no conntrack lookups for BPF: some may be dropped");
-	printf("    sync: %s\n", sync);
+	if (!n_peers)
+		printf("    sync: off\n");
+	for (int i = 0; i < n_peers; i++)
+		sync_line(&peers[i]);
 	printf("    pinned state: %s\n", pins);
 	printf("    alg: ftp %s, irc %s\n", ftp, irc);
 	printf("    timeouts: tcp established %us, tcp transitory %us, udp %us, icmp %us; idle flows looked for every %.1fs\n",

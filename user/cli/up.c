@@ -95,7 +95,7 @@ static int check_up(struct up_opts *o)
 		p_err("--lan-inbound sends replies into the --lan interfaces; name at least one with --lan IFNAME");
 		return -1;
 	}
-	if (o->sync_peer) {
+	if (o->n_sync_peer) {
 		__u8 key[32];
 		char err[512];
 
@@ -256,10 +256,10 @@ static char *const *exec_argv(void)
 static int start_controller(struct instance *in, const struct up_opts *o,
 			    const struct up_config *c)
 {
-	const struct controller_opts copts = {
+	struct controller_opts copts = {
 		.metrics_file = o->metrics_file,
 		.log_mappings = o->log_mappings,
-		.sync = { .peer = o->sync_peer, .listen = o->sync_listen,
+		.sync = { .n_peers = o->n_sync_peer, .listen = o->sync_listen,
 			  .port = o->sync_port, .key_file = o->sync_key },
 		.config_path = reload_path(o, c),
 		.reload = reload_in_controller,
@@ -270,6 +270,7 @@ static int start_controller(struct instance *in, const struct up_opts *o,
 	int p[2], fd;
 	pid_t pid;
 
+	memcpy(copts.sync.peer, o->sync_peer, sizeof(copts.sync.peer));
 	if (o->foreground)
 		return controller_run(in, -1, &copts) ? -1 : 0;
 
@@ -526,8 +527,9 @@ int cmd_up(int argc, char **argv)
 	st.timeout_udp = o.timeout_udp;
 	st.timeout_icmp = o.timeout_icmp;
 	st.ext_want = o.external;
-	st.sync_peer = o.sync_peer;
-	st.sync_port = o.sync_peer ? o.sync_port : 0;
+	/* The first peer: what a `status` of before several peers shows. */
+	st.sync_peer = o.n_sync_peer ? o.sync_peer[0] : 0;
+	st.sync_port = o.n_sync_peer ? o.sync_port : 0;
 	st.ext_addr = wan_external(o.ifname, o.external);
 	st.wan_ifindex = o.ifindex;
 	snprintf(st.wan_name, sizeof(st.wan_name), "%s", o.ifname);

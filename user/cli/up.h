@@ -8,6 +8,7 @@
 #include "bpfmasq.h"
 #include "defaults.h"
 #include "options.h"
+#include "sync.h"
 #include "util.h"
 
 #define MAX_INTERNAL 64
@@ -46,7 +47,9 @@ struct up_opts {
 	bool foreground;
 	const char *log_path;
 	const char *metrics_file;
-	__be32 sync_peer, sync_listen;	/* --sync-peer, --sync-listen */
+	__be32 sync_peer[SYNC_MAX_PEERS];	/* --sync-peer */
+	int n_sync_peer;
+	__be32 sync_listen;		/* --sync-listen */
 	__u32 sync_port;
 	const char *sync_key;
 	const char *log_mappings;	/* a file, "syslog", or NULL */

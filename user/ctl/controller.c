@@ -15,6 +15,7 @@
 #include "attach.h"
 #include "controller.h"
 #include "events.h"
+#include "expiry.h"
 #include "log.h"
 #include "flowtable.h"
 #include "hairpin.h"
@@ -266,20 +267,79 @@ static bool routes_changed(struct instance *in)
 	return false;
 }
 
-/* One expiry walk; returns the milliseconds to the next. */
-static __u64 expire(struct instance *in, bool free_bindings,
-		    struct stream *events)
-{
-	struct expire_result r;
-	struct nat_state st;
+/*
+ * Expiry by queue (user/lib/expiry.h) while the event stream has told of
+ * every connection; by a walk of the whole table where it may not have
+ * (at start, after lost records, after a reload), or where the kernel
+ * cannot run the queue's program at all.
+ */
+struct expirer {
+	struct expiry *q;	/* NULL: walk every time */
+	bool walk;		/* the queue may miss connections */
+	__u64 next_binds;	/* ms */
+};
 
-	if (instance_get_state(in, &st))
-		return EXPIRE_INTERVAL_MIN_MS;
-	if (flows_expire(in->flows_fd, in->binds_fd, &st, now_coarse_ns(),
-			 free_bindings, &r, stream_sink(events))) {
-		log_msg("%s: flow expiry failed: %s", in->ifname, strerror(errno));
-		return EXPIRE_INTERVAL_MIN_MS;
+/* The connection event stream's records as the queue needs them. */
+static void expirer_event(void *ctx, const struct conn_event *r)
+{
+	struct expirer *x = ctx;
+	struct flow_key k = { .saddr = r->in_addr, .daddr = r->rem_addr,
+			      .sport = r->in_port, .dport = r->rem_port,
+			      .proto = r->proto, .dir = DIR_OUT };
+
+	if (!x->q)
+		return;
+	if (r->type == CE_FLOW_NEW)
+		expiry_add_new(x->q, &k, now_coarse_ns());
+	else if (r->type == CE_LOST)
+		x->walk = true;
+}
+
+/* A connection a peer gateway's record added (state sync). */
+static void expirer_synced(void *ctx, const struct flow_key *out_key)
+{
+	struct expirer *x = ctx;
+
+	if (x->q)
+		expiry_add_new(x->q, out_key, now_coarse_ns());
+}
+
+/* The instance's maps or timeouts may have changed (reload, SIGUSR1). */
+static void expirer_follow(struct instance *in, struct expirer *x)
+{
+	struct nat_state st;
+	int err;
+
+	if (!x->q)
+		return;
+	err = expiry_follow(x->q, in);
+	if (err < 0) {
+		log_err("%s: cannot load the expiry program again (%s); walking the table instead",
+			in->ifname, strerror(-err));
+		expiry_close(x->q);
+		x->q = NULL;
+		return;
 	}
+	/* A new table was filled by copying, not through the stream; with
+	 * new timeouts, what is queued is due at the wrong time. */
+	if (err || (!instance_get_state(in, &st) &&
+		    expiry_set_timeouts(x->q, &st)))
+		x->walk = true;
+}
+/* The small ALG maps, and the bindings unless a walk just freed them: at
+ * most every BIND_GC_INTERVAL_MS. */
+static void expire_bindings(struct instance *in, struct expirer *x,
+			    struct stream *events, __u64 now_ns, bool walked)
+{
+	struct expire_result r = {};
+
+	if (x->q && !walked && bindings_expire(in->binds_fd, x->q, now_ns, &r,
+				    stream_sink(events)))
+		log_msg("%s: binding expiry failed: %s", in->ifname,
+			strerror(errno));
+	else if (r.expectations_expired)
+		stats_add(in->stats_fd, CNT_EXPECT_EXPIRED,
+			  r.expectations_expired);
 	if (in->seqadj_fd >= 0)
 		flow_keyed_gc(in->seqadj_fd, sizeof(struct flow_seqadj),
 			      in->flows_fd);
@@ -287,14 +347,62 @@ static __u64 expire(struct instance *in, bool free_bindings,
 		flow_keyed_gc(in->alg_handed_fd, sizeof(__u32), in->flows_fd);
 	if (in->alg_sent_fd >= 0)
 		flow_keyed_gc(in->alg_sent_fd, sizeof(__u32), in->flows_fd);
-	if (r.expectations_expired)
-		stats_add(in->stats_fd, CNT_EXPECT_EXPIRED,
-			  r.expectations_expired);
+}
+
+/* One round of expiry; returns the milliseconds to the next. */
+static __u64 expire(struct instance *in, struct expirer *x,
+		    struct stream *events)
+{
+	__u64 now_ns = now_coarse_ns(), now = now_ns / 1000000;
+	bool binds = now >= x->next_binds;
+	struct expire_result r = {};
+	bool walked = !x->q || x->walk;
+	struct nat_state st;
+	int err;
+
+	if (instance_get_state(in, &st))
+		return EXPIRE_INTERVAL_MIN_MS;
+	if (walked) {
+		err = flows_expire(in->flows_fd, in->binds_fd, &st, now_ns,
+				   binds, &r, stream_sink(events), x->q);
+		if (err) {
+			log_msg("%s: flow expiry failed: %s", in->ifname,
+				strerror(-err));
+			return EXPIRE_INTERVAL_MIN_MS;
+		}
+		if (x->q) {
+			expiry_set_timeouts(x->q, &st);
+			x->walk = false;
+		}
+		if (r.expectations_expired)
+			stats_add(in->stats_fd, CNT_EXPECT_EXPIRED,
+				  r.expectations_expired);
+	} else {
+		err = expiry_run(x->q, now_ns, &r, stream_sink(events));
+		if (err) {
+			log_err("%s: the kernel refused the expiry program (%s); walking the table instead",
+				in->ifname, strerror(-err));
+			expiry_close(x->q);
+			x->q = NULL;
+		}
+	}
+	if (binds) {
+		expire_bindings(in, x, events, now_ns, walked);
+		x->next_binds = now + BIND_GC_INTERVAL_MS;
+	}
+	if (walked)
+		stats_add(in->stats_fd, CNT_EXPIRY_WALKS, 1);
+	if (r.checked)
+		stats_add(in->stats_fd, CNT_EXPIRY_CHECKED, r.checked);
+	if (r.conns_expired)
+		stats_add(in->stats_fd, CNT_CONNS_EXPIRED, r.conns_expired);
 	if (r.conns_expired || r.half_pairs || r.bindings_freed)
 		p_debug("%s: expired %u connections, %u half pairs, %u bindings",
 			in->ifname, r.conns_expired, r.half_pairs,
 			r.bindings_freed);
-	return expire_interval_ms(&st);
+	if (!x->q)
+		return expire_interval_ms(&st);
+	return expiry_wait_ms(x->q, now_coarse_ns(), EXPIRE_INTERVAL_MAX_MS);
 }
 
 /* from == 0: take over unconditionally (the previous one is gone), and
@@ -385,6 +493,7 @@ static bool resync(struct instance *in, bool hairpin)
 	follow_programs(in);
 	lan_sync_reset();
 	lan_sync(in);
+	sync_note_forwards();
 	if (instance_get_state(in, &st))
 		return hairpin;
 	want = !(st.flags & STATE_NO_HAIRPIN);
@@ -481,7 +590,8 @@ int controller_run(struct instance *in, int ready_fd,
 	struct sync *sync = NULL;
 	struct events *ev;
 	__u32 ev_anchor;
-	__u64 next_expire = 0, next_binds = 0, next_metrics = 0, wait_ms;
+	__u64 next_expire = 0, next_metrics = 0, wait_ms;
+	struct expirer x = { .walk = true };
 	bool metrics_failing = false;
 	bool addr_pending, routes_pending = false;
 	struct wan w = {};
@@ -522,10 +632,21 @@ int controller_run(struct instance *in, int ready_fd,
 	 * started then finds the socket. */
 	events = stream_open(in, opts->log_mappings);
 	/* What the stream publishes is what the peer needs. */
-	if (opts->sync.peer) {
+	if (opts->sync.n_peers) {
 		sync = sync_open(in, &opts->sync);
 		stream_tap(events, sync_event, sync);
 	}
+	/* New connections reach the expiry queue through the stream; with
+	 * no stream, or no kernel support for its program, walking it is. */
+	x.q = events ? expiry_open(in) : NULL;
+	if (x.q && stream_tap(events, expirer_event, &x)) {
+		expiry_close(x.q);
+		x.q = NULL;
+	}
+	sync_on_flow(sync, expirer_synced, &x);
+	if (!x.q)
+		log_msg("%s: expiry walks the table every few seconds (%s)",
+			in->ifname, events ? strerror(errno) : "no event stream");
 	/* An address change while nobody watched is caught up on now. */
 	addr_pending = !follow_address(in, &w, events);
 	lan_sync(in);
@@ -568,6 +689,7 @@ int controller_run(struct instance *in, int ready_fd,
 			hairpin = reload(in, opts, hairpin);
 			addr_pending = true;
 			events_follow(in, &ev, &ev_anchor);
+			expirer_follow(in, &x);
 		}
 		if (upgrade_requested) {
 			upgrade_requested = 0;
@@ -578,14 +700,10 @@ int controller_run(struct instance *in, int ready_fd,
 			hairpin = resync(in, hairpin);
 			addr_pending = true;	/* --external may have changed */
 			events_follow(in, &ev, &ev_anchor);
+			expirer_follow(in, &x);
 		}
-		if (now >= next_expire) {
-			bool binds = now >= next_binds;
-
-			next_expire = now + expire(in, binds, events);
-			if (binds)
-				next_binds = now + BIND_GC_INTERVAL_MS;
-		}
+		if (now >= next_expire)
+			next_expire = now + expire(in, &x, events);
 		if (opts->metrics_file && now >= next_metrics) {
 			metrics_file_tick(in, opts->metrics_file,
 					  &metrics_failing);
@@ -598,6 +716,11 @@ int controller_run(struct instance *in, int ready_fd,
 		events_tick(ev);
 		stream_tick(events);
 		sync_tick(sync);
+		/* A connection queued since may be due before the next
+		 * round the last one planned. */
+		if (x.q && !x.walk && next_expire > now)
+			next_expire = now + expiry_wait_ms(x.q, now_coarse_ns(),
+							   next_expire - now);
 		wait_ms = next_expire - now;
 		if (opts->metrics_file && next_metrics - now < wait_ms)
 			wait_ms = next_metrics - now;
@@ -634,6 +757,7 @@ int controller_run(struct instance *in, int ready_fd,
 			 * or load a program of the generation it replaced. */
 			follow_programs(in);
 			events_follow(in, &ev, &ev_anchor);
+			expirer_follow(in, &x);
 			lan_sync(in);
 		}
 		if ((nl_events & NL_LINK) && hairpin)
@@ -646,7 +770,10 @@ int controller_run(struct instance *in, int ready_fd,
 	events_close(ev);
 	if (!instance_get_state(in, &st) && (st.flags & STATE_GOING_DOWN))
 		stream_all_gone(events, in->flows_fd, in->binds_fd);
-	stream_tap(events, NULL, NULL);
+	stream_untap(events, sync);
+	stream_untap(events, &x);
+	expiry_close(x.q);
+	x.q = NULL;
 	sync_close(sync);
 	stream_close(events);
 	if (set_controller_pid(in, getpid(), 0))

@@ -11,7 +11,7 @@
 struct controller_opts {
 	const char *metrics_file;	/* --metrics-file, or NULL */
 	const char *log_mappings;	/* --log-mappings: a file, "syslog" or NULL */
-	struct sync_opts sync;		/* .peer 0: no state sync */
+	struct sync_opts sync;		/* .n_peers 0: no state sync */
 	/* SIGHUP: re-read config_path (what `up` read, or would have read)
 	 * into the running instance (the CLI's `reload`, a layer above);
 	 * 0, or -1 with nothing changed (said on stderr: the log). */

@@ -38,10 +38,14 @@ int stream_timeout_ms(const struct stream *s, int wait_ms);
 void stream_all_gone(struct stream *s, int flows_fd, int binds_fd);
 /* SIGHUP: open the mapping log again (logrotate). */
 void stream_reopen(struct stream *s);
-/* Every record published also goes to fn (state sync), after the log and
- * the subscribers. */
-void stream_tap(struct stream *s, void (*fn)(void *ctx, const struct conn_event *r),
-		void *ctx);
+/* Every record published also goes to fn (state sync, the expiry
+ * queue), after the log and the subscribers; -1 when all taps are taken
+ * or there is no stream. */
+#define STREAM_MAX_TAPS	2
+int stream_tap(struct stream *s,
+	       void (*fn)(void *ctx, const struct conn_event *r), void *ctx);
+/* The taps of ctx get nothing more. */
+void stream_untap(struct stream *s, void *ctx);
 /* How expiry and flushes tell the stream what they removed. */
 const struct gone_sink *stream_sink(struct stream *s);
 

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* State sync between two gateways' controllers: see sync.h. */
+/* State sync between gateways' controllers: see sync.h. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <sodium.h>
 #include "flowtable.h"
+#include "fwdmap.h"
 #include "log.h"
 #include "sync.h"
 #include "util.h"
@@ -42,6 +45,7 @@ enum sync_rec_type {
 	SR_BIND = 3,		/* a binding: add, or merge */
 	SR_BULK_END = 4,	/* every entry of the maps was sent */
 	SR_SEQADJ = 5,		/* an ALG's sequence adjustment of a flow entry */
+	SR_FWD_DEL = 6,		/* a forward went: its inbound binding (bind) */
 };
 
 struct sync_rec {
@@ -92,12 +96,20 @@ struct buf {
 	size_t len, cap;
 };
 
-struct sync {
+/* A forward, by its inbound static binding (the outbound one is its
+ * mirror). */
+struct fwd {
+	struct bind_key k;
+	struct bind_val v;
+};
+
+/* One peer gateway: a session each way. */
+struct peer {
 	const struct instance *in;
-	struct sync_opts o;
+	__be32 addr, listen;
+	__u16 port;
 	__u8 key[32];
 	char peer_name[INET_ADDRSTRLEN + 8];
-	int listen_fd;
 
 	/* Sending: our connection to the peer's listener. */
 	int out_fd;
@@ -116,6 +128,11 @@ struct sync {
 	size_t bulk_pos, bulk_nb;
 	bool bulk_active;
 	__u64 next_refresh_ms, refresh_mark_ns;
+	/* The forwards the peer has been told of: a forward added or
+	 * deleted by hand (`forward add|del`, `reload`) is what differs
+	 * from the maps when the CLI signals us. */
+	struct fwd *fwds;
+	size_t n_fwds;
 
 	/* Receiving: the peer's connection to our listener. */
 	int in_fd;
@@ -129,14 +146,49 @@ struct sync {
 	/* Counted here, added to the stats map once a loop: a record
 	 * applied or sent must not cost a map update of its own. */
 	__u64 unflushed[CNT_MAX];
+	struct sync_peer_status status;	/* this peer's, for `status` */
+	bool status_dirty;
 };
 
-static void count(struct sync *s, enum bpfmasq_counter idx, __u64 n)
+/* Every peer's sessions, on one listener. */
+struct sync {
+	const struct instance *in;
+	int listen_fd;
+	int n;
+	struct peer *peers[SYNC_MAX_PEERS];
+	int status_fd;		/* SYNC_STATUS_MAP */
+	/* Told of each connection a peer's record adds to our table. */
+	void (*on_flow)(void *ctx, const struct flow_key *out_key);
+	void *on_flow_ctx;
+};
+
+/* Where each sync counter also goes in its peer's status line (0: it
+ * does not; the stats map has the totals of all peers). */
+#define PEER_COUNT(cnt, field) \
+	[cnt] = offsetof(struct sync_peer_status, field)
+static const size_t peer_count_at[CNT_MAX] = {
+	PEER_COUNT(CNT_SYNC_SENT, records_sent),
+	PEER_COUNT(CNT_SYNC_ACKED, records_acked),
+	PEER_COUNT(CNT_SYNC_APPLIED, records_applied),
+	PEER_COUNT(CNT_SYNC_APPLY_FAILED, records_not_applied),
+	PEER_COUNT(CNT_SYNC_REJECTED, messages_rejected),
+	PEER_COUNT(CNT_SYNC_AUTH_FAILED, messages_rejected),
+	PEER_COUNT(CNT_SYNC_SESSIONS, sessions),
+	PEER_COUNT(CNT_SYNC_SESSIONS_LOST, sessions_lost),
+	PEER_COUNT(CNT_SYNC_RESYNCS, bulk_resyncs),
+	PEER_COUNT(CNT_SYNC_OVERFLOWS, too_slow),
+};
+
+static void count(struct peer *s, enum bpfmasq_counter idx, __u64 n)
 {
 	s->unflushed[idx] += n;
+	if (peer_count_at[idx]) {
+		*(__u64 *)((char *)&s->status + peer_count_at[idx]) += n;
+		s->status_dirty = true;
+	}
 }
 
-static void counters_flush(struct sync *s)
+static void counters_flush(struct peer *s)
 {
 	for (int i = 0; i < CNT_MAX; i++) {
 		if (!s->unflushed[i])
@@ -240,7 +292,7 @@ int sync_key_load(const char *path, __u8 key[32], char *err, size_t size)
 	return 0;
 }
 
-static void mac_of(const struct sync *s, const __u8 *challenge,
+static void mac_of(const struct peer *s, const __u8 *challenge,
 		   const void *msg, size_t len, __u8 mac[MAC_LEN])
 {
 	crypto_auth_hmacsha256_state st;
@@ -253,7 +305,7 @@ static void mac_of(const struct sync *s, const __u8 *challenge,
 
 /* ---- sending ------------------------------------------------------------ */
 
-static void bulk_free(struct sync *s)
+static void bulk_free(struct peer *s)
 {
 	flow_dump_free(&s->bulk);
 	free(s->bulk_bk);
@@ -264,7 +316,7 @@ static void bulk_free(struct sync *s)
 	s->bulk_active = false;
 }
 
-static void out_reset(struct sync *s, const char *why)
+static void out_reset(struct peer *s, const char *why)
 {
 	if (s->out_state == OUT_STREAMING) {
 		count(s, CNT_SYNC_SESSIONS_LOST, 1);
@@ -282,13 +334,13 @@ static void out_reset(struct sync *s, const char *why)
 	bulk_free(s);
 }
 
-static void out_connect(struct sync *s)
+static void out_connect(struct peer *s)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons(s->o.port),
-				  .sin_addr.s_addr = s->o.peer };
+				  .sin_port = htons(s->port),
+				  .sin_addr.s_addr = s->addr };
 	struct sockaddr_in me = { .sin_family = AF_INET,
-				  .sin_addr.s_addr = s->o.listen };
+				  .sin_addr.s_addr = s->listen };
 	int one = 1;
 
 	s->out_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -298,7 +350,7 @@ static void out_connect(struct sync *s)
 	}
 	setsockopt(s->out_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* From our sync address, so that the peer's filter can trust it. */
-	if (s->o.listen)
+	if (s->listen)
 		bind(s->out_fd, (struct sockaddr *)&me, sizeof(me));
 	if (connect(s->out_fd, (struct sockaddr *)&sa, sizeof(sa)) &&
 	    errno != EINPROGRESS) {
@@ -309,7 +361,7 @@ static void out_connect(struct sync *s)
 }
 
 /* The records waiting become one message. */
-static int out_flush(struct sync *s)
+static int out_flush(struct peer *s)
 {
 	struct sync_hdr h = { .magic = SYNC_MAGIC, .version = SYNC_VERSION,
 			      .type = SM_RECORDS };
@@ -343,7 +395,7 @@ static int out_flush(struct sync *s)
 	return 0;
 }
 
-static void out_rec(struct sync *s, const struct sync_rec *r)
+static void out_rec(struct peer *s, const struct sync_rec *r)
 {
 	if (s->out_state != OUT_STREAMING)
 		return;	/* the next session's bulk carries it */
@@ -359,7 +411,7 @@ static __u32 age_ms_of(__u64 then_ns, __u64 now_ns)
 	return age > 0xffffffffULL ? 0xffffffff : age;
 }
 
-static void out_flow(struct sync *s, const struct flow_key *k,
+static void out_flow(struct peer *s, const struct flow_key *k,
 		     const struct flow_val *v, __u64 now_ns)
 {
 	struct sync_rec r = { .type = SR_FLOW };
@@ -373,7 +425,7 @@ static void out_flow(struct sync *s, const struct flow_key *k,
 	out_rec(s, &r);
 }
 
-static void out_bind(struct sync *s, const struct bind_key *k,
+static void out_bind(struct peer *s, const struct bind_key *k,
 		     const struct bind_val *v, __u64 now_ns)
 {
 	struct sync_rec r = { .type = SR_BIND };
@@ -388,7 +440,7 @@ static void out_bind(struct sync *s, const struct bind_key *k,
 	out_rec(s, &r);
 }
 
-static void out_seqadj(struct sync *s, const struct flow_key *k)
+static void out_seqadj(struct peer *s, const struct flow_key *k)
 {
 	struct sync_rec r = { .type = SR_SEQADJ };
 
@@ -399,9 +451,130 @@ static void out_seqadj(struct sync *s, const struct flow_key *k)
 	out_rec(s, &r);
 }
 
+/* ---- forwards ------------------------------------------------------------ */
+
+/* Every forward in the maps now: the bindings table holds them among the
+ * dynamic mappings, so this walks it, only when told something changed. */
+static int fwds_read(const struct peer *s, struct fwd **out, size_t *n)
+{
+	struct bind_key k, next, *prev = NULL;
+	struct fwd *v = NULL, *nv;
+	struct bind_val val;
+	size_t cap = 0;
+
+	*n = 0;
+	while (!bpf_map_get_next_key(s->in->binds_fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (k.dir != DIR_IN ||
+		    bpf_map_lookup_elem(s->in->binds_fd, &k, &val) ||
+		    !(val.flags & BIND_STATIC))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -1;
+			}
+			v = nv;
+		}
+		v[(*n)++] = (struct fwd){ .k = k, .v = val };
+	}
+	*out = v;
+	return 0;
+}
+
+static struct fwd *fwd_find(struct fwd *f, size_t n, const struct bind_key *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(&f[i].k, k, sizeof(*k)))
+			return &f[i];
+	return NULL;
+}
+
+static bool fwd_same(const struct fwd *a, const struct fwd *b)
+{
+	return a && b && a->v.addr == b->v.addr && a->v.port == b->v.port;
+}
+
+/* The peer has f now (it told us, or we told it). */
+static void fwd_learn(struct peer *s, const struct bind_key *k,
+		      const struct bind_val *v)
+{
+	struct fwd *f = fwd_find(s->fwds, s->n_fwds, k), *nf;
+
+	if (!f) {
+		nf = realloc(s->fwds, (s->n_fwds + 1) * sizeof(*nf));
+		if (!nf)
+			return;	/* the next diff sends it once more */
+		s->fwds = nf;
+		f = &s->fwds[s->n_fwds++];
+	}
+	*f = (struct fwd){ .k = *k, .v = *v };
+}
+
+static void fwd_forget(struct peer *s, const struct bind_key *k)
+{
+	struct fwd *f = fwd_find(s->fwds, s->n_fwds, k);
+
+	if (f)
+		*f = s->fwds[--s->n_fwds];
+}
+
+/* A forward is its two static bindings. */
+static void out_fwd(struct peer *s, const struct fwd *f, __u64 now)
+{
+	struct bind_key ko = { .addr = f->v.addr, .port = f->v.port,
+			       .proto = f->k.proto, .dir = DIR_OUT };
+	struct bind_val vo;
+
+	out_bind(s, &f->k, &f->v, now);
+	if (!bpf_map_lookup_elem(s->in->binds_fd, &ko, &vo) &&
+	    (vo.flags & BIND_STATIC))
+		out_bind(s, &ko, &vo, now);
+}
+
+/*
+ * What changed since the peer was last told, sent now: removals first,
+ * so that a forward that moved to another inside server is not refused
+ * there as a conflicting mapping.  While no session streams nothing is
+ * told: the next session's bulk carries the forwards there are, and this
+ * diff, run again then, the removals.
+ */
+static void fwds_diff(struct peer *s)
+{
+	__u64 now = now_coarse_ns();
+	struct fwd *cur;
+	size_t n;
+
+	if (s->out_state != OUT_STREAMING || fwds_read(s, &cur, &n))
+		return;
+	for (size_t i = 0; i < s->n_fwds; i++) {
+		struct sync_rec r = { .type = SR_FWD_DEL };
+
+		if (fwd_same(fwd_find(cur, n, &s->fwds[i].k), &s->fwds[i]))
+			continue;
+		r.bind.k = s->fwds[i].k;
+		r.bind.v = s->fwds[i].v;
+		out_rec(s, &r);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!fwd_same(fwd_find(s->fwds, s->n_fwds, &cur[i].k), &cur[i]))
+			out_fwd(s, &cur[i], now);
+	out_flush(s);
+	if (s->out_state != OUT_STREAMING) {
+		free(cur);
+		return;
+	}
+	free(s->fwds);
+	s->fwds = cur;
+	s->n_fwds = n;
+}
+
 /* Sequence adjustments are few (connections an ALG rewrote): all go
  * first, so that the flows after them know they have one. */
-static void bulk_seqadj(struct sync *s)
+static void bulk_seqadj(struct peer *s)
 {
 	struct flow_key k, next, *prev = NULL;
 
@@ -416,7 +589,7 @@ static void bulk_seqadj(struct sync *s)
 }
 
 /* Feed the bulk resync while the socket takes it. */
-static void bulk_feed(struct sync *s)
+static void bulk_feed(struct peer *s)
 {
 	__u64 now = now_coarse_ns();
 
@@ -445,7 +618,7 @@ static void bulk_feed(struct sync *s)
 	}
 }
 
-static void bulk_start(struct sync *s)
+static void bulk_start(struct peer *s)
 {
 	bulk_free(s);
 	if (flow_dump(s->in->flows_fd, &s->bulk) ||
@@ -460,7 +633,7 @@ static void bulk_start(struct sync *s)
 }
 
 /* The hello: the session's challenge, then the bulk. */
-static void out_read_hello(struct sync *s)
+static void out_read_hello(struct peer *s)
 {
 	struct sync_hdr h;
 	const char *why;
@@ -485,10 +658,11 @@ static void out_read_hello(struct sync *s)
 	log_msg("%s: sync to %s: session up, resyncing", s->in->ifname,
 		s->peer_name);
 	bulk_start(s);
+	fwds_diff(s);
 }
 
 /* The peer's acknowledgements, each under our challenge. */
-static void out_read_acks(struct sync *s)
+static void out_read_acks(struct peer *s)
 {
 	__u8 mac[MAC_LEN];
 	struct sync_hdr h;
@@ -518,7 +692,7 @@ static void out_read_acks(struct sync *s)
 	}
 }
 
-static void out_write(struct sync *s)
+static void out_write(struct peer *s)
 {
 	ssize_t n;
 
@@ -536,7 +710,7 @@ static void out_write(struct sync *s)
 /* Every flow that carried a packet since the last refresh, so that the
  * peer's expiry agrees with ours; it also repairs what a lost record
  * missed. */
-static void refresh(struct sync *s)
+static void refresh(struct peer *s)
 {
 	struct flow_dump d;
 	__u64 now = now_coarse_ns(), mark = s->refresh_mark_ns;
@@ -553,7 +727,7 @@ static void refresh(struct sync *s)
 	s->refresh_mark_ns = now;
 }
 
-static __u64 refresh_interval_ms(const struct sync *s)
+static __u64 refresh_interval_ms(const struct peer *s)
 {
 	struct nat_state st;
 	__u32 t = 20;
@@ -572,7 +746,7 @@ static __u64 refresh_interval_ms(const struct sync *s)
 
 /* ---- receiving ---------------------------------------------------------- */
 
-static void in_close(struct sync *s, const char *why)
+static void in_close(struct peer *s, const char *why)
 {
 	if (s->in_fd < 0)
 		return;
@@ -583,28 +757,13 @@ static void in_close(struct sync *s, const char *why)
 	s->inb.len = 0;
 }
 
-static void in_accept(struct sync *s)
+/* The peer connected to our listener: a new session from it. */
+static void in_take(struct peer *s, int fd)
 {
 	struct sync_hdr h = { .magic = SYNC_MAGIC, .version = SYNC_VERSION,
 			      .type = SM_HELLO, .len = CHALLENGE_LEN };
-	struct sockaddr_in from;
-	socklen_t len = sizeof(from);
-	char hello[sizeof(h) + CHALLENGE_LEN], a[INET_ADDRSTRLEN];
-	int fd = accept4(s->listen_fd, (struct sockaddr *)&from, &len,
-			 SOCK_CLOEXEC | SOCK_NONBLOCK);
+	char hello[sizeof(h) + CHALLENGE_LEN];
 
-	if (fd < 0)
-		return;
-	/* Only the peer; the key is the real guard, this keeps the
-	 * rest of the network from even trying. */
-	if (from.sin_addr.s_addr != s->o.peer) {
-		log_msg("%s: sync: refused a connection from %s (not the peer %s)",
-			s->in->ifname, fmt_addr(a, from.sin_addr.s_addr),
-			s->peer_name);
-		count(s, CNT_SYNC_REJECTED, 1);
-		close(fd);
-		return;
-	}
 	if (s->in_fd >= 0)
 		in_close(s, "the peer connected again");
 	s->in_fd = fd;
@@ -616,7 +775,7 @@ static void in_accept(struct sync *s)
 		in_close(s, "cannot send the challenge");
 }
 
-static bool has_seqadj(const struct sync *s, const struct flow_key *k)
+static bool has_seqadj(const struct peer *s, const struct flow_key *k)
 {
 	struct flow_seqadj sa;
 
@@ -626,7 +785,7 @@ static bool has_seqadj(const struct sync *s, const struct flow_key *k)
 
 /* An adjustment replaces ours: the sender's ALG rewrote the connection
  * last (both ALGs build on what the map holds). */
-static void apply_seqadj(struct sync *s, const struct sync_rec *r)
+static void apply_seqadj(struct peer *s, const struct sync_rec *r)
 {
 	struct flow_val v;
 
@@ -643,13 +802,15 @@ static void apply_seqadj(struct sync *s, const struct sync_rec *r)
 	}
 }
 
-static void apply_flow(struct sync *s, const struct sync_rec *r, __u64 now)
+static void apply_flow(struct peer *s, const struct sync_rec *r, __u64 now)
 {
 	struct flow_val v = r->flow.v, cur;
 	__u64 seen = now > r->age_ms * 1000000ULL ?
 		     now - r->age_ms * 1000000ULL : 0;
+	bool fresh = true;
 
 	if (!bpf_map_lookup_elem(s->in->flows_fd, &r->flow.k, &cur)) {
+		fresh = false;
 		if (cur.nat_addr != v.nat_addr || cur.nat_port != v.nat_port) {
 			/* Both translated the same packets differently:
 			 * ours stays, theirs is refused and counted. */
@@ -672,9 +833,21 @@ static void apply_flow(struct sync *s, const struct sync_rec *r, __u64 now)
 	v.last_seen_ns = seen;
 	if (bpf_map_update_elem(s->in->flows_fd, &r->flow.k, &v, BPF_ANY))
 		count(s, CNT_SYNC_APPLY_FAILED, 1);
+	else if (fresh && r->flow.k.dir == DIR_OUT && active && active->on_flow)
+		active->on_flow(active->on_flow_ctx, &r->flow.k);
 }
 
-static void apply_flow_del(struct sync *s, const struct sync_rec *r,
+void sync_on_flow(struct sync *s,
+		  void (*fn)(void *ctx, const struct flow_key *out_key),
+		  void *ctx)
+{
+	if (!s)
+		return;
+	s->on_flow = fn;
+	s->on_flow_ctx = ctx;
+}
+
+static void apply_flow_del(struct peer *s, const struct sync_rec *r,
 			   __u64 now)
 {
 	struct flow_val cur;
@@ -686,7 +859,7 @@ static void apply_flow_del(struct sync *s, const struct sync_rec *r,
 	bpf_map_delete_elem(s->in->flows_fd, &r->flow.k);
 }
 
-static void apply_bind(struct sync *s, const struct sync_rec *r, __u64 now)
+static void apply_bind(struct peer *s, const struct sync_rec *r, __u64 now)
 {
 	struct bind_val v = r->bind.v, cur;
 	__u64 used = now > r->age_ms * 1000000ULL ?
@@ -705,11 +878,36 @@ static void apply_bind(struct sync *s, const struct sync_rec *r, __u64 now)
 	}
 	v.last_used_ns = used;
 	v.state = BIND_LIVE;
-	if (bpf_map_update_elem(s->in->binds_fd, &r->bind.k, &v, BPF_ANY))
+	if (bpf_map_update_elem(s->in->binds_fd, &r->bind.k, &v, BPF_ANY)) {
 		count(s, CNT_SYNC_APPLY_FAILED, 1);
+		return;
+	}
+	/* A forward: inbound packets to its port (outside the NAT range,
+	 * often) are the NAT's only with the port's mark. */
+	if (r->bind.k.dir == DIR_IN && (v.flags & BIND_STATIC)) {
+		if (forward_port_mark(s->in, r->bind.k.port, true))
+			count(s, CNT_SYNC_APPLY_FAILED, 1);
+		fwd_learn(s, &r->bind.k, &v);
+	}
 }
 
-static bool apply(struct sync *s, const struct sync_rec *r, size_t n)
+/* The peer's forward went: ours goes, with its connections, when it is
+ * the same forward (not one added here since to another server). */
+static void apply_fwd_del(struct peer *s, const struct sync_rec *r)
+{
+	const struct bind_key *k = &r->bind.k;
+	struct bind_val cur;
+
+	fwd_forget(s, k);
+	if (k->dir != DIR_IN ||
+	    bpf_map_lookup_elem(s->in->binds_fd, k, &cur) ||
+	    !(cur.flags & BIND_STATIC) || cur.addr != r->bind.v.addr ||
+	    cur.port != r->bind.v.port)
+		return;
+	forward_remove(s->in, k->addr, k->proto, ntohs(k->port));
+}
+
+static bool apply(struct peer *s, const struct sync_rec *r, size_t n)
 {
 	__u64 now = now_coarse_ns();
 
@@ -727,6 +925,9 @@ static bool apply(struct sync *s, const struct sync_rec *r, size_t n)
 		case SR_SEQADJ:
 			apply_seqadj(s, &r[i]);
 			break;
+		case SR_FWD_DEL:
+			apply_fwd_del(s, &r[i]);
+			break;
 		case SR_BULK_END:
 			log_msg("%s: sync from %s: bulk resync received",
 				s->in->ifname, s->peer_name);
@@ -740,7 +941,7 @@ static bool apply(struct sync *s, const struct sync_rec *r, size_t n)
 	return true;
 }
 
-static void in_read(struct sync *s)
+static void in_read(struct peer *s)
 {
 	__u8 mac[MAC_LEN];
 	struct sync_hdr h;
@@ -788,7 +989,7 @@ static void in_read(struct sync *s)
 	}
 }
 
-static void in_ack(struct sync *s)
+static void in_ack(struct peer *s)
 {
 	struct sync_hdr h = { .magic = SYNC_MAGIC, .version = SYNC_VERSION,
 			      .type = SM_ACK, .seq = s->in_seq };
@@ -805,6 +1006,132 @@ static void in_ack(struct sync *s)
 
 /* ---- the controller's side ---------------------------------------------- */
 
+static struct peer *peer_new(const struct instance *in,
+			     const struct sync_opts *o, __be32 addr,
+			     const __u8 key[32])
+{
+	struct peer *s = calloc(1, sizeof(*s));
+	char a[INET_ADDRSTRLEN];
+
+	if (!s)
+		return NULL;
+	s->in = in;
+	s->addr = addr;
+	s->listen = o->listen;
+	s->port = o->port;
+	memcpy(s->key, key, sizeof(s->key));
+	s->out_fd = s->in_fd = -1;
+	snprintf(s->peer_name, sizeof(s->peer_name), "%s:%u",
+		 fmt_addr(a, addr), o->port);
+	s->status.addr = addr;
+	s->status.port = o->port;
+	s->status_dirty = true;
+	/* What the maps hold now is what the bulk will carry. */
+	if (fwds_read(s, &s->fwds, &s->n_fwds))
+		s->n_fwds = 0;
+	return s;
+}
+
+static void peer_free(struct peer *s)
+{
+	out_flush(s);
+	out_write(s);
+	out_reset(s, "stopping");
+	in_close(s, "stopping");
+	counters_flush(s);
+	buf_free(&s->out);
+	buf_free(&s->hello);
+	buf_free(&s->inb);
+	free(s->fwds);
+	sodium_memzero(s->key, sizeof(s->key));
+	free(s);
+}
+
+/* Each peer's line of `status`, in a map of the controller's own: the
+ * stats map counts for all of them together.  Not pinned (pins are per
+ * bpffs mount, and `ip netns exec` gives each command its own): `status`
+ * finds it among the controller's fds. */
+static void status_open(struct sync *s)
+{
+	s->status_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, SYNC_STATUS_MAP,
+				      sizeof(__u32),
+				      sizeof(struct sync_peer_status),
+				      SYNC_MAX_PEERS, NULL);
+	if (s->status_fd < 0)
+		log_err("%s: sync: no per-peer status (status shows the totals): %s",
+			s->in->ifname, strerror(errno));
+}
+
+static void status_write(struct sync *s)
+{
+	for (__u32 i = 0; i < (__u32)s->n; i++) {
+		struct peer *p = s->peers[i];
+		bool up = p->out_state == OUT_STREAMING, from = p->in_fd >= 0;
+
+		if (!p->status_dirty && p->status.up == up &&
+		    p->status.from_up == from)
+			continue;
+		p->status.up = up;
+		p->status.from_up = from;
+		p->status.lag = p->status.records_sent - p->status.records_acked;
+		if (s->status_fd >= 0)
+			bpf_map_update_elem(s->status_fd, &i, &p->status, BPF_ANY);
+		p->status_dirty = false;
+	}
+}
+
+/* The controller's status map, by its fds in /proc. */
+static int status_map_of(__u32 pid)
+{
+	char path[300], line[128];
+	struct dirent *e;
+	DIR *d;
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%u/fdinfo", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (fd < 0 && (e = readdir(d))) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info), id = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%u/fdinfo/%s", pid, e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "map_id: %u", &id) == 1)
+				break;
+		fclose(f);
+		if (!id || (fd = bpf_map_get_fd_by_id(id)) < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    strcmp(info.name, SYNC_STATUS_MAP) ||
+		    info.value_size != sizeof(struct sync_peer_status)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	closedir(d);
+	return fd;
+}
+
+int sync_status_read(__u32 controller_pid, struct sync_peer_status *out,
+		     int max)
+{
+	int fd = status_map_of(controller_pid), n = 0;
+
+	if (fd < 0)
+		return -1;
+	for (__u32 i = 0; i < SYNC_MAX_PEERS && n < max; i++)
+		if (!bpf_map_lookup_elem(fd, &i, &out[n]) && out[n].addr)
+			n++;
+	close(fd);
+	return n;
+}
+
 struct sync *sync_open(const struct instance *in, const struct sync_opts *o)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
@@ -813,15 +1140,13 @@ struct sync *sync_open(const struct instance *in, const struct sync_opts *o)
 	char err[512], a[INET_ADDRSTRLEN];
 	struct sync *s = calloc(1, sizeof(*s));
 	int one = 1;
+	__u8 key[32];
 
 	if (!s)
 		return NULL;
 	s->in = in;
-	s->o = *o;
-	s->out_fd = s->in_fd = -1;
-	snprintf(s->peer_name, sizeof(s->peer_name), "%s:%u",
-		 fmt_addr(a, o->peer), o->port);
-	if (sync_key_load(o->key_file, s->key, err, sizeof(err))) {
+	s->status_fd = -1;
+	if (sync_key_load(o->key_file, key, err, sizeof(err))) {
 		log_err("%s: no state sync: %s", in->ifname, err);
 		free(s);
 		return NULL;
@@ -830,16 +1155,27 @@ struct sync *sync_open(const struct instance *in, const struct sync_opts *o)
 	if (s->listen_fd < 0 ||
 	    setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(s->listen_fd, 4)) {
+	    listen(s->listen_fd, 4 + o->n_peers)) {
 		log_err("%s: no state sync: cannot listen on %s:%u: %s",
 			in->ifname, o->listen ? fmt_addr(a, o->listen) : "*",
 			o->port, strerror(errno));
 		if (s->listen_fd >= 0)
 			close(s->listen_fd);
+		sodium_memzero(key, sizeof(key));
 		free(s);
 		return NULL;
 	}
-	log_msg("%s: state sync with %s", in->ifname, s->peer_name);
+	for (int i = 0; i < o->n_peers && i < SYNC_MAX_PEERS; i++) {
+		s->peers[s->n] = peer_new(in, o, o->peer[i], key);
+		if (!s->peers[s->n])
+			continue;
+		log_msg("%s: state sync with %s", in->ifname,
+			s->peers[s->n]->peer_name);
+		s->n++;
+	}
+	sodium_memzero(key, sizeof(key));
+	status_open(s);
+	status_write(s);
 	active = s;
 	return s;
 }
@@ -849,19 +1185,41 @@ void sync_close(struct sync *s)
 	if (!s)
 		return;
 	active = NULL;
-	out_flush(s);
-	out_write(s);
-	out_reset(s, "stopping");
-	in_close(s, "stopping");
-	counters_flush(s);
+	for (int i = 0; i < s->n; i++)
+		peer_free(s->peers[i]);
 	close(s->listen_fd);
-	buf_free(&s->out);
-	buf_free(&s->hello);
-	buf_free(&s->inb);
-	sodium_memzero(s->key, sizeof(s->key));
+	if (s->status_fd >= 0)
+		close(s->status_fd);
 	free(s);
 }
 
+/* Only the peers; the key is the real guard, this keeps the rest of the
+ * network from even trying. */
+static void sync_accept(struct sync *s)
+{
+	struct sockaddr_in from;
+	socklen_t len = sizeof(from);
+	char a[INET_ADDRSTRLEN];
+	int fd = accept4(s->listen_fd, (struct sockaddr *)&from, &len,
+			 SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < s->n; i++)
+		if (s->peers[i]->addr == from.sin_addr.s_addr) {
+			in_take(s->peers[i], fd);
+			return;
+		}
+	log_msg("%s: sync: refused a connection from %s (not a peer)",
+		s->in->ifname, fmt_addr(a, from.sin_addr.s_addr));
+	if (s->n) {
+		count(s->peers[0], CNT_SYNC_REJECTED, 1);
+		counters_flush(s->peers[0]);
+	}
+	close(fd);
+}
+
+/* The listener, then each peer's inbound and outbound session. */
 int sync_pollfds(struct sync *s, struct pollfd *p, int max)
 {
 	int n = 0;
@@ -869,22 +1227,24 @@ int sync_pollfds(struct sync *s, struct pollfd *p, int max)
 	if (!s || max < SYNC_MAX_POLLFDS)
 		return 0;
 	p[n++] = (struct pollfd){ .fd = s->listen_fd, .events = POLLIN };
-	p[n++] = (struct pollfd){ .fd = s->in_fd, .events = POLLIN };
-	p[n] = (struct pollfd){ .fd = s->out_fd, .events = POLLIN };
-	if (s->out_state == OUT_CONNECTING || s->out.len)
-		p[n].events |= POLLOUT;
-	return ++n;
+	for (int i = 0; i < s->n; i++) {
+		struct peer *q = s->peers[i];
+
+		p[n++] = (struct pollfd){ .fd = q->in_fd, .events = POLLIN };
+		p[n] = (struct pollfd){ .fd = q->out_fd, .events = POLLIN };
+		if (q->out_state == OUT_CONNECTING || q->out.len)
+			p[n].events |= POLLOUT;
+		n++;
+	}
+	return n;
 }
 
-void sync_dispatch(struct sync *s, const struct pollfd *p, int n)
+static void peer_dispatch(struct peer *s, const struct pollfd *in,
+			  const struct pollfd *out)
 {
-	if (!s || n < SYNC_MAX_POLLFDS)
-		return;
-	if (p[0].revents & POLLIN)
-		in_accept(s);
-	if (s->in_fd >= 0 && p[1].fd == s->in_fd && p[1].revents)
+	if (s->in_fd >= 0 && in->fd == s->in_fd && in->revents)
 		in_read(s);
-	if (s->out_fd < 0 || p[2].fd != s->out_fd || !p[2].revents)
+	if (s->out_fd < 0 || out->fd != s->out_fd || !out->revents)
 		return;
 	if (s->out_state == OUT_CONNECTING) {
 		int err = 0;
@@ -899,27 +1259,32 @@ void sync_dispatch(struct sync *s, const struct pollfd *p, int n)
 		s->hello.len = 0;
 		return;
 	}
-	if ((p[2].revents & (POLLERR | POLLHUP)) && !(p[2].revents & POLLIN)) {
+	if ((out->revents & (POLLERR | POLLHUP)) && !(out->revents & POLLIN)) {
 		out_reset(s, "the connection failed");
 		return;
 	}
-	if (p[2].revents & POLLIN) {
+	if (out->revents & POLLIN) {
 		if (s->out_state == OUT_HELLO)
 			out_read_hello(s);
 		else
 			out_read_acks(s);
 	}
-	if (s->out_fd >= 0 && (p[2].revents & POLLOUT))
+	if (s->out_fd >= 0 && (out->revents & POLLOUT))
 		out_write(s);
 }
 
-void sync_tick(struct sync *s)
+void sync_dispatch(struct sync *s, const struct pollfd *p, int n)
 {
-	__u64 now;
-
-	if (!s)
+	if (!s || n != 1 + 2 * s->n)
 		return;
-	now = now_ms();
+	if (p[0].revents & POLLIN)
+		sync_accept(s);
+	for (int i = 0; i < s->n; i++)
+		peer_dispatch(s->peers[i], &p[1 + 2 * i], &p[2 + 2 * i]);
+}
+
+static void peer_tick(struct peer *s, __u64 now)
+{
 	if (s->out_state == OUT_IDLE && now >= s->next_connect_ms)
 		out_connect(s);
 	if (s->out_state == OUT_STREAMING) {
@@ -938,20 +1303,33 @@ void sync_tick(struct sync *s)
 	counters_flush(s);
 }
 
+void sync_tick(struct sync *s)
+{
+	__u64 now;
+
+	if (!s)
+		return;
+	now = now_ms();
+	for (int i = 0; i < s->n; i++)
+		peer_tick(s->peers[i], now);
+	status_write(s);
+}
+
 int sync_timeout_ms(const struct sync *s, int wait_ms)
 {
 	if (!s)
 		return wait_ms;
 	/* Records wait at most this long to fill a message; a bulk being
 	 * fed and acknowledgements owed want the loop soon too. */
-	if (s->bulk_active && s->out.len < OUT_MAX / 4)
-		return 0;
+	for (int i = 0; i < s->n; i++)
+		if (s->peers[i]->bulk_active &&
+		    s->peers[i]->out.len < OUT_MAX / 4)
+			return 0;
 	return wait_ms < ACK_EVERY_MS ? wait_ms : ACK_EVERY_MS;
 }
 
-void sync_event(void *sync, const struct conn_event *r)
+static void peer_event(struct peer *s, const struct conn_event *r)
 {
-	struct sync *s = sync;
 	struct flow_key k = { .proto = r->proto, .dir = DIR_OUT,
 			      .saddr = r->in_addr, .sport = r->in_port,
 			      .daddr = r->rem_addr, .dport = r->rem_port };
@@ -967,7 +1345,7 @@ void sync_event(void *sync, const struct conn_event *r)
 	struct flow_val v;
 	struct bind_val bv;
 
-	if (!s || s->out_state != OUT_STREAMING)
+	if (s->out_state != OUT_STREAMING)
 		return;
 	switch (r->type) {
 	case CE_FLOW_NEW:
@@ -999,20 +1377,39 @@ void sync_event(void *sync, const struct conn_event *r)
 	}
 }
 
+void sync_event(void *sync, const struct conn_event *r)
+{
+	struct sync *s = sync;
+
+	for (int i = 0; s && i < s->n; i++)
+		peer_event(s->peers[i], r);
+}
+
 void sync_note_seqadj(const struct flow_key *k, const struct flow_key *twin)
 {
-	if (!active || active->out_state != OUT_STREAMING)
-		return;
-	out_seqadj(active, k);
-	out_seqadj(active, twin);
+	for (int i = 0; active && i < active->n; i++) {
+		struct peer *s = active->peers[i];
+
+		if (s->out_state != OUT_STREAMING)
+			continue;
+		out_seqadj(s, k);
+		out_seqadj(s, twin);
+	}
 }
 
 void sync_note_expect(const struct bind_key *k)
 {
 	struct bind_val v;
 
-	if (!active || active->out_state != OUT_STREAMING ||
-	    bpf_map_lookup_elem(active->in->binds_fd, k, &v))
+	if (!active || bpf_map_lookup_elem(active->in->binds_fd, k, &v))
 		return;
-	out_bind(active, k, &v, now_coarse_ns());
+	for (int i = 0; i < active->n; i++)
+		if (active->peers[i]->out_state == OUT_STREAMING)
+			out_bind(active->peers[i], k, &v, now_coarse_ns());
+}
+
+void sync_note_forwards(void)
+{
+	for (int i = 0; active && i < active->n; i++)
+		fwds_diff(active->peers[i]);
 }

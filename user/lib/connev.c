@@ -135,14 +135,31 @@ int connev_publish(const char *ifname, const struct conn_event *r, size_t n)
 
 void fmt_utc_ms(char *buf, size_t len, __u64 time_ns)
 {
+	/* The date and time of the last second asked for: a mapping log
+	 * writes thousands of lines in one second. */
+	static time_t last = -1;
+	static char s[32];
 	time_t t = time_ns / 1000000000ULL;
+	unsigned int ms = time_ns / 1000000ULL % 1000;
 	struct tm tm;
-	char s[32];
 
-	gmtime_r(&t, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03lluZ", s,
-		 (unsigned long long)(time_ns / 1000000ULL % 1000));
+	if (t != last) {
+		gmtime_r(&t, &tm);
+		strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+		last = t;
+	}
+	if (len < strlen(s) + sizeof(".000Z")) {
+		*buf = '\0';
+		return;
+	}
+	memcpy(buf, s, strlen(s));
+	buf += strlen(s);
+	*buf++ = '.';
+	*buf++ = '0' + ms / 100;
+	*buf++ = '0' + ms / 10 % 10;
+	*buf++ = '0' + ms % 10;
+	*buf++ = 'Z';
+	*buf = '\0';
 }
 
 static const char *proto_str(__u8 proto)

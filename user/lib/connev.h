@@ -9,8 +9,9 @@
  * abstract names belong to the network namespace, as the interface does
  * (two namespaces may each have a wan0), and leave no file behind a
  * controller killed with -9.  SOCK_SEQPACKET: a client sends a struct
- * connev_hello first; a subscriber then receives one struct conn_event a
- * message, a publisher sends arrays of them.  Only root (or the
+ * connev_hello first; a subscriber then receives arrays of struct
+ * conn_event (1 to CONNEV_BATCH a message: what the controller published
+ * since it last sent), a publisher sends arrays of them too.  Only root (or the
  * controller's own user) may connect: the records name inside hosts.
  */
 #ifndef BPFMASQ_CONNEV_H
@@ -34,7 +35,7 @@ struct connev_hello {
 	__u32 role;
 };
 
-/* Records a publisher sends in one message. */
+/* Records in one message, either way. */
 #define CONNEV_BATCH	64
 
 /* "new", "destroy", "map", "unmap", "drop", "lost" (-e takes these). */

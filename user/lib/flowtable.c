@@ -4,6 +4,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
+#include "expiry.h"
 #include "flowtable.h"
 #include "util.h"
 
@@ -141,27 +142,6 @@ void flow_dump_free(struct flow_dump *d)
 	memset(d, 0, sizeof(*d));
 }
 
-void flow_twin_key(const struct flow_key *k, const struct flow_val *v,
-		   struct flow_key *twin)
-{
-	memset(twin, 0, sizeof(*twin));
-	twin->proto = k->proto;
-	if (k->dir == DIR_OUT) {
-		/* inside -> remote becomes remote -> external */
-		twin->saddr = k->daddr;
-		twin->sport = k->dport;
-		twin->daddr = v->nat_addr;
-		twin->dport = v->nat_port;
-		twin->dir = DIR_IN;
-	} else {
-		twin->saddr = v->nat_addr;
-		twin->sport = v->nat_port;
-		twin->daddr = k->saddr;
-		twin->dport = k->sport;
-		twin->dir = DIR_OUT;
-	}
-}
-
 int conns_list(int flows_fd, struct conn **out, size_t *n)
 {
 	struct flow_dump d;
@@ -193,24 +173,9 @@ int conns_list(int flows_fd, struct conn **out, size_t *n)
 	return 0;
 }
 
-static bool both_ways(const struct conn *c)
-{
-	return c->out.last_seen_ns && c->in.last_seen_ns;
-}
-
 int conn_state_of(const struct conn *c)
 {
-	__u8 seen = c->out.seen | c->in.seen;
-
-	if (c->out_key.proto != IPPROTO_TCP)
-		return both_ways(c) ? CS_REPLIED : CS_UNREPLIED;
-	if (seen & SEEN_RST)
-		return CS_CLOSE;
-	if (seen & SEEN_FIN)
-		return CS_FIN_WAIT;
-	if (both_ways(c) && (c->out.seen & SEEN_ACK) && (c->in.seen & SEEN_ACK))
-		return CS_ESTABLISHED;
-	return CS_SYN_SENT;
+	return flow_pair_state(c->out_key.proto, &c->out, &c->in);
 }
 
 #define CONN_STATE_NAME(sym, name) [sym] = name,
@@ -226,21 +191,12 @@ const char *conn_state_name(const struct conn *c)
 
 __u32 conn_timeout_s(const struct conn *c, const struct nat_state *st)
 {
-	switch (c->out_key.proto) {
-	case IPPROTO_TCP:
-		return strcmp(conn_state_name(c), "ESTABLISHED") ?
-		       st->timeout_tcp_trans : st->timeout_tcp_est;
-	case IPPROTO_UDP:
-		return st->timeout_udp;
-	default:
-		return st->timeout_icmp;
-	}
+	return flow_pair_timeout_s(c->out_key.proto, conn_state_of(c), st);
 }
 
 __u64 conn_last_seen(const struct conn *c)
 {
-	return c->out.last_seen_ns > c->in.last_seen_ns ? c->out.last_seen_ns :
-							  c->in.last_seen_ns;
+	return flow_pair_last_seen(&c->out, &c->in);
 }
 
 static void delete_pair(int flows_fd, const struct flow_key *k,
@@ -449,8 +405,7 @@ __u32 expire_interval_ms(const struct nat_state *st)
 	return ms > EXPIRE_INTERVAL_MAX_MS ? EXPIRE_INTERVAL_MAX_MS : ms;
 }
 
-/* Why an idle connection goes: after a FIN or RST it was closed. */
-static int idle_reason(const struct conn *c)
+int conn_idle_reason(const struct conn *c)
 {
 	int s = conn_state_of(c);
 
@@ -459,7 +414,7 @@ static int idle_reason(const struct conn *c)
 
 int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 		 __u64 now_ns, bool free_bindings, struct expire_result *r,
-		 const struct gone_sink *sink)
+		 const struct gone_sink *sink, struct expiry *requeue)
 {
 	struct flow_key *del = NULL;
 	struct endpoint_set live = {};
@@ -473,6 +428,8 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 	err = flow_dump(flows_fd, &d);
 	if (err)
 		return err;
+	if (requeue)
+		expiry_clear(requeue);
 	err = flow_index_build(&d, &x);
 	handled = calloc(d.n ? d.n : 1, sizeof(*handled));
 	del = malloc((d.n ? d.n : 1) * sizeof(*del));
@@ -509,12 +466,16 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 			del[ndel++] = c.out_key;
 			r->conns_expired++;
 			if (sink && sink->conn)
-				sink->conn(sink->ctx, &c, idle_reason(&c));
+				sink->conn(sink->ctx, &c, conn_idle_reason(&c));
 			continue;
 		}
 		endpoint_add(&live, endpoint_word(c.out_key.proto,
 						  c.out_key.saddr,
 						  c.out_key.sport));
+		if (requeue)
+			expiry_add(requeue, &c.out_key,
+				   flow_pair_due_ns(c.out_key.proto, &c.out,
+						    &c.in, st, now_ns));
 	}
 	/* Inbound halves no outbound one claimed. */
 	for (size_t i = 0; i < d.n; i++) {
@@ -537,6 +498,28 @@ out:
 	free(del);
 	free(live.slot);
 	flow_dump_free(&d);
+	return err;
+}
+
+static void endpoint_add_key(void *ctx, const struct flow_key *k)
+{
+	endpoint_add(ctx, endpoint_word(k->proto, k->saddr, k->sport));
+}
+
+int bindings_expire(int binds_fd, const struct expiry *q, __u64 now_ns,
+		    struct expire_result *r, const struct gone_sink *sink)
+{
+	struct endpoint_set live = {};
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err = endpoint_set_init(&live, expiry_queued(q));
+	if (err)
+		return err;
+	expiry_for_each(q, endpoint_add_key, &live);
+	err = bindings_gc(binds_fd, &live, NULL, now_ns, BIND_GRACE_NS, r,
+			  sink, GONE_UNUSED);
+	free(live.slot);
 	return err;
 }
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "bpfmasq.h"
+#include "conn_expiry.h"
 
 /* Bindings younger than this are never freed: a CPU may be between
  * creating a binding and creating the flow that uses it. */
@@ -51,15 +52,16 @@ struct expire_result {
 	unsigned int half_pairs;	/* entries whose twin was missing */
 	unsigned int bindings_freed;
 	unsigned int expectations_expired;	/* ALG, unused for 300 s */
+	unsigned int checked;	/* connections the expiry queue looked at */
 };
+
+/* Why an idle connection goes (enum conn_gone_reason): after a FIN or RST
+ * it was closed, else it timed out. */
+int conn_idle_reason(const struct conn *c);
 
 /* Every entry of the flows map; free with flow_dump_free(). */
 int flow_dump(int flows_fd, struct flow_dump *d);
 void flow_dump_free(struct flow_dump *d);
-
-/* The key of the other direction of the connection an entry belongs to. */
-void flow_twin_key(const struct flow_key *k, const struct flow_val *v,
-		   struct flow_key *twin);
 
 /* Connections (pairs) in the flows map; free() the array. */
 int conns_list(int flows_fd, struct conn **out, size_t *n);
@@ -84,11 +86,19 @@ __u64 conn_last_seen(const struct conn *c);
 /* Milliseconds between two expiry walks with these timeouts. */
 __u32 expire_interval_ms(const struct nat_state *st);
 
+struct expiry;
+
 /* Delete connections idle past their timeout and entries without a twin;
- * with free_bindings, also bindings no connection uses any more. */
+ * with free_bindings, also bindings no connection uses any more.  With
+ * requeue, the expiry queue is filled anew with every connection left. */
 int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 		 __u64 now_ns, bool free_bindings, struct expire_result *r,
-		 const struct gone_sink *sink);
+		 const struct gone_sink *sink, struct expiry *requeue);
+
+/* Free the bindings no connection in the expiry queue uses (which holds
+ * every connection while the stream has missed none). */
+int bindings_expire(int binds_fd, const struct expiry *q, __u64 now_ns,
+		    struct expire_result *r, const struct gone_sink *sink);
 
 /*
  * A binding that opened a flow this recently is left to the controller's

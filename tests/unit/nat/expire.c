@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The controller's expiry of idle flows (flows_expire(),
- * user/lib/flowtable.c) over what the programs stored.
+ * The controller's expiry of idle flows over what the programs stored,
+ * both ways it does it: the walk of the whole table (flows_expire(),
+ * user/lib/flowtable.c), and the expiry queue with its kernel program
+ * (user/lib/expiry.c, bpf/expire.bpf.c), which must judge every
+ * connection as the walk does.  A group whose name ends in "-queue"
+ * runs the queue.
  */
+#include <string.h>
 #include <time.h>
+#include "expiry.h"
 #include "flowtable.h"
+#include "instance.h"
 #include "nat_test.h"
 
 #define NSEC	1000000000ULL
@@ -62,6 +69,59 @@ static void gone_bind_count(void *ctx, const struct bind_key *k,
 		g->bad++;
 }
 
+/*
+ * The queue's way: every connection queued as due at once, the kernel
+ * program judges them at now, then the bindings none of those left uses
+ * are freed.  The program takes the timeouts from the state map.
+ */
+static int queue_expire(struct env *e, __u64 now, struct expire_result *r,
+			const struct gone_sink *sink)
+{
+	int flows_fd = bpf_map__fd(e->skel->maps.flows);
+	struct expire_result b;
+	struct flow_key k, next;
+	struct instance in;
+	struct nat_state st;
+	struct expiry *q;
+	__u32 zero = 0, queued = 0;
+	void *prev = NULL;
+	int err;
+
+	instance_init(&in);
+	in.flows_fd = flows_fd;
+	in.state_fd = bpf_map__fd(e->skel->maps.state);
+	if (bpf_map_lookup_elem(in.state_fd, &zero, &st))
+		return -errno;
+	st.timeout_tcp_est = timeouts.timeout_tcp_est;
+	st.timeout_tcp_trans = timeouts.timeout_tcp_trans;
+	st.timeout_udp = timeouts.timeout_udp;
+	st.timeout_icmp = timeouts.timeout_icmp;
+	if (bpf_map_update_elem(in.state_fd, &zero, &st, BPF_ANY))
+		return -errno;
+	q = expiry_open(&in);
+	if (!q)
+		return -errno;
+	while (!bpf_map_get_next_key(flows_fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (k.dir == DIR_OUT) {
+			expiry_add(q, &k, 0);
+			queued++;
+		}
+	}
+	memset(r, 0, sizeof(*r));
+	err = expiry_run(q, now, r, sink);
+	if (!err && r->checked != queued)
+		fail(e, "the queue looked at %u connections of %u queued",
+		     r->checked, queued);
+	if (!err)
+		err = bindings_expire(bpf_map__fd(e->skel->maps.binds), q, now,
+				      &b, sink);
+	r->bindings_freed = b.bindings_freed;
+	expiry_close(q);
+	return err;
+}
+
 /* Runs expiry idle_s seconds after base and checks what it removed and
  * what is left. */
 static void expire_at(struct env *e, __u64 base, __u32 idle_s,
@@ -75,9 +135,12 @@ static void expire_at(struct env *e, __u64 base, __u32 idle_s,
 	__u64 now = base + idle_s * NSEC;
 	int err;
 
-	err = flows_expire(bpf_map__fd(e->skel->maps.flows),
-			   bpf_map__fd(e->skel->maps.binds), &timeouts, now, true,
-			   &r, &sink);
+	if (strstr(e->g->name, "-queue"))
+		err = queue_expire(e, now, &r, &sink);
+	else
+		err = flows_expire(bpf_map__fd(e->skel->maps.flows),
+				   bpf_map__fd(e->skel->maps.binds), &timeouts,
+				   now, true, &r, &sink, NULL);
 	if (err)
 		fail(e, "flows_expire at +%us: %s", idle_s, strerror(-err));
 	/* Every removal reaches the event stream, with its reason. */
@@ -143,6 +206,28 @@ static void expire_half_pair(struct env *e)
 	__u64 base = newest_last_seen(e);
 
 	bpf_map_delete_elem(bpf_map__fd(e->skel->maps.flows), &k);
+	expire_at(e, base, 1, 0, 1, 0, 2);
+	expire_at(e, base, BIND_GRACE_NS / NSEC + 1, 0, 0, 0, 0);
+}
+
+/* An outbound half whose inbound twin is gone is removed when looked at
+ * (the queue holds outbound keys only; a lone inbound half is the
+ * walk's, which runs whenever the stream may have missed something). */
+static void expire_half_out(struct env *e)
+{
+	struct flow_key k = flow_key_of(P_UDP, DIR_IN, REM, 53, EXT, 0);
+	int fd = bpf_map__fd(e->skel->maps.flows);
+	struct flow_key next, cur;
+	void *prev = NULL;
+	__u64 base = newest_last_seen(e);
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		cur = next;
+		prev = &cur;
+		if (cur.dir == DIR_IN)
+			k = cur;
+	}
+	bpf_map_delete_elem(fd, &k);
 	expire_at(e, base, 1, 0, 1, 0, 2);
 	expire_at(e, base, BIND_GRACE_NS / NSEC + 1, 0, 0, 0, 0);
 }
@@ -292,6 +377,18 @@ static const struct step expire_many_steps[] = {
 	},
 };
 
+static const struct step expire_half_out_steps[] = {
+	{
+		.name = "an outbound half without its twin is removed when due",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 40000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V0, REM, 53),
+		.cnt = { OUT_NEW },
+		.after = expire_half_out,
+	},
+};
+
 static const struct group groups[] = {
 	{ .name = "expire-tcp-syn", STEPS(expire_tcp_syn) },
 	{ .name = "expire-tcp-est", STEPS(expire_tcp_est) },
@@ -300,6 +397,13 @@ static const struct group groups[] = {
 	{ .name = "expire-half", STEPS(expire_half) },
 	{ .name = "expire-many", STEPS(expire_many_steps) },
 	{ .name = "expire-during-walk", STEPS(expire_during_walk) },
+	/* The same connections, judged by the queue's kernel program. */
+	{ .name = "expire-tcp-syn-queue", STEPS(expire_tcp_syn) },
+	{ .name = "expire-tcp-est-queue", STEPS(expire_tcp_est) },
+	{ .name = "expire-udp-queue", STEPS(expire_udp_steps) },
+	{ .name = "expire-icmp-queue", STEPS(expire_icmp_steps) },
+	{ .name = "expire-many-queue", STEPS(expire_many_steps) },
+	{ .name = "expire-half-out-queue", STEPS(expire_half_out_steps) },
 };
 
 FIXTURE(expire, groups);
