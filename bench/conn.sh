@@ -88,18 +88,9 @@ bench_conn() {
 		"$CONN_SECS s x $CONN_RUNS runs, median; NAT ports $CONN_PORTS," \
 		"closed flows kept ${CONN_TIMEOUT} s)"
 	: >"$TMP/conn"
-	# This script's own work (ip, ethtool, the /proc scans) stays off the
-	# gateway CPU: its children inherit the mask.
-	taskset -pc $CPU_GEN $$ >/dev/null
-	rotated "$CONN_RUNS" "conn " "$CONN_SYSTEMS" conn_trial
-	taskset -pc "0-$(($(nproc) - 1))" $$ >/dev/null
-	ccol() { awk -v s="$1" -v c="$2" '$1 == s { print $c }' "$TMP/conn" | median; }
+	off_gw_cpu rotated "$CONN_RUNS" "conn " "$CONN_SYSTEMS" conn_trial
 	for sys in $CONN_SYSTEMS; do
-		CPS[$sys]=$(ccol "$sys" 2)
-		CNS[$sys]=$(ccol "$sys" 3)
-		CBUSY[$sys]=$(ccol "$sys" 4)
-		CPK[$sys]=$(ccol "$sys" 5)
-		CCTL[$sys]=$(ccol "$sys" 8)
+		median_cols "$TMP/conn" "$sys" CPS=2 CNS=3 CBUSY=4 CPK=5 CCTL=8
 	done
 	# gw-ns/conn: the gateway's NAPI threads + its processes (bpfmasq's
 	# controller; also shown alone as ctl) + CPU_GW softirq, per completed

@@ -47,19 +47,23 @@ connmax_search() {
 }
 
 
-bench_connmax() {
-	echo
-	echo "## Highest new-connection rate, gateway on one core (>= $CR_DONE_PCT%" \
-		"of connections completed; $CR_SECS s per trial, doubling from" \
-		"$CM_START conn/s, then $CM_STEPS bisections)"
-	taskset -pc $CPU_GEN $$ >/dev/null
+# connmax_systems: the highest rate of each system, in $TMP/connmax.
+connmax_systems() {
+	local sys
 	for sys in $CM_SYSTEMS; do
 		echo "# connmax $sys" >&2
 		connmax_search "$sys"
 		CM_RATE[$sys]=$CM_OK
 		echo "$sys $CM_OK $CM_BAD" >>"$TMP/connmax"
 	done
-	taskset -pc "0-$(($(nproc) - 1))" $$ >/dev/null
+}
+
+bench_connmax() {
+	echo
+	echo "## Highest new-connection rate, gateway on one core (>= $CR_DONE_PCT%" \
+		"of connections completed; $CR_SECS s per trial, doubling from" \
+		"$CM_START conn/s, then $CM_STEPS bisections)"
+	off_gw_cpu connmax_systems
 	printf '%-12s %10s %13s %7s\n' system max-conn/s first-failed vs-nft
 	while read -r sys r f; do
 		printf '%-12s %10s %13s %7s\n' "$sys" "$r" "$f" \

@@ -236,13 +236,13 @@ static __always_inline int cli_check(void *data, void *data_end)
 	return -1;
 }
 
-SEC("xdp")
-int cli(struct xdp_md *ctx)
+#define IS_IPV4	(-1)
+
+/* Both peers' first look at a frame: the verdict for one that is not
+ * IPv4 (ARP goes to the stack, counted), IS_IPV4 for the rest. */
+static __always_inline int not_ipv4(void *data, void *data_end)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
-	int idx;
 
 	if ((void *)(eth + 1) > data_end)
 		return XDP_DROP;
@@ -250,6 +250,18 @@ int cli(struct xdp_md *ctx)
 		count(CR_OTHER);
 		return XDP_PASS;	/* ARP */
 	}
+	return IS_IPV4;
+}
+
+SEC("xdp")
+int cli(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	int idx = not_ipv4(data, data_end);
+
+	if (idx != IS_IPV4)
+		return idx;
 	idx = cli_check(data, data_end);
 	count(idx < 0 ? CR_CLI_BAD : idx);
 	return XDP_DROP;
@@ -364,15 +376,10 @@ int srv(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	int ret;
+	int ret = not_ipv4(data, data_end);
 
-	if ((void *)(eth + 1) > data_end)
-		return XDP_DROP;
-	if (eth->h_proto != bpf_htons(ETH_P_IP)) {
-		count(CR_OTHER);
-		return XDP_PASS;	/* ARP */
-	}
+	if (ret != IS_IPV4)
+		return ret;
 	ret = srv_handle(data, data_end);
 	if (ret < 0)
 		count(CR_SRV_BAD);

@@ -47,6 +47,17 @@ struct opts {
 		      ttl, drain_ms;
 };
 
+/* The counters' names in the result line, in enum cr_counter's order. */
+static const char *const counter_names[CR_MAX] = {
+	[CR_GEN_SYN] = "sent_syn", [CR_GEN_ACK] = "sent_ack",
+	[CR_GEN_FINACK] = "sent_finack", [CR_GEN_RST] = "sent_rst",
+	[CR_SRV_SYN] = "srv_syn", [CR_SRV_ACK] = "srv_ack",
+	[CR_SRV_FINACK] = "srv_finack", [CR_SRV_RST] = "srv_rst",
+	[CR_SRV_BAD] = "srv_bad", [CR_CLI_SYNACK] = "cli_synack",
+	[CR_CLI_FIN] = "cli_fin", [CR_CLI_BAD] = "cli_bad",
+	[CR_OTHER] = "other",
+};
+
 static int netns_fd(const char *name)
 {
 	char path[256];
@@ -246,30 +257,16 @@ static int run(const char *cli_ns, const char *cli_if, const char *srv_ns,
 			   (CR_SEEN_FIN | CR_SEEN_RST);
 	}
 	printf("conns=%llu completed=%llu fin_and_rst=%llu lag=%llu batch=%llu "
-	       "gen_ns=%llu wall_ns=%llu late=%llu "
-	       "sent_syn=%llu sent_ack=%llu sent_finack=%llu sent_rst=%llu "
-	       "srv_syn=%llu srv_ack=%llu srv_finack=%llu srv_rst=%llu "
-	       "srv_bad=%llu cli_synack=%llu cli_fin=%llu cli_bad=%llu "
-	       "other=%llu\n",
+	       "gen_ns=%llu wall_ns=%llu late=%llu",
 	       (unsigned long long)nconn, (unsigned long long)completed,
 	       (unsigned long long)fin_rst, (unsigned long long)lag,
 	       (unsigned long long)batch,
 	       (unsigned long long)(skel->data->last_ns - skel->data->first_ns),
 	       (unsigned long long)(t1 - t0),
-	       (unsigned long long)skel->data->late,
-	       (unsigned long long)cnt[CR_GEN_SYN],
-	       (unsigned long long)cnt[CR_GEN_ACK],
-	       (unsigned long long)cnt[CR_GEN_FINACK],
-	       (unsigned long long)cnt[CR_GEN_RST],
-	       (unsigned long long)cnt[CR_SRV_SYN],
-	       (unsigned long long)cnt[CR_SRV_ACK],
-	       (unsigned long long)cnt[CR_SRV_FINACK],
-	       (unsigned long long)cnt[CR_SRV_RST],
-	       (unsigned long long)cnt[CR_SRV_BAD],
-	       (unsigned long long)cnt[CR_CLI_SYNACK],
-	       (unsigned long long)cnt[CR_CLI_FIN],
-	       (unsigned long long)cnt[CR_CLI_BAD],
-	       (unsigned long long)cnt[CR_OTHER]);
+	       (unsigned long long)skel->data->late);
+	for (i = 0; i < CR_MAX; i++)
+		printf(" %s=%llu", counter_names[i], (unsigned long long)cnt[i]);
+	putchar('\n');
 	munmap(conn, map_len);
 	bpf_link__destroy(cli_link);
 	enter_netns(srv_fd);

@@ -100,6 +100,15 @@ connrate_trial() {
 }
 
 
+# connrate_rates: every system at every offered rate, rotated.
+connrate_rates() {
+	local rate
+	for rate in $CR_RATES; do
+		rotated "$CR_RUNS" "connrate $rate conn/s, " "$CR_SYSTEMS" \
+			connrate_trial "$rate"
+	done
+}
+
 bench_connrate() {
 	echo
 	echo "## New TCP connections, stateless endpoints in XDP (handshake," \
@@ -107,12 +116,7 @@ bench_connrate() {
 		"$CR_RUNS runs, median; NAT ports $CONN_PORTS, closed flows kept" \
 		"${CONN_TIMEOUT} s)"
 	: >"$TMP/connrate"
-	taskset -pc $CPU_GEN $$ >/dev/null
-	for rate in $CR_RATES; do
-		rotated "$CR_RUNS" "connrate $rate conn/s, " "$CR_SYSTEMS" \
-			connrate_trial "$rate"
-	done
-	taskset -pc "0-$(($(nproc) - 1))" $$ >/dev/null
+	off_gw_cpu connrate_rates
 	# Median of column C of SYSTEM's runs at RATE.
 	rcol() {
 		awk -v s="$1" -v r="$2" -v c="$3" '$1 == s && $2 == r { print $c }' \

@@ -276,17 +276,10 @@ bench_container() {
 		"each way, then ${CT_CONN_SECS} s of short connections; median" \
 		"of $CT_RUNS)"
 	: >"$TMP/container"
-	taskset -pc $CPU_GEN $$ >/dev/null
-	rotated "$CT_RUNS" "container " "$CT_SYSTEMS" ct_trial
-	taskset -pc "0-$(($(nproc) - 1))" $$ >/dev/null
-	ctcol() { awk -v s="$1" -v c="$2" '$1 == s { print $c }' "$TMP/container" | median; }
+	off_gw_cpu rotated "$CT_RUNS" "container " "$CT_SYSTEMS" ct_trial
 	for sys in $CT_SYSTEMS; do
-		UPC[$sys]=$(ctcol "$sys" 2)
-		UPT[$sys]=$(ctcol "$sys" 3)
-		DNC[$sys]=$(ctcol "$sys" 4)
-		DNT[$sys]=$(ctcol "$sys" 5)
-		CNC[$sys]=$(ctcol "$sys" 6)
-		CNR[$sys]=$(ctcol "$sys" 7)
+		median_cols "$TMP/container" "$sys" UPC=2 UPT=3 DNC=4 DNT=5 \
+			CNC=6 CNR=7
 	done
 	# ms/GB: gateway CPU (its NAPI threads and processes + CPU_GW
 	# softirq) per GB the receivers got; us/conn the same per completed

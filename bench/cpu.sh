@@ -32,8 +32,6 @@ trial() {
 	fi >>"$TMP/results"
 }
 
-col() { awk -v s="$1" -v c="$2" '$1 == s { print $c }' "$TMP/results" | median; }
-
 bench_cpu() {
 	echo "# per packet: $RATE pps offered, $FLOWS UDP flows, 64-byte frames," \
 		"$SECS s x $RUNS runs per system"
@@ -41,8 +39,7 @@ bench_cpu() {
 	rotated "$RUNS" "" "$SYSTEMS" trial
 
 	for sys in $SYSTEMS; do
-		NS[$sys]=$(col "$sys" 2)
-		PCT[$sys]=$(col "$sys" 3)
+		median_cols "$TMP/results" "$sys" NS=2 PCT=3
 	done
 	echo
 	echo "## Gateway CPU per forwarded packet (median of $RUNS; NIC-like frames)"

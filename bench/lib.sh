@@ -121,6 +121,32 @@ rotated() {
 	done
 }
 
+# off_gw_cpu CMD [ARG...]: run CMD with this script's own work (ip,
+# ethtool, the /proc scans) kept off the gateway CPU: the children it
+# starts inherit the mask.
+off_gw_cpu() {
+	local rc
+	taskset -pc "$CPU_GEN" $$ >/dev/null
+	"$@"
+	rc=$?
+	taskset -pc "0-$(($(nproc) - 1))" $$ >/dev/null
+	return $rc
+}
+
+# median_cols FILE SYSTEM ARRAY=COLUMN...: ARRAY[SYSTEM] is the median of
+# column COLUMN over SYSTEM's lines (one a run) of FILE.
+median_cols() {
+	local file=$1 sys=$2 spec
+	shift 2
+	for spec in "$@"; do
+		declare -n median_cols_out=${spec%=*}
+		# shellcheck disable=SC2034 # a nameref: the caller's array
+		median_cols_out[$sys]=$(awk -v s="$sys" -v c="${spec#*=}" \
+			'$1 == s { print $c }' "$file" | median)
+		unset -n median_cols_out
+	done
+}
+
 # want PART: PART is to run (BENCH_ONLY empty or naming it).
 want() { [[ -z $ONLY || " $ONLY " == *" $1 "* ]]; }
 

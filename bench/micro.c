@@ -166,35 +166,33 @@ enum pkt_kind { HIT_OUT, HIT_IN, MISS_NEW_EP, MISS_NEW_REMOTE, MISS_FAST,
 
 static int make_pkt(enum pkt_kind k, __u32 n, __u8 *f)
 {
+	bool inbound = k == HIT_IN || k == ICMP_ERR_IN;
+	int (*frame)(__u8 *f, __u32 src, __u16 sport, __u32 dst, __u16 dport);
 	__u32 in, rem;
 	__u16 ext;
 
 	switch (k) {
 	case HIT_OUT:
-		conn(random() % nflows, &in, &rem, &ext);
-		return udp_frame(f, in, IN_PORT, rem, REM_PORT);
 	case HIT_IN:
-		conn(random() % nflows, &in, &rem, &ext);
-		return udp_frame(f, rem, REM_PORT, EXT, ext);
 	case ICMP_ERR_IN:
-		conn(random() % nflows, &in, &rem, &ext);
-		return icmp_err_frame(f, rem, REM_PORT, EXT, ext);
 	case ICMP_ERR_OUT:
+		/* A packet of an established flow, or an ICMP error quoting
+		 * one, either way. */
+		frame = k == HIT_OUT || k == HIT_IN ? udp_frame : icmp_err_frame;
 		conn(random() % nflows, &in, &rem, &ext);
-		return icmp_err_frame(f, in, IN_PORT, rem, REM_PORT);
+		return inbound ? frame(f, rem, REM_PORT, EXT, ext) :
+				 frame(f, in, IN_PORT, rem, REM_PORT);
 	case MISS_NEW_EP:	/* new inside endpoint: binding + flow */
 		return udp_frame(f, IP4(10, 2, 0, 0) + n, IN_PORT,
 				 rem_addr(0), REM_PORT);
-	case MISS_NEW_REMOTE:	/* bound endpoint, new remote: flow only */
+	default:
+		/* A bound endpoint, a new remote: the flow only.
+		 * MISS_FAST: the fast path makes it (--lan-new). */
 		conn(n % (nflows < ENDPOINTS ? nflows : ENDPOINTS), &in, &rem,
 		     &ext);
-		return udp_frame(f, in, IN_PORT, IP4(198, 19, 0, 0) + n,
-				 REM_PORT);
-	default:		/* MISS_FAST: bound endpoint, new remote: the
-				 * fast path makes the flow (--lan-new) */
-		conn(n % (nflows < ENDPOINTS ? nflows : ENDPOINTS), &in, &rem,
-		     &ext);
-		return udp_frame(f, in, IN_PORT, IP4(198, 19, 128, 0) + n,
+		return udp_frame(f, in, IN_PORT,
+				 (k == MISS_FAST ? IP4(198, 19, 128, 0) :
+						   IP4(198, 19, 0, 0)) + n,
 				 REM_PORT);
 	}
 }
@@ -772,7 +770,8 @@ int main(int argc, char **argv)
 		unsigned long long mf;
 		__u32 max_flows;
 		double v;
-		int out, in, fast;
+		int out, in, fast, lan_open;
+		size_t k;
 
 		nflows = sizes[i];
 		if (!nflows)
@@ -799,8 +798,39 @@ int main(int argc, char **argv)
 		out = bpf_program__fd(skel->progs.masq_wan_out);
 		in = bpf_program__fd(skel->progs.masq_wan_in);
 		fast = bpf_program__fd(skel->progs.masq_lan_fast);
+		lan_open = bpf_program__fd(skel->progs.masq_lan_open);
 		hold(fast, HOLD_LAN_FAST);
 		hold(in, HOLD_WAN_IN);
+		/* The cold cases, in the order they run: each run a fresh
+		 * packet of one of nflows flows at random, or of a new one;
+		 * ns above the empty program of the same hook. */
+		const struct cold_case {
+			const char *name, *says;
+			int fd;
+			enum pkt_kind kind;
+			int calls;	/* ICMP errors: measure_icmp_err's own */
+			__u32 verdict;
+			double base;
+		} cold[] = {
+			{ "lan_fast hit, cold (xdp)", "redirect", fast, HIT_OUT,
+			  CALLS, XDP_REDIRECT, base_xdp },
+			{ "lan_fast miss, bound, --lan-new",
+			  "flow created, redirect", lan_open, MISS_FAST, MISS_CALLS,
+			  XDP_REDIRECT, base_xdp },
+			{ "wan_in hit, cold (xdp)", "pass, translated", in,
+			  HIT_IN, CALLS, XDP_PASS, base_xdp },
+			{ "wan_in icmp error, cold (xdp)", "pass, translated", in,
+			  ICMP_ERR_IN, 0, XDP_PASS, base_xdp },
+			{ "wan_out hit, cold (tc)", "ok, translated", out,
+			  HIT_OUT, CALLS, TC_ACT_OK, base_tc },
+			{ "wan_out icmp error, cold (tc)", "ok, translated", out,
+			  ICMP_ERR_OUT, 0, TC_ACT_OK, base_tc },
+			{ "wan_out miss, bound, cold (tc)", "flow created", out,
+			  MISS_NEW_REMOTE, MISS_CALLS, TC_ACT_OK, base_tc },
+			{ "wan_out miss, new ep, cold (tc)",
+			  "binding+flow created", out, MISS_NEW_EP, MISS_CALLS,
+			  TC_ACT_OK, base_tc },
+		};
 
 #define ROW(name, val, w, want)						\
 	printf("%-8s %-32s %8.0f %s%s\n", label(nflows), name, val,	\
@@ -813,26 +843,19 @@ int main(int argc, char **argv)
 		printf("fastpath_hot_%s_ns %.0f\n", label(nflows), v);
 		v = measure_hot(out, TC_ACT_OK, &wrong) - hot_tc;
 		ROW("wan_out hit, hot (tc)", v, wrong, "ok, translated");
-		v = measure(fast, HIT_OUT, CALLS, XDP_REDIRECT, &wrong) - base_xdp;
-		ROW("lan_fast hit, cold (xdp)", v, wrong, "redirect");
 		/* Flow creation on the fast path: masq_lan_open (--lan-new). */
-		hold(bpf_program__fd(skel->progs.masq_lan_open), HOLD_LAN_NEW);
-		v = measure(bpf_program__fd(skel->progs.masq_lan_open), MISS_FAST,
-			    MISS_CALLS, XDP_REDIRECT, &wrong) - base_xdp;
-		ROW("lan_fast miss, bound, --lan-new", v, wrong,
-		    "flow created, redirect");
-		v = measure(in, HIT_IN, CALLS, XDP_PASS, &wrong) - base_xdp;
-		ROW("wan_in hit, cold (xdp)", v, wrong, "pass, translated");
-		v = measure_icmp_err(skel, in, ICMP_ERR_IN, XDP_PASS, &wrong) - base_xdp;
-		ROW("wan_in icmp error, cold (xdp)", v, wrong, "pass, translated");
-		v = measure(out, HIT_OUT, CALLS, TC_ACT_OK, &wrong) - base_tc;
-		ROW("wan_out hit, cold (tc)", v, wrong, "ok, translated");
-		v = measure_icmp_err(skel, out, ICMP_ERR_OUT, TC_ACT_OK, &wrong) - base_tc;
-		ROW("wan_out icmp error, cold (tc)", v, wrong, "ok, translated");
-		v = measure(out, MISS_NEW_REMOTE, MISS_CALLS, TC_ACT_OK, &wrong) - base_tc;
-		ROW("wan_out miss, bound, cold (tc)", v, wrong, "flow created");
-		v = measure(out, MISS_NEW_EP, MISS_CALLS, TC_ACT_OK, &wrong) - base_tc;
-		ROW("wan_out miss, new ep, cold (tc)", v, wrong, "binding+flow created");
+		hold(lan_open, HOLD_LAN_NEW);
+		for (k = 0; k < sizeof(cold) / sizeof(cold[0]); k++) {
+			const struct cold_case *c = &cold[k];
+
+			if (c->kind == ICMP_ERR_IN || c->kind == ICMP_ERR_OUT)
+				v = measure_icmp_err(skel, c->fd, c->kind,
+						     c->verdict, &wrong);
+			else
+				v = measure(c->fd, c->kind, c->calls, c->verdict,
+					    &wrong);
+			ROW(c->name, v - c->base, wrong, c->says);
+		}
 		/* Last: they rewrite the outbound entries into cycles. */
 		v = measure_chain(skel, ACTIVE_FLOWS, &wrong) - hot_xdp;
 		ROW("lan_fast hit, 1024 flows busy", v, wrong, "redirect");

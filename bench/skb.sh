@@ -148,9 +148,7 @@ bench_skb() {
 	: >"$TMP/skb"
 	rotated "$RUNS" "skb " "$SYSTEMS" skb_trial
 	for sys in $SYSTEMS; do
-		SKB_NS[$sys]=$(awk -v s="$sys" '$1 == s { print $2 }' "$TMP/skb" | median)
-		SKB_PCT[$sys]=$(awk -v s="$sys" '$1 == s { print $3 }' "$TMP/skb" | median)
-		SKB_RUN[$sys]=$(awk -v s="$sys" '$1 == s { print $4 }' "$TMP/skb" | median)
+		median_cols "$TMP/skb" "$sys" SKB_NS=2 SKB_PCT=3 SKB_RUN=4
 	done
 	echo
 	echo "## Gateway CPU per forwarded packet (median of $RUNS; skb frames from the client's stack)"

@@ -556,29 +556,49 @@ static void print_result(json_t *prev)
 	json_decref(r);
 }
 
+/* What ADD and CHECK read first: the runtime's variables and the network
+ * config, which must carry a prevResult (no_prev: the error without one).
+ * Returns the container's id. */
+static const char *request_read(struct config *c, const char *no_prev)
+{
+	const char *cid;
+
+	env_need("CNI_NETNS");
+	cid = env_need("CNI_CONTAINERID");
+	check_name("CNI_CONTAINERID", cid);
+	check_name("CNI_IFNAME", env_need("CNI_IFNAME"));
+	config_read(c, true);
+	if (!c->prev)
+		cni_fail(CNI_ERR_CONFIG, "%s", no_prev);
+	return cid;
+}
+
+/* The forwards the mappings ask for, to the container's address (ip, of
+ * INET_ADDRSTRLEN bytes) as prevResult gives it. */
+static int container_forwards(const struct config *c, char *ip,
+			      struct fwd *want)
+{
+	if (!container_ip(c->prev, ip, INET_ADDRSTRLEN))
+		cni_fail(CNI_ERR_CONFIG, "prevResult has no IPv4 address for the container");
+	return wanted_forwards(c, ip, want);
+}
+
 static int cmd_add(void)
 {
 	struct fwd want[MAX_FWDS], live[MAX_FWDS], old[MAX_FWDS];
 	char ip[INET_ADDRSTRLEN], old_wan[16];
 	bool added[MAX_FWDS] = { false };
-	const char *cid = env_need("CNI_CONTAINERID");
 	struct config c;
+	const char *cid;
 	int n, nlive, nold, i;
 	char *err;
 
-	env_need("CNI_NETNS");
-	check_name("CNI_CONTAINERID", cid);
-	check_name("CNI_IFNAME", env_need("CNI_IFNAME"));
-	config_read(&c, true);
-	if (!c.prev)
-		cni_fail(CNI_ERR_CONFIG, "no prevResult: chain this plugin after one that gives the container its address (bridge)");
+	cid = request_read(&c, "no prevResult: chain this plugin after one that gives the container its address (bridge)");
 	if (!c.mappings || !json_array_size(c.mappings)) {
 		print_result(c.prev);
 		return 0;
 	}
-	if (!container_ip(c.prev, ip, sizeof(ip)))
-		cni_fail(CNI_ERR_CONFIG, "prevResult has no IPv4 address for the container");
-	n = wanted_forwards(&c, ip, want);
+	n = container_forwards(&c, ip, want);
 	lock_state_dir();
 	/* An ADD again without a DEL (a runtime's retry): the old ones go. */
 	nold = state_read(old, old_wan, sizeof(old_wan));
@@ -656,17 +676,10 @@ static int cmd_check(void)
 	struct config c;
 	int n, nlive, nrec;
 
-	env_need("CNI_NETNS");
-	check_name("CNI_CONTAINERID", env_need("CNI_CONTAINERID"));
-	check_name("CNI_IFNAME", env_need("CNI_IFNAME"));
-	config_read(&c, true);
-	if (!c.prev)
-		cni_fail(CNI_ERR_CONFIG, "CHECK needs a prevResult");
+	request_read(&c, "CHECK needs a prevResult");
 	if (!c.mappings || !json_array_size(c.mappings))
 		return 0;
-	if (!container_ip(c.prev, ip, sizeof(ip)))
-		cni_fail(CNI_ERR_CONFIG, "prevResult has no IPv4 address for the container");
-	n = wanted_forwards(&c, ip, want);
+	n = container_forwards(&c, ip, want);
 	lock_state_dir();
 	nrec = state_read(rec, wan, sizeof(wan));
 	if (n && !live_forwards(c.bpfmasq, c.wan, live, &nlive))

@@ -43,15 +43,17 @@ fail() {
 skip() { echo "SKIP $1: ${*:2}"; }
 note() { echo "  # $*"; }
 
-# check NAME MSG CMD...: PASS when CMD succeeds, else FAIL NAME: MSG.
+# check NAME MSG CMD...: PASS when CMD succeeds, else FAIL NAME: MSG.  The
+# status says which.
 check() {
 	local name=$1 msg=$2
 	shift 2
 	if "$@" >/dev/null 2>&1; then
 		pass "$name"
-	else
-		fail "$name" "$msg"
+		return 0
 	fi
+	fail "$name" "$msg"
+	return 1
 }
 
 # The last line of a test: the exit status says whether anything failed.
@@ -212,6 +214,20 @@ lab_tun_recreate() {
 	nsx gw ip route add 198.51.100.0/24 via $WAN_SRV
 }
 
+# lan_hosts NET NS...: the hosts of a /24 LAN whose gateway is NET.1: the
+# i-th NS gets NET.(i+1)/24 on its eth0, the default route via NET.1 and
+# a NIC's offloads (offload_like_nic).
+lan_hosts() {
+	local net=$1 host=2 ns
+	shift
+	for ns in "$@"; do
+		addr "$ns" eth0 "$net.$host/24"
+		nsx "$ns" ip route add default via "$net.1"
+		offload_like_nic "$ns" eth0
+		host=$((host + 1))
+	done
+}
+
 # Standard lab: cli1 (10.0.1.2) and cli2 (10.0.1.3) on a switch (bridge in
 # namespace sw) with gw's lan0 10.0.1.1/24; WAN as in lab_wan.
 lab_standard() {
@@ -223,13 +239,8 @@ lab_standard() {
 	for p in p0 p1 p2; do
 		nsx sw ip link set "$p" master br0
 	done
-	addr cli1 eth0 10.0.1.2/24
-	addr cli2 eth0 10.0.1.3/24
 	addr gw lan0 10.0.1.1/24
-	for c in cli1 cli2; do
-		nsx $c ip route add default via 10.0.1.1
-		offload_like_nic $c eth0
-	done
+	lan_hosts 10.0.1 cli1 cli2
 	lab_wan
 }
 
@@ -243,12 +254,7 @@ lab_containers() {
 	veth ct1 eth0 gw vct1 && veth ct2 eth0 gw vct2 || return 1
 	nsx gw ip link set vct1 master br0
 	nsx gw ip link set vct2 master br0
-	addr ct1 eth0 10.0.2.2/24
-	addr ct2 eth0 10.0.2.3/24
-	for c in ct1 ct2; do
-		nsx $c ip route add default via 10.0.2.1
-		offload_like_nic $c eth0
-	done
+	lan_hosts 10.0.2 ct1 ct2
 	lab_wan
 }
 
@@ -361,29 +367,128 @@ srv_tcp_echo() {
 # check_transfers PREFIX: the 4 MiB file downloaded by each client and 2 MiB
 # echoed for cli1 by srv arrive intact (needs srv_nginx, srv_tcp_echo 9000).
 check_transfers() {
-	local p=$1 c got want
-	want=$(sha256sum < "$NGX/www/big.bin")
+	local c
 	for c in cli1 cli2; do
-		got=$(fetch $c http://$INET/big.bin --max-time 30 | sha256sum)
-		if [[ $got == "$want" ]]; then
-			pass ${p}_download_$c
-		else
-			fail ${p}_download_$c "4 MiB download through the NAT differs"
-		fi
+		check_download "${1}_download_$c" $c
 	done
-	head -c 2097152 /dev/urandom > "$LAB_TMP/up.bin"
-	want=$(sha256sum < "$LAB_TMP/up.bin")
-	nsx cli1 socat -T 10 -t 10 STDIO \
-		TCP4:$INET:9000,connect-timeout=3,shut-down \
-		< "$LAB_TMP/up.bin" 2>"$LAB_TMP/up.err" >"$LAB_TMP/echoed.bin"
-	c=$?
-	got=$(sha256sum < "$LAB_TMP/echoed.bin")
-	if [[ $got == "$want" ]]; then
-		pass ${p}_echo_2mib
-	else
-		fail ${p}_echo_2mib "2 MiB echoed through the NAT differs: $(stat -c %s "$LAB_TMP/echoed.bin") bytes back, socat status $c, first difference at $(cmp "$LAB_TMP/up.bin" "$LAB_TMP/echoed.bin" 2>&1 | head -n 1) $(cat "$LAB_TMP/up.err")"
-		echo_diagnostics
+	check_echo "${1}_echo_2mib" cli1 $INET 9000 2097152 120 || echo_diagnostics
+}
+
+# check_hello NAME NS [CURL_ARG...]: PASS NAME when NS fetches srv's
+# hello.txt (srv_nginx) as it is.
+check_hello() {
+	local name=$1 ns=$2 body
+	shift 2
+	body=$(fetch "$ns" http://$INET/hello.txt "$@")
+	check "$name" "curl${*:+ $*} from $ns got '$body'" \
+		test "$body" == "hello from srv"
+}
+
+# check_udp_echo NAME NS SPORT [DST [PORT]]: PASS NAME when the UDP echo
+# at DST:PORT ($INET:7, srv_udp_echo) answers NS's datagram from SPORT.
+check_udp_echo() {
+	local out
+	out=$(udp_echo "$2" "${4:-$INET}" "${5:-7}" "$3")
+	check "$1" "UDP echo from $2 port $3 answered '$out'" \
+		test "$out" == "udp-echo-$3"
+}
+
+# download_start NS OUT: in the background, NS downloads srv's 4 MiB
+# big.bin (srv_nginx) at 1 MiB/s, about 4 s, into OUT (curl's errors in
+# OUT.err).  curl_pid is the download.
+download_start() {
+	nsx "$1" curl -sS --limit-rate 1M --max-time 30 -o "$2" \
+		"http://$INET/big.bin" 2>"$2.err" &
+	curl_pid=$!
+}
+
+# check_download_done NAME OUT: wait for download_start's download; PASS
+# NAME when OUT is big.bin byte for byte.
+check_download_done() {
+	wait "$curl_pid"
+	check "$1" "$(stat -c %s "$2" 2>&1) bytes of $(stat -c %s "$NGX/www/big.bin"), $(cat "$2.err")" \
+		cmp -s "$2" "$NGX/www/big.bin"
+}
+
+# udp_probe_start NS SPORT SECONDS INTERVAL_MS OUT: in the background, NS
+# sends a numbered datagram from SPORT to srv's UDP echo ($INET:7, which
+# srv_udp_echo starts) every INTERVAL_MS for SECONDS (udpprobe.py probe);
+# its JSON result goes to OUT.  udp_pid is the probe.
+udp_probe_start() {
+	nsx "$1" "$PY" "$LAB_REPO/tests/lab/udpprobe.py" probe $INET 7 "$3" "$4" \
+		--sport "$2" > "$5" &
+	udp_pid=$!
+}
+
+# check_udp_probe NAME OUT [LOST]: wait for udp_probe_start's probe; PASS
+# NAME when it sent and at most LOST (0) of its datagrams went unanswered.
+check_udp_probe() {
+	local r sent answered
+	wait "$udp_pid"
+	r=$(jq_py '"%d %d" % (d["sent"], d["answered"])' < "$2" 2>/dev/null)
+	read -r sent answered <<<"$r"
+	note "UDP probe: ${sent:-?} sent, ${answered:-?} answered"
+	[[ $sent =~ ^[0-9]+$ && $answered =~ ^[0-9]+$ ]] || sent=0
+	check "$1" "the probe says: $(cat "$2")" \
+		test "$sent" -gt 0 -a $((sent - ${answered:-0})) -le "${3:-0}"
+}
+
+# check_download NAME NS [SECONDS]: PASS NAME when NS downloads srv's 4 MiB
+# big.bin (srv_nginx) byte for byte within SECONDS (30).
+check_download() {
+	local got want
+	want=$(sha256sum < "$NGX/www/big.bin")
+	got=$(fetch "$2" http://$INET/big.bin --max-time "${3:-30}" | sha256sum)
+	check "$1" "4 MiB download from $2 differs" test "$got" == "$want"
+}
+
+# check_echo NAME NS ADDR PORT BYTES [SECONDS [IDLE]]: PASS NAME when BYTES
+# random bytes sent from NS to the TCP echo server at ADDR:PORT come back
+# the same within SECONDS (30), none of its moments idle longer than IDLE
+# (10) seconds.  On failure its status is 1 and the message says how much
+# came back, socat's status and where the bytes first differ.
+check_echo() {
+	local name=$1 in=$LAB_TMP/$1.in out=$LAB_TMP/$1.out err=$LAB_TMP/$1.err
+	local idle=${7:-10} rc
+	head -c "$5" /dev/urandom > "$in"
+	nsx "$2" timeout "${6:-30}" socat -T "$idle" -t "$idle" STDIO \
+		TCP4:"$3":"$4",connect-timeout=3,shut-down \
+		< "$in" > "$out" 2> "$err"
+	rc=$?
+	check "$name" "$5 bytes echoed by $3:$4 differ: $(stat -c %s "$out") bytes back, socat status $rc, first difference at $(cmp "$in" "$out" 2>&1 | head -n 1) $(cat "$err")" \
+		cmp -s "$in" "$out"
+}
+
+# check_logged NAME FILE ERE [SECONDS [WHY]]: PASS NAME when a line of
+# FILE matches the extended regular expression ERE within SECONDS (5);
+# else FAIL NAME with WHY (no line matching ERE) and FILE's last lines.
+check_logged() {
+	if wait_until "${4:-5}" grep -Eq -- "$3" "$2"; then
+		pass "$1"
+		return 0
 	fi
+	fail "$1" "${5:-no line matching '$3'} in $(basename "$2"), which ends: $(tail -n 20 "$2" 2>&1 | tr '\n' '|')"
+	return 1
+}
+
+# check_ctl_log NAME ERE [SECONDS]: check_logged on wan0's controller log.
+check_ctl_log() {
+	check_logged "$1" "$LAB_TMP/ctl-wan0.log" "$2" "${3:-5}"
+}
+
+# check_counter NAME COUNTER OP N: PASS NAME when bpfmasq's COUNTER (of
+# wan0) satisfies `test COUNTER OP N` (-gt, -ge, -eq, -le), noting its
+# value; SKIP under LAB_NAT=nft.  The status says whether it held.
+check_counter() {
+	local -A says=([-gt]="more than " [-ge]="at least " [-le]="at most ")
+	local n
+	if ! is_bpfmasq; then
+		skip "$1" "LAB_NAT=nft"
+		return 0
+	fi
+	n=$(bm_stat "$2")
+	check "$1" "$2=$n, expected ${says[$3]:-}$4" test "$n" "$3" "$4" &&
+		note "$2=$n"
 }
 
 # echo_diagnostics: what a stalled echo left behind (bpfmasq's non-zero
@@ -566,13 +671,43 @@ lab_bpfmasq_only() {
 	fi
 }
 
-# lab_build PREFIX TOPOLOGY [srv_nginx]: build the lab TOPOLOGY
-# (lab_standard, lab_containers, lab_routed) and, when asked, nginx on srv;
-# a failure is FAIL PREFIX_topology or PREFIX_nginx and ends the test.
+# lab_build PREFIX TOPOLOGY [SERVER...]: build the lab TOPOLOGY
+# (lab_standard, lab_containers, lab_routed) and start each SERVER on srv:
+# srv_nginx, srv_udp_echo[=PORT], srv_tcp_echo[=PORT].  A failure is FAIL
+# PREFIX_topology, PREFIX_nginx, PREFIX_udp_echo or PREFIX_tcp_echo and
+# ends the test.
 lab_build() {
-	"$2" || { fail "$1_topology" "could not build the lab"; exit 1; }
-	[[ ${3:-} == srv_nginx ]] || return 0
-	srv_nginx || { fail "$1_nginx" "nginx did not start on srv"; exit 1; }
+	local prefix=$1 server start port
+	"$2" || { fail "${prefix}_topology" "could not build the lab"; exit 1; }
+	shift 2
+	for server in "$@"; do
+		start=${server%%=*}
+		port=
+		[[ $server == *=* ]] && port=${server#*=}
+		case $start in
+		srv_nginx|srv_udp_echo|srv_tcp_echo) ;;
+		*)
+			fail "${prefix}_topology" "lab_build: no server '$server'"
+			exit 1
+			;;
+		esac
+		# shellcheck disable=SC2086 # no port: the server's default
+		$start $port || {
+			fail "${prefix}_${start#srv_}" "${start#srv_} did not start on srv"
+			exit 1
+		}
+	done
+}
+
+# lab_nat_up PREFIX [ARGS...]: nat_up ARGS; a failure is FAIL PREFIX_up and
+# ends the test.
+lab_nat_up() {
+	local prefix=$1
+	shift
+	nat_up "$@" || {
+		fail "${prefix}_up" "the NAT did not come up ($LAB_NAT up wan0${*:+ $*})"
+		exit 1
+	}
 }
 
 # lab_has_forward: bpfmasq, with its forward command, runs the gateway.

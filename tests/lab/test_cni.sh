@@ -36,7 +36,7 @@ trap 'rc=$?; rm -f /run/bpfmasq/cni/$NET-*; (exit $rc); lab_cleanup' EXIT
 ns_add gw srv || { fail cni_topology "could not make the namespaces"; exit 1; }
 lab_wan || { fail cni_topology "could not build the WAN"; exit 1; }
 # What the README's recipe says: --internal is the runtime's subnet.
-nat_up --internal 10.0.5.0/24 || { fail cni_up "bpfmasq up wan0 failed"; exit 1; }
+lab_nat_up cni --internal 10.0.5.0/24
 
 # The runtime's view: one network, a conflist of two plugins.
 BRIDGE_CONF=$(cat <<EOF
@@ -121,6 +121,27 @@ forwards() {
 		jq_py '"\n".join(sorted("%s %s %s" % (f["proto"], f["outside"].split(":")[1], f["inside"]) for f in d))'
 }
 
+# ct_forwarded NS IP LISTED SERVER REACHES: the mappings are listed as
+# forwards to IP (case LISTED), NS's server starts (SERVER) and answers
+# srv through the WAN address (REACHES).
+ct_forwarded() {
+	local out
+	out=$(forwards)
+	if [[ $out == $'tcp 8080 '$2$':80\nudp 5300 '$2:53 ]]; then
+		pass "$3"
+	else
+		fail "$3" "forward list wan0: '$out'"
+	fi
+	ct_server "$1" || fail "$4" "no server in $1"
+	out=$(from_outside)
+	if [[ $out == "$1 peer $INET" ]]; then
+		pass "$5"
+	else
+		fail "$5" "from outside through $WAN_GW:8080: '$out'"
+		show_ctl_log
+	fi
+}
+
 # ---- ADD: the forward goes to the container's address ----
 if ct_up cnc1 "$CID1"; then
 	pass cni_add
@@ -134,20 +155,8 @@ got=$(jq_py '[d["cniVersion"], d["ips"]]' <<<"$RESULT")
 want=$(jq_py '["1.0.0", d["ips"]]' <<<"$PREV")
 check cni_add_passes_prev_result "ADD printed '$RESULT', not the bridge's result" \
 	eval '[[ $got == "$want" ]]'
-out=$(forwards)
-if [[ $out == $'tcp 8080 '$IP1$':80\nudp 5300 '$IP1:53 ]]; then
-	pass cni_forward_listed
-else
-	fail cni_forward_listed "forward list wan0: '$out'"
-fi
-ct_server cnc1 || fail cni_ct_server "no server in container 1"
-out=$(from_outside)
-if [[ $out == "cnc1 peer $INET" ]]; then
-	pass cni_forward_reaches_container
-else
-	fail cni_forward_reaches_container "from outside through $WAN_GW:8080: '$out'"
-	show_ctl_log
-fi
+ct_forwarded cnc1 "$IP1" cni_forward_listed cni_ct_server \
+	cni_forward_reaches_container
 check cni_check_ok "CHECK failed on a container just added" \
 	eval 'cni_conf "$PORTMAP_CONF" "$PREV" "$MAPPINGS" | cni CHECK "$PLUGIN" "$CID1" /run/netns/$(ns cnc1)'
 
@@ -199,19 +208,8 @@ IP2=$CTIP
 note "container 2 got $IP2"
 check cni_new_address "host-local gave the new container the old address $IP1" \
 	eval '[[ $IP2 != "$IP1" ]]'
-out=$(forwards)
-if [[ $out == $'tcp 8080 '$IP2$':80\nudp 5300 '$IP2:53 ]]; then
-	pass cni_forward_follows
-else
-	fail cni_forward_follows "forward list wan0: '$out'"
-fi
-ct_server cnc2 || fail cni_ct_server2 "no server in container 2"
-out=$(from_outside)
-if [[ $out == "cnc2 peer $INET" ]]; then
-	pass cni_forward_reaches_new_container
-else
-	fail cni_forward_reaches_new_container "from outside through $WAN_GW:8080: '$out'"
-fi
+ct_forwarded cnc2 "$IP2" cni_forward_follows cni_ct_server2 \
+	cni_forward_reaches_new_container
 # A DEL that finds the forward taken over by someone else leaves it.
 bm forward del wan0 tcp 8080 >/dev/null
 bm forward add wan0 tcp 8080 10.0.5.250:80 >/dev/null

@@ -84,11 +84,7 @@ else
 	fail config_traffic_through_forward "the inside server answered '$out', expected 'peer $INET'"
 fi
 
-if [[ $(fetch cli1 http://$INET/hello.txt) == "hello from srv" ]]; then
-	pass config_internal_host_translated
-else
-	fail config_internal_host_translated "cli1 could not fetch through the NAT"
-fi
+check_hello config_internal_host_translated cli1
 # cli2 is outside "internal 10.0.1.2/32": it leaves with its own address,
 # to which srv has no route, so nothing comes back.
 if ! fetch cli2 http://$INET/hello.txt --max-time 3 >/dev/null 2>&1 &&

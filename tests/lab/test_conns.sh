@@ -11,10 +11,8 @@
 . "$(dirname "$0")/lib.sh"
 lab_bpfmasq_only conns
 
-lab_build conns lab_standard srv_nginx
-srv_udp_echo 7 && srv_tcp_echo 9000 ||
-	{ fail conns_servers "echo servers did not start on srv"; exit 1; }
-nat_up || { fail conns_up "bpfmasq up wan0 failed"; exit 1; }
+lab_build conns lab_standard srv_nginx srv_udp_echo=7 srv_tcp_echo=9000
+lab_nat_up conns
 bm forward add wan0 tcp 8080 10.0.1.3:8080 >/dev/null ||
 	fail conns_forward_add "forward add failed"
 

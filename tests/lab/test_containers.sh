@@ -5,23 +5,12 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_build ct lab_containers srv_nginx
-srv_udp_echo || { fail ct_udp_server "socat did not start on srv"; exit 1; }
-nat_up || { fail ct_up "NAT did not come up"; exit 1; }
+lab_build ct lab_containers srv_nginx srv_udp_echo
+lab_nat_up ct
 
 for c in ct1 ct2; do
-	body=$(fetch $c http://$INET/hello.txt)
-	if [[ $body == "hello from srv" ]]; then
-		pass ct_tcp_$c
-	else
-		fail ct_tcp_$c "curl from $c got '$body'"
-	fi
-	out=$(udp_echo $c $INET 7 5353)
-	if [[ $out == udp-echo-5353 ]]; then
-		pass ct_udp_$c
-	else
-		fail ct_udp_$c "UDP echo answered '$out'"
-	fi
+	check_hello ct_tcp_$c $c
+	check_udp_echo ct_udp_$c $c 5353
 done
 check ct_ping_ct2 "ct2 cannot ping $INET" nsx ct2 ping -n -c 2 -i 0.2 -W 2 -w 5 $INET
 

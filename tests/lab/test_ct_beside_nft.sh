@@ -8,8 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_build ct9 lab_containers srv_nginx
-srv_udp_echo || { fail ct9_udp_server "socat did not start on srv"; exit 1; }
+lab_build ct9 lab_containers srv_nginx srv_udp_echo
 nsx gw nft -f - <<'NFT' || { fail ct9_nft "nft rules refused"; exit 1; }
 table ip ct9_runtime {
 	chain post {
@@ -19,7 +18,7 @@ table ip ct9_runtime {
 	}
 }
 NFT
-nat_up || { fail ct9_up "bpfmasq up failed"; exit 1; }
+lab_nat_up ct9
 
 n=$(grep -c '^Warning: netfilter also masquerades on wan0' "$LAB_TMP/up.err")
 if [[ $n == 1 ]]; then

@@ -12,12 +12,7 @@
 # never fast-pathed: its PORT is still rewritten.  --lan-new: the first
 # datagram of a flow takes the fast path too; without it, the slow path.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-
-if ! is_bpfmasq; then
-	skip ct_fastpath "LAB_NAT=nft: this test checks bpfmasq's counters"
-	lab_done
-fi
+lab_bpfmasq_only ct_fastpath "LAB_NAT=nft: this test checks bpfmasq's counters"
 for t in vsftpd curl socat ethtool; do
 	if ! command -v $t >/dev/null; then
 		fail ctfp_deps "$t not installed (scripts/deps.sh)"
@@ -81,7 +76,7 @@ drops() {
 	stats_named drop_ | tr ' ' '\n' | awk -F= '{ s += $2 } END { print s + 0 }'
 }
 
-nat_up || { fail ctfp_up "bpfmasq up wan0 failed"; exit 1; }
+lab_nat_up ctfp
 if wait_until 5 eval 'bm status wan0 | grep -q "^    hairpin: .*cfbr0"'; then
 	pass ctfp_bridge_has_the_program
 else
@@ -101,13 +96,7 @@ back0=$(bm_stat wan_tc_fastpath)
 out0=$(bm_stat out_translated)
 fwd0=$(forwarded)
 drop0=$(drops)
-want=$(sha256sum < "$NGX/www/big.bin")
-got=$(fetch cf1 http://$INET/big.bin --max-time 30 | sha256sum)
-if [[ $got == "$want" ]]; then
-	pass ctfp_download_4mib
-else
-	fail ctfp_download_4mib "4 MiB download from cf1 differs"
-fi
+check_download ctfp_download_4mib cf1
 if upload cf2 9100 "$LAB_TMP/up.bin"; then
 	pass ctfp_upload_8mib
 else
@@ -247,12 +236,7 @@ if [[ $r == "1 1" ]]; then
 else
 	fail ctfp_first_packet_fast_with_lan_new "lan_tc_fastpath, new_flows moved by: $r"
 fi
-got=$(fetch cf1 http://$INET/big.bin --max-time 30 | sha256sum)
-if [[ $got == "$want" ]]; then
-	pass ctfp_lan_new_download
-else
-	fail ctfp_lan_new_download "4 MiB download from cf1 with --lan-new differs"
-fi
+check_download ctfp_lan_new_download cf1
 
 ((LAB_FAILS)) && show_ctl_log
 lab_done

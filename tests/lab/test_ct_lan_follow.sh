@@ -53,11 +53,7 @@ else
 fi
 
 make_bridge || { fail ct9_bridge "cannot make ctbr9"; lab_done; }
-if wait_until 5 grep -q -- '--lan ctbr9: appeared as ifindex' "$LAB_TMP/ctl-wan0.log"; then
-	pass ct9_appeared_logged
-else
-	fail ct9_appeared_logged "log: $(tail -3 "$LAB_TMP/ctl-wan0.log" | tr '\n' '|')"
-fi
+check_ctl_log ct9_appeared_logged '--lan ctbr9: appeared as ifindex'
 if [[ $(lan_state) == '[["ctbr9", "attached"]]' ]] && fast_moves; then
 	pass ct9_fast_path_after_appearing
 else
@@ -72,11 +68,7 @@ else
 	fail ct9_status_after_removal "state $(lan_state)"
 fi
 make_bridge || { fail ct9_bridge "cannot make ctbr9 again"; lab_done; }
-if wait_until 5 grep -q -- '--lan ctbr9: back as ifindex' "$LAB_TMP/ctl-wan0.log"; then
-	pass ct9_back_logged
-else
-	fail ct9_back_logged "log: $(tail -3 "$LAB_TMP/ctl-wan0.log" | tr '\n' '|')"
-fi
+check_ctl_log ct9_back_logged '--lan ctbr9: back as ifindex'
 if [[ $(lan_state) == '[["ctbr9", "attached"]]' ]] &&
    bm status wan0 | grep -q '^    lan fast path: ctbr9 (routing' && fast_moves; then
 	pass ct9_fast_path_after_return

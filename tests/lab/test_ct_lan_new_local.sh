@@ -7,7 +7,7 @@
 lab_need_bpfmasq
 
 lab_build ct9 lab_containers srv_nginx
-nat_up --lan br0 --lan-new || { fail ct9_up "bpfmasq up failed"; exit 1; }
+lab_nat_up ct9 --lan br0 --lan-new
 
 check ct9_ping_bridge "ct1 cannot ping the bridge address" \
 	nsx ct1 ping -n -c 2 -i 0.2 -W 2 10.0.2.1
@@ -17,12 +17,7 @@ check ct9_ping_wan "ct1 cannot ping the WAN address" \
 tcp_connects ct1 10.0.2.1 8001
 tcp_connects ct1 $WAN_GW 8001
 udp_echo ct1 $WAN_GW 53 >/dev/null
-body=$(fetch ct1 http://$INET/hello.txt)
-if [[ $body == "hello from srv" ]]; then
-	pass ct9_outside_works
-else
-	fail ct9_outside_works "curl got '$body'"
-fi
+check_hello ct9_outside_works ct1
 
 conns=$(bm_json conns wan0)
 n=$(jq_py 'len([c for c in d if c["remote"].split(":")[0] in ("10.0.2.1", "192.0.2.1")])' <<<"$conns")

@@ -8,9 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 lab_bpfmasq_only exhaustion "LAB_NAT=nft: nftables masquerade has no two-port range answer"
 
-lab_build exh lab_standard
-srv_udp_echo 7 || { fail exh_udp_echo_server "socat did not start on srv"; exit 1; }
-nat_up --ports 61000-61001 || { fail exh_up "bpfmasq up --ports 61000-61001 failed"; exit 1; }
+lab_build exh lab_standard srv_udp_echo=7
+lab_nat_up exh --ports 61000-61001
 
 # Three sockets, one after the other, each alive to the end (the mappings
 # of the first two must hold their ports).  Each line: SPORT, then "echo"
@@ -64,12 +63,7 @@ check exh_second_flow_works "second flow: $(grep '^40001 ' "$LAB_TMP/exh.out")" 
 check exh_third_gets_icmp_3_13 "third flow: $(grep '^40002 ' "$LAB_TMP/exh.out"), expected icmp 3 13" \
 	grep -qE '^40002 icmp 3 13 from ' "$LAB_TMP/exh.out"
 
-n=$(bm_stat drop_ports_exhausted)
-if ((n > 0)); then
-	pass exh_counted
-else
-	fail exh_counted "drop_ports_exhausted=$n"
-fi
+check_counter exh_counted drop_ports_exhausted -gt 0
 check exh_logged "the controller log says nothing about the exhaustion" \
 	grep -q 'no external port left' "$LAB_TMP/ctl-wan0.log"
 

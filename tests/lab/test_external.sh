@@ -12,9 +12,7 @@ lab_bpfmasq_only external
 VIP=192.0.2.100
 VIP2=192.0.2.101
 
-lab_build ext lab_standard
-srv_udp_echo 7000 || { fail ext_echo_server "socat did not start on srv"; exit 1; }
-srv_tcp_echo 9000 || { fail ext_tcp_server "tcpecho did not start on srv"; exit 1; }
+lab_build ext lab_standard srv_udp_echo=7000 srv_tcp_echo=9000
 
 status_key() { bm_json status wan0 | jq_py "d['$1']"; }
 on_wan_is() { [[ $(status_key external_on_wan) == "$1" ]]; }

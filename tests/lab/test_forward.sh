@@ -18,7 +18,7 @@ wait_until 5 listening cli1 tcp 0.0.0.0:8080 &&
 	wait_until 5 listening cli1 udp 0.0.0.0:5353 ||
 	{ fail fwd_servers "inside servers did not start"; exit 1; }
 
-nat_up || { fail fwd_up "bpfmasq up wan0 failed"; exit 1; }
+lab_nat_up fwd
 
 # tcp_peer: what the inside server saw, asked from srv as INET (2 s).
 tcp_peer() {

@@ -10,9 +10,8 @@ lab_need_bpfmasq
 FRAGSEND=$LAB_REPO/tests/lab/fragsend.py
 SIZE=4000
 
-lab_build frag lab_standard
-srv_udp_echo 7 || { fail frag_udp_echo_server "socat did not start on srv"; exit 1; }
-nat_up || { fail frag_up "NAT did not come up"; exit 1; }
+lab_build frag lab_standard srv_udp_echo=7
+lab_nat_up frag
 
 # big_echo NS DST PORT SIZE: one datagram of SIZE bytes out, its echo back;
 # prints "sent N got M same|differs".
@@ -49,23 +48,8 @@ else
 	fail frag_udp_8000_both_ways_cli2 "$out"
 fi
 
-if is_bpfmasq; then
-	n=$(bm_stat fragments_translated)
-	if ((n >= 4)); then
-		pass frag_counted
-		note "fragments_translated=$n"
-	else
-		fail frag_counted "fragments_translated=$n, expected at least 4"
-	fi
-	n=$(bm_stat drop_fragment)
-	if ((n == 0)); then
-		pass frag_none_dropped
-	else
-		fail frag_none_dropped "drop_fragment=$n"
-	fi
-else
-	skip frag_counted "LAB_NAT=nft"
-fi
+check_counter frag_counted fragments_translated -ge 4
+check_counter frag_none_dropped drop_fragment -eq 0
 
 if [[ ! -r $FRAGSEND ]]; then
 	skip frag_out_of_order "$FRAGSEND is missing"
@@ -147,17 +131,7 @@ else
 	fail frag_reverse_order_in "cli1 got '$out' (srv: $(tr '\n' ' ' <"$LAB_TMP/rev-in-srv"))"
 fi
 
-if is_bpfmasq; then
-	n=$(bm_stat fragments_held)
-	if ((n > 0)); then
-		pass frag_held_counted
-		note "fragments_held=$n"
-	else
-		fail frag_held_counted "fragments_held=$n"
-	fi
-else
-	skip frag_held_counted "LAB_NAT=nft"
-fi
+check_counter frag_held_counted fragments_held -gt 0
 
 ((LAB_FAILS)) && show_ctl_log
 lab_done

@@ -125,7 +125,7 @@ ftp_server srv main $INET pasv_address=$INET ||
 check ftp_lab_needs_nat "an inside client fetched from srv without NAT" \
 	eval '! ftp_get cli1 ftp://$INET/small.bin $LAB_TMP/dl/nonat --max-time 3'
 
-nat_up || { fail ftp_up "bpfmasq up wan0 failed"; exit 1; }
+lab_nat_up ftp
 pass ftp_up
 
 # ---- active and passive with curl ----------------------------------------
@@ -442,12 +442,8 @@ if bm_up wan0 --no-alg ftp; then
 	else
 		fail ftp_noalg_passive_works "$(tail -n 2 "$LAB_TMP/dl/noalg-pasv.bin.err" | tr '\n' '|')"
 	fi
-	n=$(bm_stat alg_segments_to_controller)
-	if [[ $n == 0 ]]; then
-		pass ftp_noalg_nothing_to_controller
-	else
-		fail ftp_noalg_nothing_to_controller "alg_segments_to_controller=$n"
-	fi
+	check_counter ftp_noalg_nothing_to_controller \
+		alg_segments_to_controller -eq 0
 else
 	fail ftp_noalg_up "bpfmasq up wan0 --no-alg ftp failed"
 fi

@@ -10,7 +10,7 @@ lab_bg gw "$LAB_TMP/gw-listen.log" socat \
 	TCP4-LISTEN:8080,bind=$WAN_GW,reuseaddr,fork SYSTEM:'echo gw-service'
 wait_until 5 listening gw tcp $WAN_GW:8080 ||
 	{ fail gwown_listener "socat did not listen on the gateway"; exit 1; }
-nat_up || { fail gwown_up "NAT did not come up"; exit 1; }
+lab_nat_up gwown
 
 # Inside traffic first, so that the NAT has mappings in its table.
 check gwown_inside_works "cli1 cannot fetch from srv" \
@@ -23,20 +23,10 @@ else
 	fail gwown_service_reachable "srv -> $WAN_GW:8080 got '$out'"
 fi
 
-body=$(fetch gw http://$INET/hello.txt)
-if [[ $body == "hello from srv" ]]; then
-	pass gwown_gateway_fetches
-else
-	fail gwown_gateway_fetches "curl on the gateway got '$body'"
-fi
+check_hello gwown_gateway_fetches gw
 
 # The gateway's own socket on a port inside the NAT range.
-body=$(fetch gw http://$INET/hello.txt --local-port 62001)
-if [[ $body == "hello from srv" ]]; then
-	pass gwown_gateway_port_in_nat_range
-else
-	fail gwown_gateway_port_in_nat_range "curl --local-port 62001 on the gateway got '$body'"
-fi
+check_hello gwown_gateway_port_in_nat_range gw --local-port 62001
 
 check gwown_gateway_ping "the gateway cannot ping $INET" \
 	nsx gw ping -n -c 3 -i 0.2 -W 2 -w 6 $INET

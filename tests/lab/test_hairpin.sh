@@ -20,7 +20,7 @@ wait_until 5 listening cli2 tcp 0.0.0.0:8080 &&
 	wait_until 5 listening cli2 udp 0.0.0.0:5353 ||
 	{ fail hairpin_servers "inside servers did not start"; exit 1; }
 
-nat_up --lan lan0 || { fail hairpin_up "bpfmasq up wan0 --lan lan0 failed"; exit 1; }
+lab_nat_up hairpin --lan lan0
 bm forward add wan0 tcp 8080 10.0.1.3:8080 >"$LAB_TMP/fa.out" 2>&1 &&
 	bm forward add wan0 tcp 9000 10.0.1.3:9000 >>"$LAB_TMP/fa.out" 2>&1 &&
 	bm forward add wan0 udp 5300 10.0.1.3:5353 >>"$LAB_TMP/fa.out" 2>&1 ||
@@ -38,16 +38,7 @@ else
 	fail hairpin_tcp_seen_as_external "cli1 -> $WAN_GW:8080 got '$out', expected 'peer $WAN_GW <61000-65535>'"
 fi
 
-head -c 1048576 /dev/urandom > "$LAB_TMP/hp.bin"
-want=$(sha256sum < "$LAB_TMP/hp.bin")
-got=$(nsx cli1 timeout 30 socat -T 10 -t 10 STDIO \
-	TCP4:$WAN_GW:9000,connect-timeout=3,shut-down \
-	< "$LAB_TMP/hp.bin" 2>"$LAB_TMP/hp.err" | sha256sum)
-if [[ $got == "$want" ]]; then
-	pass hairpin_tcp_echo_1mib
-else
-	fail hairpin_tcp_echo_1mib "1 MiB echoed through the hairpin differs: $(cat "$LAB_TMP/hp.err")"
-fi
+check_echo hairpin_tcp_echo_1mib cli1 $WAN_GW 9000 1048576
 
 # UDP: the answer must come back from the external address and the
 # forwarded port, as the client addressed it.
@@ -69,13 +60,7 @@ else
 	fail hairpin_tcp_to_itself "cli2 -> $WAN_GW:8080 got '$out'"
 fi
 
-n=$(bm_stat hairpinned)
-if ((n > 0)); then
-	pass hairpin_counted
-	note "hairpinned=$n"
-else
-	fail hairpin_counted "hairpinned=$n"
-fi
+check_counter hairpin_counted hairpinned -gt 0
 
 ((LAB_FAILS)) && show_ctl_log
 # RFC 5508 REQ-7: an ICMP error about a hairpinned packet reaches the
@@ -160,18 +145,8 @@ dp_bulk() {
 	note "$name: $cli eth0 $(nsx "$cli" ethtool -k eth0 |
 		grep -E '^(tcp-segmentation|generic-segmentation)-offload' |
 		tr -s ' \n' ' ')"
-	head -c 1048576 /dev/urandom > "$LAB_TMP/$name.bin"
-	want=$(sha256sum < "$LAB_TMP/$name.bin")
-	nsx "$cli" timeout 30 socat -T 10 -t 10 STDIO \
-		TCP4:"$ext":9000,connect-timeout=3,shut-down \
-		< "$LAB_TMP/$name.bin" >"$LAB_TMP/$name.out" \
-		2>"$LAB_TMP/$name.err"
-	got=$(sha256sum < "$LAB_TMP/$name.out")
-	if [[ $got == "$want" ]]; then
-		pass ${name}_bulk_1mib_offloads_on
-	else
-		fail ${name}_bulk_1mib_offloads_on "$(stat -c %s "$LAB_TMP/$name.out") of 1048576 bytes came back; $(cat "$LAB_TMP/$name.err") drops: $(dp_drops "$wan")"
-	fi
+	check_echo "${name}_bulk_1mib_offloads_on" "$cli" "$ext" 9000 1048576 ||
+		note "drops: $(dp_drops "$wan")"
 	drops=$(dp_drops "$wan")
 	check ${name}_no_drops "drops: $drops" test -z "$drops"
 	check ${name}_hairpinned "hairpinned=$(bm_stat hairpinned "$wan")" \

@@ -69,17 +69,8 @@ seen_via_hairpin hairpin_auto_tcp_forward
 
 # Bulk TCP through the hairpin, TSO/GSO on at both ends: super-packets
 # must be forwarded, not dropped.
-head -c 1048576 /dev/urandom > "$LAB_TMP/hp.bin"
-want=$(sha256sum < "$LAB_TMP/hp.bin")
-got=$(nsx ct1 timeout 30 socat -T 10 -t 10 STDIO \
-	TCP4:$WAN_GW:9000,connect-timeout=3,shut-down \
-	< "$LAB_TMP/hp.bin" 2>"$LAB_TMP/hp.err" | sha256sum)
-if [[ $got == "$want" ]]; then
-	pass hairpin_auto_tcp_echo_1mib_bridge
-else
-	fail hairpin_auto_tcp_echo_1mib_bridge "1 MiB echoed through the hairpin differs: $(cat "$LAB_TMP/hp.err")"
+check_echo hairpin_auto_tcp_echo_1mib_bridge ct1 $WAN_GW 9000 1048576 ||
 	bm stats wan0 2>&1 | grep -v ' 0$' | sed 's/^/  # stats: /'
-fi
 
 # A mapping opened by an inside host (STUN-style): ct2 sends from UDP 4000
 # to the outside and learns its external port; ct1 sends to that endpoint

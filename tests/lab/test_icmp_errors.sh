@@ -13,12 +13,11 @@ if ! command -v traceroute >/dev/null; then
 	lab_done
 fi
 
-lab_build icmperr lab_routed srv_nginx
-srv_tcp_echo 9000 || { fail icmperr_echo_server "the TCP echo server did not start on srv"; exit 1; }
+lab_build icmperr lab_routed srv_nginx srv_tcp_echo=9000
 
 check icmperr_lab_needs_nat "inside client reached srv without NAT" \
 	eval '! fetch cli1 http://$INET/hello.txt --max-time 2'
-nat_up || { fail icmperr_up "NAT did not come up"; exit 1; }
+lab_nat_up icmperr
 check icmperr_reachable "cli1 cannot fetch from srv through the NAT" \
 	fetch cli1 http://$INET/hello.txt
 
@@ -64,16 +63,7 @@ check icmperr_pmtu_unknown_before "cli1 already has a path MTU toward $INET" \
 e0=$(counter icmp_errors_translated)
 # Upload (echoed back): cli1 sends 1460-byte segments with DF until the
 # router's frag-needed reaches it.
-head -c 3145728 /dev/urandom > "$LAB_TMP/up.bin"
-want=$(sha256sum < "$LAB_TMP/up.bin")
-got=$(nsx cli1 timeout 60 socat -T 20 -t 20 STDIO \
-	TCP4:$INET:9000,connect-timeout=3,shut-down \
-	< "$LAB_TMP/up.bin" 2>"$LAB_TMP/up.err" | sha256sum)
-if [[ $got == "$want" ]]; then
-	pass icmperr_tcp_upload_3mib
-else
-	fail icmperr_tcp_upload_3mib "3 MiB echoed over the 1280 link differs: $(cat "$LAB_TMP/up.err")"
-fi
+check_echo icmperr_tcp_upload_3mib cli1 $INET 9000 3145728 60 20
 mtu=$(pmtu_of $INET)
 if [[ $mtu == 1280 ]]; then
 	pass icmperr_pmtu_learned
@@ -90,13 +80,7 @@ if is_bpfmasq; then
 	fi
 fi
 
-want=$(sha256sum < "$NGX/www/big.bin")
-got=$(fetch cli1 http://$INET/big.bin --max-time 40 | sha256sum)
-if [[ $got == "$want" ]]; then
-	pass icmperr_tcp_download_4mib
-else
-	fail icmperr_tcp_download_4mib "4 MiB download over the 1280 link differs"
-fi
+check_download icmperr_tcp_download_4mib cli1 40
 
 # The path MTU toward $INET is known now: the kernel refuses at once.
 out=$(nsx cli1 timeout 10 ping -n -c 1 -W 2 -M do -s 1400 $INET 2>&1)
@@ -166,20 +150,10 @@ if is_bpfmasq; then
 	bm_json stats wan0 > "$LAB_TMP/stats.json" ||
 		fail icmperr_stats_json "bpfmasq -j stats wan0 failed: $(cat "$LAB_TMP/json.err")"
 	for c in icmp_errors_translated out_translated in_translated; do
-		n=$(bm_stat $c)
-		if ((n > 0)); then
-			pass icmperr_stats_$c
-		else
-			fail icmperr_stats_$c "$c=$n"
-		fi
+		check_counter icmperr_stats_$c $c -gt 0
 	done
 	for c in drop_icmp_bad_checksum drop_malformed_ip drop_malformed_l4; do
-		n=$(bm_stat $c)
-		if ((n == 0)); then
-			pass icmperr_stats_$c
-		else
-			fail icmperr_stats_$c "$c=$n, expected 0"
-		fi
+		check_counter icmperr_stats_$c $c -eq 0
 	done
 	note "icmp_errors_translated=$(bm_stat icmp_errors_translated)" \
 		"drop_icmp_error_without_flow=$(bm_stat drop_icmp_error_without_flow)"

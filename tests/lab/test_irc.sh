@@ -58,7 +58,7 @@ if ! wait_until 5 listening srv tcp $INET:6667; then
 	exit 1
 fi
 
-nat_up || { fail irc_up "bpfmasq up wan0 failed"; exit 1; }
+lab_nat_up irc
 pass irc_up
 
 # irc_client NS NICK: start a client; its control socket is $LAB_TMP/NICK.sock.
@@ -261,6 +261,19 @@ fi
 
 # ---- the session after many rewrites (sequence adjustment) -----------------
 
+# message_ok FROM TO I PAD: message I from FROM, padded with PAD bytes,
+# reaches TO as it was sent; else ok=0 and why says how it arrived.
+message_ok() {
+	local msg line
+	msg="message $3 from $1 $(head -c "$4" /dev/zero | tr '\0' "${1:0:1}")"
+	say "$1" "PRIVMSG $2 :$msg"$'\r\n'
+	line=$(heard "$2" "PRIVMSG $2 :message $3 from $1")
+	[[ $(text_of "$line") == "$msg" ]] || {
+		ok=0
+		why+="$1 message $3 arrived as '$line'; "
+	}
+}
+
 # Offers of different lengths (the port's digits, the file name) change
 # the segment length by different amounts; ordinary messages both ways
 # interleaved and afterwards must arrive intact and in order.
@@ -278,20 +291,8 @@ for p in 7 80 443 5010 12345 60999 61001 65535; do
 		ok=0
 		why+="offer $i arrived as '$(cat -v <<<"$line")'; "
 	}
-	msg="message $i from inside $(head -c $((i * 37)) /dev/zero | tr '\0' 'i')"
-	say inside "PRIVMSG outside :$msg"$'\r\n'
-	line=$(heard outside "PRIVMSG outside :message $i from inside")
-	[[ $(text_of "$line") == "$msg" ]] || {
-		ok=0
-		why+="inside message $i arrived as '$line'; "
-	}
-	msg="message $i from outside $(head -c $((i * 41)) /dev/zero | tr '\0' 'o')"
-	say outside "PRIVMSG inside :$msg"$'\r\n'
-	line=$(heard inside "PRIVMSG inside :message $i from outside")
-	[[ $(text_of "$line") == "$msg" ]] || {
-		ok=0
-		why+="outside message $i arrived as '$line'; "
-	}
+	message_ok inside outside $i $((i * 37))
+	message_ok outside inside $i $((i * 41))
 done
 r=$(($(bm_stat alg_rewritten) - rw0))
 if ((ok && r >= 8)); then

@@ -11,9 +11,7 @@ LAB_WAN=tun
 . "$(dirname "$0")/lib.sh"
 lab_bpfmasq_only l3wan "LAB_NAT=nft: checks bpfmasq's status and counters"
 
-lab_build l3wan lab_containers srv_nginx
-srv_udp_echo 7 || { fail l3wan_udp_echo "UDP echo did not start on srv"; exit 1; }
-srv_tcp_echo 9000 || { fail l3wan_tcp_echo "TCP echo did not start on srv"; exit 1; }
+lab_build l3wan lab_containers srv_nginx srv_udp_echo=7 srv_tcp_echo=9000
 
 # An inside network without Ethernet too: a VPN host (namespace vpn,
 # 10.0.5.2) behind the gateway's TUN vpn0 (10.0.5.1), carried like wan0.
@@ -70,25 +68,10 @@ else
 	fail l3wan_other_instance_spares_wan "bpfmasq up car0 failed: $(cat "$LAB_TMP/up.err")"
 fi
 
-# bulk_ok NAME NS: 4 MiB downloaded byte for byte.
-bulk_ok() {
-	local got want
-	want=$(sha256sum < "$NGX/www/big.bin")
-	got=$(fetch "$2" http://$INET/big.bin --max-time 30 | sha256sum)
-	if [[ $got == "$want" ]]; then
-		pass "$1"
-	else
-		fail "$1" "4 MiB download from $2 through the layer-3 WAN differs"
-		show_ctl_log
-	fi
-}
-
-out=$(fetch ct1 http://$INET/hello.txt)
-check l3wan_http "curl from ct1 got '$out'" test "$out" == "hello from srv"
+check_hello l3wan_http ct1
 check l3wan_server_sees_only_gw "nginx saw $(srv_log_addrs | tr '\n' ' ')" srv_log_only_gw
-bulk_ok l3wan_download_4mib ct2
-out=$(udp_echo ct1 $INET 7 40001)
-check l3wan_udp "UDP echo answered '$out'" test "$out" == udp-echo-40001
+check_download l3wan_download_4mib ct2 || show_ctl_log
+check_udp_echo l3wan_udp ct1 40001
 check l3wan_ping "ping from ct1 failed" nsx ct1 ping -n -c 2 -W 2 $INET
 
 # traceroute: the outside's port unreachable comes back through the
@@ -109,8 +92,7 @@ check l3wan_forward "srv -> $WAN_GW:8080 got '$out'" test "$out" == hello-forwar
 
 # The VPN host: out through the layer-3 WAN, and hairpinned both ways
 # between the layer-3 inside interface and the bridge.
-out=$(fetch vpn http://$INET/hello.txt)
-check l3wan_vpn_http "curl from the VPN host got '$out'" test "$out" == "hello from srv"
+check_hello l3wan_vpn_http vpn
 hp=$(bm_json status wan0 | jq_py '" ".join(d["hairpin"])')
 check l3wan_vpn_hairpin_listed "status says hairpin on '$hp'" \
 	eval '[[ " $hp " == *" vpn0 "* && " $hp " == *" br0 "* ]]'
@@ -156,10 +138,8 @@ else
 	fail l3wan_status_follows_new_ifindex "status ifindex $(wan_ifindex), interface $new_if (was $old_if)"
 	show_ctl_log
 fi
-out=$(fetch ct1 http://$INET/hello.txt)
-check l3wan_http_after_reconnect "curl from ct1 after the reconnect got '$out'" \
-	test "$out" == "hello from srv"
-bulk_ok l3wan_download_after_reconnect ct2
+check_hello l3wan_http_after_reconnect ct1
+check_download l3wan_download_after_reconnect ct2 || show_ctl_log
 echo after-reconnect >&"${ECHO[1]}"
 read -r -t 15 line <&"${ECHO[0]}"
 check l3wan_conn_survives_reconnect "the echo session opened before the reconnect got '$line'; its connection: $(bm conns wan0 2>&1 | grep ':9000 ' | tr -s ' '); drops: $(stats_named drop_ wan0 nonzero)" \
@@ -174,8 +154,7 @@ check l3wan_reconnect_logged "the controller's log does not say it re-attached" 
 lab_tun_kill gw wan0 && lab_tun_end gw wan0 $CAR_GW $CAR_SRV 192.0.2.5/24 &&
 	nsx gw ip route add 198.51.100.0/24 via $WAN_SRV ||
 	fail l3wan_recreate_new_addr "could not re-create wan0 as 192.0.2.5"
-check l3wan_new_addr_flushes_old "the controller did not flush 192.0.2.1's connections" \
-	wait_until 5 grep -q "flushed [0-9]* connections on 192.0.2.1" "$LAB_TMP/ctl-wan0.log"
+check_ctl_log l3wan_new_addr_flushes_old "flushed [0-9]* connections on 192.0.2.1"
 : > "$NGX/access.log"
 out=$(fetch ct1 http://$INET/hello.txt)
 if [[ $out == "hello from srv" && $(srv_log_addrs) == 192.0.2.5 ]]; then

@@ -10,15 +10,9 @@
 # with its count.  logrotate: a renamed log is followed by a new file,
 # within a second by itself and at once on SIGHUP.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip mapping_log "needs bpfmasq (LAB_NAT=nft)"
-	lab_done
-fi
+lab_bpfmasq_only mapping_log
 
-lab_standard || { fail maplog_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail maplog_nginx "nginx did not start on srv"; exit 1; }
-srv_udp_echo 7 || { fail maplog_udp_echo "the UDP echo server did not start on srv"; exit 1; }
+lab_build maplog lab_standard srv_nginx srv_udp_echo=7
 LOG=$LAB_TMP/mappings.log
 # In the config file, as a service has it: SIGHUP reloads the same file.
 cat >"$LAB_TMP/wan0.conf" <<EOF
@@ -35,11 +29,9 @@ line_re='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z wan0 
 fetch cli1 "http://$INET/hello.txt" --local-port 45011 >/dev/null ||
 	fail maplog_curl "curl through the gateway failed"
 srv_port=$(awk '$3 == "\"GET" && $4 == "/hello.txt" {print $2}' "$NGX/access.log" | tail -1)
-if wait_until 5 grep -Eq " wan0 MAP tcp 10\\.0\\.1\\.2:45011 $WAN_GW:$srv_port\$" "$LOG"; then
-	pass maplog_map_server_view
-else
-	fail maplog_map_server_view "no MAP line with the server's view $WAN_GW:$srv_port: $(cat "$LOG")"
-fi
+check_logged maplog_map_server_view "$LOG" \
+	" wan0 MAP tcp 10\\.0\\.1\\.2:45011 $WAN_GW:$srv_port\$" 5 \
+	"no MAP line with the server's view $WAN_GW:$srv_port"
 
 # A UDP flow: its MAP line is what conns -j lists.
 [[ $(udp_echo cli2 $INET 7 5011) == udp-echo-5011 ]] ||
@@ -89,11 +81,9 @@ check maplog_gap_reported "events_lost_reported != events_lost" \
 
 # An idle UDP mapping goes: its flow after 2 s, the binding at the
 # controller's next walk past the 10 s grace.
-if wait_until 30 grep -Eq " wan0 UNMAP udp 10\\.0\\.1\\.3:5011 $out_udp unused\$" "$LOG"; then
-	pass maplog_unmap_unused
-else
-	fail maplog_unmap_unused "no UNMAP line for the idle UDP mapping: $(cat "$LOG")"
-fi
+check_logged maplog_unmap_unused "$LOG" \
+	" wan0 UNMAP udp 10\\.0\\.1\\.3:5011 $out_udp unused\$" 30 \
+	"no UNMAP line for the idle UDP mapping"
 
 # logrotate, without a signal: renamed away, a new file follows.
 mv "$LOG" "$LOG.1"

@@ -5,8 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_build masq lab_standard srv_nginx
-srv_udp_echo || { fail masq_udp_echo_server "socat did not start on srv"; exit 1; }
+lab_build masq lab_standard srv_nginx srv_udp_echo
 
 # Without NAT the server cannot answer: the lab itself is sound.
 check masq_lab_needs_nat "inside client reached srv without NAT" \
@@ -19,12 +18,7 @@ fi
 pass masq_up
 
 for c in cli1 cli2; do
-	body=$(fetch $c http://$INET/hello.txt)
-	if [[ $body == "hello from srv" ]]; then
-		pass masq_tcp_$c
-	else
-		fail masq_tcp_$c "curl from $c got '$body'"
-	fi
+	check_hello masq_tcp_$c $c
 done
 
 if srv_log_only_gw && [[ $(wc -l < "$NGX/access.log") -ge 2 ]]; then
@@ -33,12 +27,7 @@ else
 	fail masq_server_sees_only_gw "access log addresses: $(srv_log_addrs | tr '\n' ' ')"
 fi
 
-out=$(udp_echo cli1 $INET 7)
-if [[ $out == udp-echo-0 ]]; then
-	pass masq_udp_cli1
-else
-	fail masq_udp_cli1 "UDP echo answered '$out'"
-fi
+check_udp_echo masq_udp_cli1 cli1 0
 
 check masq_ping_cli1 "ping -n -c 3 $INET from cli1 failed" \
 	nsx cli1 ping -n -c 3 -i 0.2 -W 2 -w 6 $INET

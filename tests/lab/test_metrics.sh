@@ -12,8 +12,7 @@ if ! command -v promtool >/dev/null; then
 	lab_done
 fi
 
-lab_build metrics lab_standard srv_nginx
-srv_udp_echo 7 || { fail metrics_udp_echo "udp echo did not start on srv"; exit 1; }
+lab_build metrics lab_standard srv_nginx srv_udp_echo=7
 nat_up --ports 61000-61099 --max-flows 1000 --metrics-file "$LAB_TMP/wan0.prom" ||
 	{ fail metrics_up "bpfmasq up wan0 failed"; exit 1; }
 bm forward add wan0 udp 61090 10.0.1.3:5353 >/dev/null ||

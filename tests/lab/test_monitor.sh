@@ -10,15 +10,9 @@
 # parse as JSON, with sequence numbers that only grow; and a monitor with
 # no controller says so in one line.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip monitor "needs bpfmasq (LAB_NAT=nft)"
-	lab_done
-fi
+lab_bpfmasq_only monitor
 
-lab_standard || { fail monitor_topology "could not build the lab"; exit 1; }
-srv_nginx || { fail monitor_nginx "nginx did not start on srv"; exit 1; }
-srv_udp_echo 7 || { fail monitor_udp_echo "the UDP echo server did not start on srv"; exit 1; }
+lab_build monitor lab_standard srv_nginx srv_udp_echo=7
 # Short timeouts: closed TCP connections go within a few seconds.
 nat_up --timeout-tcp-transitory 2 --timeout-udp 30 ||
 	{ fail monitor_up "bpfmasq up wan0 failed"; exit 1; }
@@ -43,18 +37,12 @@ srv_port=$(awk '$3 == "\"GET" && $4 == "/hello.txt" {print $2}' "$NGX/access.log
 [[ $srv_port =~ ^[0-9]+$ ]] || fail monitor_server_port "no client port in nginx's log: $(cat "$NGX/access.log")"
 
 new_re="\\[NEW\\] tcp  SYN_SENT +inside 10\\.0\\.1\\.2:45001 outside $WAN_GW:$srv_port remote $INET:80\$"
-if wait_until 5 grep -Eq "$new_re" "$MT"; then
-	pass monitor_new_endpoints
-else
-	fail monitor_new_endpoints "no [NEW] line with the server's view ($WAN_GW:$srv_port): $(cat "$MT")"
-fi
+check_logged monitor_new_endpoints "$MT" "$new_re" 5 \
+	"no [NEW] line with the server's view ($WAN_GW:$srv_port)"
 # Closed (FIN seen), then idle past 2 s: expired as closed.
 destroy_re="\\[DESTROY\\] tcp  (FIN_WAIT|CLOSE) +inside 10\\.0\\.1\\.2:45001 outside $WAN_GW:$srv_port remote $INET:80 \\(closed\\)\$"
-if wait_until 15 grep -Eq "$destroy_re" "$MT"; then
-	pass monitor_destroy_closed
-else
-	fail monitor_destroy_closed "no [DESTROY] (closed) line: $(cat "$MT")"
-fi
+check_logged monitor_destroy_closed "$MT" "$destroy_re" 15 \
+	"no [DESTROY] (closed) line"
 # It went by the expiry queue: looked at by the kernel program, with no
 # walk of the table beyond the controller's first (nothing was lost).
 check monitor_expired_by_queue "expiry: $(bm stats wan0 | grep -E 'expir')" \
@@ -67,11 +55,8 @@ check monitor_timestamp_format "a line does not start with [seconds.micros]" \
 # default monitor, none in the one whose -e leaves drops out.
 nsx srv "$PY" -c "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('$INET', 5353)); s.sendto(b'x', ('$WAN_GW', 61234))"
 drop_re="\\[DROP\\] udp  outside $WAN_GW:61234 remote $INET:5353 \\(unsolicited_no_mapping\\)\$"
-if wait_until 5 grep -Eq "$drop_re" "$MT"; then
-	pass monitor_drop
-else
-	fail monitor_drop "no [DROP] line for the unsolicited datagram: $(cat "$MT")"
-fi
+check_logged monitor_drop "$MT" "$drop_re" 5 \
+	"no [DROP] line for the unsolicited datagram"
 
 # A UDP flow, then conns delete: [DESTROY] (deleted) and its mapping gone.
 [[ $(udp_echo cli2 $INET 7 5005) == udp-echo-5005 ]] ||
@@ -84,11 +69,9 @@ wait_until 5 grep -Eq "\\[NEW\\] udp  UNREPLIED +inside 10\\.0\\.1\\.3:5005 outs
 sleep 1.2
 bm conns delete wan0 --inside 10.0.1.3:5005 >/dev/null ||
 	fail monitor_conns_delete "conns delete failed"
-if wait_until 5 grep -Eq "\\[DESTROY\\] udp  REPLIED +inside 10\\.0\\.1\\.3:5005 outside $out_udp remote $INET:7 \\(deleted\\)\$" "$MT"; then
-	pass monitor_destroy_deleted
-else
-	fail monitor_destroy_deleted "no [DESTROY] (deleted) line: $(cat "$MT")"
-fi
+check_logged monitor_destroy_deleted "$MT" \
+	"\\[DESTROY\\] udp  REPLIED +inside 10\\.0\\.1\\.3:5005 outside $out_udp remote $INET:7 \\(deleted\\)\$" \
+	5 "no [DESTROY] (deleted) line"
 
 # The JSON monitor: every line an object; the events -e asked for, no
 # drop; sequence numbers that only grow; the curl's connection and its

@@ -10,8 +10,7 @@ LAB_WAN=tun
 . "$(dirname "$0")/lib.sh"
 lab_bpfmasq_only mss
 
-lab_build mss lab_standard srv_nginx
-srv_tcp_echo 9000 || { fail mss_echo_server "tcp echo did not start on srv"; exit 1; }
+lab_build mss lab_standard srv_nginx srv_tcp_echo=9000
 
 # srv's own MSS would be 1360 already (its up0 is 1400 too): advertise a
 # full 1460, so that only the clamp keeps cli1 from sending 1500 bytes.
@@ -65,21 +64,8 @@ fetch cli1 http://$INET/hello.txt >/dev/null
 seen tun_syn_outside "mss 1360"
 seen tun_synack_inside "mss 1360"
 
-want=$(sha256sum < "$NGX/www/big.bin")
-got=$(fetch cli1 http://$INET/big.bin --max-time 30 | sha256sum)
-if [[ $got == "$want" ]]; then
-	pass mss_tun_download_4mib
-else
-	fail mss_tun_download_4mib "4 MiB download through the NAT differs"
-fi
-head -c 1048576 /dev/urandom > "$LAB_TMP/up.bin"
-nsx cli1 socat -T 10 -t 10 STDIO TCP4:$INET:9000,connect-timeout=3,shut-down \
-	< "$LAB_TMP/up.bin" > "$LAB_TMP/echoed.bin" 2>"$LAB_TMP/up.err"
-if cmp -s "$LAB_TMP/up.bin" "$LAB_TMP/echoed.bin"; then
-	pass mss_tun_upload_1mib
-else
-	fail mss_tun_upload_1mib "1 MiB echoed through the NAT differs ($(stat -c %s "$LAB_TMP/echoed.bin") bytes back) $(cat "$LAB_TMP/up.err")"
-fi
+check_download mss_tun_download_4mib cli1
+check_echo mss_tun_upload_1mib cli1 $INET 9000 1048576 120
 f=$(gw_stat IpFragCreates)
 u=$(gw_stat IcmpOutDestUnreachs)
 if ((f == frags && u == unreach)); then
@@ -87,9 +73,8 @@ if ((f == frags && u == unreach)); then
 else
 	fail mss_tun_no_fragments "gateway made $((f - frags)) fragments, sent $((u - unreach)) unreachables"
 fi
-n=$(bm_stat mss_clamped)
-check mss_tun_counter "mss_clamped=$n, expected a SYN and a SYN-ACK of each of 2+ connections" \
-	test "$n" -ge 4
+# A SYN and a SYN-ACK of each of 2+ connections.
+check_counter mss_tun_counter mss_clamped -ge 4
 ((LAB_FAILS)) && show_ctl_log
 
 # ---- veth WAN, --mss-clamp 1300 ----
@@ -115,8 +100,7 @@ body=$(fetch cli1 http://$INET/hello.txt)
 [[ $body == "hello from srv" ]] || fail mss_veth_fetch "curl got '$body'"
 seen veth_syn_outside "mss 1300"
 seen veth_synack_inside "mss 1300"
-n=$(bm_stat mss_clamped)
-check mss_veth_counter "mss_clamped=$n after a SYN and a SYN-ACK" test "$n" -ge 2
+check_counter mss_veth_counter mss_clamped -ge 2	# a SYN and a SYN-ACK
 
 ((LAB_FAILS)) && show_ctl_log
 lab_done

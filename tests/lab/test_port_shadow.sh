@@ -9,7 +9,7 @@
 lab_need_bpfmasq
 
 lab_build shadow lab_standard
-nat_up || { fail shadow_up "masquerade did not start"; exit 1; }
+lab_nat_up shadow
 
 # The client's "fake entry": from the service port to the outside host.
 echo fake-entry | nsx cli1 timeout 2 socat -u STDIN \

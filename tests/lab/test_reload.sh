@@ -19,8 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_bpfmasq_only reload
 
-lab_build reload lab_standard srv_nginx
-srv_udp_echo 7 || { fail reload_udp_echo "UDP echo did not start on srv"; exit 1; }
+lab_build reload lab_standard srv_nginx srv_udp_echo=7
 lab_bg cli1 "$LAB_TMP/tcpsrv.log" socat TCP4-LISTEN:8080,reuseaddr,fork \
 	SYSTEM:'echo peer $SOCAT_PEERADDR'
 
@@ -31,34 +30,14 @@ ports 62000-62999
 timeout-udp 300
 forward tcp 8080 10.0.1.2:8080
 CONF
-nat_up --config "$CONF" || { fail reload_up "bpfmasq up wan0 --config failed"; exit 1; }
+lab_nat_up reload --config "$CONF"
 
 status_json() { bm_json status wan0 | jq_py 'd[0] if isinstance(d, list) else d'; }
 
 # A slow download (about 4 s) and a UDP stream (a datagram every 100 ms
 # for 6 s from port 40200), both from cli1.
-nsx cli1 curl -sS --limit-rate 1M --max-time 30 -o "$LAB_TMP/slow.bin" \
-	"http://$INET/big.bin" 2>"$LAB_TMP/slow.err" &
-curl_pid=$!
-nsx cli1 "$PY" - "$INET" > "$LAB_TMP/udpstream.out" <<'EOF' &
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 40200))
-s.settimeout(0.05)
-sent = got = 0
-for i in range(60):
-    s.sendto(b"seq-%d" % i, (sys.argv[1], 7))
-    sent += 1
-    t = time.time() + 0.1
-    while time.time() < t:
-        try:
-            s.recvfrom(2048)
-            got += 1
-        except socket.timeout:
-            pass
-print(sent, got)
-EOF
-udp_pid=$!
+download_start cli1 "$LAB_TMP/slow.bin"
+udp_probe_start cli1 40200 6 100 "$LAB_TMP/udpstream.out"
 sleep 1.5
 before=$(bm conns wan0 2>/dev/null | grep -cE "10\.0\.1\.2:(40200|[0-9]+) .*$INET:(7|80)\b")
 
@@ -85,16 +64,8 @@ note "conns of cli1 to srv:7 and srv:80: $before before the reload, $after after
 check reload_conns_kept "conns matching before $before, after $after" \
 	eval '((before >= 2 && after >= before))'
 
-wait $curl_pid
-if cmp -s "$LAB_TMP/slow.bin" "$NGX/www/big.bin"; then
-	pass reload_download_byte_exact
-else
-	fail reload_download_byte_exact "$(stat -c %s "$LAB_TMP/slow.bin" 2>&1) bytes, $(cat "$LAB_TMP/slow.err")"
-fi
-wait $udp_pid
-read -r sent answered < "$LAB_TMP/udpstream.out"
-check reload_udp_stream "sent $sent, answered $answered" \
-	eval '((sent == 60 && answered >= 59))'
+check_download_done reload_download_byte_exact "$LAB_TMP/slow.bin"
+check_udp_probe reload_udp_stream "$LAB_TMP/udpstream.out" 1
 
 st=$(status_json | jq_py '[d["ports"], d["timeouts"]["udp"], d["timeouts"]["tcp_established"]]')
 check reload_status_new_values "status: $st" test "$st" == '["62000-62999", 120, 3600]'
@@ -143,32 +114,8 @@ check reload_strict_before "a packet from srv:9999 to cli1's mapping: $(other_re
 check reload_strict_counted "drop_filtered_remote $filtered0 -> $(bm_stat drop_filtered_remote)" \
 	eval '(( $(bm_stat drop_filtered_remote) > filtered0 ))'
 
-nsx cli1 curl -sS --limit-rate 1M --max-time 30 -o "$LAB_TMP/slow2.bin" \
-	"http://$INET/big.bin" 2>"$LAB_TMP/slow2.err" &
-curl_pid=$!
-nsx cli1 "$PY" - "$INET" > "$LAB_TMP/udpstream2.out" <<'EOF' &
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 40210))
-s.setblocking(False)
-sent, got = 250, set()
-for i in range(sent):
-    s.sendto(b"seq-%d" % i, (sys.argv[1], 7))
-    end = time.time() + 0.02
-    while time.time() < end:
-        try:
-            got.add(s.recv(2048))
-        except BlockingIOError:
-            time.sleep(0.001)
-deadline = time.time() + 2
-while time.time() < deadline and len(got) < sent:
-    try:
-        got.add(s.recv(2048))
-    except BlockingIOError:
-        time.sleep(0.01)
-print(sent, len(got))
-EOF
-udp_pid=$!
+download_start cli1 "$LAB_TMP/slow2.bin"
+udp_probe_start cli1 40210 5 20 "$LAB_TMP/udpstream2.out"
 sleep 1.5
 # Protocol, inside, outside, remote of every connection.
 conns() { bm conns wan0 2>/dev/null | awk '$1 ~ /^(tcp|udp|icmp)$/ {print $1, $4, $6, $8}' | sort; }
@@ -202,17 +149,9 @@ st=$(status_json | jq_py '[d["ports"], d["filter"], d["alg"]["ftp"]]')
 check reload_rodata_status "status: $st" test "$st" == '["61000-61999", "cone", "21,2121"]'
 lim=$(bm stats --prometheus wan0 | awk '/^bpfmasq_connections_limit/ {print $2}')
 check reload_table_size "connections limit $lim" test "$lim" == 4096
-wait $curl_pid
-if cmp -s "$LAB_TMP/slow2.bin" "$NGX/www/big.bin"; then
-	pass reload_rodata_download_byte_exact
-else
-	fail reload_rodata_download_byte_exact "$(stat -c %s "$LAB_TMP/slow2.bin" 2>&1) bytes, $(cat "$LAB_TMP/slow2.err")"
-fi
-wait $udp_pid
-read -r sent answered < "$LAB_TMP/udpstream2.out"
-note "UDP stream across the swap: $sent sent, $answered answered (outside $udp_out)"
-check reload_rodata_udp_nothing_lost "sent $sent, answered $answered" \
-	eval '((sent == 250 && answered == 250))'
+check_download_done reload_rodata_download_byte_exact "$LAB_TMP/slow2.bin"
+note "the UDP stream across the swap: outside $udp_out"
+check_udp_probe reload_rodata_udp_nothing_lost "$LAB_TMP/udpstream2.out"
 # The stream kept its port of the old range, and is still answered
 # there; a new mapping takes one of the new range.
 out=$(udp_echo cli1 $INET 7 40210)
@@ -355,8 +294,7 @@ check reload_lan_line "printed '$(cat "$LAB_TMP/lan.out")'" \
 	grep -qx "wan0: lan none -> lan0" "$LAB_TMP/lan.out"
 check reload_lan_back "lan0 has $(lan_xdp) XDP programs; log: $(tail -n 3 "$LAB_TMP/fg.log")" \
 	wait_until 5 eval '(( $(lan_xdp) == 1 ))'
-out=$(udp_echo cli1 $INET 7 40300)
-check reload_lan_translates "UDP echo answered '$out'" test "$out" == udp-echo-40300
+check_udp_echo reload_lan_translates cli1 40300
 
 # lan-new: the other LAN program, swapped in on lan0 in the place of the
 # first (an XDP replace naming it), and it opens connections itself.
@@ -367,7 +305,6 @@ check reload_lan_new_line "printed '$(cat "$LAB_TMP/lannew.out")'" \
 	grep -qx "wan0: lan-new off -> on" "$LAB_TMP/lannew.out"
 check reload_lan_new_swapped "lan0 runs '$(lan_prog)'" \
 	test "$(lan_prog)" == "name masq_lan_open"
-out=$(udp_echo cli1 $INET 7 40301)
-check reload_lan_new_translates "UDP echo answered '$out'" test "$out" == udp-echo-40301
+check_udp_echo reload_lan_new_translates cli1 40301
 
 lab_done

@@ -5,9 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 lab_bpfmasq_only restart
 
-lab_build restart lab_standard srv_nginx
-srv_tcp_echo 9000 || { fail restart_echo_server "the TCP echo server did not start on srv"; exit 1; }
-nat_up --lan lan0 || { fail restart_up "bpfmasq up failed"; exit 1; }
+lab_build restart lab_standard srv_nginx srv_tcp_echo=9000
+lab_nat_up restart --lan lan0
 
 # A long-lived TCP connection: cli1's socat reads lines from a fifo that
 # this script holds open, and writes the echoes to a file.
@@ -91,12 +90,7 @@ else
 	fail restart_conn_listed "conns -j after restart: $(head -c 400 "$LAB_TMP/json.out")"
 fi
 
-body=$(fetch cli2 http://$INET/hello.txt)
-if [[ $body == "hello from srv" ]]; then
-	pass restart_new_conn
-else
-	fail restart_new_conn "new connection after restart got '$body'"
-fi
+check_hello restart_new_conn cli2
 if srv_log_only_gw; then
 	pass restart_server_sees_only_gw
 else

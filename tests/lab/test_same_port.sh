@@ -5,9 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 lab_need_bpfmasq
 
-lab_build sameport lab_standard srv_nginx
-srv_udp_echo || { fail sameport_udp_server "socat did not start on srv"; exit 1; }
-nat_up || { fail sameport_up "NAT did not come up"; exit 1; }
+lab_build sameport lab_standard srv_nginx srv_udp_echo
+lab_nat_up sameport
 
 # Both downloads take ~2 s (256 KiB at 128 KiB/s), so they overlap.
 for c in cli1 cli2; do

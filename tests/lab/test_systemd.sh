@@ -45,8 +45,7 @@ check systemd_unit_reload "ExecReload is '$reload'" \
 check systemd_unit_foreground "ExecStart is '$start'" \
 	eval '[[ $start == *" up wan0 --foreground" ]]'
 
-lab_build systemd lab_standard
-srv_udp_echo 7 || { fail systemd_udp_echo "UDP echo did not start on srv"; exit 1; }
+lab_build systemd lab_standard srv_nginx srv_udp_echo=7
 
 # The notification socket systemd would listen on: every datagram, with
 # the time it came, one line each.
@@ -76,9 +75,7 @@ else
 	exit 1
 fi
 # Ready means translating: the first datagram after it comes back.
-out=$(udp_echo cli1 $INET 7 40100)
-check systemd_translating_when_ready "UDP echo right after READY=1 answered '$out'" \
-	test "$out" == udp-echo-40100
+check_udp_echo systemd_translating_when_ready cli1 40100
 check systemd_status_line "no STATUS= with READY=1: $(cat "$LAB_TMP/notify.out")" \
 	grep -q "STATUS=masquerading on wan0" "$LAB_TMP/notify.out"
 check systemd_journal_priorities "the log has no <6> priority lines: $(head -n 3 "$LAB_TMP/journal.log")" \
@@ -86,16 +83,21 @@ check systemd_journal_priorities "the log has no <6> priority lines: $(head -n 3
 
 # ExecReload: the config directory's wan0.conf (here the lab's own
 # directory, as BPFMASQ_CONF_DIR names it) applied to the running NAT.
+# A download and a datagram every 20 ms across it: the download arrives
+# whole, and no datagram goes unanswered.
 mkdir -p "$LAB_TMP/etc"
 echo "timeout-udp 99" > "$LAB_TMP/etc/wan0.conf"
+download_start cli1 "$LAB_TMP/reload.bin"
+udp_probe_start cli1 40101 3 20 "$LAB_TMP/reloadprobe.json"
+sleep 1
 BPFMASQ_CONF_DIR=$LAB_TMP/etc \
 	eval "ip netns exec $(ns gw) $reload" >"$LAB_TMP/reload.out" 2>&1
 rc=$?
 check systemd_reload_runs "ExecReload: rc $rc, $(cat "$LAB_TMP/reload.out")" \
 	eval '((rc == 0)) && grep -q "wan0: timeout-udp [0-9]* -> 99" "$LAB_TMP/reload.out"'
-out=$(udp_echo cli1 $INET 7 40100)
-check systemd_reload_keeps_flow "UDP echo after ExecReload answered '$out'" \
-	test "$out" == udp-echo-40100
+check_udp_echo systemd_reload_keeps_flow cli1 40100
+check_udp_probe systemd_reload_nothing_lost "$LAB_TMP/reloadprobe.json"
+check_download_done systemd_reload_download_whole "$LAB_TMP/reload.bin"
 
 # ExecStop takes the NAT down; the main process says STOPPING=1 and ends.
 eval "ip netns exec $(ns gw) $stop" >"$LAB_TMP/stop.out" 2>&1

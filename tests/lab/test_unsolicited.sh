@@ -30,7 +30,7 @@ else
 fi
 rm -f "$LAB_TMP"/cli?-hits
 
-nat_up || { fail unsol_up "NAT did not come up"; exit 1; }
+lab_nat_up unsol
 # Outbound still works with the attacker's route in place.
 check unsol_outbound_ping "cli1 cannot ping $INET" \
 	nsx cli1 ping -n -c 1 -W 2 $INET
@@ -39,16 +39,7 @@ check unsol_ping_inside "srv pinged 10.0.1.2 through the gateway" \
 	eval '! nsx srv ping -n -c 2 -i 0.2 -W 1 10.0.1.2'
 check unsol_tcp_inside "srv opened a TCP connection to 10.0.1.2:8000" \
 	eval '! tcp_connects srv 10.0.1.2 8000'
-if is_bpfmasq; then
-	n=$(bm_stat drop_unsolicited_to_inside)
-	if ((n > 0)); then
-		pass unsol_counted
-	else
-		fail unsol_counted "drop_unsolicited_to_inside=$n"
-	fi
-else
-	skip unsol_counted "LAB_NAT=nft"
-fi
+check_counter unsol_counted drop_unsolicited_to_inside -gt 0
 
 # A SYN to the gateway on a NAT port nobody holds reaches no inside host.
 check unsol_nat_port_unmapped "srv connected through 192.0.2.1:62000" \
@@ -104,16 +95,7 @@ if ! grep -q '^intruder ' "$LAB_TMP/shadow-cli1"; then
 else
 	fail unsol_other_remote_port_filtered "srv:5555 reached cli1 through the mapping of srv:7777"
 fi
-if is_bpfmasq; then
-	n=$(bm_stat drop_filtered_remote)
-	if ((n > 0)); then
-		pass unsol_filtered_counted
-	else
-		fail unsol_filtered_counted "drop_filtered_remote=$n"
-	fi
-else
-	skip unsol_filtered_counted "LAB_NAT=nft"
-fi
+check_counter unsol_filtered_counted drop_filtered_remote -gt 0
 
 ((LAB_FAILS)) && show_ctl_log
 lab_done

@@ -19,11 +19,7 @@
 # `reload` upgrades programs and controller (the same process executes
 # the new binary), across another download and UDP stream.
 . "$(dirname "$0")/lib.sh"
-lab_need_bpfmasq
-if ! is_bpfmasq; then
-	skip upgrade "needs bpfmasq (LAB_NAT=nft)"
-	lab_done
-fi
+lab_bpfmasq_only upgrade
 
 # The two other builds, beside the main one (make decides what is stale).
 other_build() {
@@ -63,32 +59,8 @@ check upgrade_hairpin_before "hairpin: $(status "$BPFMASQ" '["hairpin"]')" \
 # A slow download (about 4 s) and a UDP datagram every 20 ms for 6 s,
 # each numbered, from SPORT; the answers are counted by number.
 transfers_start() {
-	nsx cli1 curl -sS --limit-rate 1M --max-time 30 -o "$LAB_TMP/slow.bin" \
-		"http://$INET/big.bin" 2>"$LAB_TMP/slow.err" &
-	curl_pid=$!
-	nsx cli1 "$PY" - "$INET" "$1" > "$LAB_TMP/udpstream.out" <<'EOF' &
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", int(sys.argv[2])))
-s.setblocking(False)
-sent, got = 300, set()
-for i in range(sent):
-    s.sendto(b"seq-%d" % i, (sys.argv[1], 7))
-    end = time.time() + 0.02
-    while time.time() < end:
-        try:
-            got.add(s.recv(2048))
-        except BlockingIOError:
-            time.sleep(0.001)
-deadline = time.time() + 2
-while time.time() < deadline and len(got) < sent:
-    try:
-        got.add(s.recv(2048))
-    except BlockingIOError:
-        time.sleep(0.01)
-print(sent, len(got))
-EOF
-	udp_pid=$!
+	download_start cli1 "$LAB_TMP/slow.bin"
+	udp_probe_start cli1 "$1" 6 20 "$LAB_TMP/udpstream.out"
 	sleep 1.5
 	ports > "$LAB_TMP/conns.before"
 }
@@ -99,21 +71,11 @@ ports() {
 }
 # transfers_check PREFIX: the connections kept, nothing lost.
 transfers_check() {
-	local sent answered
 	ports > "$LAB_TMP/conns.after"
 	check "$1_conns_kept" "before: $(cat "$LAB_TMP/conns.before"); after: $(cat "$LAB_TMP/conns.after")" \
 		eval '[[ $(wc -l < "$LAB_TMP/conns.before") -ge 2 ]] && cmp -s "$LAB_TMP/conns.before" "$LAB_TMP/conns.after"'
-	wait $curl_pid
-	if cmp -s "$LAB_TMP/slow.bin" "$NGX/www/big.bin"; then
-		pass "$1_download_byte_exact"
-	else
-		fail "$1_download_byte_exact" "$(stat -c %s "$LAB_TMP/slow.bin" 2>&1) bytes, $(cat "$LAB_TMP/slow.err")"
-	fi
-	wait $udp_pid
-	read -r sent answered < "$LAB_TMP/udpstream.out"
-	note "UDP stream across the upgrade: $sent sent, $answered answered"
-	check "$1_udp_nothing_lost" "sent $sent, answered $answered" \
-		eval '((sent == 300 && answered == 300))'
+	check_download_done "$1_download_byte_exact" "$LAB_TMP/slow.bin"
+	check_udp_probe "$1_udp_nothing_lost" "$LAB_TMP/udpstream.out"
 }
 transfers_start 40500
 
@@ -152,8 +114,7 @@ check upgrade_layout_refused "exit $rc, stderr '$(cat "$LAB_TMP/lay.err")', stdo
 		grep -q "whose maps this build .* cannot use: its maps have layout 1 and this build.s 2; .bpfmasq down wan0. then .bpfmasq up wan0. .*nothing changed" "$LAB_TMP/lay.err"'
 check upgrade_layout_untouched "object $(status "$NEW" '["build"]["object"]'), controller $(bm_ctl_pid)" \
 	eval '[[ $(status "$NEW" "[\"build\"][\"object\"]") == "$obj" && $(bm_ctl_pid) == "$new_ctl" ]]'
-out=$(udp_echo cli1 $INET 7 40500)
-check upgrade_layout_still_translates "UDP echo answered '$out'" test "$out" == udp-echo-40500
+check_udp_echo upgrade_layout_still_translates cli1 40500
 
 # The old build's reload of the new instance, from another path than
 # the controller's binary (which it would execute again): refused,
@@ -171,8 +132,7 @@ with "$BPFMASQ" up wan0 --log "$LAB_TMP/ctl-back.log" >"$LAB_TMP/back.out" 2>"$L
 rc=$?
 check upgrade_back "exit $rc: $(cat "$LAB_TMP/back.err")" \
 	eval '((rc == 0)) && [[ $(status "$BPFMASQ" "[\"build\"][\"object\"]") == "$old_obj" ]]'
-out=$(udp_echo cli1 $INET 7 40500)
-check upgrade_back_translates "UDP echo answered '$out'" test "$out" == udp-echo-40500
+check_udp_echo upgrade_back_translates cli1 40500
 ports > "$LAB_TMP/conns.back"
 check upgrade_back_conns_kept "after: $(cat "$LAB_TMP/conns.after"); back: $(cat "$LAB_TMP/conns.back")" \
 	eval 'grep -q ":40500 " "$LAB_TMP/conns.back" && grep ":40500 " "$LAB_TMP/conns.after" | cmp -s - <(grep ":40500 " "$LAB_TMP/conns.back")'

@@ -5,9 +5,10 @@
   udpprobe.py echo ADDR PORT
       answer every datagram with itself, from one socket (no fork per
       datagram, so the echo keeps up with a probe every few ms)
-  udpprobe.py probe DST PORT SECONDS INTERVAL_MS [STOP_FILE]
+  udpprobe.py probe DST PORT SECONDS INTERVAL_MS [STOP_FILE] [--sport SPORT]
       send a numbered datagram every INTERVAL_MS for SECONDS (or until
-      STOP_FILE exists) from one socket (one flow through the NAT), then
+      STOP_FILE exists) from one socket (one flow through the NAT; from
+      SPORT when given, so that a test can find its connection), then
       print one JSON object:
       sent, answered, lost, the longest time without an answer (ms), and
       when answers stopped and came back (seconds from the start)
@@ -29,8 +30,10 @@ def echo(addr, port):
         s.sendto(data, peer)
 
 
-def probe(dst, port, seconds, interval_ms, stop_file=None):
+def probe(dst, port, seconds, interval_ms, stop_file=None, sport=0):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if sport:
+        s.bind(("0.0.0.0", sport))
     s.connect((dst, port))
     s.setblocking(False)
     start = time.monotonic()
@@ -83,5 +86,10 @@ if __name__ == "__main__":
     if sys.argv[1] == "echo":
         echo(sys.argv[2], int(sys.argv[3]))
     else:
+        rest, sport = sys.argv[6:], 0
+        if "--sport" in rest:
+            i = rest.index("--sport")
+            sport = int(rest[i + 1])
+            del rest[i:i + 2]
         probe(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]),
-              float(sys.argv[5]), sys.argv[6] if len(sys.argv) > 6 else None)
+              float(sys.argv[5]), rest[0] if rest else None, sport)

@@ -218,45 +218,57 @@ static void test_sync_peers(void)
 		    "at most 8 --sync-peer values");
 }
 
+/* A file with one fault, the line it is on, and what the one-line error
+ * must say about it. */
+static const struct {
+	const char *name, *text;
+	int line;
+	const char *want;
+} bad_files[] = {
+	{ "unknown_key", "internal 10.0.0.0/8\nfrobnicate 3\n",
+	  2, "unknown key 'frobnicate'" },
+	{ "abbreviated_key", "timeout-u 3\n",
+	  1, "write it in full, 'timeout-udp'" },
+	{ "dashes", "# x\n--ports 1-2\n", 2, "without its dashes" },
+	{ "missing_value", "\n\nports\n",
+	  3, "'ports' needs a value: ports LO-HI" },
+	{ "missing_value_after_comment", "timeout-udp # 120\n",
+	  1, "'timeout-udp' needs a value" },
+	{ "bad_value_own_message", "filter cone\ntimeout-udp 2m\n",
+	  2, "bad --timeout-udp '2m': expected a number from 1 to" },
+	{ "bad_cidr_own_message", "internal 10.0.0.0\n",
+	  1, "give the prefix length" },
+	{ "bad_address", "external 192.0.2.0/24\n",
+	  1, "bad --external '192.0.2.0/24': expected an IPv4 address" },
+	{ "flag_with_value", "lan-inbound yes\n",
+	  1, "'lan-inbound' takes no value" },
+	{ "two_values", "internal 10.0.0.0/8 10.1.0.0/16\n",
+	  1, "write one line per value" },
+	{ "single_valued_twice", "ports 1-2\nfilter cone\nports 3-4\n",
+	  3, "'ports' is set on line 1 already" },
+	{ "config_key", "config /etc/x.conf\n",
+	  1, "belongs on the command line" },
+	{ "equals", "timeout-udp=3\n", 1, "without '='" },
+	{ "forward_short", "forward tcp 80\n",
+	  1, "forward tcp|udp PORT IP:PORT" },
+	{ "forward_proto", "forward sctp 80 10.0.0.1:80\n",
+	  1, "bad protocol 'sctp'" },
+	{ "forward_port", "forward tcp 0 10.0.0.1:80\n", 1, "bad port '0'" },
+	{ "forward_target", "forward tcp 80 10.0.0.1\n",
+	  1, "expected IP:PORT" },
+	{ "forward_twice",
+	  "forward tcp 80 10.0.0.1:80\nforward tcp 80 10.0.0.2:80\n",
+	  2, "forwarded on line 1 already" },
+	{ "forward_outside_internal",
+	  "internal 10.0.1.0/24\nforward tcp 80 10.0.1.5:80\nforward tcp 81 10.0.2.5:80\n",
+	  3, "10.0.2.5 is outside every internal prefix" },
+};
+
 static void test_errors(void)
 {
-	check_error("unknown_key", "internal 10.0.0.0/8\nfrobnicate 3\n", 2,
-		    "unknown key 'frobnicate'");
-	check_error("abbreviated_key", "timeout-u 3\n", 1,
-		    "write it in full, 'timeout-udp'");
-	check_error("dashes", "# x\n--ports 1-2\n", 2, "without its dashes");
-	check_error("missing_value", "\n\nports\n", 3,
-		    "'ports' needs a value: ports LO-HI");
-	check_error("missing_value_after_comment", "timeout-udp # 120\n", 1,
-		    "'timeout-udp' needs a value");
-	check_error("bad_value_own_message", "filter cone\ntimeout-udp 2m\n", 2,
-		    "bad --timeout-udp '2m': expected a number from 1 to");
-	check_error("bad_cidr_own_message", "internal 10.0.0.0\n", 1,
-		    "give the prefix length");
-	check_error("bad_address", "external 192.0.2.0/24\n", 1,
-		    "bad --external '192.0.2.0/24': expected an IPv4 address");
-	check_error("flag_with_value", "lan-inbound yes\n", 1,
-		    "'lan-inbound' takes no value");
-	check_error("two_values", "internal 10.0.0.0/8 10.1.0.0/16\n", 1,
-		    "write one line per value");
-	check_error("single_valued_twice", "ports 1-2\nfilter cone\nports 3-4\n",
-		    3, "'ports' is set on line 1 already");
-	check_error("config_key", "config /etc/x.conf\n", 1,
-		    "belongs on the command line");
-	check_error("equals", "timeout-udp=3\n", 1, "without '='");
-	check_error("forward_short", "forward tcp 80\n", 1,
-		    "forward tcp|udp PORT IP:PORT");
-	check_error("forward_proto", "forward sctp 80 10.0.0.1:80\n", 1,
-		    "bad protocol 'sctp'");
-	check_error("forward_port", "forward tcp 0 10.0.0.1:80\n", 1,
-		    "bad port '0'");
-	check_error("forward_target", "forward tcp 80 10.0.0.1\n", 1,
-		    "expected IP:PORT");
-	check_error("forward_twice", "forward tcp 80 10.0.0.1:80\nforward tcp 80 10.0.0.2:80\n",
-		    2, "forwarded on line 1 already");
-	check_error("forward_outside_internal",
-		    "internal 10.0.1.0/24\nforward tcp 80 10.0.1.5:80\nforward tcp 81 10.0.2.5:80\n",
-		    3, "10.0.2.5 is outside every internal prefix");
+	for (size_t i = 0; i < ARRAY_LEN(bad_files); i++)
+		check_error(bad_files[i].name, bad_files[i].text,
+			    bad_files[i].line, bad_files[i].want);
 }
 
 static void test_override(void)

@@ -290,52 +290,63 @@ static void state_sort(struct state *st)
 	qsort(st->r, st->nr, sizeof(st->r[0]), cmp_rent);
 }
 
+/*
+ * Up to max entries of a hash map: the i-th key at keys + i * ksz, its
+ * value at vals + i * vsz.  An entry deleted between the two lookups is
+ * left out.
+ */
+static int map_dump(int fd, void *keys, size_t ksz, void *vals, size_t vsz,
+		    int max)
+{
+	__u8 key[64], next[64];
+	void *prev = NULL;
+	int n = 0;
+
+	if (ksz > sizeof(key))
+		return 0;
+	while (n < max && !bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, ksz);
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, (__u8 *)vals + n * vsz))
+			continue;
+		memcpy((__u8 *)keys + n * ksz, key, ksz);
+		n++;
+	}
+	return n;
+}
+
 static void state_read(struct state *st)
 {
-	int ffd = bpf_map__fd(skel->maps.flows);
-	int bfd = bpf_map__fd(skel->maps.binds);
-	int rfd = bpf_map__fd(skel->maps.frags);
-	struct flow_key fk, fn;
-	struct bind_key bk, bn;
-	struct frag_key rk, rnx;
-	struct flow_val fv;
-	struct bind_val bv;
-	struct frag_val rv;
-	void *prev = NULL;
+	static struct flow_key fk[MAX_ENT];
+	static struct bind_key bk[MAX_ENT];
+	static struct frag_key rk[MAX_ENT];
+	static struct flow_val fv[MAX_ENT];
+	static struct bind_val bv[MAX_ENT];
+	static struct frag_val rv[MAX_ENT];
+	int i;
 
-	st->nf = st->nb = st->nr = 0;
-	while (!bpf_map_get_next_key(ffd, prev, &fn) && st->nf < MAX_ENT) {
-		fk = fn;
-		prev = &fk;
-		if (bpf_map_lookup_elem(ffd, &fk, &fv))
-			continue;
-		st->f[st->nf++] = (struct fent){
-			.k = fk, .nat_addr = fv.nat_addr,
-			.nat_port = ntohs(fv.nat_port), .seen = fv.seen,
-			.touched = fv.last_seen_ns != 0,
+	st->nf = map_dump(bpf_map__fd(skel->maps.flows), fk, sizeof(*fk), fv,
+			  sizeof(*fv), MAX_ENT);
+	for (i = 0; i < st->nf; i++)
+		st->f[i] = (struct fent){
+			.k = fk[i], .nat_addr = fv[i].nat_addr,
+			.nat_port = ntohs(fv[i].nat_port), .seen = fv[i].seen,
+			.touched = fv[i].last_seen_ns != 0,
 		};
-	}
-	prev = NULL;
-	while (!bpf_map_get_next_key(bfd, prev, &bn) && st->nb < MAX_ENT) {
-		bk = bn;
-		prev = &bk;
-		if (bpf_map_lookup_elem(bfd, &bk, &bv))
-			continue;
-		st->b[st->nb++] = (struct bent){
-			.k = bk, .addr = bv.addr, .port = ntohs(bv.port),
-			.flags = bv.flags,
+	st->nb = map_dump(bpf_map__fd(skel->maps.binds), bk, sizeof(*bk), bv,
+			  sizeof(*bv), MAX_ENT);
+	for (i = 0; i < st->nb; i++)
+		st->b[i] = (struct bent){
+			.k = bk[i], .addr = bv[i].addr,
+			.port = ntohs(bv[i].port), .flags = bv[i].flags,
 		};
-	}
-	prev = NULL;
-	while (!bpf_map_get_next_key(rfd, prev, &rnx) && st->nr < MAX_ENT) {
-		rk = rnx;
-		prev = &rk;
-		if (bpf_map_lookup_elem(rfd, &rk, &rv))
-			continue;
-		st->r[st->nr++] = (struct rent){
-			.k = rk, .nat_addr = rv.nat_addr, .flags = rv.flags,
+	st->nr = map_dump(bpf_map__fd(skel->maps.frags), rk, sizeof(*rk), rv,
+			  sizeof(*rv), MAX_ENT);
+	for (i = 0; i < st->nr; i++)
+		st->r[i] = (struct rent){
+			.k = rk[i], .nat_addr = rv[i].nat_addr,
+			.flags = rv[i].flags,
 		};
-	}
 	state_sort(st);
 }
 
@@ -466,6 +477,18 @@ struct view {
 	__u8 seen;		/* TCP flags as SEEN_* */
 };
 
+/* TCP and UDP alike: the ports open the header, the checksum sits at
+ * csum_at. */
+static void view_ports(struct view *v, const __u8 *l4, size_t csum_at)
+{
+	v->ports = true;
+	v->sport = rd16(l4);
+	v->dport = rd16(l4 + 2);
+	v->sport_off = v->l4;
+	v->dport_off = v->l4 + 2;
+	v->csum_off = v->l4 + csum_at;
+}
+
 /*
  * What an IPv4 packet must look like to be translated, from the RFCs: a
  * whole header (version 4, IHL >= 5, total length covering the header and
@@ -515,12 +538,7 @@ static void view_parse(const __u8 *b, size_t len, struct view *v)
 			v->err = DROP_MALFORMED_L4;
 			return;
 		}
-		v->ports = true;
-		v->sport = rd16(l4);
-		v->dport = rd16(l4 + 2);
-		v->sport_off = v->l4;
-		v->dport_off = v->l4 + 2;
-		v->csum_off = v->l4 + 16;
+		view_ports(v, l4, 16);
 		v->seen = (l4[13] & F_SYN ? SEEN_SYN : 0) |
 			  (l4[13] & F_FIN ? SEEN_FIN : 0) |
 			  (l4[13] & F_RST ? SEEN_RST : 0) |
@@ -537,12 +555,7 @@ static void view_parse(const __u8 *b, size_t len, struct view *v)
 			v->err = DROP_MALFORMED_L4;
 			return;
 		}
-		v->ports = true;
-		v->sport = rd16(l4);
-		v->dport = rd16(l4 + 2);
-		v->sport_off = v->l4;
-		v->dport_off = v->l4 + 2;
-		v->csum_off = v->l4 + 6;
+		view_ports(v, l4, 6);
 	} else if (v->proto == P_ICMP) {
 		if (v->l4len < ICMP_LEN) {
 			v->err = DROP_MALFORMED_L4;

@@ -33,31 +33,31 @@ static bool in_object(struct bpf_object *obj, const struct instance_obj *o)
 	return bpf_object__find_program_by_name(obj, o->name);
 }
 
+/* Has the skeleton's map or program of this name a pinned entry?  A
+ * missing one is a failed case of its own. */
+static bool pinned(enum instance_obj_kind kind, const char *name)
+{
+	const struct instance_obj *o = instance_obj_find(kind, name);
+	bool map = kind == OBJ_MAP;
+
+	if (o && o->pin)
+		return true;
+	check(false, map ? "registry_every_map_pinned" : "registry_every_prog_pinned",
+	      "%s '%s' has no pinned entry in instance_objs[]",
+	      map ? "map" : "program", name);
+	return false;
+}
+
 static void test_object_has_entries(struct bpfmasq_bpf *skel)
 {
-	const struct instance_obj *o;
 	struct bpf_program *p;
 	struct bpf_map *m;
 	bool all = true;
 
-	bpf_object__for_each_map(m, skel->obj) {
-		o = instance_obj_find(OBJ_MAP, bpf_map__name(m));
-		if (!o || !o->pin) {
-			verdict(false, "registry_every_map_pinned",
-				"map '%s' has no pinned entry in instance_objs[]",
-				bpf_map__name(m));
-			all = false;
-		}
-	}
-	bpf_object__for_each_program(p, skel->obj) {
-		o = instance_obj_find(OBJ_PROG, bpf_program__name(p));
-		if (!o || !o->pin) {
-			verdict(false, "registry_every_prog_pinned",
-				"program '%s' has no pinned entry in instance_objs[]",
-				bpf_program__name(p));
-			all = false;
-		}
-	}
+	bpf_object__for_each_map(m, skel->obj)
+		all &= pinned(OBJ_MAP, bpf_map__name(m));
+	bpf_object__for_each_program(p, skel->obj)
+		all &= pinned(OBJ_PROG, bpf_program__name(p));
 	if (all)
 		verdict(true, "registry_every_object_pinned", NULL, NULL);
 }

@@ -51,16 +51,56 @@ static int ftp_delim_open(struct alg_line *l, struct ftp_match *m)
 	return ALG_MATCH;
 }
 
+/* "<d>port<d>", which closes EPRT's and 229's argument (RFC 2428). */
+static int ext_port(struct alg_line *l, struct ftp_match *m, __u64 *port)
+{
+	int err = alg_line_expect(l, m->delim);
+
+	if (err == ALG_MATCH)
+		err = alg_line_decimal(l, 65535, port);
+	if (err == ALG_MATCH)
+		err = alg_line_expect(l, m->delim);
+	if (err == ALG_MATCH)
+		m->arg_len = l->pos - m->arg_off;
+	return err;
+}
+
+/* The end EPRT and 229 share: the match holds once the line is whole,
+ * and port 0 is none (RFC 2428). */
+static int ext_port_done(const struct alg_line *l, struct ftp_match *m,
+			 __be32 addr, __u64 port)
+{
+	if (!l->complete)
+		return ALG_PARTIAL;
+	if (!port)
+		return ALG_MALFORMED;
+	m->addr = addr;
+	m->port = (__u16)port;
+	return ALG_MATCH;
+}
+
+/* PORT's and EPRT's argument starts after the spaces that follow the
+ * command. */
+static int client_arg_start(struct alg_line *l, struct ftp_match *m,
+			    enum ftp_kind kind)
+{
+	int err = alg_line_spaces(l);
+
+	if (err == ALG_MATCH) {
+		m->kind = kind;
+		m->arg_off = l->pos;
+	}
+	return err;
+}
+
 /* Client: PORT a,b,c,d,p1,p2 CRLF */
 static int parse_port(struct alg_line *l, struct ftp_match *m)
 {
 	int err;
 
-	err = alg_line_spaces(l);
+	err = client_arg_start(l, m, FTP_PORT);
 	if (err != ALG_MATCH)
 		return err;
-	m->kind = FTP_PORT;
-	m->arg_off = l->pos;
 	err = parse_host_port(l, m);
 	if (err != ALG_MATCH)
 		return err;
@@ -75,11 +115,9 @@ static int parse_eprt(struct alg_line *l, struct ftp_match *m)
 	__u64 proto, v[4], port;
 	int i, err;
 
-	err = alg_line_spaces(l);
+	err = client_arg_start(l, m, FTP_EPRT);
 	if (err != ALG_MATCH)
 		return err;
-	m->kind = FTP_EPRT;
-	m->arg_off = l->pos;
 	err = ftp_delim_open(l, m);
 	if (err != ALG_MATCH)
 		return err;
@@ -90,33 +128,19 @@ static int parse_eprt(struct alg_line *l, struct ftp_match *m)
 	/* Another family (2 is IPv6) is not ours to translate. */
 	if (proto != 1)
 		return ALG_NO_MATCH;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 4 && err == ALG_MATCH; i++) {
 		err = alg_line_expect(l, i == 0 ? m->delim : '.');
-		if (err != ALG_MATCH)
-			return err;
-		err = alg_line_decimal(l, 255, &v[i]);
-		if (err != ALG_MATCH)
-			return err;
+		if (err == ALG_MATCH)
+			err = alg_line_decimal(l, 255, &v[i]);
 	}
-	err = alg_line_expect(l, m->delim);
+	if (err == ALG_MATCH)
+		err = ext_port(l, m, &port);
 	if (err != ALG_MATCH)
 		return err;
-	err = alg_line_decimal(l, 65535, &port);
-	if (err != ALG_MATCH)
-		return err;
-	err = alg_line_expect(l, m->delim);
-	if (err != ALG_MATCH)
-		return err;
-	m->arg_len = l->pos - m->arg_off;
 	if (!alg_line_at_end(l))
 		return ALG_MALFORMED;
-	if (!l->complete)
-		return ALG_PARTIAL;
-	if (!port)
-		return ALG_MALFORMED;
-	m->addr = htonl((__u32)(v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3]));
-	m->port = (__u16)port;
-	return ALG_MATCH;
+	return ext_port_done(l, m,
+		htonl((__u32)(v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3])), port);
 }
 
 /*
@@ -161,24 +185,13 @@ static int parse_229(struct alg_line *l, struct ftp_match *m)
 		return err;
 	err = alg_line_expect(l, m->delim);
 	if (err == ALG_MATCH)
-		err = alg_line_expect(l, m->delim);
-	if (err == ALG_MATCH)
-		err = alg_line_decimal(l, 65535, &port);
-	if (err == ALG_MATCH)
-		err = alg_line_expect(l, m->delim);
+		err = ext_port(l, m, &port);
 	if (err != ALG_MATCH)
 		return err;
-	m->arg_len = l->pos - m->arg_off;
 	err = alg_line_expect(l, ')');
 	if (err != ALG_MATCH)
 		return err;
-	if (!l->complete)
-		return ALG_PARTIAL;
-	if (!port)
-		return ALG_MALFORMED;
-	m->addr = 0;
-	m->port = (__u16)port;
-	return ALG_MATCH;
+	return ext_port_done(l, m, 0, port);
 }
 
 /* One line: the verdict for a line that starts with one of our keywords,

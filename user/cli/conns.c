@@ -149,27 +149,20 @@ bad:
 	return -1;
 }
 
-static int parse_states(const char *s, __u32 *states)
+static const char *state_name(int i)
 {
-	char buf[256], *tok, *save;
+	return state_names[i];
+}
 
-	if (strlen(s) >= sizeof(buf) || !*s)
-		goto bad;
-	strcpy(buf, s);
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		int i;
+/* --state adds to the states of an earlier --state. */
+static int parse_states(const char *s, struct conn_filter *f)
+{
+	__u32 states;
 
-		for (i = 0; i < RS_MAX; i++)
-			if (!strcasecmp(tok, state_names[i]))
-				break;
-		if (i == RS_MAX)
-			goto bad;
-		*states |= 1U << i;
-	}
-	if (*states)
+	if (!parse_name_list(s, state_name, 0, RS_MAX, &states) && states) {
+		f->states |= states;
 		return 0;
-bad:
+	}
 	p_err("bad --state '%s': expected one or more of SYN_SENT,ESTABLISHED,FIN_WAIT,CLOSE,REPLIED,UNREPLIED,EXPECT,FORWARD",
 	      s);
 	return -1;
@@ -200,12 +193,36 @@ static const char *const op_names[] = {
 
 #define CONNS_USAGE "usage: bpfmasq conns [list|count|delete|flush] [IFNAME] [FILTERS]"
 
+static int parse_inside_filter(const char *s, struct conn_filter *f)
+{
+	return parse_endpoint_filter("--inside", s, &f->inside);
+}
+
+static int parse_remote_filter(const char *s, struct conn_filter *f)
+{
+	return parse_endpoint_filter("--remote", s, &f->remote);
+}
+
+/* The filters; --proto is -p (one slot of seen[]), --state the only one
+ * that may come again. */
+static const struct {
+	const char *name;
+	int (*parse)(const char *val, struct conn_filter *f);
+} filters[] = {
+	{ "-p", parse_proto_filter },
+	{ "--proto", parse_proto_filter },
+	{ "--inside", parse_inside_filter },
+	{ "--outside-port", parse_port_filter },
+	{ "--remote", parse_remote_filter },
+	{ "--state", parse_states },
+};
+#define N_FILTERS	(int)(sizeof(filters) / sizeof(filters[0]))
+#define FILTER_STATE	(N_FILTERS - 1)
+
 int conns_filter_parse(int argc, char **argv, const char **ifname,
 		       struct conn_filter *f)
 {
-	static const char *const opts[] = { "-p", "--proto", "--inside",
-		"--outside-port", "--remote", "--state" };
-	bool seen[6] = {};
+	bool seen[N_FILTERS] = {};
 
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i], *val, *eq;
@@ -223,11 +240,11 @@ int conns_filter_parse(int argc, char **argv, const char **ifname,
 		}
 		eq = strchr(arg, '=');
 		optlen = eq ? (size_t)(eq - arg) : strlen(arg);
-		for (o = 0; o < 6; o++)
-			if (strlen(opts[o]) == optlen &&
-			    !strncmp(arg, opts[o], optlen))
+		for (o = 0; o < N_FILTERS; o++)
+			if (strlen(filters[o].name) == optlen &&
+			    !strncmp(arg, filters[o].name, optlen))
 				break;
-		if (o == 6) {
+		if (o == N_FILTERS) {
 			p_err("unknown filter '%s': expected " FILTERS_FORM, arg);
 			return -1;
 		}
@@ -242,34 +259,14 @@ int conns_filter_parse(int argc, char **argv, const char **ifname,
 			      arg);
 			return -1;
 		}
-		if (seen[o] && o != 5) {
+		if (seen[o] && o != FILTER_STATE) {
 			p_err("filter '%s' given twice: give it once (--state takes a list, like --state ESTABLISHED,FIN_WAIT)",
-			      opts[o]);
+			      filters[o].name);
 			return -1;
 		}
 		seen[o] = true;
-		switch (o) {
-		case 0:
-			if (parse_proto_filter(val, f))
-				return -1;
-			break;
-		case 2:
-			if (parse_endpoint_filter("--inside", val, &f->inside))
-				return -1;
-			break;
-		case 3:
-			if (parse_port_filter(val, f))
-				return -1;
-			break;
-		case 4:
-			if (parse_endpoint_filter("--remote", val, &f->remote))
-				return -1;
-			break;
-		case 5:
-			if (parse_states(val, &f->states))
-				return -1;
-			break;
-		}
+		if (filters[o].parse(val, f))
+			return -1;
 	}
 	return 0;
 }

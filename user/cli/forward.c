@@ -209,6 +209,15 @@ int forward_install(const struct instance *in, __be32 ext_addr,
 	return 0;
 }
 
+/* {"status":WHAT}: what a change did, in JSON (the text says more). */
+static void json_status(const char *what)
+{
+	jw_start_object(&jw);
+	jw_kv_string(&jw, "status", what);
+	jw_end_object(&jw);
+	jw_finish(&jw);
+}
+
 static int forward_add(int argc, char **argv)
 {
 	char a[INET_ADDRSTRLEN];
@@ -228,15 +237,11 @@ static int forward_add(int argc, char **argv)
 	if (forward_install(&in, state_forward_addr(&st), &f, NULL))
 		goto out;
 	tell_controller(&st);
-	if (json_output) {
-		jw_start_object(&jw);
-		jw_kv_string(&jw, "status", "added");
-		jw_end_object(&jw);
-		jw_finish(&jw);
-	} else {
+	if (json_output)
+		json_status("added");
+	else
 		printf("%s: forwarding %s %s:%u to %s\n", argv[1], argv[2],
 		       fmt_addr(a, state_forward_addr(&st)), f.port, argv[4]);
-	}
 	ret = 0;
 out:
 	instance_close(&in);
@@ -296,15 +301,11 @@ static int forward_del(int argc, char **argv)
 		goto out;
 	}
 	tell_controller(&st);
-	if (json_output) {
-		jw_start_object(&jw);
-		jw_kv_string(&jw, "status", "deleted");
-		jw_end_object(&jw);
-		jw_finish(&jw);
-	} else {
+	if (json_output)
+		json_status("deleted");
+	else
 		printf("%s: forward of %s port %u deleted\n", argv[1], argv[2],
 		       port);
-	}
 	ret = 0;
 out:
 	instance_close(&in);

@@ -45,28 +45,16 @@ static const char *proto_str(__u8 proto)
 	       proto == IPPROTO_ICMP ? "icmp" : "?";
 }
 
+/* CE_LOST is no event one asks for: it says that others were lost. */
+static const char *event_name(int t)
+{
+	return t == CE_LOST ? NULL : conn_event_type_name(t);
+}
+
 static int parse_events(const char *s, __u32 *mask)
 {
-	char buf[128], *tok, *save;
-
-	*mask = 0;
-	if (!*s || strlen(s) >= sizeof(buf))
-		goto bad;
-	strcpy(buf, s);
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		int t;
-
-		for (t = 1; t < CE_TYPE_MAX; t++)
-			if (t != CE_LOST &&
-			    !strcasecmp(tok, conn_event_type_name(t)))
-				break;
-		if (t == CE_TYPE_MAX)
-			goto bad;
-		*mask |= 1U << t;
-	}
-	return 0;
-bad:
+	if (!parse_name_list(s, event_name, 1, CE_TYPE_MAX, mask))
+		return 0;
 	p_err("bad -e '%s': expected one or more of " EVENTS_FORM, s);
 	return -1;
 }
@@ -96,32 +84,40 @@ static void print_event(const struct watched *w, bool many,
 	const char *type = conn_event_type_name(r->type);
 	const char *why = r->type == CE_DROP ? counter_name(r->reason) :
 			  conn_gone_name(r->reason);
-	bool has_in = r->in_addr || r->type != CE_DROP;
-	bool has_out = r->out_addr || r->type != CE_DROP;
-	bool has_rem = r->type == CE_FLOW_NEW || r->type == CE_FLOW_DESTROY ||
-		       (r->type == CE_DROP && r->rem_addr);
+	/* A drop's reason as `bpfmasq stats` names it, less its drop_. */
+	const char *reason = r->type == CE_DROP && !strncmp(why, "drop_", 5) ?
+			     why + 5 : why;
+	bool is_flow = r->type == CE_FLOW_NEW || r->type == CE_FLOW_DESTROY;
+	/* The fields an event of this type has, in the order both forms
+	 * print them: JSON as "key":"value", text as before, value padded
+	 * to width, after. */
+	const struct {
+		bool has;
+		const char *key, *before, *after;
+		int width;
+		const char *value;
+	} fields[] = {
+		{ is_flow, "state", " ", "", 11, conn_state_str(r->state) },
+		{ r->in_addr || r->type != CE_DROP, "inside", " inside ", "", 0, in },
+		{ r->out_addr || r->type != CE_DROP, "outside", " outside ", "", 0, out },
+		{ is_flow || (r->type == CE_DROP && r->rem_addr), "remote",
+		  " remote ", "", 0, rem },
+		{ r->type == CE_FLOW_DESTROY || r->type == CE_BIND_DESTROY ||
+		  r->type == CE_DROP, "reason", " (", ")", 0, reason },
+	};
 
 	fmt_endpoint(in, r->in_addr, r->in_port);
 	fmt_endpoint(out, r->out_addr, r->out_port);
 	fmt_endpoint(rem, r->rem_addr, r->rem_port);
-	if (r->type == CE_DROP && !strncmp(why, "drop_", 5))
-		why += 5;
 	if (json_output) {
 		fmt_utc_ms(t, sizeof(t), r->time_ns);
 		printf("{\"ifname\":\"%s\",\"seq\":%llu,\"time\":\"%s\",\"event\":\"%s\",\"proto\":\"%s\"",
 		       w->ifname, (unsigned long long)r->seq, t, type,
 		       proto_str(r->proto));
-		if (r->type == CE_FLOW_NEW || r->type == CE_FLOW_DESTROY)
-			printf(",\"state\":\"%s\"", conn_state_str(r->state));
-		if (has_in)
-			printf(",\"inside\":\"%s\"", in);
-		if (has_out)
-			printf(",\"outside\":\"%s\"", out);
-		if (has_rem)
-			printf(",\"remote\":\"%s\"", rem);
-		if (r->type == CE_FLOW_DESTROY || r->type == CE_BIND_DESTROY ||
-		    r->type == CE_DROP)
-			printf(",\"reason\":\"%s\"", why);
+		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			if (fields[i].has)
+				printf(",\"%s\":\"%s\"", fields[i].key,
+				       fields[i].value);
 		if (r->type == CE_FLOW_NEW)
 			printf(",\"opened\":\"%s\"",
 			       r->flags & CEF_INBOUND ? "in" : "out");
@@ -136,17 +132,10 @@ static void print_event(const struct watched *w, bool many,
 	       (unsigned long long)(r->time_ns / 1000 % 1000000),
 	       many ? w->ifname : "", many ? ": " : "", tag,
 	       proto_str(r->proto));
-	if (r->type == CE_FLOW_NEW || r->type == CE_FLOW_DESTROY)
-		printf(" %-11s", conn_state_str(r->state));
-	if (has_in)
-		printf(" inside %s", in);
-	if (has_out)
-		printf(" outside %s", out);
-	if (has_rem)
-		printf(" remote %s", rem);
-	if (r->type == CE_FLOW_DESTROY || r->type == CE_BIND_DESTROY ||
-	    r->type == CE_DROP)
-		printf(" (%s)", why);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i].has)
+			printf("%s%-*s%s", fields[i].before, fields[i].width,
+			       fields[i].value, fields[i].after);
 	putchar('\n');
 }
 

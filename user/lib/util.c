@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -81,6 +82,32 @@ int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u32 *out)
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+int parse_name_list(const char *s, const char *(*name_of)(int i), int first,
+		    int end, __u32 *mask)
+{
+	char buf[256], *tok, *save;
+
+	*mask = 0;
+	if (!*s || strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		const char *name;
+		int i;
+
+		for (i = first; i < end; i++) {
+			name = name_of(i);
+			if (name && !strcasecmp(tok, name))
+				break;
+		}
+		if (i == end)
+			return -1;
+		*mask |= 1U << i;
+	}
 	return 0;
 }
 

@@ -31,6 +31,15 @@ struct port_range {
 int parse_cidr(const char *what, const char *s, __be32 *addr, __u32 *prefixlen);
 int parse_port_range(const char *what, const char *s, __u16 *lo, __u16 *hi);
 int parse_u32(const char *what, const char *s, __u32 min, __u32 max, __u32 *out);
+/*
+ * A comma-separated list of names (case ignored) into a mask: bit i for
+ * the word name_of(i) returns, i from first up to end (name_of may return
+ * NULL for a number that is no choice).  -1, with no message (the caller
+ * knows the option), for an empty or overlong list or a word that names
+ * nothing.
+ */
+int parse_name_list(const char *s, const char *(*name_of)(int i), int first,
+		    int end, __u32 *mask);
 
 /* The interface's primary IPv4 address, or 0 when it has none. */
 __be32 if_primary_ipv4(const char *ifname);
