@@ -17,29 +17,9 @@ import socket
 import sys
 import time
 
+from ftpctl import Ctl
+
 TIMEOUT = 20
-
-
-class Ctl:
-    def __init__(self, server):
-        self.s = socket.create_connection((server, 21), timeout=TIMEOUT)
-        self.buf = b""
-
-    def reply(self):
-        while True:
-            while b"\n" not in self.buf:
-                data = self.s.recv(4096)
-                if not data:
-                    raise EOFError("control connection closed")
-                self.buf += data
-            ln, self.buf = self.buf.split(b"\n", 1)
-            ln = ln.rstrip(b"\r").decode("latin-1")
-            if ln[3:4] != "-":
-                return ln
-
-    def cmd(self, text):
-        self.s.sendall(text.encode() + b"\r\n")
-        return self.reply()
 
 
 def active_list(c, own):
@@ -48,11 +28,12 @@ def active_list(c, own):
     ls.listen(1)
     ls.settimeout(TIMEOUT)
     port = ls.getsockname()[1]
-    r = c.cmd("PORT %s,%d,%d" % (own.replace(".", ","), port >> 8, port & 255))
-    if not r.startswith("200"):
+    code, r = c.cmd("PORT %s,%d,%d" % (own.replace(".", ","), port >> 8,
+                                        port & 255))
+    if code != "200":
         raise RuntimeError("PORT: " + r)
-    r = c.cmd("LIST")
-    if not r.startswith("150"):
+    code, r = c.cmd("LIST")
+    if code != "150":
         raise RuntimeError("LIST: " + r)
     d, _ = ls.accept()
     d.settimeout(TIMEOUT)
@@ -64,8 +45,8 @@ def active_list(c, own):
         listing += chunk
     d.close()
     ls.close()
-    r = c.reply()
-    if not r.startswith("226"):
+    code, r = c.reply()
+    if code != "226":
         raise RuntimeError("after LIST: " + r)
     return len(listing)
 
@@ -74,11 +55,7 @@ def main():
     server, own, ready, go = sys.argv[1:5]
     try:
         c = Ctl(server)
-        c.reply()
-        c.cmd("USER anonymous")
-        r = c.cmd("PASS lab@")
-        if not r.startswith("230"):
-            raise RuntimeError("login: " + r)
+        c.login()
         print("before: LIST of %d bytes" % active_list(c, own), flush=True)
         open(ready, "w").close()
         end = time.monotonic() + 60
@@ -87,8 +64,8 @@ def main():
                 raise RuntimeError("no go")
             time.sleep(0.1)
         print("after: LIST of %d bytes" % active_list(c, own), flush=True)
-        r = c.cmd("NOOP")
-        if not r.startswith("200"):
+        code, r = c.cmd("NOOP")
+        if code != "200":
             raise RuntimeError("NOOP: " + r)
         c.cmd("QUIT")
         print("ok")

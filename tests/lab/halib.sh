@@ -142,16 +142,8 @@ ha_servers() {
 	lab_bg srv "$LAB_TMP/udpecho.log" "$PY" "$LAB_REPO/tests/lab/udpprobe.py" echo $INET 7000
 	wait_until 5 listening srv udp "$INET:7000" ||
 		{ echo "the UDP echo did not start on srv" >&2; return 1; }
-	mkdir -p "$LAB_TMP/ftproot" "$LAB_TMP/empty"
+	ftp_server srv vsftpd $INET pasv_enable=NO || return 1
 	echo "a file to list" >"$LAB_TMP/ftproot/hello.txt"
-	printf '%s\n' listen=YES listen_ipv6=NO listen_address=$INET \
-		anonymous_enable=YES anon_root=$LAB_TMP/ftproot no_anon_password=YES \
-		local_enable=NO write_enable=NO port_enable=YES connect_from_port_20=NO \
-		pasv_enable=NO secure_chroot_dir=$LAB_TMP/empty seccomp_sandbox=NO \
-		run_as_launching_user=YES >"$LAB_TMP/vsftpd.conf"
-	lab_bg srv "$LAB_TMP/vsftpd.out" vsftpd "$LAB_TMP/vsftpd.conf"
-	wait_until 5 listening srv tcp "$INET:21" ||
-		{ echo "vsftpd did not start on srv: $(cat "$LAB_TMP/vsftpd.out")" >&2; return 1; }
 }
 
 # ---- state sync ----------------------------------------------------------

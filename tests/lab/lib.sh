@@ -355,6 +355,44 @@ srv_udp_echo() {
 	wait_until 5 listening srv udp "$INET:$port"
 }
 
+# ftp_server NS NAME ADDR [CONFIG LINE...]: vsftpd on ADDR:21 (or the
+# listen_port given) serving $LAB_TMP/ftproot anonymously, passive mode on
+# unless a line says pasv_enable=NO; its protocol log is $LAB_TMP/NAME.log.
+ftp_server() {
+	local n=$1 name=$2 a=$3 conf=$LAB_TMP/$2.conf port=21 l
+	mkdir -p "$LAB_TMP/ftproot" "$LAB_TMP/empty"
+	shift 3
+	cat > "$conf" <<EOF
+listen=YES
+listen_ipv6=NO
+listen_address=$a
+anonymous_enable=YES
+anon_root=$LAB_TMP/ftproot
+no_anon_password=YES
+local_enable=NO
+write_enable=NO
+port_enable=YES
+connect_from_port_20=NO
+secure_chroot_dir=$LAB_TMP/empty
+vsftpd_log_file=$LAB_TMP/$name.log
+xferlog_enable=YES
+dual_log_enable=YES
+log_ftp_protocol=YES
+seccomp_sandbox=NO
+run_as_launching_user=YES
+EOF
+	[[ " $* " == *" pasv_enable=NO "* ]] || echo pasv_enable=YES >> "$conf"
+	for l; do
+		echo "$l" >> "$conf"
+		[[ $l == listen_port=* ]] && port=${l#listen_port=}
+	done
+	lab_bg "$n" "$LAB_TMP/$name.out" vsftpd "$conf"
+	if ! wait_until 5 listening "$n" tcp "$a:$port"; then
+		echo "  # vsftpd $name did not start: $(cat "$LAB_TMP/$name.out")" >&2
+		return 1
+	fi
+}
+
 # srv_tcp_echo [PORT]: TCP echo (tcpecho.py) on 198.51.100.1 (default port
 # 9000).
 srv_tcp_echo() {

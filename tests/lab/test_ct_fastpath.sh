@@ -169,24 +169,7 @@ nsx srv ip link set up0 mtu 1500
 ROOT=$LAB_TMP/ftproot
 mkdir -p "$ROOT" "$LAB_TMP/empty"
 head -c 307200 /dev/urandom > "$ROOT/small.bin"
-cat > "$LAB_TMP/vsftpd.conf" <<EOF
-listen=YES
-listen_ipv6=NO
-listen_address=$INET
-anonymous_enable=YES
-anon_root=$ROOT
-no_anon_password=YES
-local_enable=NO
-write_enable=NO
-port_enable=YES
-connect_from_port_20=NO
-pasv_enable=YES
-secure_chroot_dir=$LAB_TMP/empty
-seccomp_sandbox=NO
-run_as_launching_user=YES
-EOF
-lab_bg srv "$LAB_TMP/vsftpd.out" vsftpd "$LAB_TMP/vsftpd.conf"
-if wait_until 5 listening srv tcp "$INET:21"; then
+if ftp_server srv vsftpd $INET; then
 	rw0=$(bm_stat alg_rewritten)
 	punt0=$(bm_stat alg_segments_to_controller)
 	nsx cf1 curl -sS --connect-timeout 3 --max-time 30 -P - --disable-eprt \

@@ -34,43 +34,6 @@ for i in 1 2 3 4; do
 done
 SMALL_SHA=$(sha256sum < "$ROOT/small.bin" | cut -d' ' -f1)
 
-# ftp_server NS NAME ADDR [CONFIG LINE...]: vsftpd on ADDR:21 (or the
-# listen_port given) serving $ROOT anonymously; its protocol log is
-# $LAB_TMP/NAME.log.
-ftp_server() {
-	local n=$1 name=$2 a=$3 conf=$LAB_TMP/$2.conf port=21 l
-	shift 3
-	cat > "$conf" <<EOF
-listen=YES
-listen_ipv6=NO
-listen_address=$a
-anonymous_enable=YES
-anon_root=$ROOT
-no_anon_password=YES
-local_enable=NO
-write_enable=NO
-port_enable=YES
-connect_from_port_20=NO
-pasv_enable=YES
-secure_chroot_dir=$LAB_TMP/empty
-vsftpd_log_file=$LAB_TMP/$name.log
-xferlog_enable=YES
-dual_log_enable=YES
-log_ftp_protocol=YES
-seccomp_sandbox=NO
-run_as_launching_user=YES
-EOF
-	for l; do
-		echo "$l" >> "$conf"
-		[[ $l == listen_port=* ]] && port=${l#listen_port=}
-	done
-	lab_bg "$n" "$LAB_TMP/$name.out" vsftpd "$conf"
-	if ! wait_until 5 listening "$n" tcp "$a:$port"; then
-		echo "  # vsftpd $name did not start: $(cat "$LAB_TMP/$name.out")" >&2
-		return 1
-	fi
-}
-
 # The distinct client addresses in a vsftpd log.
 ftp_clients() { grep -o 'Client "[^"]*"' "$LAB_TMP/$1.log" 2>/dev/null | sort -u | tr -d '"' | sed 's/Client //'; }
 

@@ -32,6 +32,14 @@ forward tcp 8080 10.0.1.2:8080
 CONF
 lab_nat_up reload --config "$CONF"
 
+# reload_from_conf NAME: reload wan0 from $CONF, what it printed in
+# $LAB_TMP/NAME.out (errors NAME.err); PASS NAME when it succeeds.
+reload_from_conf() {
+	local rc
+	bm reload wan0 --config "$CONF" >"$LAB_TMP/$1.out" 2>"$LAB_TMP/$1.err"
+	rc=$?
+	check "$1" "exit $rc: $(cat "$LAB_TMP/$1.err")" test "$rc" -eq 0
+}
 status_json() { bm_json status wan0 | jq_py 'd[0] if isinstance(d, list) else d'; }
 
 # A slow download (about 4 s) and a UDP stream (a datagram every 100 ms
@@ -49,15 +57,13 @@ timeout-udp 120
 timeout-tcp-established 3600
 forward udp 5353 10.0.1.3:53
 CONF
-bm reload wan0 --config "$CONF" >"$LAB_TMP/reload.out" 2>"$LAB_TMP/reload.err"
-rc=$?
-check reload_runs "exit $rc: $(cat "$LAB_TMP/reload.err")" test "$rc" -eq 0
+reload_from_conf reload_runs
 want="wan0: timeout-tcp-established 7440 -> 3600
 wan0: timeout-udp 300 -> 120
 wan0: internal none -> 10.0.1.3/32
 wan0: forward tcp 8080 10.0.1.2:8080 -> none
 wan0: forward udp 5353 none -> 10.0.1.3:53"
-got=$(cat "$LAB_TMP/reload.out")
+got=$(cat "$LAB_TMP/reload_runs.out")
 check reload_lines "printed '$got'" test "$got" == "$want"
 after=$(bm conns wan0 2>/dev/null | grep -cE "10\.0\.1\.2:(40200|[0-9]+) .*$INET:(7|80)\b")
 note "conns of cli1 to srv:7 and srv:80: $before before the reload, $after after"
@@ -132,14 +138,12 @@ timeout-udp 120
 timeout-tcp-established 3600
 forward udp 5353 10.0.1.3:53
 CONF
-bm reload wan0 --config "$CONF" >"$LAB_TMP/rodata.out" 2>"$LAB_TMP/rodata.err"
-rc=$?
-check reload_rodata_runs "exit $rc: $(cat "$LAB_TMP/rodata.err")" test "$rc" -eq 0
+reload_from_conf reload_rodata_runs
 want="wan0: ports 62000-62999 -> 61000-61999
 wan0: filter strict -> cone
 wan0: ftp-ports 21 -> 21,2121
 wan0: max-flows 131072 -> 4096"
-got=$(cat "$LAB_TMP/rodata.out")
+got=$(cat "$LAB_TMP/reload_rodata_runs.out")
 check reload_rodata_lines "printed '$got'" test "$got" == "$want"
 conns > "$LAB_TMP/conns.after"
 note "connections before: $(wc -l < "$LAB_TMP/conns.before"), after: $(wc -l < "$LAB_TMP/conns.after")"
