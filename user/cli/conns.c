@@ -554,8 +554,10 @@ struct gone_records {
 	size_t failed;		/* no memory to keep them */
 };
 
-static void gone_add(struct gone_records *g, const struct conn_event *r)
+static void gone_add(void *ctx, struct conn_event *r)
 {
+	struct gone_records *g = ctx;
+
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? 2 * g->cap : 256;
 		struct conn_event *nr = realloc(g->r, cap * sizeof(*nr));
@@ -568,23 +570,6 @@ static void gone_add(struct gone_records *g, const struct conn_event *r)
 		g->cap = cap;
 	}
 	g->r[g->n++] = *r;
-}
-
-static void gone_conn(void *ctx, const struct conn *c, int reason)
-{
-	struct conn_event r;
-
-	conn_event_of_conn(&r, c, reason);
-	gone_add(ctx, &r);
-}
-
-static void gone_bind(void *ctx, const struct bind_key *k,
-		      const struct bind_val *v, int reason)
-{
-	struct conn_event r;
-
-	conn_event_of_bind(&r, k, v, reason);
-	gone_add(ctx, &r);
 }
 
 /*
@@ -607,8 +592,7 @@ static void gone_publish(const struct instance *in, struct gone_records *g)
 static int conns_delete_one(struct instance *in)
 {
 	struct gone_records gone = {};
-	struct gone_sink sink = { .conn = gone_conn, .bind = gone_bind,
-				  .ctx = &gone };
+	struct gone_recorder rec;
 	struct delete_result res;
 	struct conn_row *rows;
 	struct bind_key *exp;
@@ -633,8 +617,9 @@ static int conns_delete_one(struct instance *in)
 		else if (rows[i].kind == ROW_EXPECT)
 			exp[nexp++] = rows[i].bkey;
 	}
+	gone_recorder_init(&rec, gone_add, &gone);
 	err = conns_delete(in->flows_fd, in->binds_fd, del, ndel, exp, nexp,
-			   &res, &sink);
+			   &res, &rec.sink);
 	if (res.conns_deleted)
 		stats_add(in->stats_fd, CNT_CONNS_DELETED, res.conns_deleted);
 	gone_publish(in, &gone);

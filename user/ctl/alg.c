@@ -55,16 +55,12 @@ struct alg_ctl {
 struct alg_ctl *alg_ctl_new(const struct instance *in)
 {
 	struct alg_ctl *a = calloc(1, sizeof(*a));
-	int mark = BPFMASQ_ALG_MARK;
 
 	if (!a)
 		return NULL;
 	a->in = in;
-	a->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	if (a->raw_fd < 0 ||
-	    setsockopt(a->raw_fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark))) {
-		if (a->raw_fd >= 0)
-			close(a->raw_fd);
+	a->raw_fd = raw_ip_socket(BPFMASQ_ALG_MARK);
+	if (a->raw_fd < 0) {
 		free(a);
 		return NULL;
 	}

@@ -29,7 +29,7 @@ struct fraghold *fraghold_new(void)
 
 	if (!fh)
 		return NULL;
-	fh->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	fh->raw_fd = raw_ip_socket(0);
 	if (fh->raw_fd < 0) {
 		free(fh);
 		return NULL;

@@ -46,7 +46,7 @@ struct stream {
 	__u64 client_drops;	/* not yet in monitor_events_dropped */
 	__s64 mono_to_utc;	/* add to CLOCK_MONOTONIC(_COARSE) ns */
 	__u64 next_check_ms;
-	struct gone_sink sink;
+	struct gone_recorder gone;	/* what expiry and flushes remove */
 	/* the mapping log */
 	const char *log_path;
 	bool log_syslog;
@@ -298,26 +298,14 @@ static void flush_counters(struct stream *s)
 	s->unflushed = s->client_drops = 0;
 }
 
-static void gone_conn(void *ctx, const struct conn *c, int reason)
+static void publish_gone(void *ctx, struct conn_event *r)
 {
-	struct conn_event r;
-
-	conn_event_of_conn(&r, c, reason);
-	publish_now(ctx, &r);
-}
-
-static void gone_bind(void *ctx, const struct bind_key *k,
-		      const struct bind_val *v, int reason)
-{
-	struct conn_event r;
-
-	conn_event_of_bind(&r, k, v, reason);
-	publish_now(ctx, &r);
+	publish_now(ctx, r);
 }
 
 const struct gone_sink *stream_sink(struct stream *s)
 {
-	return s ? &s->sink : NULL;
+	return s ? &s->gone.sink : NULL;
 }
 
 static int listen_open(const struct instance *in)
@@ -350,8 +338,7 @@ struct stream *stream_open(const struct instance *in, const char *log_mappings)
 		return NULL;
 	s->in = in;
 	s->log_fd = -1;
-	s->sink = (struct gone_sink){ .conn = gone_conn, .bind = gone_bind,
-				      .ctx = s };
+	gone_recorder_init(&s->gone, publish_gone, s);
 	if (log_mappings && !strcmp(log_mappings, "syslog")) {
 		s->log_syslog = true;
 		openlog("bpfmasq", LOG_PID, LOG_DAEMON);
@@ -535,14 +522,15 @@ void stream_all_gone(struct stream *s, int flows_fd, int binds_fd)
 	drain(s);
 	if (!conns_list(flows_fd, &c, &n))
 		for (size_t i = 0; i < n; i++)
-			gone_conn(s, &c[i], GONE_DOWN);
+			s->gone.sink.conn(s->gone.sink.ctx, &c[i], GONE_DOWN);
 	if (!bindings_dump(binds_fd, &bk, &bv, &nb))
 		for (size_t i = 0; i < nb; i++)
 			/* Mappings only: forwards and expectations are
 			 * configuration, never logged as mapped. */
 			if (bk[i].dir == DIR_OUT &&
 			    !(bv[i].flags & (BIND_STATIC | BIND_EXPECT)))
-				gone_bind(s, &bk[i], &bv[i], GONE_DOWN);
+				s->gone.sink.bind(s->gone.sink.ctx, &bk[i], &bv[i],
+						  GONE_DOWN);
 	free(c);
 	free(bk);
 	free(bv);

@@ -71,6 +71,34 @@ void conn_event_of_bind(struct conn_event *r, const struct bind_key *k,
 	r->out_port = v->port;
 }
 
+static void record_conn(void *ctx, const struct conn *c, int reason)
+{
+	struct gone_recorder *g = ctx;
+	struct conn_event r;
+
+	conn_event_of_conn(&r, c, reason);
+	g->put(g->ctx, &r);
+}
+
+static void record_bind(void *ctx, const struct bind_key *k,
+			const struct bind_val *v, int reason)
+{
+	struct gone_recorder *g = ctx;
+	struct conn_event r;
+
+	conn_event_of_bind(&r, k, v, reason);
+	g->put(g->ctx, &r);
+}
+
+void gone_recorder_init(struct gone_recorder *g,
+			void (*put)(void *ctx, struct conn_event *r), void *ctx)
+{
+	g->sink = (struct gone_sink){ .conn = record_conn,
+				      .bind = record_bind, .ctx = g };
+	g->put = put;
+	g->ctx = ctx;
+}
+
 int connev_sockaddr(const char *ifname, struct sockaddr_un *sa,
 		    socklen_t *len)
 {

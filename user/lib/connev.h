@@ -48,6 +48,19 @@ void conn_event_of_conn(struct conn_event *r, const struct conn *c, int reason);
 void conn_event_of_bind(struct conn_event *r, const struct bind_key *k,
 			const struct bind_val *v, int reason);
 
+/*
+ * A gone_sink whose removals become DESTROY and UNMAP records, each handed
+ * to put(ctx, r): the controller's stream publishes them, the CLI's
+ * deletes send them to the controller.
+ */
+struct gone_recorder {
+	struct gone_sink sink;
+	void (*put)(void *ctx, struct conn_event *r);
+	void *ctx;
+};
+void gone_recorder_init(struct gone_recorder *g,
+			void (*put)(void *ctx, struct conn_event *r), void *ctx);
+
 int connev_sockaddr(const char *ifname, struct sockaddr_un *sa,
 		    socklen_t *len);
 /* A connected socket that has said hello as role, or -1 with errno

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -249,6 +251,18 @@ char *fmt_endpoint(char *buf, __be32 addr, __be16 port)
 	*p++ = ':';
 	*put_uint(p, ntohs(port)) = '\0';
 	return buf;
+}
+
+int raw_ip_socket(int mark)
+{
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+
+	if (fd >= 0 && mark &&
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int ensure_bpffs(const char *dir)

@@ -53,6 +53,10 @@ __be32 wan_external(const char *ifname, __be32 external);
 char *fmt_endpoint(char *buf, __be32 addr, __be16 port);
 char *fmt_addr(char *buf, __be32 addr);
 
+/* A socket to send whole IPv4 packets (we write the IP header) with skb
+ * mark `mark` (0: none); -1 with errno. */
+int raw_ip_socket(int mark);
+
 /* Make sure `dir` is a bpffs, mounting one there if it is not. */
 int ensure_bpffs(const char *dir);
 
