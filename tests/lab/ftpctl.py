@@ -26,6 +26,8 @@ import hashlib
 import socket
 import sys
 
+import labtool
+
 # One reply may need several retransmissions when the lab drops 20% of the
 # control segments both ways: seven losses in a row of one segment back TCP
 # off for about 25 s (RTO 0.2 s doubling), and a CI run once hit 30 s.
@@ -151,19 +153,11 @@ def stress(mode, server, own, name, sha, rounds):
     return 1 if bad else 0
 
 
-def main(argv):
-    try:
-        if argv[1] == "forged":
-            return forged(argv[2], argv[3:])
-        if argv[1] == "stress":
-            return stress(argv[2], argv[3], argv[4], argv[5], argv[6],
-                          int(argv[7]))
-    except (OSError, EOFError, RuntimeError) as e:
-        print("error: %s" % e)
-        return 1
-    print(__doc__, file=sys.stderr)
-    return 2
+COMMANDS = {
+    "forged": lambda server, *cmds: forged(server, list(cmds)),
+    "stress": lambda a, b, c, d, e, n: stress(a, b, c, d, e, int(n)),
+}
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(labtool.main(__doc__, COMMANDS, (OSError, EOFError, RuntimeError)))

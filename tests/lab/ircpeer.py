@@ -44,6 +44,8 @@ import sys
 import threading
 import time
 
+import labtool
+
 # Lines from the reader thread and the main one must not interleave: a
 # test waits for a line that is exactly "registered".
 OUT_LOCK = threading.Lock()
@@ -220,27 +222,17 @@ def chat(c, line):
     return 0 if b"\n" in buf else 1
 
 
-def main(a):
-    try:
-        if a[1] == "client":
-            return client(*a[2:6])
-        if a[1] == "ctl":
-            return ctl(*a[2:])
-        if a[1] == "sendfile":
-            return sendfile(*a[2:6])
-        if a[1] == "getfile":
-            return getfile(*a[2:7])
-        if a[1] == "chatserve":
-            return chat(listen_one(a[2], a[3])[0], a[4])
-        if a[1] == "chatconnect":
-            return chat(socket.create_connection((a[2], int(a[3])), timeout=5),
-                        a[4])
-    except (OSError, ValueError) as e:
-        print("error: %s" % e)
-        return 1
-    print(__doc__, file=sys.stderr)
-    return 2
+COMMANDS = {
+    "client": lambda *a: client(*a[:4]),
+    "ctl": ctl,
+    "sendfile": lambda *a: sendfile(*a[:4]),
+    "getfile": lambda *a: getfile(*a[:5]),
+    "chatserve": lambda addr, port, mode, *_: chat(listen_one(addr, port)[0],
+                                                   mode),
+    "chatconnect": lambda addr, port, mode, *_: chat(
+        socket.create_connection((addr, int(port)), timeout=5), mode),
+}
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(labtool.main(__doc__, COMMANDS, (OSError, ValueError)))

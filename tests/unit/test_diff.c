@@ -290,63 +290,69 @@ static void state_sort(struct state *st)
 	qsort(st->r, st->nr, sizeof(st->r[0]), cmp_rent);
 }
 
-/*
- * Up to max entries of a hash map: the i-th key at keys + i * ksz, its
- * value at vals + i * vsz.  An entry deleted between the two lookups is
- * left out.
- */
-static int map_dump(int fd, void *keys, size_t ksz, void *vals, size_t vsz,
-		    int max)
+/* fn(key, value, st) for every entry of a hash map; an entry deleted
+ * between the two lookups is left out. */
+static void map_each(int fd, size_t ksz, struct state *st,
+		     void (*fn)(const void *k, const void *v, struct state *st))
 {
-	__u8 key[64], next[64];
+	__u8 key[64], next[64], val[256];
 	void *prev = NULL;
-	int n = 0;
 
 	if (ksz > sizeof(key))
-		return 0;
-	while (n < max && !bpf_map_get_next_key(fd, prev, next)) {
+		return;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
 		memcpy(key, next, ksz);
 		prev = key;
-		if (bpf_map_lookup_elem(fd, key, (__u8 *)vals + n * vsz))
-			continue;
-		memcpy((__u8 *)keys + n * ksz, key, ksz);
-		n++;
+		if (!bpf_map_lookup_elem(fd, key, val))
+			fn(key, val, st);
 	}
-	return n;
+}
+
+/* What the comparison keeps of each entry, up to MAX_ENT of a map. */
+static void flow_entry(const void *k, const void *v, struct state *st)
+{
+	const struct flow_val *fv = v;
+
+	if (st->nf < MAX_ENT)
+		st->f[st->nf++] = (struct fent){
+			.k = *(const struct flow_key *)k,
+			.nat_addr = fv->nat_addr,
+			.nat_port = ntohs(fv->nat_port), .seen = fv->seen,
+			.touched = fv->last_seen_ns != 0,
+		};
+}
+
+static void bind_entry(const void *k, const void *v, struct state *st)
+{
+	const struct bind_val *bv = v;
+
+	if (st->nb < MAX_ENT)
+		st->b[st->nb++] = (struct bent){
+			.k = *(const struct bind_key *)k, .addr = bv->addr,
+			.port = ntohs(bv->port), .flags = bv->flags,
+		};
+}
+
+static void frag_entry(const void *k, const void *v, struct state *st)
+{
+	const struct frag_val *rv = v;
+
+	if (st->nr < MAX_ENT)
+		st->r[st->nr++] = (struct rent){
+			.k = *(const struct frag_key *)k,
+			.nat_addr = rv->nat_addr, .flags = rv->flags,
+		};
 }
 
 static void state_read(struct state *st)
 {
-	static struct flow_key fk[MAX_ENT];
-	static struct bind_key bk[MAX_ENT];
-	static struct frag_key rk[MAX_ENT];
-	static struct flow_val fv[MAX_ENT];
-	static struct bind_val bv[MAX_ENT];
-	static struct frag_val rv[MAX_ENT];
-	int i;
-
-	st->nf = map_dump(bpf_map__fd(skel->maps.flows), fk, sizeof(*fk), fv,
-			  sizeof(*fv), MAX_ENT);
-	for (i = 0; i < st->nf; i++)
-		st->f[i] = (struct fent){
-			.k = fk[i], .nat_addr = fv[i].nat_addr,
-			.nat_port = ntohs(fv[i].nat_port), .seen = fv[i].seen,
-			.touched = fv[i].last_seen_ns != 0,
-		};
-	st->nb = map_dump(bpf_map__fd(skel->maps.binds), bk, sizeof(*bk), bv,
-			  sizeof(*bv), MAX_ENT);
-	for (i = 0; i < st->nb; i++)
-		st->b[i] = (struct bent){
-			.k = bk[i], .addr = bv[i].addr,
-			.port = ntohs(bv[i].port), .flags = bv[i].flags,
-		};
-	st->nr = map_dump(bpf_map__fd(skel->maps.frags), rk, sizeof(*rk), rv,
-			  sizeof(*rv), MAX_ENT);
-	for (i = 0; i < st->nr; i++)
-		st->r[i] = (struct rent){
-			.k = rk[i], .nat_addr = rv[i].nat_addr,
-			.flags = rv[i].flags,
-		};
+	st->nf = st->nb = st->nr = 0;
+	map_each(bpf_map__fd(skel->maps.flows), sizeof(struct flow_key), st,
+		 flow_entry);
+	map_each(bpf_map__fd(skel->maps.binds), sizeof(struct bind_key), st,
+		 bind_entry);
+	map_each(bpf_map__fd(skel->maps.frags), sizeof(struct frag_key), st,
+		 frag_entry);
 	state_sort(st);
 }
 
