@@ -1098,6 +1098,17 @@ static void model_later_in(struct model *m, const struct view *v)
 						       .flags = FRAG_PENDING };
 }
 
+/* An inbound packet for the gateway itself: passed to its stack (a
+ * first fragment's later ones follow it there). */
+static void gateway_own(struct model *m, const struct view *v)
+{
+	pass(m, WAN_IN);
+	m->cnt[CNT_PASS_HOST]++;
+	set_cls(m, WAN_IN, "gateway-own");
+	if (v->mf)
+		frag_remember(m, v, 0, FRAG_TO_HOST);
+}
+
 static void model_wan_in(struct model *m, const struct view *v)
 {
 	struct flow_key k;
@@ -1139,11 +1150,7 @@ static void model_wan_in(struct model *m, const struct view *v)
 	 * range (no forwards here). */
 	if (!v->ports || (v->proto == P_ICMP && v->icmp_type != ICMP_T_ECHOREPLY) ||
 	    !in_range(v->dport)) {
-		pass(m, WAN_IN);
-		m->cnt[CNT_PASS_HOST]++;
-		set_cls(m, WAN_IN, "gateway-own");
-		if (v->mf)
-			frag_remember(m, v, 0, FRAG_TO_HOST);
+		gateway_own(m, v);
 		return;
 	}
 	set_cls(m, WAN_IN, l4_name(v->proto));
@@ -1157,11 +1164,7 @@ static void model_wan_in(struct model *m, const struct view *v)
 		 * echo reply to an id nobody inside holds answers the
 		 * gateway's own ping. */
 		if (v->proto == P_ICMP && !st_bind(m->st, &bk)) {
-			pass(m, WAN_IN);
-			m->cnt[CNT_PASS_HOST]++;
-			set_cls(m, WAN_IN, "gateway-own");
-			if (v->mf)
-				frag_remember(m, v, 0, FRAG_TO_HOST);
+			gateway_own(m, v);
 			return;
 		}
 		drop(m, WAN_IN, st_bind(m->st, &bk) ? DROP_FILTERED :
