@@ -2,31 +2,25 @@
 #ifndef BPFMASQ_MAPS_H
 #define BPFMASQ_MAPS_H
 
+/* A hash map; map_flags 0 is preallocated, so that inserts never sleep. */
+#define HASH_MAP(name, key_type, value_type, entries, flags)		\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_HASH);			\
+		__uint(max_entries, entries);				\
+		__uint(map_flags, flags);				\
+		__type(key, key_type);					\
+		__type(value, value_type);				\
+	} name SEC(".maps")
+
 /* Both directions of every translated connection (see struct flow_key).
- * Sized by `up --max-flows`; preallocated so that inserts never sleep. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 262144);
-	__type(key, struct flow_key);
-	__type(value, struct flow_val);
-} flows SEC(".maps");
+ * Sized by `up --max-flows`. */
+HASH_MAP(flows, struct flow_key, struct flow_val, 262144, 0);
 
 /* Endpoint-independent mappings, both directions (see struct bind_key). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 262144);
-	__type(key, struct bind_key);
-	__type(value, struct bind_val);
-} binds SEC(".maps");
+HASH_MAP(binds, struct bind_key, struct bind_val, 262144, 0);
 
 /* Sequence adjustments of ALG-rewritten connections (FLOW_SEQADJ). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct flow_key);
-	__type(value, struct flow_seqadj);
-} seqadj SEC(".maps");
+HASH_MAP(seqadj, struct flow_key, struct flow_seqadj, 8192, BPF_F_NO_PREALLOC);
 
 /*
  * Keeping a control connection in order while the controller holds one of
@@ -36,21 +30,8 @@ struct {
  * in the ring too, so none overtakes a rewrite or misses its sequence
  * adjustment.  Two maps, so neither side ever writes the other's number.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct flow_key);
-	__type(value, __u32);
-} alg_handed SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct flow_key);
-	__type(value, __u32);
-} alg_sent SEC(".maps");
+HASH_MAP(alg_handed, struct flow_key, __u32, 8192, BPF_F_NO_PREALLOC);
+HASH_MAP(alg_sent, struct flow_key, __u32, 8192, BPF_F_NO_PREALLOC);
 
 /* Bitmap of forwarded external ports, word = port / 64. */
 struct {
