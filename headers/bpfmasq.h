@@ -446,9 +446,6 @@ struct internal_key {
 	X(CNT_SYNC_SESSIONS_LOST, "sync_sessions_lost")			\
 	X(CNT_SYNC_RESYNCS,	"sync_bulk_resyncs")			\
 	X(CNT_SYNC_OVERFLOWS,	"sync_peer_too_slow")			\
-	X(CNT_CONNS_EXPIRED,	"conns_expired")			\
-	X(CNT_EXPIRY_WALKS,	"expiry_walks")				\
-	X(CNT_EXPIRY_CHECKED,	"expiry_checked")			\
 	X(DROP_MALFORMED_IP,	"drop_malformed_ip")			\
 	X(DROP_MALFORMED_L4,	"drop_malformed_l4")			\
 	X(DROP_FRAGMENT,	"drop_fragment")			\
@@ -466,6 +463,9 @@ struct internal_key {
 	X(DROP_TTL_EXPIRED,	"drop_ttl_expired")			\
 	X(DROP_TOO_BIG,		"drop_too_big")				\
 	X(DROP_NO_MEMORY,	"drop_no_memory")				\
+	X(CNT_CONNS_EXPIRED,	"conns_expired")			\
+	X(CNT_EXPIRY_WALKS,	"expiry_walks")				\
+	X(CNT_EXPIRY_CHECKED,	"expiry_checked")			\
 	BPFMASQ_TEST_COUNTERS(X)
 
 /* A second build that differs from this one in a program and a counter,
@@ -497,9 +497,15 @@ enum bpfmasq_counter {
 };
 #undef BPFMASQ_ENUM
 
-/* Drop reasons come last, from here on (the differential tests tell drops
- * from other counters by it): a new counter that is no drop goes above. */
+/*
+ * The drop reasons are CNT_FIRST_DROP up to CNT_END_DROP (the differential
+ * tests and the metrics tell drops from other counters by it).  A counter
+ * added after a release goes at the end, after them: an upgrade in place
+ * keeps the running `stats` map and copies it by index, so a counter
+ * inserted before others would show their counts under its name.
+ */
 #define CNT_FIRST_DROP DROP_MALFORMED_IP
+#define CNT_END_DROP CNT_CONNS_EXPIRED
 
 /* cfg_mss_clamp (bpf/config.h): 0 is off, this is "auto" (the route MTU
  * minus 40), anything else the MSS itself.  No MSS reaches it: an IPv4

@@ -424,7 +424,7 @@ static void check_conn_events(const long *d)
 {
 	long drops = 0;
 
-	for (int i = CNT_FIRST_DROP; i < CNT_MAX; i++)
+	for (int i = CNT_FIRST_DROP; i < CNT_END_DROP; i++)
 		drops += d[i];
 	if (n_cev[0] || n_cev[CE_FLOW_NEW] != d[CNT_NEW_FLOWS] ||
 	    n_cev[CE_BIND_NEW] != d[CNT_NEW_BINDINGS] ||
@@ -1493,7 +1493,7 @@ static void check_counters(const struct tcase *c, int verdict,
 	int drops = 0, which = -1, xl = 0, right;
 	struct view v;
 
-	for (int i = CNT_FIRST_DROP; i < CNT_MAX; i++) {
+	for (int i = CNT_FIRST_DROP; i < CNT_END_DROP; i++) {
 		if (d[i] < 0 || d[i] > 1)
 			note(k, "%s changed by %ld", counter_names[i], d[i]);
 		if (d[i]) {

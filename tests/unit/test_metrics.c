@@ -38,7 +38,7 @@ static void test_counters_fed_once(void)
 		const struct metric_family *m = &metric_families[i];
 
 		if (m->src == MS_DROPS)
-			for (int c = CNT_FIRST_DROP; c < CNT_MAX; c++)
+			for (int c = CNT_FIRST_DROP; c < CNT_END_DROP; c++)
 				fed[c]++;
 		for (unsigned int j = 0; j < m->nfeed; j++)
 			fed[m->feed[j].counter]++;

@@ -312,7 +312,7 @@ static void print_family(FILE *f, const struct metric_family *m,
 				     s->counters[m->feed[i].counter]);
 		break;
 	case MS_DROPS:
-		for (__u32 i = CNT_FIRST_DROP; i < CNT_MAX; i++)
+		for (__u32 i = CNT_FIRST_DROP; i < CNT_END_DROP; i++)
 			print_sample(f, m, s, counter_names[i] + strlen("drop_"),
 				     s->counters[i]);
 		break;

@@ -35,7 +35,7 @@ struct metrics_snap {
 /* Where a family's samples come from. */
 enum metric_source {
 	MS_COUNTERS,		/* the counters in .feed, one sample each */
-	MS_DROPS,		/* every drop reason, CNT_FIRST_DROP on:
+	MS_DROPS,		/* every drop reason (CNT_FIRST_DROP up to CNT_END_DROP):
 				 * label value = counter name less "drop_" */
 	MS_CONNS,
 	MS_CONNS_LIMIT,

@@ -530,7 +530,7 @@ static void check_conn_events(struct env *e, __u64 t0, const __u64 *before,
 	int n[CE_TYPE_MAX] = {};
 	long drops = 0;
 
-	for (int i = CNT_FIRST_DROP; i < CNT_MAX; i++)
+	for (int i = CNT_FIRST_DROP; i < CNT_END_DROP; i++)
 		drops += after[i] - before[i];
 	if (cev_bad_size)
 		fail(e, "conn_events: a record of the wrong size");
@@ -573,7 +573,7 @@ static void check_conn_events(struct env *e, __u64 t0, const __u64 *before,
 		     bv.addr != r->out_addr || bv.port != r->out_port))
 			fail(e, "conn_events: BIND_NEW names no such binding");
 		if (r->type == CE_DROP &&
-		    (r->reason < CNT_FIRST_DROP || r->reason >= CNT_MAX ||
+		    (r->reason < CNT_FIRST_DROP || r->reason >= CNT_END_DROP ||
 		     after[r->reason] == before[r->reason]))
 			fail(e, "conn_events: DROP with reason %u, which did not move",
 			     r->reason);
