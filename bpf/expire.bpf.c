@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kernel half of the controller's expiry queue (user/ctl/expiry.c).
+ * The kernel half of the controller's expiry queue (user/lib/expiry.c).
  * The queue knows, from the connection event stream, which connections
  * may have gone idle by now; it hands them over a few hundred at a time,
  * and this program looks at each and retires it if it has, in one system
@@ -34,7 +34,9 @@ static __always_inline void expire_one(struct expire_slot *s,
 {
 	struct flow_key key = s->key, twin;
 	struct flow_val *out, *in;
+	__u64 last;
 	__u32 timeout;
+	int state;
 
 	out = bpf_map_lookup_elem(&flows, &key);
 	if (!out) {
@@ -48,11 +50,11 @@ static __always_inline void expire_one(struct expire_slot *s,
 		s->verdict = EXPIRE_HALF;
 		return;
 	}
-	timeout = flow_pair_timeout_s(key.proto,
-				      flow_pair_state(key.proto, out, in), st);
-	if (now - flow_pair_last_seen(out, in) <=
-	    (__u64)timeout * 1000000000ULL) {
-		s->due_ns = flow_pair_due_ns(key.proto, out, in, st, now);
+	state = flow_pair_state(key.proto, out, in);
+	timeout = flow_pair_timeout_s(key.proto, state, st);
+	last = flow_pair_last_seen(out, in);
+	if (!flow_pair_idle(last, timeout, now)) {
+		s->due_ns = flow_pair_due_ns(state, last, timeout, st, now);
 		s->verdict = EXPIRE_LIVE;
 		return;
 	}

@@ -79,24 +79,32 @@ static inline __u64 flow_pair_last_seen(const struct flow_val *out,
 }
 
 /*
+ * Whether a connection in state, last seen at last_seen_ns, is idle past
+ * timeout_s at now_ns.  The data plane stamps last_seen_ns after whoever
+ * read now_ns did: a newer stamp is no age, not a wrapped one.
+ */
+static inline bool flow_pair_idle(__u64 last_seen_ns, __u32 timeout_s,
+				  __u64 now_ns)
+{
+	return last_seen_ns < now_ns &&
+	       now_ns - last_seen_ns > (__u64)timeout_s * 1000000000ULL;
+}
+
+/*
  * When a live connection should be looked at again.  An established TCP
  * connection may close at any moment and then has only the transitory
  * timeout left, which nothing tells the controller of: it is looked at
  * again within that timeout, so that a closed connection never outlives
  * it by more than one more of it, however long the established timeout.
  */
-static inline __u64 flow_pair_due_ns(__u8 proto, const struct flow_val *out,
-				     const struct flow_val *in,
+static inline __u64 flow_pair_due_ns(int state, __u64 last_seen_ns,
+				     __u32 timeout_s,
 				     const struct nat_state *st, __u64 now_ns)
 {
-	int state = flow_pair_state(proto, out, in);
-	__u64 due = flow_pair_last_seen(out, in) +
-		    (__u64)flow_pair_timeout_s(proto, state, st) * 1000000000ULL;
+	__u64 due = last_seen_ns + (__u64)timeout_s * 1000000000ULL;
 	__u64 recheck = now_ns + (__u64)st->timeout_tcp_trans * 1000000000ULL;
 
-	if (state == CS_ESTABLISHED && due > recheck)
-		return recheck;
-	return due;
+	return state == CS_ESTABLISHED && due > recheck ? recheck : due;
 }
 
 /* What the kernel-side expiry found for one connection of a batch. */

@@ -326,6 +326,7 @@ static void expirer_follow(struct instance *in, struct expirer *x)
 		    expiry_set_timeouts(x->q, &st)))
 		x->walk = true;
 }
+
 /* The small ALG maps, and the bindings unless a walk just freed them: at
  * most every BIND_GC_INTERVAL_MS. */
 static void expire_bindings(struct instance *in, struct expirer *x,

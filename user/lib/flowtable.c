@@ -8,7 +8,6 @@
 #include "flowtable.h"
 #include "util.h"
 
-#define NSEC_PER_SEC 1000000000ULL
 
 /*
  * Entries per batch syscall.  The kernel walks a batch without a
@@ -441,6 +440,9 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 	}
 	for (size_t i = 0; i < d.n; i++) {
 		struct conn c;
+		__u64 last;
+		__u32 timeout;
+		int state;
 		long t;
 
 		if (d.keys[i].dir != DIR_OUT)
@@ -459,8 +461,10 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 		}
 		handled[t] = true;
 		c.in = d.vals[t];
-		if (age_ns(conn_last_seen(&c), now_ns) >
-		    (__u64)conn_timeout_s(&c, st) * NSEC_PER_SEC) {
+		state = conn_state_of(&c);
+		timeout = flow_pair_timeout_s(c.out_key.proto, state, st);
+		last = conn_last_seen(&c);
+		if (flow_pair_idle(last, timeout, now_ns)) {
 			/* The inbound half first: see delete_pair(). */
 			del[ndel++] = c.in_key;
 			del[ndel++] = c.out_key;
@@ -474,8 +478,8 @@ int flows_expire(int flows_fd, int binds_fd, const struct nat_state *st,
 						  c.out_key.sport));
 		if (requeue)
 			expiry_add(requeue, &c.out_key,
-				   flow_pair_due_ns(c.out_key.proto, &c.out,
-						    &c.in, st, now_ns));
+				   flow_pair_due_ns(state, last, timeout, st,
+						    now_ns));
 	}
 	/* Inbound halves no outbound one claimed. */
 	for (size_t i = 0; i < d.n; i++) {

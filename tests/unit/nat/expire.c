@@ -13,6 +13,7 @@
 #include "flowtable.h"
 #include "instance.h"
 #include "nat_test.h"
+#include "util.h"
 
 #define NSEC	1000000000ULL
 
@@ -232,6 +233,28 @@ static void expire_half_out(struct env *e)
 	expire_at(e, base, BIND_GRACE_NS / NSEC + 1, 0, 0, 0, 0);
 }
 
+/* A packet stamps the connection after expiry read its clock (the
+ * data plane runs on beside it): a newer stamp is no age at all.  The
+ * stamps are put a minute ahead of the clock expiry runs at. */
+static void expire_stamped_after_now(struct env *e)
+{
+	int fd = bpf_map__fd(e->skel->maps.flows);
+	struct flow_key k, next;
+	struct flow_val v;
+	void *prev = NULL;
+	__u64 now = now_coarse_ns();
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (!bpf_map_lookup_elem(fd, &k, &v)) {
+			v.last_seen_ns = now + 60 * NSEC;
+			bpf_map_update_elem(fd, &k, &v, BPF_EXIST);
+		}
+	}
+	expire_at(e, now, 1, 0, 0, 2, 2);
+}
+
 /*
  * A connection opened while the controller walks: its binding's stamp is
  * newer than the walk's clock reading, and its flows may not be in the
@@ -377,6 +400,18 @@ static const struct step expire_many_steps[] = {
 	},
 };
 
+static const struct step expire_stamped_steps[] = {
+	{
+		.name = "a connection stamped after the clock was read stays",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 40000, REM, 53),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, V0, REM, 53),
+		.cnt = { OUT_NEW },
+		.after = expire_stamped_after_now,
+	},
+};
+
 static const struct step expire_half_out_steps[] = {
 	{
 		.name = "an outbound half without its twin is removed when due",
@@ -397,6 +432,7 @@ static const struct group groups[] = {
 	{ .name = "expire-half", STEPS(expire_half) },
 	{ .name = "expire-many", STEPS(expire_many_steps) },
 	{ .name = "expire-during-walk", STEPS(expire_during_walk) },
+	{ .name = "expire-stamped", STEPS(expire_stamped_steps) },
 	/* The same connections, judged by the queue's kernel program. */
 	{ .name = "expire-tcp-syn-queue", STEPS(expire_tcp_syn) },
 	{ .name = "expire-tcp-est-queue", STEPS(expire_tcp_est) },
@@ -404,6 +440,7 @@ static const struct group groups[] = {
 	{ .name = "expire-icmp-queue", STEPS(expire_icmp_steps) },
 	{ .name = "expire-many-queue", STEPS(expire_many_steps) },
 	{ .name = "expire-half-out-queue", STEPS(expire_half_out_steps) },
+	{ .name = "expire-stamped-queue", STEPS(expire_stamped_steps) },
 };
 
 FIXTURE(expire, groups);
