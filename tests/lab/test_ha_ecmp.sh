@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Two gateways both active behind an inside host's ECMP route, with
+# keepalived as packaging/keepalived/bpfmasq-active.conf ships and state
+# sync over a link of their own:
+#
+#   cli1 10.0.1.9: default route nexthop via 10.0.1.1 nexthop via
+#       10.0.1.2, L4 hash (fib_multipath_hash_policy=1)
+#   -- lsw -- ha1 lan0 10.0.1.11 (master of 10.0.1.1 and 192.0.2.100)
+#             ha2 lan0 10.0.1.12 (master of 10.0.1.2 and 192.0.2.101)
+#   ha1/ha2 wan0 192.0.2.11/.12 -- wsw -- srv 192.0.2.2, 198.51.100.1
+#   ha1 sync0 10.255.0.1 -- ha2 sync0 10.255.0.2
+#
+# 32 long TCP connections from cli1 to srv's echo spread over both
+# gateways; each leaves and comes back through the gateway its hash chose
+# (srv sees it from that gateway's address; the other gateway translates
+# none of its packets).  Then ha1 fails hard in the middle of the
+# streams: ha2 takes ha1's two addresses, and every connection ha1
+# carried goes on through ha2, its stream echoed byte for byte.
+# Measured and shown: the split, connections lost, how long until the
+# first of ha1's connections got an answer through ha2.
+#
+# The multipath route is the client's own, not a router's between it and
+# the gateways: a router in the lab gets its packets over a veth, which
+# keeps the hash the sender's socket put on them, and policy 1 uses a
+# hash a packet carries; TCP draws a new one after a retransmission
+# timeout or a spurious retransmission, and the connection moves to the
+# other next hop (README, "Active/active behind ECMP").  A router fed by a
+# NIC hashes the 5-tuple, as the client's own route lookup does here.
+. "$(dirname "$0")/lib.sh"
+lab_bpfmasq_only ha_ecmp
+if ! command -v keepalived >/dev/null; then
+	fail ha_ecmp_keepalived "keepalived is not installed (scripts/deps.sh installs it)"
+	exit 1
+fi
+. "$(dirname "$0")/halib.sh"
+
+# Group A is ha1's (halib's LAN_VIP and WAN_VIP, which ha_fail_hard 1
+# takes away), group B ha2's.
+LAN_VIP_A=$LAN_VIP WAN_VIP_A=$WAN_VIP
+LAN_VIP_B=10.0.1.2 WAN_VIP_B=192.0.2.101
+CLI=10.0.1.9
+KA_ACTIVE=$LAB_REPO/packaging/keepalived/bpfmasq-active.conf
+# P(every connection on one gateway) with a fair hash is 2 * 2^-32, about
+# 5e-10: the split check fails falsely far less often than 1e-6.
+NCONNS=32
+
+ecmp_lab() {
+	local g s
+	ns_add cli1 ha1 ha2 srv lsw wsw || return 1
+	for s in lsw wsw; do
+		nsx $s ip link add br0 type bridge stp_state 0 &&
+			nsx $s ip link set br0 up || return 1
+	done
+	veth cli1 eth0 lsw hc1 && veth ha1 lan0 lsw hl1 && veth ha2 lan0 lsw hl2 &&
+		veth ha1 wan0 wsw hw1 && veth ha2 wan0 wsw hw2 &&
+		veth srv up0 wsw hs0 && veth ha1 sync0 ha2 sync0 || return 1
+	for p in hc1 hl1 hl2; do nsx lsw ip link set $p master br0; done
+	for p in hw1 hw2 hs0; do nsx wsw ip link set $p master br0; done
+	addr ha1 sync0 10.255.0.1/30 && addr ha2 sync0 10.255.0.2/30 &&
+		addr cli1 eth0 $CLI/24 &&
+		nsx cli1 sysctl -qw net.ipv4.fib_multipath_hash_policy=1 &&
+		nsx cli1 ip route add default nexthop via $LAN_VIP_A \
+			nexthop via $LAN_VIP_B &&
+		addr srv up0 192.0.2.2/24 && addr srv lo $INET/24 || return 1
+	for g in 1 2; do
+		addr ha$g lan0 10.0.1.1$g/24 && addr ha$g wan0 192.0.2.1$g/24 &&
+			nsx ha$g sysctl -qw net.ipv4.ip_forward=1 &&
+			nsx ha$g ip route add 198.51.100.0/24 via 192.0.2.2 ||
+			return 1
+	done
+}
+
+# externals N: haN's --external options, its own address first.
+externals() {
+	if [[ -n ${ECMP_ONE:-} ]]; then
+		(($1 == 1)) && echo --external $WAN_VIP_A || echo --external $WAN_VIP_B
+		return
+	fi
+	if (($1 == 1)); then
+		echo --external $WAN_VIP_A --external $WAN_VIP_B
+	else
+		echo --external $WAN_VIP_B --external $WAN_VIP_A
+	fi
+}
+ecmp_up() {
+	ip netns exec "$(ns ha$1)" "$BPFMASQ" up wan0 $(externals $1) \
+		--internal 10.0.1.0/24 --log "$LAB_TMP/ctl-ha$1.log" $(sync_args $1) \
+		>"$LAB_TMP/up-ha$1.out" 2>&1 && LAB_UP+=("ha$1:wan0")
+}
+
+# ka_active_start N PRIORITY_A PRIORITY_B PEER_SUFFIX: keepalived in haN
+# with the active/active example, included after the definitions as its
+# header says.
+ka_active_start() {
+	local d=$LAB_TMP/ka$1
+	mkdir -p "$d"
+	cat >"$d/keepalived.conf" <<EOF
+\$PRIORITY_A=$2
+\$PRIORITY_B=$3
+\$LAN_IF=lan0
+\$WAN_IF=wan0
+\$LAN_VIP_A=$LAN_VIP_A/24
+\$LAN_VIP_B=$LAN_VIP_B/24
+\$WAN_VIP_A=$WAN_VIP_A/24
+\$WAN_VIP_B=$WAN_VIP_B/24
+\$LAN_PEER=10.0.1.1$4
+\$WAN_PEER=192.0.2.1$4
+\$LAN_VRID_A=51
+\$WAN_VRID_A=52
+\$LAN_VRID_B=53
+\$WAN_VRID_B=54
+include $KA_ACTIVE
+EOF
+	lab_bg ha$1 "$d/log" keepalived -n -l -D -P -f "$d/keepalived.conf" \
+		-p "$d/keepalived.pid" -r "$d/vrrp.pid"
+}
+
+# holds N GROUP: haN has GROUP's (A or B) LAN and WAN addresses.
+holds() {
+	local lan=LAN_VIP_$2 wan=WAN_VIP_$2
+	has_addr ha$1 lan0 ${!lan} && has_addr ha$1 wan0 ${!wan}
+}
+# holds_only N GROUP: and not the other group's.
+holds_only() {
+	local o=B
+	[[ $2 == B ]] && o=A
+	holds $1 $2 && ! has_addr ha$1 lan0 "$(eval echo \$LAN_VIP_$o)" &&
+		! has_addr ha$1 wan0 "$(eval echo \$WAN_VIP_$o)"
+}
+
+# The streams' client: one command a line in, one JSON line out.
+flows() {
+	local line
+	echo "$*" >&"${FLOWS[1]}"
+	read -r -t 60 line <&"${FLOWS[0]}" || line='{"error": "no answer"}'
+	echo "$line"
+}
+
+# outside_of N: "inside-port outside-address:port" of each of haN's
+# connections from cli1 to srv's echo.
+outside_of() {
+	BM_NS=ha$1 bm_json conns wan0 --inside $CLI --remote $INET:9000 |
+		jq_py '"\n".join("%s %s" % (c["inside"].split(":")[1], c["outside"]) for c in d)'
+}
+translated() {	# N: haN's packets translated both ways
+	echo $(($(BM_NS=ha$1 bm_stat out_translated) + $(BM_NS=ha$1 bm_stat in_translated)))
+}
+
+ha_sync_key
+ecmp_lab || { fail ha_ecmp_topology "could not build the ECMP lab"; exit 1; }
+srv_tcp_echo 9000 || { fail ha_ecmp_echo_server "tcpecho did not start on srv"; exit 1; }
+for g in 1 2; do
+	ecmp_up $g ||
+		{ fail ha_ecmp_up_ha$g "bpfmasq up on ha$g: $(cat "$LAB_TMP/up-ha$g.out")"; exit 1; }
+done
+if sessions_up; then
+	pass ha_ecmp_sync_up
+else
+	fail ha_ecmp_sync_up "ha1 $(sync_line 1) / ha2 $(sync_line 2)"
+fi
+ka_active_start 1 150 100 2
+ka_active_start 2 100 150 1
+if wait_until 15 eval 'holds_only 1 A && holds_only 2 B'; then
+	pass ha_ecmp_each_master_of_its_own
+else
+	fail ha_ecmp_each_master_of_its_own "ha1: $(nsx ha1 ip -4 -br addr | tr '\n' ' ') ha2: $(nsx ha2 ip -4 -br addr | tr '\n' ' ')"
+	cat "$LAB_TMP/ka1/log" "$LAB_TMP/ka2/log" >&2
+	exit 1
+fi
+wait_until 5 eval 'on_wan 1 && on_wan 2'
+
+# ---- the split ----------------------------------------------------------
+coproc FLOWS { nsx cli1 "$PY" "$LAB_REPO/tests/lab/tcpstreams.py" $INET 9000 2>"$LAB_TMP/flows.err"; }
+out=$(flows open $NCONNS)
+check ha_ecmp_connections_open "opening $NCONNS connections: $out $(cat "$LAB_TMP/flows.err")" \
+	eval '[[ $(jq_py "len(d[\"ports\"])" <<<"$out") == $NCONNS ]]'
+out=$(flows echo all 1000)
+check ha_ecmp_connections_echo "the first echo on each: $out" \
+	eval '[[ $(jq_py "len(d[\"ok\"])" <<<"$out") == $NCONNS ]]'
+
+# Whose is each: the gateway that masquerades it as its own address.
+# Both hold both gateways' connections (sync), so the owner is told by
+# the address.
+own_of() {	# N VIP: haN's connections masqueraded as VIP
+	outside_of $1 | awk -v v="$2" '$2 ~ "^"v":"'
+}
+wait_until 5 eval '(( $(outside_of 2 | wc -l) == NCONNS && $(outside_of 1 | wc -l) == NCONNS ))'
+own_of 1 $WAN_VIP_A >"$LAB_TMP/own1"
+own_of 2 $WAN_VIP_B >"$LAB_TMP/own2"
+n1=$(wc -l <"$LAB_TMP/own1") n2=$(wc -l <"$LAB_TMP/own2")
+note "split of $NCONNS connections: ha1 $n1 (as $WAN_VIP_A), ha2 $n2 (as $WAN_VIP_B)"
+check ha_ecmp_both_carry "ha1 carries $n1, ha2 $n2 of $NCONNS" \
+	eval '(( n1 > 0 && n2 > 0 && n1 + n2 == NCONNS ))'
+check ha_ecmp_peer_holds_connections "ha1 holds $(outside_of 1 | wc -l), ha2 $(outside_of 2 | wc -l) of the $NCONNS connections" \
+	eval '(( $(outside_of 1 | wc -l) == NCONNS && $(outside_of 2 | wc -l) == NCONNS ))'
+# What srv sees: each connection from the address of the gateway that
+# masquerades it, on the port that gateway gave it.
+nsx srv ss -Htn state established "( sport = :9000 )" |
+	awk '{print $4}' | sort >"$LAB_TMP/srv-peers"
+awk '{print $2}' "$LAB_TMP/own1" "$LAB_TMP/own2" | sort >"$LAB_TMP/gw-outside"
+note "srv sees $(grep -c "^$WAN_VIP_A:" "$LAB_TMP/srv-peers") connections from $WAN_VIP_A, $(grep -c "^$WAN_VIP_B:" "$LAB_TMP/srv-peers") from $WAN_VIP_B"
+check ha_ecmp_server_sees_gateway_address "srv's peers $(tr '\n' ' ' <"$LAB_TMP/srv-peers"), the gateways' outside ends $(tr '\n' ' ' <"$LAB_TMP/gw-outside")" \
+	cmp -s "$LAB_TMP/srv-peers" "$LAB_TMP/gw-outside"
+
+# Each gateway's connections carry data while the other's are quiet: the
+# other gateway translates not one packet (its counters stand still),
+# its own at least one each way per connection.
+for g in 1 2; do
+	o=$((3 - g))
+	ports=$(awk '{print $1}' "$LAB_TMP/own$g" | paste -sd,)
+	n=$(wc -l <"$LAB_TMP/own$g")
+	sleep 0.5	# the last delayed ACKs of the previous echo
+	mine=$(translated $g) other=$(translated $o)
+	out=$(flows echo "$ports" 4000)
+	sleep 0.3
+	mine=$(($(translated $g) - mine)) other=$(($(translated $o) - other))
+	note "echo on ha$g's $n connections: ha$g translated $mine packets, ha$o $other"
+	check ha_ecmp_ha${g}_connections_only_through_ha$g "ha$g translated $mine packets, ha$o $other, for $n connections of ha$g: $out" \
+		eval '[[ $(jq_py "len(d[\"ok\"])" <<<"$out") == $n ]] && (( mine >= 2 * n && other == 0 ))'
+done
+
+# ---- ha1 fails hard in the middle of the streams ---------------------------
+out=$(flows stream 50 1024)
+sleep 2
+pid1=$(ctl_pid 1)
+t0=$(date +%s%N)
+flows mark "$t0" >/dev/null
+# A crash: the links go first, so ha1's keepalived says no goodbye
+# (priority 0) as it is killed, and ha2 waits out VRRP's timeout.
+for l in lan0 wan0 sync0; do nsx ha1 ip link set $l down; done
+ha_fail_hard 1 2>/dev/null
+[[ $pid1 =~ ^[0-9]+$ && $pid1 != 0 ]] && kill -9 "$pid1"
+if wait_until 15 eval 'holds 2 A && holds 2 B'; then
+	pass ha_ecmp_ha2_takes_both_groups
+	note "ha2 holds ha1's addresses $((($(date +%s%N) - t0) / 1000000)) ms after ha1 failed"
+else
+	fail ha_ecmp_ha2_takes_both_groups "ha2: $(nsx ha2 ip -4 -br addr | tr '\n' ' ')"
+	cat "$LAB_TMP/ka2/log" >&2
+fi
+sleep 1
+out=$(flows stop 20)
+echo "$out" >"$LAB_TMP/streams.json"
+kill "$FLOWS_PID" 2>/dev/null
+summary() {	# FILE: what the streams of the connections of FILE did
+	jq_py "$(cat <<EOF
+(lambda own: (lambda cs: {
+	"conns": len(cs),
+	"lost": sum(1 for c in cs if not c["ok"]),
+	"bytes": sum(c["echoed"] for c in cs),
+	"first_answer_s": min([c["answer_after_mark_s"] for c in cs if c["answer_after_mark_s"] is not None] or [None]),
+	"last_answer_s": max([c["answer_after_mark_s"] for c in cs if c["answer_after_mark_s"] is not None] or [None]),
+	"errors": sorted(set(c["error"] for c in cs if c["error"])),
+})([c for c in d["conns"] if c["port"] in own]))(
+	{int(l.split()[0]) for l in open("$1")})
+EOF
+)" <"$LAB_TMP/streams.json"
+}
+s1=$(summary "$LAB_TMP/own1")
+s2=$(summary "$LAB_TMP/own2")
+note "ha1's connections over its failure: $s1"
+note "ha2's connections meanwhile: $s2"
+field() { jq_py "d['$2']" <<<"$1"; }
+check ha_ecmp_failover_none_lost "of ha1's $n1 connections $(field "$s1" lost) lost: $s1" \
+	eval '[[ $(field "$s1" conns) == $n1 && $(field "$s1" lost) == 0 &&
+		$(field "$s1" last_answer_s) != None ]]'
+check ha_ecmp_ha2_connections_carry_on "ha2's own connections: $s2" \
+	eval '[[ $(field "$s2" conns) == $n2 && $(field "$s2" lost) == 0 ]]'
+note "ha2 dropped for want of a flow: drop_tcp_new_without_syn $(BM_NS=ha2 bm_stat drop_tcp_new_without_syn), drop_unsolicited_no_mapping $(BM_NS=ha2 bm_stat drop_unsolicited_no_mapping)"
+
+# A new connection now: through ha2 whichever next hop the router picks,
+# as ha2's own address, the first of its list on its WAN.
+out=$(nsx cli1 socat -T 3 - TCP4:$INET:9000,connect-timeout=3 <<<after-failover 2>&1)
+check ha_ecmp_new_connection_after_failover "a new connection through ha2 got '$out'" \
+	test "$out" == after-failover
+
+for g in 1 2; do ka_kill $g; done
+if ((LAB_FAILS)); then
+	for g in 1 2; do
+		echo "  # ha$g controller:"; tail -n 30 "$LAB_TMP/ctl-ha$g.log" | sed 's/^/  #   /'
+		echo "  # ha$g keepalived:"; tail -n 20 "$LAB_TMP/ka$g/log" | sed 's/^/  #   /'
+	done
+fi
+lab_done
