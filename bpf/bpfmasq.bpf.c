@@ -216,8 +216,8 @@ static __always_inline bool wan_out_external(struct __sk_buff *skb,
 	    (!cfg_wan_l3 &&
 	     ((struct ethhdr *)data)->h_proto != bpf_htons(ETH_P_IP)))
 		return false;
-	return st->ext_addr && iph->saddr == st->ext_addr &&
-	       (iph->protocol == IPPROTO_TCP || iph->protocol == IPPROTO_UDP);
+	return (iph->protocol == IPPROTO_TCP || iph->protocol == IPPROTO_UDP) &&
+	       ext_here(st, iph->saddr);
 }
 
 SEC("tc")
@@ -326,29 +326,28 @@ static __always_inline int wan_in(void *ctx, bool xdp)
 	/* Everything else reached tc translated by XDP already (destination
 	 * no longer the external address), or is the gateway's own. */
 	if (!xdp && !cfg_wan_l3 &&
-	    (ret != PARSE_OK || p.key.daddr != st->ext_addr ||
-	     !st->ext_addr || !p.csum_partial || p.is_icmp_error ||
-	     p.later_fragment))
+	    (ret != PARSE_OK || !p.csum_partial || p.is_icmp_error ||
+	     p.later_fragment || !ext_here(st, p.key.daddr)))
 		return TC_ACT_OK;
 	if (ret == PARSE_OK) {
-		if (p.key.daddr == st->ext_addr && st->ext_addr &&
-		    p.is_icmp_error) {
+		bool to_ext = ext_here(st, p.key.daddr);
+
+		if (to_ext && p.is_icmp_error) {
 			ret = icmp_error_apply(ctx, xdp, &p, false,
-					       st->ext_addr);
+					       p.key.daddr);
 			return finish(end, &p, ret, CNT_ICMP_ERR_TRANSLATED,
 				      ACT_PASS(xdp));
-		} else if (p.key.daddr == st->ext_addr && st->ext_addr &&
-			   p.later_fragment) {
+		} else if (to_ext && p.later_fragment) {
 			ret = frag_in_later(ctx, xdp, &p, &x);
 			if (ret == NAT_HELD)
 				return finish(end, &p, ret, CNT_FRAG_HELD, 0);
-		} else if (p.key.daddr == st->ext_addr && st->ext_addr) {
+		} else if (to_ext) {
 			/* Left for masq_wan_in_tc, whose csum helpers know
 			 * how to rewrite a partial checksum. */
 			if (xdp && p.csum_partial)
 				return XDP_PASS;
 			ret = nat_in(ctx, xdp ? CT_ASK_XDP : CT_ASK_TC, &p,
-				     st->ext_addr, &x, &v);
+				     p.key.daddr, &x, &v);
 			if (p.first_fragment && ret >= 0)
 				frag_remember(&p, ret == NAT_XLATE ? x.new_addr : 0,
 					      ret == NAT_XLATE ? 0 : FRAG_TO_HOST);
@@ -373,7 +372,7 @@ static __always_inline int wan_in(void *ctx, bool xdp)
 		if (!nh)
 			flow_touch(v, p.tcp_seen);
 		ret = apply_xlate(ctx, xdp, &p, &x, v, DIR_IN, p.key.saddr,
-				  st->ext_addr);
+				  p.key.daddr);
 		/* (No fragment takes the fast path: in_fast_path().) */
 		if (ret == NAT_XLATE && nh) {
 			count(CNT_WAN_FASTPATH);

@@ -49,6 +49,10 @@ struct {
 	__type(value, struct nat_state);
 } state SEC(".maps");
 
+/* The --external addresses (struct ext_pool_val), empty without one:
+ * asked only when the one new connections take does not match. */
+HASH_MAP(ext_pool, __be32, struct ext_pool_val, BPFMASQ_MAX_EXT, 0);
+
 /* --internal prefixes; unused when cfg_match_all_sources is set. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -34,6 +34,44 @@ static __always_inline bool port_is_nat(__be16 port)
 	return bits && (*bits & (1ULL << (p % 64)));
 }
 
+/* addr's entry in the --external pool; NULL when it has none (no pool:
+ * the WAN's primary address). */
+static __always_inline struct ext_pool_val *ext_pool_get(__be32 addr)
+{
+	return bpf_map_lookup_elem(&ext_pool, &addr);
+}
+
+/*
+ * Is addr an external address on the WAN here: the one new connections
+ * take (compared first, and the only one without a pool), or another of
+ * the pool's that is here now (a peer's, taken over by failover)?
+ */
+static __always_inline bool ext_here(const struct nat_state *st, __be32 addr)
+{
+	struct ext_pool_val *e;
+
+	if (addr == st->ext_addr)
+		return addr != 0;
+	if (!st->ext_want)
+		return false;
+	e = ext_pool_get(addr);
+	return e && (e->flags & EXT_ON_WAN);
+}
+
+/* port_is_nat() for inbound traffic to ext: also its own block of the
+ * pool's, asked for only when the common range does not have the port. */
+static __always_inline bool port_is_nat_on(__be32 ext, __be16 port)
+{
+	struct ext_pool_val *e;
+	__u16 p = bpf_ntohs(port);
+
+	if (port_is_nat(port))
+		return true;
+	e = ext_pool_get(ext);
+	return e && ((e->port_hi && p >= e->port_lo && p <= e->port_hi) ||
+		     (e->prev_hi && p >= e->prev_lo && p <= e->prev_hi));
+}
+
 static __always_inline bool internal_nets_has(const void *nets,
 					      const struct internal_key *k)
 {
@@ -193,9 +231,16 @@ static __always_inline bool host_owns_tuple(void *ctx, bool xdp, bool sock,
  * (below 1024) to well-known ports if the range has any, others never to
  * well-known ports.  Returns false when the range has none of the class.
  */
-static __always_inline bool port_class_range(__u16 in_port, __u32 *lo, __u32 *span)
+static __always_inline bool port_class_range(__u16 in_port, __be32 ext,
+					     __u32 *lo, __u32 *span)
 {
+	struct ext_pool_val *e = ext_pool_get(ext);
 	__u32 l = cfg_port_lo, h = cfg_port_hi;
+
+	if (e && e->port_hi) {
+		l = e->port_lo;
+		h = e->port_hi;
+	}
 
 	if (in_port < 1024 && l < 1024) {
 		if (h > 1023)
@@ -252,7 +297,7 @@ static __always_inline int port_alloc_key(void *ctx, bool xdp,
 	__u32 lo, span, start, i;
 	long err;
 
-	if (!port_class_range(in_port, &lo, &span))
+	if (!port_class_range(in_port, ext, &lo, &span))
 		return -DROP_PORTS_EXHAUSTED;
 	start = bpf_get_prandom_u32() % span;
 
@@ -274,8 +319,7 @@ static __always_inline int port_alloc_key(void *ctx, bool xdp,
 		if (off >= span)
 			off = span - 1;
 
-		if (i == 0 && port_in_range(out_key->sport) &&
-		    in_port - lo < span)
+		if (i == 0 && in_port - lo < span)
 			port = out_key->sport;
 		else
 			port = bpf_htons(lo + off);
@@ -466,14 +510,19 @@ static __always_inline int flow_create_out(void *ctx,
 	__be16 ext_port;
 	int err;
 
+	/* The endpoint keeps the address it has on every connection
+	 * (RFC 4787 REQ-2, paired pooling): another of the pool's, even
+	 * one on a peer now, whose owner learns the flow by state sync. */
+	if (b && b->addr != ext && ext_pool_get(b->addr))
+		ext = b->addr;
 	if (b && b->addr == ext) {
 		if (!bind_claim(b))
 			return -DROP_TABLE_FULL;	/* being rolled back */
 		ext_port = b->port;
 		b->last_used_ns = bpf_ktime_get_coarse_ns();
 	} else {
-		/* A binding on a previous external address is stale: the
-		 * controller is about to flush it. */
+		/* A binding on an external address no longer ours is
+		 * stale: the controller is about to flush it. */
 		if (b)
 			return -DROP_NO_EXT_ADDR;
 		__u64 w[2];
@@ -546,13 +595,17 @@ static __always_inline int nat_out_open(void *ctx, const struct nat_state *st,
 	struct flow_val *v;
 	int err;
 
-	if (!is_internal(p->key.saddr, st->ext_addr))
+	/* (The pool's other addresses are the gateway's too.) */
+	if (!is_internal(p->key.saddr, st->ext_addr) ||
+	    (st->ext_want && ext_pool_get(p->key.saddr)))
 		return NAT_PASS;
 	if (!st->ext_addr)
 		return -DROP_NO_EXT_ADDR;
-	/* Masquerade has one external address, so a later fragment needs
-	 * no state: only its source changes (its first fragment carried
-	 * the L4 header and the checksum of the whole datagram). */
+	/* A later fragment needs no state: only its source changes (its
+	 * first fragment carried the L4 header and the checksum of the
+	 * whole datagram), to the address new connections take.  (An
+	 * endpoint holding a mapping on another of the pool's addresses
+	 * sends its later fragments from this one.) */
 	if (p->later_fragment) {
 		xlate_fill_l3(x, p, true, st->ext_addr);
 		*vp = NULL;
@@ -712,7 +765,7 @@ static __always_inline int nat_in(void *ctx, enum ct_ask ask, const struct pkt *
 	/* The gateway's own traffic (ports outside the NAT range, fragments,
 	 * ICMP other than echo replies) belongs to its stack. */
 	if (!p->has_ports || p->later_fragment || p->is_echo_request ||
-	    !port_is_nat(p->key.dport))
+	    !port_is_nat_on(ext, p->key.dport))
 		return NAT_PASS;
 
 	key = p->key;

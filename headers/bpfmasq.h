@@ -143,10 +143,41 @@ enum bind_state {
 
 #define BPFMASQ_MAX_LAN 8
 
+/* --external given more than once: a pool of addresses (the ext_pool map,
+ * keyed by address).  Eight: a gateway backing up the others of an
+ * eight-gateway group holds all their addresses. */
+#define BPFMASQ_MAX_EXT 8
+
+struct ext_pool_val {
+	/* The ports new mappings on this address take (RFC 4787 REQ-3
+	 * classes within them); 0-0: --ports.  A block of a shared address
+	 * that another gateway uses the rest of. */
+	__u16 port_lo;
+	__u16 port_hi;
+	/* The block before a reload changed it: replies to mappings made
+	 * in it still arrive (as cfg_port_prev_* for --ports). */
+	__u16 prev_lo;
+	__u16 prev_hi;
+	__u8 rank;	/* its place among the --external addresses: new
+			 * connections take the first one on the WAN */
+	__u8 flags;	/* enum ext_flags */
+	__u16 pad;
+};
+
+enum ext_flags {
+	/* On the WAN here now: packets to it are ours to translate.  An
+	 * address that is not (a VRRP address on a peer) keeps its flows
+	 * and mappings for when it comes (failover) or comes back. */
+	EXT_ON_WAN = 1 << 0,
+};
+
 /* Runtime state the controller changes while programs run; also where a
  * restarted controller finds what `up` attached. */
 struct nat_state {
-	__be32 ext_addr;	/* WAN primary IPv4; 0 = none, translation stops */
+	/* The address new connections masquerade as: the WAN's primary
+	 * address, or the first --external one on the WAN; 0 = none,
+	 * translation stops. */
+	__be32 ext_addr;
 	__u32 controller_pid;	/* 0 when no controller is running */
 	__u32 flags;		/* enum nat_state_flags */
 	__u32 lan_ifindex[BPFMASQ_MAX_LAN];	/* --lan, 0-terminated */
@@ -171,10 +202,11 @@ struct nat_state {
 	 * when it comes back under a new ifindex (a container runtime
 	 * deletes its bridge with its last container). */
 	char lan_name[BPFMASQ_MAX_LAN][16];
-	/* --external: the address to masquerade as, one that can move to
-	 * another gateway and back (a VRRP address); 0: the WAN's primary
-	 * address.  ext_addr is this address while it is on the WAN, 0
-	 * while it is not; the flows on it are kept either way. */
+	/* --external: the (first) address to masquerade as, one that can
+	 * move to another gateway and back (a VRRP address); 0: the WAN's
+	 * primary address.  Non-zero: every --external address, this one
+	 * included, is in the ext_pool map, which says which are on the
+	 * WAN; the flows of the others are kept. */
 	__be32 ext_want;
 	/* --sync-peer (0: none) and its port, for `status`. */
 	__be32 sync_peer;

@@ -239,7 +239,7 @@ static const struct {
 	{ "bad_cidr_own_message", "internal 10.0.0.0\n",
 	  1, "give the prefix length" },
 	{ "bad_address", "external 192.0.2.0/24\n",
-	  1, "bad --external '192.0.2.0/24': expected an IPv4 address" },
+	  1, "bad --external '192.0.2.0/24': expected ADDR or ADDR:LO-HI" },
 	{ "flag_with_value", "lan-inbound yes\n",
 	  1, "'lan-inbound' takes no value" },
 	{ "two_values", "internal 10.0.0.0/8 10.1.0.0/16\n",

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bpfmasq.h"
+#include "extpool.h"
 #include "options.h"
 #include "util.h"
 
@@ -16,6 +17,7 @@
 bool opt_repeatable(const struct opt_def *d)
 {
 	return d->type == OPT_IFNAME || d->type == OPT_CIDR ||
+	       d->type == OPT_EXT_ADDR ||
 	       d->type == OPT_FLAGS || (d->type == OPT_ADDR && d->max_count);
 }
 
@@ -227,6 +229,34 @@ static int apply_def(const struct opt_def *d, void *dst, const char *value)
 			return -1;
 		k = &FIELD(dst, d, struct internal_key)[*count];
 		if (parse_cidr(opt, value, &k->addr, &k->prefixlen))
+			return -1;
+		(*count)++;
+		return 0;
+	}
+	case OPT_EXT_ADDR: {
+		struct ext_spec *e = FIELD(dst, d, struct ext_spec);
+		char addr[INET_ADDRSTRLEN];
+		const char *colon = strchr(value, ':');
+		size_t n = colon ? (size_t)(colon - value) : strlen(value);
+		__be32 a;
+
+		if (!(count = repeat_count(d, opt, dst)))
+			return -1;
+		if (n >= sizeof(addr) ||
+		    (snprintf(addr, sizeof(addr), "%.*s", (int)n, value),
+		     inet_pton(AF_INET, addr, &a) != 1) || !a) {
+			p_err("bad %s '%s': expected ADDR or ADDR:LO-HI, such as 192.0.2.10 or 192.0.2.10:20000-29999",
+			      opt, value);
+			return -1;
+		}
+		if (ext_spec_find(e, *count, a) >= 0) {
+			p_err("%s %s is given twice; keep one", opt, addr);
+			return -1;
+		}
+		e += *count;
+		*e = (struct ext_spec){ .addr = a };
+		if (colon && parse_port_range(opt, colon + 1, &e->port_lo,
+					      &e->port_hi))
 			return -1;
 		(*count)++;
 		return 0;

@@ -27,6 +27,7 @@ enum opt_type {
 	OPT_CIDR,	/* ADDR/LEN, the length required: struct internal_key[] */
 	OPT_PORT_RANGE,	/* LO-HI: struct port_range */
 	OPT_PORT_LIST,	/* up to .max_count ports, "21,2121": __u16[], 0-ended */
+	OPT_EXT_ADDR,	/* ADDR[:LO-HI], repeatable: struct ext_spec[] */
 };
 
 /* A word an option takes: "strict", "auto", "ftp". */
@@ -52,7 +53,8 @@ struct opt_def {
 	const char *def_doc;	/* the default in words when no value says it */
 	__u32 min, max;		/* OPT_U32 */
 	const struct opt_word *words;	/* OPT_ENUM, OPT_FLAGS; OPT_U32: also */
-	/* Repeatable (OPT_IFNAME, OPT_CIDR; OPT_ADDR given .max_count):
+	/* Repeatable (OPT_IFNAME, OPT_CIDR, OPT_EXT_ADDR; OPT_ADDR given
+	 * .max_count):
 	 * values go to an array at .off,
 	 * counted by the int at .count_off, at most .max_count of them.
 	 * OPT_PORT_LIST: .max_count is the array's length. */

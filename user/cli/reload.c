@@ -41,8 +41,8 @@
 
 struct change {
 	char setting[48];
-	char old[64];
-	char new[64];
+	char old[256];	/* an --external pool of eight, with blocks */
+	char new[256];
 };
 
 struct changes {
@@ -427,7 +427,8 @@ static int reload_apply(struct instance *in, const char *path,
 	struct up_opts o;
 	struct build_id running;
 	struct replace_opts ro;
-	int n_cur = 0, n_int, ret = -1;
+	struct ext_spec cur_ext[BPFMASQ_MAX_EXT];
+	int n_cur = 0, n_int, n_ext, err, ret = -1;
 	bool replace = false;
 	__u8 one = 1;
 
@@ -530,13 +531,29 @@ static int reload_apply(struct instance *in, const char *path,
 	/* The controller moves to it (forwards too) once it is on the WAN,
 	 * and flushes the flows of the old one, as when an address
 	 * changes. */
-	if (st.ext_want != o.external) {
-		snprintf(a, sizeof(a), "%s", st.ext_want ?
-			 fmt_addr(s, st.ext_want) : "the WAN's address");
-		snprintf(b, sizeof(b), "%s", o.external ?
-			 fmt_addr(s, o.external) : "the WAN's address");
-		change(ch, "external", a, b);
-		st.ext_want = o.external;
+	n_ext = ext_pool_read(in->ext_pool_fd, cur_ext, NULL, BPFMASQ_MAX_EXT);
+	if (n_ext < 0) {
+		p_err("cannot read the --external addresses of %s: %s; the changes listed before were made",
+		      in->ifname, strerror(-n_ext));
+		goto out;
+	}
+	if (n_ext != o.n_external ||
+	    memcmp(cur_ext, o.external, n_ext * sizeof(cur_ext[0]))) {
+		char pa[BPFMASQ_MAX_EXT * 32], pb[BPFMASQ_MAX_EXT * 32];
+
+		change(ch, "external", n_ext ?
+		       ext_specs_str(cur_ext, n_ext, pa, sizeof(pa)) :
+		       "the WAN's address", o.n_external ?
+		       ext_specs_str(o.external, o.n_external, pb, sizeof(pb)) :
+		       "the WAN's address");
+		err = ext_pool_write(in->ext_pool_fd, o.external, o.n_external,
+				     if_has_ipv4, in->ifname);
+		if (err) {
+			p_err("cannot store the --external addresses of %s: %s; the changes listed before were made",
+			      in->ifname, strerror(-err));
+			goto out;
+		}
+		st.ext_want = o.n_external ? o.external[0].addr : 0;
 	}
 	for (int i = 0; i < o.n_lan; i++)
 		snprintf(lan_new[i], sizeof(lan_new[i]), "%s", o.lan_name[i]);

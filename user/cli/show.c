@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include "build.h"
 #include "commands.h"
+#include "extpool.h"
 #include "flowtable.h"
 #include "hairpin.h"
 #include "instance.h"
@@ -376,8 +377,57 @@ static void sync_json(const struct sync_peer_status *p, int n, const __u64 *c)
 	jw_end_object(&jw);
 }
 
+/* Each --external address: where it is, and whether new connections
+ * take it. */
+static void pool_json(const struct nat_state *st, const struct ext_spec *pool,
+		      const __u8 *flags, int n)
+{
+	char a[INET_ADDRSTRLEN], r[16];
+
+	jw_key(&jw, "external_pool");
+	jw_start_array(&jw);
+	for (int i = 0; i < n; i++) {
+		jw_start_object(&jw);
+		jw_kv_string(&jw, "address", fmt_addr(a, pool[i].addr));
+		jw_key(&jw, "ports");
+		if (pool[i].port_hi) {
+			snprintf(r, sizeof(r), "%u-%u", pool[i].port_lo,
+				 pool[i].port_hi);
+			jw_string(&jw, r);
+		} else {
+			jw_null(&jw);	/* --ports */
+		}
+		jw_key(&jw, "on_wan");
+		jw_bool(&jw, flags[i] & EXT_ON_WAN);
+		jw_key(&jw, "new_connections");
+		jw_bool(&jw, pool[i].addr == st->ext_addr);
+		jw_end_object(&jw);
+	}
+	jw_end_array(&jw);
+}
+
+static void pool_line(const struct nat_state *st, const struct ext_spec *pool,
+		      const __u8 *flags, int n)
+{
+	char a[INET_ADDRSTRLEN];
+
+	printf("    external pool:");
+	for (int i = 0; i < n; i++) {
+		printf("%s %s", i ? "," : "", fmt_addr(a, pool[i].addr));
+		if (pool[i].port_hi)
+			printf(":%u-%u", pool[i].port_lo, pool[i].port_hi);
+		printf(" (%s%s)", flags[i] & EXT_ON_WAN ? "on the WAN" :
+		       "not on the WAN", pool[i].addr == st->ext_addr ?
+		       ", new connections" : "");
+	}
+	printf("\n");
+}
+
 static int show_status(struct instance *in)
 {
+	struct ext_spec pool[BPFMASQ_MAX_EXT];
+	__u8 pool_flags[BPFMASQ_MAX_EXT];
+	int n_pool;
 	char ftp[32], irc[32], mss[8];
 	struct nat_state st = {};
 	char addr[INET_ADDRSTRLEN], lans[128], ports[16], pins[PATH_MAX + 32];
@@ -397,6 +447,10 @@ static int show_status(struct instance *in)
 	}
 	alive = controller_alive(st.controller_pid);
 	n = count_conns(in);
+	n_pool = in->ext_pool_fd < 0 ? 0 :
+		 ext_pool_read(in->ext_pool_fd, pool, pool_flags, BPFMASQ_MAX_EXT);
+	if (n_pool < 0)
+		n_pool = 0;
 	pins_path(in, st.controller_pid, alive, pins, sizeof(pins));
 	port_list_str(in->cfg.cfg_ftp_ports, ftp, sizeof(ftp));
 	port_list_str(in->cfg.cfg_irc_ports, irc, sizeof(irc));
@@ -429,6 +483,7 @@ static int show_status(struct instance *in)
 		jw_bool(&jw, st.ext_want != 0);
 		jw_key(&jw, "external_on_wan");
 		jw_bool(&jw, st.ext_addr != 0);
+		pool_json(&st, pool, pool_flags, n_pool);
 		jw_kv_string(&jw, "ports", ports);
 		jw_kv_string(&jw, "filter", in->cfg.cfg_filter_cone ? "cone" : "strict");
 		jw_kv_string(&jw, "lan", lans);
@@ -498,6 +553,8 @@ static int show_status(struct instance *in)
 	       " (--external, on the WAN)" :
 	       " (--external, not on the WAN: translation waits for it)",
 	       ports, in->cfg.cfg_filter_cone ? "cone" : "strict", n);
+	if (n_pool > 1 || (n_pool && pool[0].port_hi))
+		pool_line(&st, pool, pool_flags, n_pool);
 	printf("    wan: ifindex %d, %s\n", in->ifindex, in->cfg.cfg_wan_l3 ?
 	       "layer 3 (no Ethernet): inbound and outbound on tc, no XDP" :
 	       "Ethernet: inbound on XDP, outbound on tc");

@@ -74,13 +74,15 @@ static int check_up(struct up_opts *o)
 		      o->ifname, type);
 		return -1;
 	}
-	if (o->external && !if_has_ipv4(o->ifname, o->external)) {
-		/* A VRRP backup: its data plane waits, ready, for the
-		 * address to move here. */
-		if (!json_output)
-			fprintf(stderr, "Warning: --external %s is not on %s now: translation starts when it is added\n",
-				fmt_addr(a, o->external), o->ifname);
-	} else if (!o->external && !if_primary_ipv4(o->ifname)) {
+	/* A VRRP backup: its data plane waits, ready, for an address to
+	 * move here. */
+	for (int i = 0; i < o->n_external && !json_output; i++)
+		if (!if_has_ipv4(o->ifname, o->external[i].addr))
+			fprintf(stderr, "Warning: --external %s is not on %s now: %s\n",
+				fmt_addr(a, o->external[i].addr), o->ifname,
+				i ? "its connections translate when it is added" :
+				"translation starts when it is added");
+	if (!o->n_external && !if_primary_ipv4(o->ifname)) {
 		p_err("interface %s has no IPv4 address to masquerade as; add one first (ip addr add ADDR/LEN dev %s), or name the one it will get with --external ADDR",
 		      o->ifname, o->ifname);
 		return -1;
@@ -526,11 +528,11 @@ int cmd_up(int argc, char **argv)
 	st.timeout_tcp_trans = o.timeout_tcp_trans;
 	st.timeout_udp = o.timeout_udp;
 	st.timeout_icmp = o.timeout_icmp;
-	st.ext_want = o.external;
+	st.ext_want = o.n_external ? o.external[0].addr : 0;
 	/* The first peer: what a `status` of before several peers shows. */
 	st.sync_peer = o.n_sync_peer ? o.sync_peer[0] : 0;
 	st.sync_port = o.n_sync_peer ? o.sync_port : 0;
-	st.ext_addr = wan_external(o.ifname, o.external);
+	st.ext_addr = wan_external(o.ifname, o.external, o.n_external);
 	st.wan_ifindex = o.ifindex;
 	snprintf(st.wan_name, sizeof(st.wan_name), "%s", o.ifname);
 	if (o.no_hairpin)
@@ -549,6 +551,14 @@ int cmd_up(int argc, char **argv)
 			p_err("cannot store --internal prefix: %s", strerror(errno));
 			goto fail;
 		}
+	}
+
+	err = ext_pool_write(bpf_map__fd(skel->maps.ext_pool), o.external,
+			     o.n_external, if_has_ipv4, o.ifname);
+	if (err) {
+		p_err("cannot store the --external addresses: %s",
+		      strerror(-err));
+		goto fail;
 	}
 
 	/* Inbound first: once outbound translation starts, replies must

@@ -7,6 +7,7 @@
 #include "attach.h"
 #include "bpfmasq.h"
 #include "defaults.h"
+#include "extpool.h"
 #include "options.h"
 #include "sync.h"
 #include "util.h"
@@ -26,7 +27,10 @@ enum alg_bits {
 struct up_opts {
 	const char *ifname;
 	const char *config_path;
-	__be32 external;	/* --external, 0: the WAN's primary address */	/* --config: read by config.c, not here */
+	/* --external, in the order given; none: the WAN's primary
+	 * address. */
+	struct ext_spec external[BPFMASQ_MAX_EXT];
+	int n_external;
 	int ifindex;
 	struct internal_key internal[MAX_INTERNAL];
 	int n_internal;

@@ -16,6 +16,7 @@
 #include "controller.h"
 #include "events.h"
 #include "expiry.h"
+#include "extpool.h"
 #include "log.h"
 #include "flowtable.h"
 #include "hairpin.h"
@@ -142,7 +143,68 @@ static int netlink_read(int fd, const struct instance *in)
 struct wan {
 	bool gone;		/* deleted, not back yet */
 	__be32 kept_addr;	/* whose flows wait for it */
+	/* The --external pool as last followed (n_pool -1: not yet): an
+	 * address a reload took out of it has its connections flushed. */
+	struct ext_spec pool[BPFMASQ_MAX_EXT];
+	int n_pool;
 };
+
+/*
+ * Each address of the pool on the WAN or not, as it is now; the flows of
+ * addresses a reload took out of the pool flushed.  False when the data
+ * plane could not be told.
+ */
+static bool follow_pool(struct instance *in, struct wan *w, __be32 current,
+			struct ext_spec *pool, int *n, struct stream *events)
+{
+	__u8 flags[BPFMASQ_MAX_EXT];
+	char a[INET_ADDRSTRLEN];
+
+	*n = ext_pool_read(in->ext_pool_fd, pool, flags, BPFMASQ_MAX_EXT);
+	if (*n < 0) {
+		log_err("%s: cannot read the --external addresses: %s",
+			in->ifname, strerror(-*n));
+		return false;
+	}
+	for (int i = 0; i < *n; i++) {
+		bool on = !w->gone && if_has_ipv4(in->ifname, pool[i].addr);
+
+		if (on == !!(flags[i] & EXT_ON_WAN))
+			continue;
+		if (ext_pool_set_on_wan(in->ext_pool_fd, pool[i].addr, on)) {
+			log_err("%s: cannot tell the data plane that %s %s: %s; retrying",
+				in->ifname, fmt_addr(a, pool[i].addr),
+				on ? "came" : "left", strerror(errno));
+			return false;
+		}
+		/* The first one's coming and going is the external
+		 * address's (follow_address()). */
+		if (!i)
+			continue;
+		if (on)
+			log_msg("%s: %s (--external) is on %s: its connections translate here",
+				in->ifname, fmt_addr(a, pool[i].addr), in->ifname);
+		else
+			log_msg("%s: %s (--external) has left %s (moved to a peer?): keeping its connections until it is back",
+				in->ifname, fmt_addr(a, pool[i].addr), in->ifname);
+	}
+	for (int i = 0; i < w->n_pool; i++) {
+		unsigned int flushed = 0;
+
+		/* (The address new connections take, or took last, is
+		 * follow_address()'s to flush once another one comes.) */
+		if (ext_spec_find(pool, *n, w->pool[i].addr) >= 0 ||
+		    w->pool[i].addr == current)
+			continue;
+		flows_flush(in->flows_fd, in->binds_fd, w->pool[i].addr,
+			    &flushed, stream_sink(events));
+		log_msg("%s: %s is no --external address any more: flushed %u connections on it",
+			in->ifname, fmt_addr(a, w->pool[i].addr), flushed);
+	}
+	memcpy(w->pool, pool, *n * sizeof(pool[0]));
+	w->n_pool = *n;
+	return true;
+}
 
 /* False when the data plane could not be told: try again.  What it
  * flushes goes into the event stream (events may be NULL). */
@@ -150,16 +212,21 @@ static bool follow_address(struct instance *in, struct wan *w,
 			   struct stream *events)
 {
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	struct ext_spec pool[BPFMASQ_MAX_EXT];
 	unsigned int flushed = 0;
 	struct nat_state st;
 	__be32 now_addr, old;
+	int n;
 
 	if (instance_get_state(in, &st)) {
 		log_err("%s: cannot read the state: %s", in->ifname,
 			strerror(errno));
 		return false;
 	}
-	now_addr = w->gone ? 0 : wan_external(in->ifname, st.ext_want);
+	if (!follow_pool(in, w, st.ext_addr ? st.ext_addr : w->kept_addr,
+			 pool, &n, events))
+		return false;
+	now_addr = w->gone ? 0 : wan_external(in->ifname, pool, n);
 	if (st.ext_addr == now_addr)
 		return true;
 	log_msg("%s: external address %s -> %s", in->ifname,
@@ -174,7 +241,7 @@ static bool follow_address(struct instance *in, struct wan *w,
 	}
 	if (!now_addr) {
 		w->kept_addr = old;
-		if (st.ext_want == old)
+		if (ext_spec_find(pool, n, old) >= 0)
 			log_msg("%s: %s has left %s (moved to a peer?): keeping its connections until it is back",
 				in->ifname, fmt_addr(a, old), in->ifname);
 		else
@@ -183,11 +250,14 @@ static bool follow_address(struct instance *in, struct wan *w,
 		return true;
 	}
 	w->kept_addr = 0;
-	bindings_move_static(in->binds_fd, now_addr);
+	/* Forwards are the first --external address's (with a pool, those
+	 * on its other addresses are peers' and stay). */
+	bindings_move_static(in->binds_fd, n ? pool[0].addr : now_addr,
+			     pool, n);
 	if (old == now_addr) {
 		log_msg("%s: %s is back; its connections carry on", in->ifname,
 			fmt_addr(a, old));
-	} else if (old) {
+	} else if (old && ext_spec_find(pool, n, old) < 0) {
 		flows_flush(in->flows_fd, in->binds_fd, old, &flushed,
 			    stream_sink(events));
 		log_msg("%s: flushed %u connections on %s", in->ifname, flushed,
@@ -595,7 +665,7 @@ int controller_run(struct instance *in, int ready_fd,
 	struct expirer x = { .walk = true };
 	bool metrics_failing = false;
 	bool addr_pending, routes_pending = false;
-	struct wan w = {};
+	struct wan w = { .n_pool = -1 };
 	int nl, nl_events;
 	bool hairpin;
 	struct nat_state st;

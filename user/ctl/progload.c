@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "build.h"
+#include "extpool.h"
 #include "hairpin.h"
 #include "log.h"
 #include "progload.h"
@@ -310,6 +311,22 @@ static int swap_all(const struct instance *in, const struct instance *nin,
 	return err;
 }
 
+/* A build without the pool kept its one --external address in the state
+ * map only: the pool the new programs read holds that one. */
+static int ext_pool_seed(int fd, const struct nat_state *st)
+{
+	struct ext_spec one = { .addr = st->ext_want };
+	int err;
+
+	if (!st->ext_want)
+		return 0;
+	err = ext_pool_write(fd, &one, 1, NULL, NULL);
+	if (!err && st->ext_addr == st->ext_want)
+		err = ext_pool_set_on_wan(fd, one.addr, true);
+	errno = -err;
+	return err ? -1 : 0;
+}
+
 static bool is_table(const struct instance_obj *o, const char *name)
 {
 	return !strcmp(o->name, name);
@@ -361,9 +378,12 @@ int instance_replace(struct instance *in, const struct replace_opts *ro)
 			continue;
 		m = bpf_object__find_map_by_name(skel->obj, o->name);
 		if (fd < 0) {
-			/* Per-CPU scratch space may be made anew; any other
-			 * map would be state the old programs do not see. */
-			if (bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_ARRAY)
+			/* Per-CPU scratch space may be made anew, and a map
+			 * the old build did not have (seeded below); any
+			 * other map would be state the old programs do not
+			 * see. */
+			if (bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_ARRAY ||
+			    o->new_on_upgrade)
 				continue;
 			p_err("%s: the running data plane has no map '%s'; run 'bpfmasq down %s' and up again",
 			      in->ifname, o->name, in->ifname);
@@ -408,6 +428,11 @@ int instance_replace(struct instance *in, const struct replace_opts *ro)
 	nin.cfg = *skel->rodata;
 	if (instance_from_object(&nin, skel->obj))
 		goto out;
+	if (in->ext_pool_fd < 0 && ext_pool_seed(nin.ext_pool_fd, &st)) {
+		p_err("%s: cannot fill the new map of --external addresses: %s; nothing changed",
+		      in->ifname, strerror(errno));
+		goto out;
+	}
 	for (int i = 0; i < n_mig; i++) {
 		mig[i].new_fd = instance_fd(&nin, mig[i].o);
 		err = migrate(&mig[i], false);

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "expiry.h"
+#include "extpool.h"
 #include "flowtable.h"
 #include "util.h"
 
@@ -637,7 +638,8 @@ int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed,
 	return 0;
 }
 
-int bindings_move_static(int binds_fd, __be32 ext)
+int bindings_move_static(int binds_fd, __be32 ext, const struct ext_spec *keep,
+			 int n_keep)
 {
 	struct bind_key *bk = NULL;
 	struct bind_val *bv = NULL;
@@ -653,7 +655,9 @@ int bindings_move_static(int binds_fd, __be32 ext)
 	for (size_t i = 0; i < nb; i++) {
 		struct bind_key k = bk[i];
 
-		if (!(bv[i].flags & BIND_STATIC))
+		if (!(bv[i].flags & BIND_STATIC) ||
+		    ext_spec_find(keep, n_keep,
+				  k.dir == DIR_OUT ? bv[i].addr : k.addr) >= 0)
 			continue;
 		if (k.dir == DIR_OUT && bv[i].addr != ext) {
 			bv[i].addr = ext;

@@ -131,8 +131,11 @@ int flows_flush(int flows_fd, int binds_fd, __be32 ext, unsigned int *flushed,
  * ordering) whose flow is gone. */
 int flow_keyed_gc(int map_fd, size_t value_size, int flows_fd);
 
-/* Move port forwards (static bindings) to external address ext. */
-int bindings_move_static(int binds_fd, __be32 ext);
+/* Move port forwards (static bindings) to external address ext, but for
+ * those on an address of keep[0..n_keep). */
+struct ext_spec;
+int bindings_move_static(int binds_fd, __be32 ext, const struct ext_spec *keep,
+			 int n_keep);
 
 /* Every binding; free() both arrays. */
 int bindings_dump(int binds_fd, struct bind_key **keys, struct bind_val **vals,

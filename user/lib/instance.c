@@ -16,9 +16,9 @@
 #include "util.h"
 
 #define MAP(n, field, req) \
-	{ #n, #n, OBJ_MAP, offsetof(struct instance, field), req }
+	{ #n, #n, OBJ_MAP, offsetof(struct instance, field), req, false }
 #define PROG(n, field, req) \
-	{ #n, #n, OBJ_PROG, offsetof(struct instance, field), req }
+	{ #n, #n, OBJ_PROG, offsetof(struct instance, field), req, false }
 
 /*
  * Every map and program of bpfmasq.bpf.c, once: `up` fills an instance
@@ -53,8 +53,10 @@ const struct instance_obj instance_objs[] = {
 	MAP(host_scratch, host_scratch_fd, false),
 	MAP(conn_events, conn_events_fd, false),
 	MAP(drop_budget, drop_budget_fd, false),
+	{ "ext_pool", "ext_pool", OBJ_MAP, offsetof(struct instance, ext_pool_fd),
+	  false, true },
 	/* The kernel calls it "bpfmasq_.rodata" (object name, cut short). */
-	{ ".rodata", "rodata", OBJ_MAP, offsetof(struct instance, rodata_fd), true },
+	{ ".rodata", "rodata", OBJ_MAP, offsetof(struct instance, rodata_fd), true, false },
 };
 const size_t instance_nr_objs = sizeof(instance_objs) / sizeof(instance_objs[0]);
 

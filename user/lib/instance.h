@@ -56,6 +56,7 @@ struct instance {
 	int host_scratch_fd;
 	int conn_events_fd;	/* the connection event ring (struct conn_event) */
 	int drop_budget_fd;
+	int ext_pool_fd;
 	struct bpfmasq_bpf__rodata cfg;
 };
 
@@ -68,6 +69,10 @@ struct instance_obj {
 	enum instance_obj_kind kind;
 	size_t slot;		/* offsetof() its fd in struct instance */
 	bool required;		/* an instance without it is broken */
+	/* Builds before it had none: an upgrade makes it anew (empty, then
+	 * filled from what the old build kept elsewhere) where it would
+	 * otherwise refuse a running instance without it. */
+	bool new_on_upgrade;
 };
 
 /* Every map and program of bpfmasq.bpf.c (tests/unit/test_registry.c

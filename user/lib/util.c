@@ -17,6 +17,7 @@
 #include <sys/vfs.h>
 #include <time.h>
 #include <linux/magic.h>
+#include "extpool.h"
 #include "util.h"
 
 bool json_output;
@@ -202,11 +203,12 @@ bool if_has_ipv4(const char *ifname, __be32 addr)
 	return found;
 }
 
-__be32 wan_external(const char *ifname, __be32 external)
+__be32 wan_external(const char *ifname, const struct ext_spec *pool, int n)
 {
-	if (external)
-		return if_has_ipv4(ifname, external) ? external : 0;
-	return if_primary_ipv4(ifname);
+	for (int i = 0; i < n; i++)
+		if (if_has_ipv4(ifname, pool[i].addr))
+			return pool[i].addr;
+	return n ? 0 : if_primary_ipv4(ifname);
 }
 
 /* Decimal digits of v at p; the end. */

@@ -45,9 +45,11 @@ int parse_name_list(const char *s, const char *(*name_of)(int i), int first,
 __be32 if_primary_ipv4(const char *ifname);
 /* addr is one of ifname's IPv4 addresses. */
 bool if_has_ipv4(const char *ifname, __be32 addr);
-/* The address an instance masquerades as when it can: --external, or
- * the WAN's primary one (0: none). */
-__be32 wan_external(const char *ifname, __be32 external);
+struct ext_spec;
+/* The address new connections masquerade as: the first of the --external
+ * pool[0..n) on the WAN, or without a pool the WAN's primary one (0:
+ * none). */
+__be32 wan_external(const char *ifname, const struct ext_spec *pool, int n);
 
 /* "a.b.c.d:port" into buf (at least 22 bytes). */
 char *fmt_endpoint(char *buf, __be32 addr, __be16 port);

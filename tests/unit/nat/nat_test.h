@@ -255,7 +255,7 @@ struct fixture {
 	X(tcp) X(udp) X(icmp) X(malformed) X(state) X(filtering)	\
 	X(fragments) X(icmp_errors) X(lan_fast) X(offload)		\
 	X(lan_inbound) X(hairpin) X(wan_l3) X(mss) X(alg) X(expire)	\
-	X(tc_fast) X(conn_events)
+	X(tc_fast) X(conn_events) X(pool)
 
 #define NAT_FIXTURE_DECL(name_) extern const struct fixture fixture_##name_;
 NAT_FIXTURES(NAT_FIXTURE_DECL)

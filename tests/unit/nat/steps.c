@@ -49,6 +49,38 @@ static __u16 port_hi(const struct group *g)
 	return g->port_hi ? g->port_hi : 65535;
 }
 
+/* An address of the --external pool the group planted (pool.c), with
+ * its block in *lo-*hi (0-0: --ports). */
+static bool pool_has(struct env *e, __be32 addr, __u16 *lo, __u16 *hi)
+{
+	struct ext_pool_val v;
+
+	if (bpf_map__lookup_elem(e->skel->maps.ext_pool, &addr, sizeof(addr),
+				 &v, sizeof(v), 0))
+		return false;
+	*lo = v.port_lo;
+	*hi = v.port_hi;
+	return true;
+}
+
+/* A port of the NAT range, or of the block of an address in the pool. */
+static bool port_of_nat(struct env *e, __u32 port)
+{
+	__be32 key, *prev = NULL;
+	__u16 lo, hi;
+
+	if (port >= port_lo(e->g) && port <= port_hi(e->g))
+		return true;
+	while (!bpf_map__get_next_key(e->skel->maps.ext_pool, prev, &key,
+				      sizeof(key))) {
+		prev = &key;
+		if (pool_has(e, key, &lo, &hi) && hi && port >= lo &&
+		    port <= hi)
+			return true;
+	}
+	return false;
+}
+
 /*
  * The first expected output that names an unbound variable binds it to
  * what the program wrote there, which must be inside the NAT range; the
@@ -63,7 +95,7 @@ static void var_capture(struct env *e, __u32 p, const __u8 *got, size_t len,
 	if (!IS_VAR(p) || e->bound[n])
 		return;
 	port = off + 2 <= len ? (got[off] << 8) | got[off + 1] : 0;
-	if (port < port_lo(e->g) || port > port_hi(e->g))
+	if (!port_of_nat(e, port))
 		fail(e, "external port %u outside range %u-%u", port,
 		     port_lo(e->g), port_hi(e->g));
 	e->var[n] = port;
@@ -529,6 +561,7 @@ static void check_conn_events(struct env *e, __u64 t0, const __u64 *before,
 	bool hairpin = s->prog == HAIRPIN || s->prog == HAIRPIN_L3;
 	int n[CE_TYPE_MAX] = {};
 	long drops = 0;
+	__u16 lo, hi;
 
 	for (int i = CNT_FIRST_DROP; i < CNT_END_DROP; i++)
 		drops += after[i] - before[i];
@@ -564,7 +597,8 @@ static void check_conn_events(struct env *e, __u64 t0, const __u64 *before,
 		    (bpf_map__lookup_elem(e->skel->maps.flows, &k, sizeof(k),
 					  &v, sizeof(v), 0) ||
 		     v.nat_addr != r->out_addr || v.nat_port != r->out_port ||
-		     r->out_addr != htonl(EXT)))
+		     (r->out_addr != htonl(EXT) &&
+		      !pool_has(e, r->out_addr, &lo, &hi))))
 			fail(e, "conn_events: FLOW_NEW names no such flow");
 		if ((r->type == CE_BIND_NEW ||
 		     (r->type == CE_FLOW_NEW && (r->flags & CEF_NEW_BINDING))) &&
