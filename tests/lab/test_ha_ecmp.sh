@@ -73,10 +73,6 @@ ecmp_lab() {
 
 # externals N: haN's --external options, its own address first.
 externals() {
-	if [[ -n ${ECMP_ONE:-} ]]; then
-		(($1 == 1)) && echo --external $WAN_VIP_A || echo --external $WAN_VIP_B
-		return
-	fi
 	if (($1 == 1)); then
 		echo --external $WAN_VIP_A --external $WAN_VIP_B
 	else
@@ -114,6 +110,13 @@ include $KA_ACTIVE
 EOF
 	lab_bg ha$1 "$d/log" keepalived -n -l -D -P -f "$d/keepalived.conf" \
 		-p "$d/keepalived.pid" -r "$d/vrrp.pid"
+}
+
+# pool_of N: haN's external addresses as its status has them, "ADDR
+# on_wan new_connections" each.
+pool_of() {
+	BM_NS=ha$1 bm_json status wan0 |
+		jq_py "' '.join('%s:%s:%s' % (p['address'], p['on_wan'], p['new_connections']) for p in d['external_pool'])"
 }
 
 # holds N GROUP: haN has GROUP's (A or B) LAN and WAN addresses.
@@ -168,7 +171,10 @@ else
 	cat "$LAB_TMP/ka1/log" "$LAB_TMP/ka2/log" >&2
 	exit 1
 fi
-wait_until 5 eval 'on_wan 1 && on_wan 2'
+want1="$WAN_VIP_A:True:True $WAN_VIP_B:False:False"
+want2="$WAN_VIP_B:True:True $WAN_VIP_A:False:False"
+check ha_ecmp_pools "ha1's pool $(pool_of 1), ha2's $(pool_of 2)" \
+	wait_until 5 eval '[[ $(pool_of 1) == "$want1" && $(pool_of 2) == "$want2" ]]'
 
 # ---- the split ----------------------------------------------------------
 coproc FLOWS { nsx cli1 "$PY" "$LAB_REPO/tests/lab/tcpstreams.py" $INET 9000 2>"$LAB_TMP/flows.err"; }
@@ -268,11 +274,17 @@ check ha_ecmp_ha2_connections_carry_on "ha2's own connections: $s2" \
 	eval '[[ $(field "$s2" conns) == $n2 && $(field "$s2" lost) == 0 ]]'
 note "ha2 dropped for want of a flow: drop_tcp_new_without_syn $(BM_NS=ha2 bm_stat drop_tcp_new_without_syn), drop_unsolicited_no_mapping $(BM_NS=ha2 bm_stat drop_unsolicited_no_mapping)"
 
-# A new connection now: through ha2 whichever next hop the router picks,
-# as ha2's own address, the first of its list on its WAN.
-out=$(nsx cli1 socat -T 3 - TCP4:$INET:9000,connect-timeout=3 <<<after-failover 2>&1)
-check ha_ecmp_new_connection_after_failover "a new connection through ha2 got '$out'" \
-	test "$out" == after-failover
+want2="$WAN_VIP_B:True:True $WAN_VIP_A:True:False"
+check ha_ecmp_ha2_pool_after_failover "ha2's pool $(pool_of 2), not $want2" \
+	test "$(pool_of 2)" == "$want2"
+# New connections now (8 source ports: both next hops bar a 1 in 128
+# chance): through ha2 whichever next hop cli1 picks, as ha2's own
+# address, the first of its list on its WAN.
+for sport in $(seq 40001 40008); do
+	out=$(nsx cli1 socat -T 3 - TCP4:$INET:9000,connect-timeout=3,sourceport=$sport <<<"new-$sport" 2>&1)
+	check ha_ecmp_new_connection_${sport}_after_failover "a new connection from port $sport got '$out'; ha2 has it as $(outside_of 2 | awk -v p=$sport '$1 == p')" \
+		eval '[[ $out == new-$sport && $(outside_of 2 | awk -v p=$sport '"'"'$1 == p {print $2}'"'"') == $WAN_VIP_B:* ]]'
+done
 
 for g in 1 2; do ka_kill $g; done
 if ((LAB_FAILS)); then
