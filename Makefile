@@ -212,6 +212,8 @@ install: $(OUTPUT)/bpfmasq $(OUTPUT)/bpfmasq@.service $(OUTPUT)/bpfmasq.8 \
 		$(DESTDIR)$(PREFIX)/share/doc/bpfmasq/examples/example.conf
 	install -D -m 0644 packaging/keepalived/bpfmasq-pair.conf \
 		$(DESTDIR)$(PREFIX)/share/doc/bpfmasq/examples/keepalived/bpfmasq-pair.conf
+	install -D -m 0644 packaging/keepalived/bpfmasq-active.conf \
+		$(DESTDIR)$(PREFIX)/share/doc/bpfmasq/examples/keepalived/bpfmasq-active.conf
 	install -D -m 0644 $(OUTPUT)/bpfmasq@.service \
 		$(DESTDIR)$(UNITDIR)/bpfmasq@.service
 

@@ -42,6 +42,7 @@ want=$(printf '%s\n' \
 	"-rw-r--r-- ./usr/share/bash-completion/completions/bpfmasq" \
 	"-rw-r--r-- ./usr/share/doc/bpfmasq/examples/example.conf" \
 	"-rw-r--r-- ./usr/share/doc/bpfmasq/examples/keepalived/bpfmasq-pair.conf" \
+	"-rw-r--r-- ./usr/share/doc/bpfmasq/examples/keepalived/bpfmasq-active.conf" \
 	"-rw-r--r-- ./usr/share/doc/bpfmasq/README.md.gz" \
 	"-rw-r--r-- ./usr/share/doc/bpfmasq/changelog.gz" \
 	"-rw-r--r-- ./usr/share/doc/bpfmasq/copyright" \

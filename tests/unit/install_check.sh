@@ -55,7 +55,8 @@ installs() {
 		"$prefix/share/man/man5/bpfmasq.conf.5 644" \
 		"$prefix/share/bash-completion/completions/bpfmasq 644" \
 		"$prefix/share/doc/bpfmasq/examples/example.conf 644" \
-		"$prefix/share/doc/bpfmasq/examples/keepalived/bpfmasq-pair.conf 644" | sort)
+		"$prefix/share/doc/bpfmasq/examples/keepalived/bpfmasq-pair.conf 644" \
+		"$prefix/share/doc/bpfmasq/examples/keepalived/bpfmasq-active.conf 644" | sort)
 	got=$(cd "$root" && find . -type f -printf '/%P %m\n' | sort)
 	check "${name}_files" "installed '$(tr '\n' ' ' <<<"$got")', not '$(tr '\n' ' ' <<<"$want")'" \
 		test "$got" == "$want"
