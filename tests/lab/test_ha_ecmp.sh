@@ -230,11 +230,12 @@ done
 out=$(flows stream 50 1024)
 sleep 2
 pid1=$(ctl_pid 1)
+# A crash: the links go first, so ha1's keepalived says no goodbye
+# (priority 0) as it is killed, and ha2 waits out VRRP's timeout.  What
+# the streams send from then on can only come back through ha2.
+for l in lan0 wan0 sync0; do nsx ha1 ip link set $l down; done
 t0=$(date +%s%N)
 flows mark "$t0" >/dev/null
-# A crash: the links go first, so ha1's keepalived says no goodbye
-# (priority 0) as it is killed, and ha2 waits out VRRP's timeout.
-for l in lan0 wan0 sync0; do nsx ha1 ip link set $l down; done
 ha_fail_hard 1 2>/dev/null
 [[ $pid1 =~ ^[0-9]+$ && $pid1 != 0 ]] && kill -9 "$pid1"
 if wait_until 15 eval 'holds 2 A && holds 2 B'; then
