@@ -18,7 +18,8 @@ Reads commands on stdin and answers each with one JSON line on stdout:
                     -> {"marked": NS}
   stop SECONDS      stop sending, wait up to SECONDS for the echoes
                     -> {"conns": [{"port", "sent", "echoed", "ok",
-                        "error", "answer_after_mark_s"}, ...]}
+                        "error", "answer_after_mark_s",
+                        "longest_gap_s"}, ...]}
 
 Every connection carries its own stream of pseudo-random bytes, and each
 byte that comes back is compared with the byte sent at its offset: a
@@ -26,6 +27,8 @@ connection is "ok" when all it sent came back in order and intact, with
 no reset or end of stream on the way.  "answer_after_mark_s" is how long
 after the mark the echo of the first byte sent after it arrived: the
 first answer through whichever gateway carried the connection by then.
+"longest_gap_s" is the longest time between two echoes while it streamed
+(the last one up to the stop).
 """
 import json
 import os
@@ -50,6 +53,8 @@ class Conn:
         self.sent_at_mark = None
         self.mark_ns = None
         self.answer_ns = None
+        self.last_rx_ns = None	# set while streaming: gaps are measured
+        self.longest_gap_ns = 0
         threading.Thread(target=self.receive, daemon=True).start()
 
     def chunk(self, off, n):
@@ -98,7 +103,23 @@ class Conn:
                 if (self.sent_at_mark is not None and self.answer_ns is None
                         and self.echoed > self.sent_at_mark):
                     self.answer_ns = now
+                self.note_gap(now)
                 self.cond.notify_all()
+
+    def note_gap(self, now):
+        if self.last_rx_ns is not None:
+            self.longest_gap_ns = max(self.longest_gap_ns,
+                                      now - self.last_rx_ns)
+            self.last_rx_ns = now
+
+    def streaming(self, on):
+        with self.cond:
+            now = time.time_ns()
+            if on:
+                self.last_rx_ns = now
+            else:
+                self.note_gap(now)
+                self.last_rx_ns = None
 
     def wait_echoed(self, deadline):
         with self.cond:
@@ -122,7 +143,8 @@ class Conn:
             return {"port": self.port, "sent": self.sent,
                     "echoed": self.echoed,
                     "ok": self.error is None and self.echoed == self.sent,
-                    "error": self.error, "answer_after_mark_s": after}
+                    "error": self.error, "answer_after_mark_s": after,
+                    "longest_gap_s": round(self.longest_gap_ns / 1e9, 3)}
 
 
 class Streamer:
@@ -191,6 +213,8 @@ def main():
                             c.echoed, c.sent)
                 reply({"ok": ok, "failed": failed})
             elif cmd[0] == "stream":
+                for c in conns:
+                    c.streaming(True)
                 streamer = Streamer(conns, int(cmd[1]), int(cmd[2]))
                 reply({"streaming": len(conns)})
             elif cmd[0] == "mark":
@@ -198,8 +222,11 @@ def main():
                     c.mark(int(cmd[1]))
                 reply({"marked": int(cmd[1])})
             elif cmd[0] == "stop":
+                for c in conns:
+                    c.streaming(False)
                 if streamer:
                     streamer.end()
+                    streamer = None
                 deadline = time.monotonic() + float(cmd[1])
                 for c in conns:
                     c.wait_echoed(deadline)

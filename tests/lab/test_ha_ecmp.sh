@@ -16,9 +16,14 @@
 # (srv sees it from that gateway's address; the other gateway translates
 # none of its packets).  Then ha1 fails hard in the middle of the
 # streams: ha2 takes ha1's two addresses, and every connection ha1
-# carried goes on through ha2, its stream echoed byte for byte.
+# carried goes on through ha2, its stream echoed byte for byte; new
+# connections go out as ha2's address.  ha1 comes back (a new controller,
+# keepalived takes its group back): the first connections carry on, and
+# so do those opened during the outage, which keep ha2's address, leave
+# through ha1 when they hash to its next hop and come back through ha2.
 # Measured and shown: the split, connections lost, how long until the
-# first of ha1's connections got an answer through ha2.
+# first of ha1's connections got an answer through ha2, the longest gap
+# in a stream.
 #
 # The multipath route is the client's own, not a router's between it and
 # the gateways: a router in the lab gets its packets over a veth, which
@@ -248,7 +253,6 @@ fi
 sleep 1
 out=$(flows stop 20)
 echo "$out" >"$LAB_TMP/streams.json"
-kill "$FLOWS_PID" 2>/dev/null
 summary() {	# FILE: what the streams of the connections of FILE did
 	jq_py "$(cat <<EOF
 (lambda own: (lambda cs: {
@@ -257,6 +261,7 @@ summary() {	# FILE: what the streams of the connections of FILE did
 	"bytes": sum(c["echoed"] for c in cs),
 	"first_answer_s": min([c["answer_after_mark_s"] for c in cs if c["answer_after_mark_s"] is not None] or [None]),
 	"last_answer_s": max([c["answer_after_mark_s"] for c in cs if c["answer_after_mark_s"] is not None] or [None]),
+	"longest_gap_s": max([c["longest_gap_s"] for c in cs] or [None]),
 	"errors": sorted(set(c["error"] for c in cs if c["error"])),
 })([c for c in d["conns"] if c["port"] in own]))(
 	{int(l.split()[0]) for l in open("$1")})
@@ -286,6 +291,44 @@ for sport in $(seq 40001 40008); do
 	check ha_ecmp_new_connection_${sport}_after_failover "a new connection from port $sport got '$out'; ha2 has it as $(outside_of 2 | awk -v p=$sport '$1 == p')" \
 		eval '[[ $out == new-$sport && $(outside_of 2 | awk -v p=$sport '"'"'$1 == p {print $2}'"'"') == $WAN_VIP_B:* ]]'
 done
+
+# ---- ha1 comes back: failback ------------------------------------------
+# Long connections opened while ha2 holds both groups, all as ha2's own
+# address; about half of them on ha1's next hop.
+first=$(jq_py '",".join(str(p) for p in d["ports"])' <<<"$(flows open 0)")
+late=$(jq_py '",".join(str(p) for p in d["ports"][-16:])' <<<"$(flows open 16)")
+out=$(flows echo "$late" 1000)
+check ha_ecmp_connections_during_outage "16 connections opened through ha2 alone: $out" \
+	eval '[[ $(jq_py "len(d[\"ok\"])" <<<"$out") == 16 ]]'
+ha_links_back 1
+ecmp_up 1 || fail ha_ecmp_failback_up "bpfmasq up on ha1 again: $(cat "$LAB_TMP/up-ha1.out")"
+check ha_ecmp_failback_sync_up "ha1 $(sync_line 1) / ha2 $(sync_line 2)" sessions_up
+ka_active_start 1 150 100 2
+t0=$(date +%s%N)
+if wait_until 15 eval 'holds_only 1 A && holds_only 2 B'; then
+	pass ha_ecmp_failback_groups_back
+	note "ha1 holds its addresses again $((($(date +%s%N) - t0) / 1000000)) ms after its keepalived started"
+else
+	fail ha_ecmp_failback_groups_back "ha1: $(nsx ha1 ip -4 -br addr | tr '\n' ' ') ha2: $(nsx ha2 ip -4 -br addr | tr '\n' ' ')"
+fi
+wait_until 5 eval '[[ $(pool_of 1) == "$want1" ]]'
+out=$(flows echo "$first" 1000)
+check ha_ecmp_failback_connections_carry_on "the first $NCONNS connections after failback: $out" \
+	eval '[[ $(jq_py "len(d[\"ok\"])" <<<"$out") == $NCONNS ]]'
+# Those that hash to ha1's next hop leave through ha1 as ha2's address
+# (their flow says so, ha1 has it by sync), and their replies come back
+# to that address, through ha2: asymmetric, and they carry on.
+sleep 0.5
+o1=$(BM_NS=ha1 bm_stat out_translated) i1=$(BM_NS=ha1 bm_stat in_translated)
+i2=$(BM_NS=ha2 bm_stat in_translated)
+out=$(flows echo "$late" 1000)
+sleep 0.3
+o1=$(($(BM_NS=ha1 bm_stat out_translated) - o1)) i1=$(($(BM_NS=ha1 bm_stat in_translated) - i1))
+i2=$(($(BM_NS=ha2 bm_stat in_translated) - i2))
+note "echo on the 16 connections opened during the outage, after failback: ha1 translated $o1 out and $i1 in, ha2 $i2 in"
+check ha_ecmp_failback_outage_connections_carry_on "the 16 connections opened during the outage, after failback: $out" \
+	eval '[[ $(jq_py "len(d[\"ok\"])" <<<"$out") == 16 ]] && (( i1 == 0 && i2 >= 16 ))'
+kill "$FLOWS_PID" 2>/dev/null
 
 for g in 1 2; do ka_kill $g; done
 if ((LAB_FAILS)); then
