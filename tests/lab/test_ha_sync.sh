@@ -156,14 +156,25 @@ for s in ECHO ECHO2; do
 		test "$line" == "after-failback-$s"
 done
 # A rolling restart: the backup's controller goes and comes back; the
-# sessions resync and nothing is lost.
+# sessions resync and nothing is lost.  A forward deleted on it while no
+# controller runs there still goes from the peer: the next controller
+# starts from what the last one told the peer, not from the maps.
+fwd2_on() { BM_NS=ha$1 bm forward list wan0 | grep -q "inside 10.0.1.2:5353 *outside $WAN_VIP:5353"; }
+BM_NS=ha2 bm forward add wan0 udp 5353 10.0.1.2:5353 >"$LAB_TMP/fwd.out" 2>&1 ||
+	fail ha_sync_forward2_add "forward add on ha2: $(cat "$LAB_TMP/fwd.out")"
+check ha_sync_forward2_reaches_peer "ha1's forwards: $(BM_NS=ha1 bm forward list wan0 2>&1)" \
+	wait_until 2 fwd2_on 1
 kill -9 "$(ctl_pid 2)"
+BM_NS=ha2 bm forward del wan0 udp 5353 >"$LAB_TMP/fwd.out" 2>&1 ||
+	fail ha_sync_forward2_del "forward del on ha2 without its controller: $(cat "$LAB_TMP/fwd.out")"
 ha_up 2 $(sync_args 2) || fail ha_sync_backup_restart "up on ha2 again: $(cat "$LAB_TMP/up-ha2.out")"
 if wait_until 10 sync_up 1 && wait_until 10 sync_up 2; then
 	pass ha_sync_backup_restarted_resynced
 else
 	fail ha_sync_backup_restarted_resynced "ha1 $(BM_NS=ha1 bm status wan0 | grep sync:), ha2 $(BM_NS=ha2 bm status wan0 | grep sync:)"
 fi
+check ha_sync_forward_del_while_dead_reaches_peer "ha1's forwards: $(BM_NS=ha1 bm forward list wan0 2>&1)" \
+	wait_until 3 eval '! fwd2_on 1'
 echo after-restart >&"${ECHO[1]}"
 read -r -t 10 line <&"${ECHO[0]}"
 check ha_sync_session_survives_backup_restart "the session after ha2's restart got '$line'" \
