@@ -98,6 +98,7 @@ nsx cli1 "$PY" "$LAB_REPO/tests/lab/udpprobe.py" probe $INET 7000 14 20 \
 	>"$LAB_TMP/probe.json" 2>&1 &
 probe=$!
 sleep 3
+vip_watch 2
 ha_take_over ha_sync_failover_ha2_master kill
 echo after-failover >&"${ECHO[1]}"
 read -r -t 15 line <&"${ECHO[0]}"
@@ -106,6 +107,10 @@ check ha_sync_idle_session_survives_failover "the idle session through ha2 got '
 wait $probe
 p=$(cat "$LAB_TMP/probe.json")
 note "UDP stream over the failover (a datagram every 20 ms): $p"
+ms=$(switch_ms 2 "$p")
+note "the first answer through ha2 came $ms ms after it held $WAN_VIP"
+check ha_sync_translates_at_once "first answer $ms ms after the switch" \
+	eval '[[ $ms =~ ^-?[0-9]+$ ]] && ((ms < 1000))'
 resumed() { [[ $(jq_py 'd["gap_to_s"] is not None and d["gap_to_s"] < 13.5 and d["answered"] > d["sent"] // 2' <<<"$1") == true ]]; }
 check ha_sync_udp_resumes "the UDP stream did not come back through ha2: $p" resumed "$p"
 wait $bulk
