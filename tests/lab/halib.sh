@@ -108,6 +108,27 @@ ha_take_over() {
 		cat "$LAB_TMP/ka2/log" >&2
 	fi
 }
+# vip_watch N: from now on, when addresses come to haN's wan0 (ip -ts
+# monitor); switch_ms N PROBE_JSON: milliseconds from the WAN VIP's
+# arrival there to a udpprobe.py probe's first answer after its longest
+# gap: the time to the first translated packet after the switch.
+vip_watch() {
+	lab_bg ha$1 "$LAB_TMP/vipmon-ha$1.log" ip -ts monitor address dev wan0
+}
+switch_ms() {
+	"$PY" - "$LAB_TMP/vipmon-ha$1.log" "$WAN_VIP" "$2" <<'EOF'
+import datetime, json, re, sys
+log, vip, probe = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+for line in open(log):
+    m = re.match(r"\[(\S+)\].*inet %s/" % re.escape(vip), line)
+    if m and "Deleted" not in line:
+        t = datetime.datetime.fromisoformat(m.group(1)).timestamp()
+        print(round((probe["gap_to_epoch"] - t) * 1000))
+        break
+else:
+    print("none")
+EOF
+}
 # ftp_session_start NAME: an active-mode FTP control connection from cli1
 # to srv (ftpsession.py: its PORT is rewritten by the ALG), held open
 # until $LAB_TMP/ftp.go appears; FTP is its pid; check NAME_ftp_before.

@@ -471,6 +471,31 @@ check_udp_probe() {
 		test "$sent" -gt 0 -a $((sent - ${answered:-0})) -le "${3:-0}"
 }
 
+# transfers_start SPORT: cli1's slow download (about 4 s, download_start)
+# and a UDP datagram every 20 ms for 6 s from SPORT (udp_probe_start),
+# each numbered, with a list of cli1's connections to srv once they run;
+# transfers_check PREFIX: the same connections after, on the same
+# external ports, the download byte-exact, no datagram lost.  What an
+# upgrade or a failover must carry through.
+transfers_start() {
+	download_start cli1 "$LAB_TMP/slow.bin"
+	udp_probe_start cli1 "$1" 6 20 "$LAB_TMP/udpstream.out"
+	sleep 1.5
+	transfer_conns > "$LAB_TMP/conns.before"
+}
+# Protocol, inside, outside and remote of cli1's connections to srv.
+transfer_conns() {
+	bm conns wan0 2>/dev/null | grep -E "10\.0\.1\.2:[0-9]+ .*$INET:(7|80)\b" |
+		awk '{print $1, $4, $6, $8}' | sort
+}
+transfers_check() {
+	transfer_conns > "$LAB_TMP/conns.after"
+	check "$1_conns_kept" "before: $(cat "$LAB_TMP/conns.before"); after: $(cat "$LAB_TMP/conns.after")" \
+		eval '[[ $(wc -l < "$LAB_TMP/conns.before") -ge 2 ]] && cmp -s "$LAB_TMP/conns.before" "$LAB_TMP/conns.after"'
+	check_download_done "$1_download_byte_exact" "$LAB_TMP/slow.bin"
+	check_udp_probe "$1_udp_nothing_lost" "$LAB_TMP/udpstream.out"
+}
+
 # check_download NAME NS [SECONDS]: PASS NAME when NS downloads srv's 4 MiB
 # big.bin (srv_nginx) byte for byte within SECONDS (30).
 check_download() {

@@ -64,6 +64,11 @@ check_udp_echo extpool_udp_second cli1 40002 $INET 7000
 out=$(conn_out 40002)
 check extpool_second_on_vip2_block "cli1:40002 went out as $out" \
 	eval '[[ $out == $VIP2:* ]] && ((${out#*:} >= 20000 && ${out#*:} <= 20099))'
+prom() { bm stats --prometheus wan0 | awk -v m="$1" '$1 == m {print $2}'; }
+used=$(prom 'bpfmasq_nat_ports_used{interface="wan0",proto="udp"}')
+free=$(prom 'bpfmasq_nat_ports_free{interface="wan0",proto="udp"}')
+check extpool_metrics_block "UDP ports of the block: $used used, $free free" \
+	eval '[[ $used == 1 && $free == 99 ]]'
 check extpool_vip_kept "connections on $VIP while it is away: $(conns_on $VIP)" \
 	test "$(conns_on $VIP)" -ge 2
 check extpool_logged "the log does not say $VIP2 arrived" \

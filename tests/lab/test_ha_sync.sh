@@ -98,6 +98,7 @@ nsx cli1 "$PY" "$LAB_REPO/tests/lab/udpprobe.py" probe $INET 7000 14 20 \
 	>"$LAB_TMP/probe.json" 2>&1 &
 probe=$!
 sleep 3
+vip_watch 2
 ha_take_over ha_sync_failover_ha2_master kill
 echo after-failover >&"${ECHO[1]}"
 read -r -t 15 line <&"${ECHO[0]}"
@@ -106,6 +107,10 @@ check ha_sync_idle_session_survives_failover "the idle session through ha2 got '
 wait $probe
 p=$(cat "$LAB_TMP/probe.json")
 note "UDP stream over the failover (a datagram every 20 ms): $p"
+ms=$(switch_ms 2 "$p")
+note "the first answer through ha2 came $ms ms after it held $WAN_VIP"
+check ha_sync_translates_at_once "first answer $ms ms after the switch" \
+	eval '[[ $ms =~ ^-?[0-9]+$ ]] && ((ms < 1000))'
 resumed() { [[ $(jq_py 'd["gap_to_s"] is not None and d["gap_to_s"] < 13.5 and d["answered"] > d["sent"] // 2' <<<"$1") == true ]]; }
 check ha_sync_udp_resumes "the UDP stream did not come back through ha2: $p" resumed "$p"
 wait $bulk
@@ -156,14 +161,25 @@ for s in ECHO ECHO2; do
 		test "$line" == "after-failback-$s"
 done
 # A rolling restart: the backup's controller goes and comes back; the
-# sessions resync and nothing is lost.
+# sessions resync and nothing is lost.  A forward deleted on it while no
+# controller runs there still goes from the peer: the next controller
+# starts from what the last one told the peer, not from the maps.
+fwd2_on() { BM_NS=ha$1 bm forward list wan0 | grep -q "inside 10.0.1.2:5353 *outside $WAN_VIP:5353"; }
+BM_NS=ha2 bm forward add wan0 udp 5353 10.0.1.2:5353 >"$LAB_TMP/fwd.out" 2>&1 ||
+	fail ha_sync_forward2_add "forward add on ha2: $(cat "$LAB_TMP/fwd.out")"
+check ha_sync_forward2_reaches_peer "ha1's forwards: $(BM_NS=ha1 bm forward list wan0 2>&1)" \
+	wait_until 2 fwd2_on 1
 kill -9 "$(ctl_pid 2)"
+BM_NS=ha2 bm forward del wan0 udp 5353 >"$LAB_TMP/fwd.out" 2>&1 ||
+	fail ha_sync_forward2_del "forward del on ha2 without its controller: $(cat "$LAB_TMP/fwd.out")"
 ha_up 2 $(sync_args 2) || fail ha_sync_backup_restart "up on ha2 again: $(cat "$LAB_TMP/up-ha2.out")"
 if wait_until 10 sync_up 1 && wait_until 10 sync_up 2; then
 	pass ha_sync_backup_restarted_resynced
 else
 	fail ha_sync_backup_restarted_resynced "ha1 $(BM_NS=ha1 bm status wan0 | grep sync:), ha2 $(BM_NS=ha2 bm status wan0 | grep sync:)"
 fi
+check ha_sync_forward_del_while_dead_reaches_peer "ha1's forwards: $(BM_NS=ha1 bm forward list wan0 2>&1)" \
+	wait_until 3 eval '! fwd2_on 1'
 echo after-restart >&"${ECHO[1]}"
 read -r -t 10 line <&"${ECHO[0]}"
 check ha_sync_session_survives_backup_restart "the session after ha2's restart got '$line'" \

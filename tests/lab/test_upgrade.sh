@@ -56,27 +56,6 @@ check upgrade_status_other_build "the new build's status: $(status "$NEW" '["bui
 check upgrade_hairpin_before "hairpin: $(status "$BPFMASQ" '["hairpin"]')" \
 	wait_until 5 eval '[[ $(status "$BPFMASQ" "[\"hairpin\"]") == *\"lan0\"* ]]'
 
-# A slow download (about 4 s) and a UDP datagram every 20 ms for 6 s,
-# each numbered, from SPORT; the answers are counted by number.
-transfers_start() {
-	download_start cli1 "$LAB_TMP/slow.bin"
-	udp_probe_start cli1 "$1" 6 20 "$LAB_TMP/udpstream.out"
-	sleep 1.5
-	ports > "$LAB_TMP/conns.before"
-}
-# Protocol, inside, outside and remote of cli1's connections to srv.
-ports() {
-	bm conns wan0 2>/dev/null | grep -E "10\.0\.1\.2:[0-9]+ .*$INET:(7|80)\b" |
-		awk '{print $1, $4, $6, $8}' | sort
-}
-# transfers_check PREFIX: the connections kept, nothing lost.
-transfers_check() {
-	ports > "$LAB_TMP/conns.after"
-	check "$1_conns_kept" "before: $(cat "$LAB_TMP/conns.before"); after: $(cat "$LAB_TMP/conns.after")" \
-		eval '[[ $(wc -l < "$LAB_TMP/conns.before") -ge 2 ]] && cmp -s "$LAB_TMP/conns.before" "$LAB_TMP/conns.after"'
-	check_download_done "$1_download_byte_exact" "$LAB_TMP/slow.bin"
-	check_udp_probe "$1_udp_nothing_lost" "$LAB_TMP/udpstream.out"
-}
 transfers_start 40500
 
 with "$NEW" up wan0 --log "$LAB_TMP/ctl-new.log" >"$LAB_TMP/up.out" 2>"$LAB_TMP/up.err"
@@ -133,7 +112,7 @@ rc=$?
 check upgrade_back "exit $rc: $(cat "$LAB_TMP/back.err")" \
 	eval '((rc == 0)) && [[ $(status "$BPFMASQ" "[\"build\"][\"object\"]") == "$old_obj" ]]'
 check_udp_echo upgrade_back_translates cli1 40500
-ports > "$LAB_TMP/conns.back"
+transfer_conns > "$LAB_TMP/conns.back"
 check upgrade_back_conns_kept "after: $(cat "$LAB_TMP/conns.after"); back: $(cat "$LAB_TMP/conns.back")" \
 	eval 'grep -q ":40500 " "$LAB_TMP/conns.back" && grep ":40500 " "$LAB_TMP/conns.after" | cmp -s - <(grep ":40500 " "$LAB_TMP/conns.back")'
 

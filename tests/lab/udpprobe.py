@@ -37,6 +37,7 @@ def probe(dst, port, seconds, interval_ms, stop_file=None, sport=0):
     s.connect((dst, port))
     s.setblocking(False)
     start = time.monotonic()
+    start_wall = time.time()
     next_send = start
     seq = 0
     answered = set()
@@ -79,6 +80,8 @@ def probe(dst, port, seconds, interval_ms, stop_file=None, sport=0):
         "longest_gap_ms": round(longest * 1000),
         "gap_from_s": None if gap_from is None else round(gap_from, 3),
         "gap_to_s": None if gap_to is None else round(gap_to, 3),
+        # The same instant on the wall clock, to set beside other logs.
+        "gap_to_epoch": None if gap_to is None else round(start_wall + gap_to, 3),
     }))
 
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <sodium.h>
 #include "flowtable.h"
 #include "fwdmap.h"
+#include "instance.h"
 #include "log.h"
 #include "sync.h"
 #include "util.h"
@@ -133,6 +135,7 @@ struct peer {
 	 * from the maps when the CLI signals us. */
 	struct fwd *fwds;
 	size_t n_fwds;
+	bool fwds_dirty;	/* not in the told file yet (fwds_save()) */
 
 	/* Receiving: the peer's connection to our listener. */
 	int in_fd;
@@ -512,14 +515,96 @@ static void fwd_learn(struct peer *s, const struct bind_key *k,
 		f = &s->fwds[s->n_fwds++];
 	}
 	*f = (struct fwd){ .k = *k, .v = *v };
+	s->fwds_dirty = true;
 }
 
 static void fwd_forget(struct peer *s, const struct bind_key *k)
 {
 	struct fwd *f = fwd_find(s->fwds, s->n_fwds, k);
 
-	if (f)
+	if (f) {
 		*f = s->fwds[--s->n_fwds];
+		s->fwds_dirty = true;
+	}
+}
+
+/*
+ * What the peer was told is kept in a file beside the controller's log,
+ * so that a forward deleted while no controller ran (killed, or between
+ * an upgrade's two) still reaches the peer as a removal: the next
+ * controller starts from the file, not from the maps.  The file names the
+ * bindings table it is about: a new instance (a new table) starts anew.
+ */
+struct fwds_file {
+	__u32 magic;
+	__u32 binds_id;
+	__u64 n;
+};
+
+#define FWDS_MAGIC 0x62666477	/* "bfdw" */
+
+static void fwds_path(const struct peer *s, char *buf, size_t len)
+{
+	snprintf(buf, len, BPFMASQ_RUN_DIR "/%s.sync-%s.fwds", s->in->ifname,
+		 s->peer_name);
+}
+
+static __u32 binds_id(const struct peer *s)
+{
+	struct bpf_map_info mi = {};
+	__u32 len = sizeof(mi);
+
+	return bpf_obj_get_info_by_fd(s->in->binds_fd, &mi, &len) ? 0 : mi.id;
+}
+
+static void fwds_save(struct peer *s)
+{
+	struct fwds_file h = { FWDS_MAGIC, binds_id(s), s->n_fwds };
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	FILE *f;
+	bool ok;
+
+	if (!s->fwds_dirty)
+		return;
+	fwds_path(s, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;	/* tried again at the next tick */
+	ok = fwrite(&h, sizeof(h), 1, f) == 1 &&
+	     fwrite(s->fwds, sizeof(*s->fwds), s->n_fwds, f) == s->n_fwds;
+	if (fclose(f) || !ok || rename(tmp, path)) {
+		unlink(tmp);
+		return;
+	}
+	s->fwds_dirty = false;
+}
+
+/* 0 when the file was there and about this instance's table. */
+static int fwds_load(struct peer *s)
+{
+	struct fwds_file h;
+	char path[PATH_MAX];
+	struct fwd *v = NULL;
+	FILE *f;
+	int ret = -1;
+
+	fwds_path(s, path, sizeof(path));
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fread(&h, sizeof(h), 1, f) == 1 && h.magic == FWDS_MAGIC &&
+	    h.binds_id && h.binds_id == binds_id(s) && h.n < (1U << 20) &&
+	    (v = calloc(h.n + 1, sizeof(*v))) &&
+	    fread(v, sizeof(*v), h.n, f) == h.n) {
+		s->fwds = v;
+		s->n_fwds = h.n;
+		v = NULL;
+		ret = 0;
+	}
+	free(v);
+	fclose(f);
+	return ret;
 }
 
 /* A forward is its two static bindings. */
@@ -570,6 +655,7 @@ static void fwds_diff(struct peer *s)
 	free(s->fwds);
 	s->fwds = cur;
 	s->n_fwds = n;
+	s->fwds_dirty = true;
 }
 
 /* Sequence adjustments are few (connections an ALG rewrote): all go
@@ -1026,9 +1112,11 @@ static struct peer *peer_new(const struct instance *in,
 	s->status.addr = addr;
 	s->status.port = o->port;
 	s->status_dirty = true;
-	/* What the maps hold now is what the bulk will carry. */
-	if (fwds_read(s, &s->fwds, &s->n_fwds))
+	/* What an earlier controller told the peer, or else what the maps
+	 * hold now: what the bulk will carry. */
+	if (fwds_load(s) && fwds_read(s, &s->fwds, &s->n_fwds))
 		s->n_fwds = 0;
+	s->fwds_dirty = true;
 	return s;
 }
 
@@ -1301,6 +1389,7 @@ static void peer_tick(struct peer *s, __u64 now)
 		s->next_ack_ms = now + ACK_EVERY_MS;
 	}
 	counters_flush(s);
+	fwds_save(s);
 }
 
 void sync_tick(struct sync *s)

@@ -200,11 +200,18 @@ static int read_bindings(const struct instance *in, struct metrics_snap *s,
 			 __be32 ext)
 {
 	__u32 lo = in->cfg.cfg_port_lo, hi = in->cfg.cfg_port_hi;
+	struct ext_pool_val e;
 	struct bind_key *bk;
 	struct bind_val *bv;
 	size_t n;
 	int err;
 
+	/* The address new connections take may have a block of its own. */
+	if (ext && in->ext_pool_fd >= 0 &&
+	    !bpf_map_lookup_elem(in->ext_pool_fd, &ext, &e) && e.port_hi) {
+		lo = e.port_lo;
+		hi = e.port_hi;
+	}
 	err = bindings_dump(in->binds_fd, &bk, &bv, &n);
 	if (err)
 		return err;
@@ -267,7 +274,8 @@ int metrics_read(const struct instance *in, struct metrics_snap *s)
 		s->conns_limit = info.max_entries / 2;
 	}
 	if (!err)
-		err = read_bindings(in, s, state_forward_addr(&st));
+		err = read_bindings(in, s, st.ext_addr ? st.ext_addr :
+				    state_forward_addr(&st));
 	if (err) {
 		p_err("cannot read the tables of %s: %s", in->ifname,
 		      strerror(-err));
