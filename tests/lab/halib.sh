@@ -63,7 +63,13 @@ ka_start() {
 \$WAN_VRID=52
 include $KA_CONF
 EOF
-	lab_bg ha$g "$d/log" keepalived -n -l -D -P -f "$d/keepalived.conf" \
+	ka_run $g
+}
+# ka_run N: keepalived in haN with the config $LAB_TMP/kaN/keepalived.conf,
+# its log and pid files beside it.
+ka_run() {
+	local d=$LAB_TMP/ka$1
+	lab_bg ha$1 "$d/log" keepalived -n -l -D -P -f "$d/keepalived.conf" \
 		-p "$d/keepalived.pid" -r "$d/vrrp.pid"
 }
 ka_kill() {

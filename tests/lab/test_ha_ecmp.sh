@@ -4,10 +4,10 @@
 # keepalived as packaging/keepalived/bpfmasq-active.conf ships and state
 # sync over a link of their own:
 #
-#   cli1 10.0.1.9: default route nexthop via 10.0.1.1 nexthop via
-#       10.0.1.2, L4 hash (fib_multipath_hash_policy=1)
+#   cli1 10.0.1.2: default route nexthop via 10.0.1.1 nexthop via
+#       10.0.1.3, L4 hash (fib_multipath_hash_policy=1)
 #   -- lsw -- ha1 lan0 10.0.1.11 (master of 10.0.1.1 and 192.0.2.100)
-#             ha2 lan0 10.0.1.12 (master of 10.0.1.2 and 192.0.2.101)
+#             ha2 lan0 10.0.1.12 (master of 10.0.1.3 and 192.0.2.101)
 #   ha1/ha2 wan0 192.0.2.11/.12 -- wsw -- srv 192.0.2.2, 198.51.100.1
 #   ha1 sync0 10.255.0.1 -- ha2 sync0 10.255.0.2
 #
@@ -43,37 +43,19 @@ fi
 # Group A is ha1's (halib's LAN_VIP and WAN_VIP, which ha_fail_hard 1
 # takes away), group B ha2's.
 LAN_VIP_A=$LAN_VIP WAN_VIP_A=$WAN_VIP
-LAN_VIP_B=10.0.1.2 WAN_VIP_B=192.0.2.101
-CLI=10.0.1.9
+LAN_VIP_B=10.0.1.3 WAN_VIP_B=192.0.2.101
+CLI=10.0.1.2
 KA_ACTIVE=$LAB_REPO/packaging/keepalived/bpfmasq-active.conf
 # P(every connection on one gateway) with a fair hash is 2 * 2^-32, about
 # 5e-10: the split check fails falsely far less often than 1e-6.
 NCONNS=32
 
+# halib's lab, with cli1's default route over both next hops.
 ecmp_lab() {
-	local g s
-	ns_add cli1 ha1 ha2 srv lsw wsw || return 1
-	for s in lsw wsw; do
-		nsx $s ip link add br0 type bridge stp_state 0 &&
-			nsx $s ip link set br0 up || return 1
-	done
-	veth cli1 eth0 lsw hc1 && veth ha1 lan0 lsw hl1 && veth ha2 lan0 lsw hl2 &&
-		veth ha1 wan0 wsw hw1 && veth ha2 wan0 wsw hw2 &&
-		veth srv up0 wsw hs0 && veth ha1 sync0 ha2 sync0 || return 1
-	for p in hc1 hl1 hl2; do nsx lsw ip link set $p master br0; done
-	for p in hw1 hw2 hs0; do nsx wsw ip link set $p master br0; done
-	addr ha1 sync0 10.255.0.1/30 && addr ha2 sync0 10.255.0.2/30 &&
-		addr cli1 eth0 $CLI/24 &&
+	ha_lab &&
 		nsx cli1 sysctl -qw net.ipv4.fib_multipath_hash_policy=1 &&
-		nsx cli1 ip route add default nexthop via $LAN_VIP_A \
-			nexthop via $LAN_VIP_B &&
-		addr srv up0 192.0.2.2/24 && addr srv lo $INET/24 || return 1
-	for g in 1 2; do
-		addr ha$g lan0 10.0.1.1$g/24 && addr ha$g wan0 192.0.2.1$g/24 &&
-			nsx ha$g sysctl -qw net.ipv4.ip_forward=1 &&
-			nsx ha$g ip route add 198.51.100.0/24 via 192.0.2.2 ||
-			return 1
-	done
+		nsx cli1 ip route replace default nexthop via $LAN_VIP_A \
+			nexthop via $LAN_VIP_B
 }
 
 # externals N: haN's --external options, its own address first.
@@ -113,12 +95,11 @@ ka_active_start() {
 \$WAN_VRID_B=54
 include $KA_ACTIVE
 EOF
-	lab_bg ha$1 "$d/log" keepalived -n -l -D -P -f "$d/keepalived.conf" \
-		-p "$d/keepalived.pid" -r "$d/vrrp.pid"
+	ka_run $1
 }
 
-# pool_of N: haN's external addresses as its status has them, "ADDR
-# on_wan new_connections" each.
+# pool_of N: haN's external addresses as its status has them,
+# "ADDR:ON_WAN:NEW_CONNECTIONS" each (True or False).
 pool_of() {
 	BM_NS=ha$1 bm_json status wan0 |
 		jq_py "' '.join('%s:%s:%s' % (p['address'], p['on_wan'], p['new_connections']) for p in d['external_pool'])"
@@ -133,8 +114,8 @@ holds() {
 holds_only() {
 	local o=B
 	[[ $2 == B ]] && o=A
-	holds $1 $2 && ! has_addr ha$1 lan0 "$(eval echo \$LAN_VIP_$o)" &&
-		! has_addr ha$1 wan0 "$(eval echo \$WAN_VIP_$o)"
+	local lan=LAN_VIP_$o wan=WAN_VIP_$o
+	holds $1 $2 && ! has_addr ha$1 lan0 ${!lan} && ! has_addr ha$1 wan0 ${!wan}
 }
 
 # The streams' client: one command a line in, one JSON line out.
