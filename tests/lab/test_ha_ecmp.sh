@@ -195,22 +195,26 @@ note "srv sees $(grep -c "^$WAN_VIP_A:" "$LAB_TMP/srv-peers") connections from $
 check ha_ecmp_server_sees_gateway_address "srv's peers $(tr '\n' ' ' <"$LAB_TMP/srv-peers"), the gateways' outside ends $(tr '\n' ' ' <"$LAB_TMP/gw-outside")" \
 	cmp -s "$LAB_TMP/srv-peers" "$LAB_TMP/gw-outside"
 
-# Each gateway's connections carry data while the other's are quiet: the
-# other gateway translates not one packet (its counters stand still),
-# its own at least one each way per connection.
-for g in 1 2; do
-	o=$((3 - g))
-	ports=$(awk '{print $1}' "$LAB_TMP/own$g" | paste -sd,)
-	n=$(wc -l <"$LAB_TMP/own$g")
-	sleep 0.5	# the last delayed ACKs of the previous echo
-	mine=$(translated $g) other=$(translated $o)
-	out=$(flows echo "$ports" 4000)
-	sleep 0.3
-	mine=$(($(translated $g) - mine)) other=$(($(translated $o) - other))
-	note "echo on ha$g's $n connections: ha$g translated $mine packets, ha$o $other"
-	check ha_ecmp_ha${g}_connections_only_through_ha$g "ha$g translated $mine packets, ha$o $other, for $n connections of ha$g: $out" \
-		eval '[[ $(jq_py "len(d[\"ok\"])" <<<"$out") == $n ]] && (( mine >= 2 * n && other == 0 ))'
-done
+# own_paths PREFIX: each gateway's connections carry data while the
+# other's are quiet: the other gateway translates not one packet (its
+# counters stand still), its own at least one each way per connection.
+own_paths() {
+	local g o ports n mine other out
+	for g in 1 2; do
+		o=$((3 - g))
+		ports=$(awk '{print $1}' "$LAB_TMP/own$g" | paste -sd,)
+		n=$(wc -l <"$LAB_TMP/own$g")
+		sleep 0.5	# the last delayed ACKs of the previous echo
+		mine=$(translated $g) other=$(translated $o)
+		out=$(flows echo "$ports" 4000)
+		sleep 0.3
+		mine=$(($(translated $g) - mine)) other=$(($(translated $o) - other))
+		note "echo on ha$g's $n connections: ha$g translated $mine packets, ha$o $other"
+		check $1_ha${g}_connections_only_through_ha$g "ha$g translated $mine packets, ha$o $other, for $n connections of ha$g: $out" \
+			eval '[[ $(jq_py "len(d[\"ok\"])" <<<"$out") == $n ]] && (( mine >= 2 * n && other == 0 ))'
+	done
+}
+own_paths ha_ecmp
 
 # ---- ha1 fails hard in the middle of the streams ---------------------------
 out=$(flows stream 50 1024)
@@ -296,6 +300,8 @@ wait_until 5 eval '[[ $(pool_of 1) == "$want1" ]]'
 out=$(flows echo "$first" 1000)
 check ha_ecmp_failback_connections_carry_on "the first $NCONNS connections after failback: $out" \
 	eval '[[ $(jq_py "len(d[\"ok\"])" <<<"$out") == $NCONNS ]]'
+# And each is back on its own gateway, both ways.
+own_paths ha_ecmp_failback
 # Those that hash to ha1's next hop leave through ha1 as ha2's address
 # (their flow says so, ha1 has it by sync), and their replies come back
 # to that address, through ha2: asymmetric, and they carry on.
