@@ -257,6 +257,9 @@ int masq_wan_out(struct __sk_buff *skb)
 			flow_touch(v, p.tcp_seen);
 		if (ret == NAT_HELD)
 			done = CNT_ALG_PUNTED;
+		if (ret == NAT_XLATE && p.first_fragment && st->ext_want &&
+		    x.new_addr != st->ext_addr)
+			frag_out_remember(&p, x.new_addr);
 		if (ret == NAT_XLATE) {
 			ret = apply_xlate(skb, false, &p, &x, v, DIR_OUT,
 					  p.key.daddr, x.new_addr);

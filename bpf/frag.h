@@ -16,7 +16,40 @@ static __always_inline void frag_key_of(const struct pkt *p, struct frag_key *k)
 	k->daddr = p->key.daddr;
 	k->id = p->ip_id;
 	k->proto = p->key.proto;
-	k->pad = 0;
+	k->out = 0;
+}
+
+/*
+ * An outbound first fragment left as another address of the pool than
+ * the one new connections take: its later fragments must leave as it too
+ * (they carry no ports to find the mapping by).
+ */
+static __always_inline void frag_out_remember(const struct pkt *p,
+					      __be32 nat_addr)
+{
+	struct frag_val val = { .nat_addr = nat_addr,
+				.created_ns = bpf_ktime_get_coarse_ns() };
+	struct frag_key k;
+
+	frag_key_of(p, &k);
+	k.out = 1;
+	bpf_map_update_elem(&frags, &k, &val, BPF_ANY);
+}
+
+/* The source an outbound later fragment leaves with: its first
+ * fragment's, remembered above, or the address new connections take.  A
+ * global function, so that its key is not on the hairpin path's stack. */
+__attribute__((noinline)) __be32 frag_out_addr_g(__u64 addrs, __u32 id_proto,
+						 __be32 dflt)
+{
+	struct frag_key k = { .saddr = (__u32)addrs, .daddr = addrs >> 32,
+			      .id = id_proto & 0xffff,
+			      .proto = id_proto >> 16, .out = 1 };
+	struct frag_val *v = bpf_map_lookup_elem(&frags, &k);
+
+	if (!v || bpf_ktime_get_coarse_ns() - v->created_ns > FRAG_TIMEOUT_NS)
+		return dflt;
+	return v->nat_addr;
 }
 
 /* The first fragment went to nat_addr (or to the host): remember it for

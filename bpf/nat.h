@@ -559,6 +559,9 @@ static __always_inline bool flow_keyed(const struct pkt *p)
 	       (p->key.proto != IPPROTO_ICMP || p->is_echo_request);
 }
 
+/* frag.h: the source of an outbound later fragment. */
+__be32 frag_out_addr_g(__u64 addrs, __u32 id_proto, __be32 dflt);
+
 /* Outbound through a flow that exists, or NAT_PASS. */
 static __always_inline int nat_out_flow(const struct nat_state *st,
 					const struct pkt *p, struct xlate *x,
@@ -601,13 +604,20 @@ static __always_inline int nat_out_open(void *ctx, const struct nat_state *st,
 		return NAT_PASS;
 	if (!st->ext_addr)
 		return -DROP_NO_EXT_ADDR;
-	/* A later fragment needs no state: only its source changes (its
+	/* A later fragment needs no flow: only its source changes (its
 	 * first fragment carried the L4 header and the checksum of the
-	 * whole datagram), to the address new connections take.  (An
-	 * endpoint holding a mapping on another of the pool's addresses
-	 * sends its later fragments from this one.) */
+	 * whole datagram), to the address new connections take, or with a
+	 * pool to the one its first fragment left as (frag.h). */
 	if (p->later_fragment) {
-		xlate_fill_l3(x, p, true, st->ext_addr);
+		__be32 src = st->ext_addr;
+
+		if (st->ext_want)
+			src = frag_out_addr_g(p->key.saddr |
+					      (__u64)p->key.daddr << 32,
+					      p->ip_id |
+					      (__u32)p->key.proto << 16,
+					      st->ext_addr);
+		xlate_fill_l3(x, p, true, src);
 		*vp = NULL;
 		return NAT_XLATE;
 	}

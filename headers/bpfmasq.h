@@ -366,14 +366,17 @@ struct drop_budget {
 /*
  * Where the later fragments of an inbound datagram go (RFC 4787 REQ-14):
  * only the first fragment carries ports, so its translation is remembered
- * for the rest, by (remote, external, IP id, protocol).
+ * for the rest, by (remote, external, IP id, protocol).  With an
+ * --external pool also the source of an outbound datagram's, by (inside,
+ * remote, IP id, protocol), when it is not the address new connections
+ * take (an endpoint mapped on another of the pool's).
  */
 struct frag_key {
 	__be32 saddr;
 	__be32 daddr;
 	__be16 id;
 	__u8 proto;
-	__u8 pad;
+	__u8 out;	/* 1: an outbound datagram's */
 };
 
 enum frag_flags {

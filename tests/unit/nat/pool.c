@@ -4,7 +4,8 @@
  * while that address is here (taken over) and not while it is away; new
  * connections take the first address on the WAN, an inside endpoint keeps
  * the address it has; the pool's addresses are never inside sources; an
- * address's own port block, and the block a reload replaced.
+ * address's own port block, and the block a reload replaced; outbound
+ * fragments of an endpoint mapped on the peer's address.
  */
 #include "nat_test.h"
 #include "extpool.h"
@@ -32,29 +33,31 @@ static void pool_set(struct env *e, const struct ext_spec *v, int n,
 		fail(e, "writing the state failed");
 }
 
-/* A TCP connection IN1:40000 -> REM:80 the peer made on EXT2, as state
- * sync installs it: both flow halves and both binding halves. */
-static void plant_peer_conn(struct env *e)
+/* A connection IN1:in_port -> REM:rem_port the peer made on EXT2, as
+ * state sync installs it: both flow halves and both binding halves. */
+static void plant_peer(struct env *e, __u8 proto, __u16 in_port,
+		       __u16 rem_port)
 {
 	int flows = bpf_map__fd(e->skel->maps.flows);
 	int binds = bpf_map__fd(e->skel->maps.binds);
-	struct flow_key ko = flow_key_of(P_TCP, DIR_OUT, IN1, 40000, REM, 80);
-	struct flow_key ki = flow_key_of(P_TCP, DIR_IN, REM, 80, EXT2,
+	struct flow_key ko = flow_key_of(proto, DIR_OUT, IN1, in_port, REM,
+					 rem_port);
+	struct flow_key ki = flow_key_of(proto, DIR_IN, REM, rem_port, EXT2,
 					 PEER_PORT);
 	struct flow_val vo = { .nat_addr = htonl(EXT2),
 			       .nat_port = htons(PEER_PORT),
 			       .seen = SEEN_SYN | SEEN_ACK,
 			       .last_seen_ns = now_coarse_ns() };
-	struct flow_val vi = { .nat_addr = htonl(IN1), .nat_port = htons(40000),
+	struct flow_val vi = { .nat_addr = htonl(IN1), .nat_port = htons(in_port),
 			       .seen = SEEN_SYN | SEEN_ACK,
 			       .last_seen_ns = now_coarse_ns() };
-	struct bind_key bo = { .addr = htonl(IN1), .port = htons(40000),
-			       .proto = P_TCP, .dir = DIR_OUT };
+	struct bind_key bo = { .addr = htonl(IN1), .port = htons(in_port),
+			       .proto = proto, .dir = DIR_OUT };
 	struct bind_key bi = { .addr = htonl(EXT2), .port = htons(PEER_PORT),
-			       .proto = P_TCP, .dir = DIR_IN };
+			       .proto = proto, .dir = DIR_IN };
 	struct bind_val bvo = { .addr = htonl(EXT2), .port = htons(PEER_PORT),
 				.last_used_ns = now_coarse_ns() };
-	struct bind_val bvi = { .addr = htonl(IN1), .port = htons(40000),
+	struct bind_val bvi = { .addr = htonl(IN1), .port = htons(in_port),
 				.last_used_ns = now_coarse_ns() };
 
 	if (bpf_map_update_elem(flows, &ko, &vo, BPF_NOEXIST) ||
@@ -62,6 +65,11 @@ static void plant_peer_conn(struct env *e)
 	    bpf_map_update_elem(binds, &bo, &bvo, BPF_NOEXIST) ||
 	    bpf_map_update_elem(binds, &bi, &bvi, BPF_NOEXIST))
 		fail(e, "planting the peer's connection failed");
+}
+
+static void plant_peer_conn(struct env *e)
+{
+	plant_peer(e, P_TCP, 40000, 80);
 }
 
 static const struct ext_spec two[] = {
@@ -235,10 +243,48 @@ static const struct step pool_block[] = {
 	},
 };
 
+static void peer_udp_here(struct env *e)
+{
+	pool_set(e, two, 2, true);
+	plant_peer(e, P_UDP, 5000, 53);
+}
+
+/* A datagram too big for one packet from an endpoint mapped on the
+ * peer's address: every fragment leaves as that address. */
+static const struct step pool_fragments[] = {
+	{
+		.name = "a first fragment out leaves as the endpoint's address",
+		.prog = WAN_OUT,
+		.before = peer_udp_here,
+		.in = UDP(IN1, 5000, REM, 53, .frag = 0x2000, .payload = 1472,
+			  .udp_len = 4008),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT2, PEER_PORT, REM, 53, .frag = 0x2000,
+			   .payload = 1472, .udp_len = 4008),
+		.cnt = { OUT_XLATED },
+		.nflows = COUNT(2), .nbinds = COUNT(2),
+	}, {
+		.name = "its later fragment follows it",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 5000, REM, 53, .frag = 185, .udp_nocsum = true),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT2, 5000, REM, 53, .frag = 185, .udp_nocsum = true),
+		.cnt = { { CNT_FRAG_TRANSLATED, 1 } },
+	}, {
+		.name = "a later fragment of another datagram leaves as the first address",
+		.prog = WAN_OUT,
+		.in = UDP(IN1, 5000, REM2, 53, .frag = 185, .udp_nocsum = true),
+		.verdict = TC_ACT_OK,
+		.out = UDP(EXT, 5000, REM2, 53, .frag = 185, .udp_nocsum = true),
+		.cnt = { { CNT_FRAG_TRANSLATED, 1 } },
+	},
+};
+
 static const struct group groups[] = {
 	{ .name = "pool-taken-over", STEPS(pool_taken_over) },
 	{ .name = "pool-away", STEPS(pool_away) },
 	{ .name = "pool-block", STEPS(pool_block) },
+	{ .name = "pool-fragments", STEPS(pool_fragments) },
 };
 
 FIXTURE(pool, groups);
