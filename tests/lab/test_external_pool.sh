@@ -44,6 +44,11 @@ line=$(bm status wan0 | grep "external pool:")
 check extpool_status_text "status says: $line" \
 	grep -q "external pool: $VIP (on the WAN, new connections), $VIP2:20000-20099 (not on the WAN)" <<<"$line"
 
+prom() { bm stats --prometheus wan0 | awk -v m="$1" '$1 == m {print $2}'; }
+on_wan_metric() { prom "bpfmasq_external_address_on_wan{interface=\"wan0\",address=\"$1\"}"; }
+check extpool_metric_on_wan "bpfmasq_external_address_on_wan: $VIP $(on_wan_metric $VIP), $VIP2 $(on_wan_metric $VIP2)" \
+	eval '[[ $(on_wan_metric $VIP) == 1 && $(on_wan_metric $VIP2) == 0 ]]'
+
 check_udp_echo extpool_udp_first cli1 40001 $INET 7000
 check extpool_first_on_vip "cli1:40001 went out as $(conn_out 40001)" \
 	eval '[[ $(conn_out 40001) == $VIP:* ]]'
@@ -64,11 +69,12 @@ check_udp_echo extpool_udp_second cli1 40002 $INET 7000
 out=$(conn_out 40002)
 check extpool_second_on_vip2_block "cli1:40002 went out as $out" \
 	eval '[[ $out == $VIP2:* ]] && ((${out#*:} >= 20000 && ${out#*:} <= 20099))'
-prom() { bm stats --prometheus wan0 | awk -v m="$1" '$1 == m {print $2}'; }
 used=$(prom 'bpfmasq_nat_ports_used{interface="wan0",proto="udp"}')
 free=$(prom 'bpfmasq_nat_ports_free{interface="wan0",proto="udp"}')
 check extpool_metrics_block "UDP ports of the block: $used used, $free free" \
 	eval '[[ $used == 1 && $free == 99 ]]'
+check extpool_metric_moved "bpfmasq_external_address_on_wan: $VIP $(on_wan_metric $VIP), $VIP2 $(on_wan_metric $VIP2)" \
+	eval '[[ $(on_wan_metric $VIP) == 0 && $(on_wan_metric $VIP2) == 1 ]]'
 check extpool_vip_kept "connections on $VIP while it is away: $(conns_on $VIP)" \
 	test "$(conns_on $VIP)" -ge 2
 check extpool_logged "the log does not say $VIP2 arrived" \

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "extpool.h"
 #include "flowtable.h"
 #include "instance.h"
 #include "metrics.h"
@@ -139,6 +140,9 @@ const struct metric_family metric_families[] = {
 	{ .name = "bpfmasq_controller_running", .type = "gauge",
 	  .help = "1 when the controller (expiry, address changes, ALGs) runs.",
 	  .label = NULL, .src = MS_CONTROLLER },
+	{ .name = "bpfmasq_external_address_on_wan", .type = "gauge",
+	  .help = "1 when the --external address is on the WAN here (this gateway translates for it), 0 when it is away (on a peer); summed over the gateways of a group, 1 per address.",
+	  .label = "address", .src = MS_EXT_ON_WAN },
 };
 
 const size_t metric_nr_families = sizeof(metric_families) /
@@ -193,6 +197,20 @@ static int metrics_proto(__u8 proto)
 		return MP_ICMP;
 	default:
 		return -1;
+	}
+}
+
+static void read_pool(const struct instance *in, struct metrics_snap *s)
+{
+	struct ext_spec pool[BPFMASQ_MAX_EXT];
+	__u8 flags[BPFMASQ_MAX_EXT];
+	int n = in->ext_pool_fd < 0 ? 0 :
+		ext_pool_read(in->ext_pool_fd, pool, flags, BPFMASQ_MAX_EXT);
+
+	s->n_ext = n < 0 ? 0 : n;
+	for (int i = 0; i < s->n_ext; i++) {
+		fmt_addr(s->ext_addr[i], pool[i].addr);
+		s->ext_on_wan[i] = !!(flags[i] & EXT_ON_WAN);
 	}
 }
 
@@ -266,6 +284,7 @@ int metrics_read(const struct instance *in, struct metrics_snap *s)
 		return -1;
 	}
 	s->controller_running = controller_alive(st.controller_pid);
+	read_pool(in, s);
 	err = conns_list(in->flows_fd, &c, &n);
 	if (!err) {
 		free(c);
@@ -346,6 +365,10 @@ static void print_family(FILE *f, const struct metric_family *m,
 		break;
 	case MS_CONTROLLER:
 		print_sample(f, m, s, NULL, s->controller_running);
+		break;
+	case MS_EXT_ON_WAN:
+		for (int i = 0; i < s->n_ext; i++)
+			print_sample(f, m, s, s->ext_addr[i], s->ext_on_wan[i]);
 		break;
 	}
 }

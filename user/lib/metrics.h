@@ -30,6 +30,10 @@ struct metrics_snap {
 	__u64 ports_used[MP_MAX];	/* of the NAT range, held by bindings */
 	__u64 ports_free[MP_MAX];
 	__u64 controller_running;	/* 0 or 1 */
+	/* The --external addresses, whether each is on the WAN here. */
+	char ext_addr[BPFMASQ_MAX_EXT][16];
+	__u64 ext_on_wan[BPFMASQ_MAX_EXT];
+	int n_ext;
 };
 
 /* Where a family's samples come from. */
@@ -44,6 +48,7 @@ enum metric_source {
 	MS_PORTS_USED,		/* label values "tcp", "udp", "icmp" */
 	MS_PORTS_FREE,
 	MS_CONTROLLER,
+	MS_EXT_ON_WAN,		/* label value: each --external address */
 };
 
 #define METRIC_FEED_MAX 8
