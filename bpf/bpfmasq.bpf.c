@@ -314,6 +314,7 @@ static __always_inline int wan_in(void *ctx, bool xdp)
 	struct flow_val *v = NULL;
 	struct xlate x = {};
 	struct pkt p = {};
+	bool to_ext;
 	int ret;
 
 	if (!st)
@@ -326,15 +327,14 @@ static __always_inline int wan_in(void *ctx, bool xdp)
 		ret = tc_parse(ctx, wan_l3_off(), &p);
 	if (ret == PARSE_NOT_IPV4)
 		return ACT_PASS(xdp);
+	to_ext = ret == PARSE_OK && ext_here(st, p.key.daddr);
 	/* Everything else reached tc translated by XDP already (destination
 	 * no longer the external address), or is the gateway's own. */
 	if (!xdp && !cfg_wan_l3 &&
-	    (ret != PARSE_OK || !p.csum_partial || p.is_icmp_error ||
-	     p.later_fragment || !ext_here(st, p.key.daddr)))
+	    (!to_ext || !p.csum_partial || p.is_icmp_error ||
+	     p.later_fragment))
 		return TC_ACT_OK;
 	if (ret == PARSE_OK) {
-		bool to_ext = ext_here(st, p.key.daddr);
-
 		if (to_ext && p.is_icmp_error) {
 			ret = icmp_error_apply(ctx, xdp, &p, false,
 					       p.key.daddr);

@@ -10,6 +10,12 @@
 #ifndef BPFMASQ_FRAG_H
 #define BPFMASQ_FRAG_H
 
+/* Reassembly would have given up on it (FRAG_TIMEOUT_NS). */
+static __always_inline bool frag_expired(const struct frag_val *v)
+{
+	return bpf_ktime_get_coarse_ns() - v->created_ns > FRAG_TIMEOUT_NS;
+}
+
 static __always_inline void frag_key_of(const struct pkt *p, struct frag_key *k)
 {
 	k->saddr = p->key.saddr;
@@ -47,9 +53,7 @@ __attribute__((noinline)) __be32 frag_out_addr_g(__u64 addrs, __u32 id_proto,
 			      .proto = id_proto >> 16, .out = 1 };
 	struct frag_val *v = bpf_map_lookup_elem(&frags, &k);
 
-	if (!v || bpf_ktime_get_coarse_ns() - v->created_ns > FRAG_TIMEOUT_NS)
-		return dflt;
-	return v->nat_addr;
+	return v && !frag_expired(v) ? v->nat_addr : dflt;
 }
 
 /* The first fragment went to nat_addr (or to the host): remember it for
@@ -115,7 +119,7 @@ static __always_inline int frag_in_later(void *ctx, bool xdp,
 
 	frag_key_of(p, &k);
 	v = bpf_map_lookup_elem(&frags, &k);
-	if (v && bpf_ktime_get_coarse_ns() - v->created_ns > FRAG_TIMEOUT_NS) {
+	if (v && frag_expired(v)) {
 		bpf_map_delete_elem(&frags, &k);
 		v = NULL;
 	}

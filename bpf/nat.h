@@ -12,11 +12,10 @@
 #ifndef BPFMASQ_NAT_H
 #define BPFMASQ_NAT_H
 
-static __always_inline bool port_in_range(__be16 port)
+/* p (host order) in the block lo-hi; hi 0: no block. */
+static __always_inline bool port_in_block(__u32 p, __u32 lo, __u32 hi)
 {
-	__u16 p = bpf_ntohs(port);
-
-	return p >= cfg_port_lo && p <= cfg_port_hi;
+	return hi && p >= lo && p <= hi;
 }
 
 /* Inbound traffic to this port may belong to NAT: in the range, or
@@ -26,9 +25,8 @@ static __always_inline bool port_is_nat(__be16 port)
 	__u32 p = bpf_ntohs(port), word = p / 64;
 	__u64 *bits;
 
-	if (port_in_range(port) ||
-	    (cfg_port_prev_hi && p >= cfg_port_prev_lo &&
-	     p <= cfg_port_prev_hi))
+	if (port_in_block(p, cfg_port_lo, cfg_port_hi) ||
+	    port_in_block(p, cfg_port_prev_lo, cfg_port_prev_hi))
 		return true;
 	bits = bpf_map_lookup_elem(&fwd_ports, &word);
 	return bits && (*bits & (1ULL << (p % 64)));
@@ -63,13 +61,13 @@ static __always_inline bool ext_here(const struct nat_state *st, __be32 addr)
 static __always_inline bool port_is_nat_on(__be32 ext, __be16 port)
 {
 	struct ext_pool_val *e;
-	__u16 p = bpf_ntohs(port);
+	__u32 p = bpf_ntohs(port);
 
 	if (port_is_nat(port))
 		return true;
 	e = ext_pool_get(ext);
-	return e && ((e->port_hi && p >= e->port_lo && p <= e->port_hi) ||
-		     (e->prev_hi && p >= e->prev_lo && p <= e->prev_hi));
+	return e && (port_in_block(p, e->port_lo, e->port_hi) ||
+		     port_in_block(p, e->prev_lo, e->prev_hi));
 }
 
 static __always_inline bool internal_nets_has(const void *nets,

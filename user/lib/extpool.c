@@ -8,31 +8,36 @@
 
 int ext_pool_read(int fd, struct ext_spec *out, __u8 *flags, int max)
 {
-	struct ext_spec byrank[256] = {};
-	__u8 fl[256] = {};
-	bool have[256] = {};
+	struct ext_pool_val v[BPFMASQ_MAX_EXT], val;
+	struct ext_spec e[BPFMASQ_MAX_EXT];
 	__be32 *prev = NULL, key;
-	struct ext_pool_val v;
 	int n = 0;
 
-	while (!bpf_map_get_next_key(fd, prev, &key)) {
+	/* At most BPFMASQ_MAX_EXT entries (the map's size), put in rank
+	 * order as they come. */
+	while (n < BPFMASQ_MAX_EXT && !bpf_map_get_next_key(fd, prev, &key)) {
+		int i = n++;
+
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v))
+		if (bpf_map_lookup_elem(fd, &key, &val)) {
+			n--;	/* gone meanwhile */
 			continue;
-		byrank[v.rank] = (struct ext_spec){ key, v.port_lo, v.port_hi };
-		fl[v.rank] = v.flags;
-		have[v.rank] = true;
+		}
+		for (; i > 0 && v[i - 1].rank > val.rank; i--) {
+			v[i] = v[i - 1];
+			e[i] = e[i - 1];
+		}
+		v[i] = val;
+		e[i] = (struct ext_spec){ key, val.port_lo, val.port_hi };
 	}
-	if (errno != ENOENT)
+	if (n < BPFMASQ_MAX_EXT && errno != ENOENT)
 		return -errno;
-	for (int r = 0; r < 256 && n < max; r++) {
-		if (!have[r])
-			continue;
+	for (int i = 0; i < n && i < max; i++) {
+		out[i] = e[i];
 		if (flags)
-			flags[n] = fl[r];
-		out[n++] = byrank[r];
+			flags[i] = v[i].flags;
 	}
-	return n;
+	return n < max ? n : max;
 }
 
 int ext_spec_find(const struct ext_spec *v, int n, __be32 addr)
