@@ -216,6 +216,31 @@ static void test_sync_peers(void)
 				"sync-peer 10.255.0.%d\n", i);
 	check_error("sync_peers_at_most", text, SYNC_MAX_PEERS + 1,
 		    "at most 8 --sync-peer values");
+
+	/* --external: a pool in the order given, a block where one is. */
+	conf("pool.conf", "external 192.0.2.100\n"
+	     "external 192.0.2.101:20000-20099\n", path, sizeof(path));
+	if (check(!load("check", true, &o, &c, "--config", path, NULL),
+		  "external_pool_load", "%s", err_text))
+		check(o.n_external == 2 &&
+		      o.external[0].addr == inet_addr("192.0.2.100") &&
+		      !o.external[0].port_hi &&
+		      o.external[1].addr == inet_addr("192.0.2.101") &&
+		      o.external[1].port_lo == 20000 &&
+		      o.external[1].port_hi == 20099,
+		      "external_pool_in_order", "%d addresses", o.n_external);
+	config_free(&c);
+	check_error("external_twice",
+		    "external 192.0.2.100\nexternal 192.0.2.100:1000-2000\n", 2,
+		    "--external 192.0.2.100 is given twice; keep one");
+	check_error("external_bad_block", "external 192.0.2.100:2000-1000\n",
+		    1, "bad --external '2000-1000': expected LO-HI with 1 <= LO <= HI <= 65535");
+	len = 0;
+	for (int i = 1; i <= BPFMASQ_MAX_EXT + 1; i++)
+		len += snprintf(text + len, sizeof(text) - len,
+				"external 192.0.2.%d\n", 100 + i);
+	check_error("external_at_most", text, BPFMASQ_MAX_EXT + 1,
+		    "at most 8 --external values");
 }
 
 /* A file with one fault, the line it is on, and what the one-line error
